@@ -1,0 +1,222 @@
+"""Declaring checks: an exercise is a list of small functions, each with its points and the call
+it needs from the student's kernel.
+
+A check ends in one of three ways: it returns (passed), it raises `Fail(message)` (failed), or
+it raises `NotAttempted` (the name is missing or still the stub). Anything else is a grader bug
+and becomes status `error`, never the student's fault.
+
+    ex = Exercise("ex02_pooling", title="Pooling")
+    X = ex.input("x", lambda rng: rng.standard_normal((6, 6, 3)))
+
+    @ex.check(points=2, call=Call("max_pool2d", X, pool_size=2, stride=2))
+    def max_pool_stride_2(got, ctx):
+        expect_match(got, ctx.expected, what=ctx.text)
+
+`ex.compare(...)` registers exactly that common case in one line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grader.execution.kernel import Limits
+
+
+class Fail(Exception):
+    """The student's answer is wrong; the message says how, for the student."""
+
+
+class NotAttempted(Exception):
+    """The student has not written this yet (missing name, or the stub still raises)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Input:
+    """A hidden input, made afresh for every grading from the grading's seed."""
+
+    name: str
+    make: Callable[[np.random.Generator], Any]
+
+    def materialise(self, seed: int) -> Any:
+        rng = np.random.default_rng([seed, zlib.crc32(self.name.encode())])
+        return self.make(rng)
+
+
+class Call:
+    """A use of a student name: `Call("f", x, k=2)` calls it, `Call.get("model")` only reads it."""
+
+    def __init__(self, func: str, *args: Any, **kwargs: Any) -> None:
+        self.func = func
+        self.args = args
+        self.kwargs = kwargs
+        self.kind = "call"
+        self.timeout: float | None = None
+
+    @classmethod
+    def get(cls, name: str) -> Call:
+        c = cls(name)
+        c.kind = "get"
+        return c
+
+    def with_timeout(self, seconds: float) -> Call:
+        self.timeout = seconds
+        return self
+
+    def key(self) -> str:
+        """Stable identity: two checks that need the same call share one kernel round trip."""
+        text = repr((self.kind, self.func, [_token(a) for a in self.args],
+                     sorted((k, _token(v)) for k, v in self.kwargs.items())))
+        return f"{self.func}_{hashlib.sha1(text.encode()).hexdigest()[:10]}"
+
+    def bind(self, seed: int, cache: dict[int, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        def value(a: Any) -> Any:
+            if isinstance(a, Input):
+                if id(a) not in cache:
+                    cache[id(a)] = a.materialise(seed)
+                return cache[id(a)]
+            if isinstance(a, tuple):
+                return tuple(value(x) for x in a)
+            if isinstance(a, list):
+                return [value(x) for x in a]
+            return a
+        return tuple(value(a) for a in self.args), {k: value(v) for k, v in self.kwargs.items()}
+
+    def describe(self, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> str:
+        """What the student sees: `conv2d(x (7, 7, 3), kernel (3, 3, 3, 4), stride=2)`."""
+        if self.kind == "get":
+            return self.func
+        parts = [_show(raw, val) for raw, val in zip(self.args, args or self.args)]
+        for k, raw in self.kwargs.items():
+            parts.append(f"{k}={_show(raw, (kwargs or {}).get(k, raw))}")
+        return f"{self.func}({', '.join(parts)})"
+
+
+def _token(a: Any) -> Any:
+    if isinstance(a, Input):
+        return ("input", a.name)
+    if isinstance(a, (tuple, list)):
+        return tuple(_token(x) for x in a)
+    return repr(a)
+
+
+def _show(raw: Any, val: Any) -> str:
+    if isinstance(raw, Input):
+        shape = getattr(val, "shape", None)
+        return f"{raw.name} {tuple(shape)}" if shape is not None else raw.name
+    return repr(raw)
+
+
+@dataclass
+class Context:
+    """What a check function gets besides the student's value."""
+
+    text: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    reference: Any  # namespace of reference functions
+    call: Call | None
+    _expected: Any = field(default=None, repr=False)
+    _have_expected: bool = False
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def expected(self) -> Any:
+        """The reference solution's answer to the same call (computed once, in the grader)."""
+        if not self._have_expected:
+            assert self.call is not None and self.call.kind == "call"
+            fn = getattr(self.reference, self.call.func)
+            self._expected = fn(*_copy(self.args), **_copy(self.kwargs))
+            self._have_expected = True
+        return self._expected
+
+
+def _copy(v: Any) -> Any:
+    if isinstance(v, np.ndarray):
+        return v.copy()
+    if isinstance(v, tuple):
+        return tuple(_copy(x) for x in v)
+    if isinstance(v, list):
+        return [_copy(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _copy(x) for k, x in v.items()}
+    return v
+
+
+CheckFn = Callable[[Any, Context], None]
+
+
+@dataclass
+class Check:
+    id: str
+    points: float
+    fn: CheckFn
+    call: Call | None
+    title: str
+    hint: str
+    group: str
+
+
+@dataclass
+class Exercise:
+    """One exercise: its id, its solution notebook, its hidden inputs and its checks."""
+
+    id: str
+    title: str
+    limits: Limits = field(default_factory=Limits)
+    needs_tensorflow: bool = False
+    checks: list[Check] = field(default_factory=list)
+    description: str = ""
+
+    @property
+    def solution_path(self) -> Path:
+        from grader.course import solutions_dir
+
+        return solutions_dir() / f"{self.id}.ipynb"
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.points for c in self.checks)
+
+    def input(self, name: str, make: Callable[[np.random.Generator], Any]) -> Input:
+        return Input(name, make)
+
+    def check(self, *, points: float, call: Call | None = None, title: str = "",
+              hint: str = "", group: str = "", id: str = "") -> Callable[[CheckFn], CheckFn]:
+        def register(fn: CheckFn) -> CheckFn:
+            self._add(Check(id or fn.__name__, points, fn, call, title or _title(id or fn.__name__),
+                            hint, group or (call.func if call else "")))
+            return fn
+        return register
+
+    def compare(self, id: str, *, points: float, call: Call, hint: str = "", title: str = "",
+                atol: float = 1e-5, group: str = "") -> None:
+        """A check that passes when the student's answer matches the reference's."""
+        from grader.checks.expect import expect_match
+
+        def fn(got: Any, ctx: Context) -> None:
+            expect_match(got, ctx.expected, what=ctx.text, atol=atol)
+
+        self._add(Check(id, points, fn, call, title or _title(id), hint, group or call.func))
+
+    def _add(self, check: Check) -> None:
+        if any(c.id == check.id for c in self.checks):
+            raise ValueError(f"{self.id}: duplicate check id {check.id!r}")
+        self.checks.append(check)
+
+    def calls(self) -> list[Call]:
+        seen: dict[str, Call] = {}
+        for c in self.checks:
+            if c.call is not None:
+                seen.setdefault(c.call.key(), c.call)
+        return list(seen.values())
+
+
+def _title(check_id: str) -> str:
+    return check_id.replace("_", " ").capitalize()

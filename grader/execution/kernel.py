@@ -1,0 +1,351 @@
+"""Run a notebook, then extra grader cells, in a fresh Jupyter kernel via nbclient.
+
+Every way a submission can misbehave (a raising cell, an endless loop, a kernel that dies or
+ignores interrupts, a flood of output) becomes a field of the `ExecutionSummary`; nothing is
+raised past this module. It knows nothing about points or checks: the probe layer hands it
+extra cells to run after the notebook, and reads what they wrote to disk.
+
+Recovery follows what a careful instructor would do by hand: a cell that times out is
+interrupted and the rest still run; a cell that kills the kernel is skipped, a new kernel is
+started and the cells that worked before it are replayed, so the work defined before the crash
+is still graded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellControlSignal, DeadKernelError
+from nbformat import NotebookNode
+
+from grader.models import CellProblem, ExecutionStatus, ExecutionSummary
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_TIMEOUT_ENAME = "CellTimeoutError"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Time and size budgets for one submission. All are per submission, in seconds or bytes."""
+
+    cell_timeout: float = 120.0
+    notebook_timeout: float = 900.0
+    probe_timeout: float = 20.0
+    startup_timeout: float = 60.0
+    max_output_bytes: int = 2_000_000
+    max_restarts: int = 3
+    max_traceback_chars: int = 4000
+
+
+@dataclass
+class ExtraCell:
+    """A grader-written cell to run after the notebook (probe code)."""
+
+    key: str
+    source: str
+    timeout: float | None = None
+    setup: bool = False  # re-run after every kernel restart, before the next extra cell
+
+
+@dataclass
+class ExtraOutcome:
+    key: str
+    status: str  # "ok" | "error" | "timeout" | "kernel_died" | "not_run"
+    ename: str = ""
+    evalue: str = ""
+    duration_s: float = 0.0
+
+
+@dataclass
+class RunResult:
+    summary: ExecutionSummary
+    extras: dict[str, ExtraOutcome] = field(default_factory=dict)
+    notebook: NotebookNode | None = None
+
+
+class _KernelManager(AsyncKernelManager):
+    """Kernel manager that can prefix the launch command (resource limits, sandboxing)."""
+
+    launch_prefix: list[str] = []
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        cmd = super().format_kernel_cmd(extra_arguments)
+        return [*self.launch_prefix, *cmd]
+
+
+class _Client(NotebookClient):
+    """nbclient with a bound on the output it keeps: a flood of prints cannot exhaust memory."""
+
+    def __init__(self, nb: NotebookNode, *, max_output_bytes: int, **kw: Any) -> None:
+        super().__init__(nb, **kw)
+        self._budget = max_output_bytes
+        self.output_truncated = False
+
+    def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None,
+               cell_index: int) -> NotebookNode | None:
+        size = _message_size(msg)
+        if size > self._budget:
+            if not self.output_truncated:
+                self.output_truncated = True
+                outs.append(nbformat.v4.new_output(
+                    "stream", name="stderr", text="[cnn-grader: further output dropped]\n"))
+            return None
+        self._budget -= size
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def _message_size(msg: dict[str, Any]) -> int:
+    content = msg.get("content", {})
+    if "text" in content:
+        return len(content["text"])
+    data = content.get("data", {})
+    return sum(len(v) if isinstance(v, str) else len(str(v)) for v in data.values()) + 64
+
+
+def _short_traceback(lines: Sequence[str], limit: int) -> str:
+    text = _ANSI.sub("", "\n".join(lines))
+    if len(text) > limit:
+        text = "…\n" + text[-limit:]
+    return text
+
+
+def _head(source: str, n: int = 3) -> str:
+    lines = source.strip().splitlines()
+    return "\n".join(lines[:n]) + ("\n…" if len(lines) > n else "")
+
+
+class _Runner:
+    def __init__(self, nb: NotebookNode, workdir: Path, limits: Limits, env: dict[str, str],
+                 launch_prefix: list[str]) -> None:
+        self.nb = nb
+        self.limits = limits
+        self.env = env
+        self.launch_prefix = launch_prefix
+        self.client = _Client(
+            nb,
+            max_output_bytes=limits.max_output_bytes,
+            timeout=int(limits.cell_timeout),
+            startup_timeout=int(limits.startup_timeout),
+            interrupt_on_timeout=True,
+            error_on_timeout={"ename": _TIMEOUT_ENAME, "evalue": "cell timed out", "traceback": []},
+            allow_errors=True,
+            kernel_name="python3",
+            kernel_manager_class=_KernelManager,
+            resources={"metadata": {"path": str(workdir)}},
+            record_timing=False,
+            shutdown_kernel="immediate",
+            iopub_timeout=2,
+        )
+        self.problems: list[CellProblem] = []
+        self.restarts = 0
+        self.succeeded: list[int] = []  # notebook cells that ran without killing the kernel
+        self.executed = 0
+
+    # -- kernel lifecycle -------------------------------------------------------------
+    async def start(self) -> None:
+        km = self.client.create_kernel_manager()
+        assert isinstance(km, _KernelManager)
+        km.launch_prefix = list(self.launch_prefix)
+        await self.client.async_start_new_kernel(env=self.env)
+        await self.client.async_start_new_kernel_client()
+
+    async def stop(self) -> None:
+        if self.client.km is None:
+            return
+        try:
+            await self.client._async_cleanup_kernel()
+        except Exception:  # noqa: BLE001 - a kernel that is already gone is fine
+            self.client.km = None
+            self.client.kc = None
+
+    async def restart(self) -> bool:
+        """Start a fresh kernel and replay the cells that worked. False when out of restarts."""
+        await self.stop()
+        if self.restarts >= self.limits.max_restarts:
+            return False
+        self.restarts += 1
+        await self.start()
+        for idx in list(self.succeeded):
+            status, *_ = await self._run_source(self.nb.cells[idx], idx, self.limits.cell_timeout)
+            if status == "kernel_died":
+                return await self.restart()
+        return True
+
+    # -- running one cell -------------------------------------------------------------
+    async def _run_source(self, cell: NotebookNode, index: int,
+                          timeout: float | None) -> tuple[str, str, str, list[str]]:
+        """Run one cell; returns (status, ename, evalue, traceback).
+
+        A negative index marks a grader cell: it runs against a throw-away notebook so that
+        nbclient's bookkeeping never touches the student's cells.
+        """
+        self.client.timeout = int(timeout) if timeout else None
+        replies: list[dict[str, Any]] = []
+        self.client.on_cell_executed = lambda **kw: replies.append(kw.get("execute_reply") or {})
+        own_nb = self.client.nb
+        if index < 0:
+            self.client.nb = nbformat.v4.new_notebook(cells=[cell])
+            index = 0
+        try:
+            await self.client.async_execute_cell(cell, index, execution_count=None)
+        except DeadKernelError:
+            return "kernel_died", "DeadKernelError", "the kernel died", []
+        except (CellControlSignal, RuntimeError) as exc:
+            return "kernel_died", type(exc).__name__, str(exc), []
+        finally:
+            self.client.nb = own_nb
+        content = (replies[-1] if replies else {}).get("content", {})
+        if content.get("status") == "error":
+            if content.get("ename") == _TIMEOUT_ENAME:
+                return "timeout", _TIMEOUT_ENAME, f"timed out after {timeout:.0f}s", []
+            return ("error", str(content.get("ename", "")), str(content.get("evalue", "")),
+                    list(content.get("traceback", [])))
+        return "ok", "", "", []
+
+    async def _responsive(self) -> bool:
+        """After an interrupt, is the kernel listening again (or did it swallow the signal)?"""
+        ping = nbformat.v4.new_code_cell("pass")
+        status, *_ = await self._run_source(ping, -1, 10)
+        return status == "ok"
+
+    async def run_notebook(self) -> None:
+        code = [i for i, c in enumerate(self.nb.cells) if c.cell_type == "code" and c.source.strip()]
+        for idx in code:
+            cell = self.nb.cells[idx]
+            status, ename, evalue, tb = await self._run_source(cell, idx, self.limits.cell_timeout)
+            self.executed += 1
+            if status == "ok":
+                self.succeeded.append(idx)
+                continue
+            problem = CellProblem(
+                cell_index=idx, kind=status, ename=ename, evalue=evalue[:500],
+                traceback=_short_traceback(tb, self.limits.max_traceback_chars),
+                source_head=_head(cell.source))
+            self.problems.append(problem)
+            if status == "error":
+                self.succeeded.append(idx)  # its definitions before the raise still count
+            elif status == "timeout" and not await self._responsive():
+                problem.evalue += "; the kernel ignored the interrupt and was restarted"
+                if not await self.restart():
+                    return
+            elif status == "kernel_died":
+                if not await self.restart():
+                    return
+
+    async def run_extras(self, extras: Sequence[ExtraCell]) -> dict[str, ExtraOutcome]:
+        outcomes: dict[str, ExtraOutcome] = {}
+        setups = [e for e in extras if e.setup]
+        need_setup = True
+        for extra in extras:
+            if extra.setup:
+                continue
+            if self.client.km is None:
+                outcomes[extra.key] = ExtraOutcome(extra.key, "not_run")
+                continue
+            if need_setup:
+                for s in setups:
+                    await self._run_source(nbformat.v4.new_code_cell(s.source), -1, s.timeout)
+                need_setup = False
+            cell = nbformat.v4.new_code_cell(extra.source)
+            t0 = time.monotonic()
+            status, ename, evalue, _ = await self._run_source(
+                cell, -1, extra.timeout or self.limits.probe_timeout)
+            outcomes[extra.key] = ExtraOutcome(extra.key, status, ename, evalue[:500],
+                                               time.monotonic() - t0)
+            if status == "kernel_died" or (status == "timeout" and not await self._responsive()):
+                need_setup = True
+                if not await self.restart():
+                    continue
+        return outcomes
+
+
+def default_kernel_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a student's kernel starts with: quiet TensorFlow, no GUI backends."""
+    env = dict(os.environ)
+    env.update({
+        "MPLBACKEND": "Agg",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "TF_FORCE_GPU_ALLOW_GROWTH": "true",
+        "PYTHONHASHSEED": "0",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        "JUPYTER_PLATFORM_DIRS": "1",
+    })
+    env.pop("JPY_PARENT_PID", None)
+    if extra:
+        env.update(extra)
+    return env
+
+
+async def run_async(nb: NotebookNode, workdir: Path, *, limits: Limits,
+                    extras: Sequence[ExtraCell] = (), env: dict[str, str] | None = None,
+                    launch_prefix: Sequence[str] = (),
+                    before_extras: Any = None) -> RunResult:
+    """Execute `nb` in `workdir`, then `extras`. `before_extras()` runs in between (it writes the
+    hidden inputs, which therefore do not exist while the student's own cells run)."""
+    t0 = time.monotonic()
+    runner = _Runner(nb, workdir, limits, env or default_kernel_env(), list(launch_prefix))
+    cells_total = sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip())
+    status = ExecutionStatus.OK
+    message = ""
+    extra_outcomes: dict[str, ExtraOutcome] = {}
+    deadline_hit = False
+    try:
+        await runner.start()
+    except Exception as exc:  # noqa: BLE001 - a kernel that cannot start is a fact, not a crash
+        await runner.stop()
+        summary = ExecutionSummary(status=ExecutionStatus.KERNEL_DIED,
+                                   duration_s=round(time.monotonic() - t0, 3),
+                                   cells_total=cells_total,
+                                   message=f"the kernel could not start: {exc}")
+        return RunResult(summary, {e.key: ExtraOutcome(e.key, "not_run") for e in extras}, nb)
+    try:
+        try:
+            await asyncio.wait_for(runner.run_notebook(), timeout=limits.notebook_timeout)
+        except asyncio.TimeoutError:
+            deadline_hit = True
+            message = f"the notebook did not finish within {limits.notebook_timeout:.0f}s"
+            if not await runner.restart():
+                pass
+        if before_extras is not None:
+            before_extras()
+        if extras:
+            budget = sum((e.timeout or limits.probe_timeout) for e in extras) + 60
+            try:
+                extra_outcomes = await asyncio.wait_for(runner.run_extras(extras), timeout=budget)
+            except asyncio.TimeoutError:
+                message = (message + "; " if message else "") + "grading calls ran out of time"
+    finally:
+        await runner.stop()
+    for e in extras:
+        extra_outcomes.setdefault(e.key, ExtraOutcome(e.key, "not_run"))
+    kinds = {p.kind for p in runner.problems}
+    if deadline_hit or "timeout" in kinds:
+        status = ExecutionStatus.TIMEOUT
+    if "kernel_died" in kinds:
+        status = ExecutionStatus.KERNEL_DIED
+    summary = ExecutionSummary(
+        status=status,
+        duration_s=round(time.monotonic() - t0, 3),
+        cells_total=cells_total,
+        cells_executed=runner.executed,
+        problems=runner.problems,
+        kernel_restarts=runner.restarts,
+        output_truncated=runner.client.output_truncated,
+        message=message,
+    )
+    return RunResult(summary, extra_outcomes, nb)
+
+
+def run(nb: NotebookNode, workdir: Path, **kw: Any) -> RunResult:
+    """Synchronous wrapper of `run_async` (one event loop per call)."""
+    return asyncio.run(run_async(nb, workdir, **kw))

@@ -1,0 +1,85 @@
+"""Turn the calls the checks need into probe cells and the files those cells read.
+
+The hidden inputs are written only after the student's cells have run (see
+`grader.execution.kernel.run_async(before_extras=...)`), so a notebook cannot read them ahead.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grader.execution.kernel import ExtraCell
+
+PROBE_DIRNAME = ".cnn_grader_probe"
+_KERNEL_SIDE = Path(__file__).with_name("kernel_side.py")
+
+
+@dataclass(frozen=True)
+class ProbeCall:
+    """One student name to look up in the kernel: called with arguments, or only read."""
+
+    key: str
+    name: str
+    kind: str  # "call" | "get"
+    args: tuple[Any, ...] = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
+    timeout: float | None = None
+
+
+def _encode(value: Any, in_dir: Path, counter: list[int]) -> Any:
+    if isinstance(value, np.ndarray):
+        name = f"a{counter[0]}.npy"
+        counter[0] += 1
+        np.save(in_dir / name, value, allow_pickle=False)
+        return {"__ndarray__": name}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v, in_dir, counter) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v, in_dir, counter) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _encode(v, in_dir, counter) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"cannot send {type(value).__name__} to the kernel")
+
+
+def write_inputs(workdir: Path, calls: list[ProbeCall]) -> Path:
+    """Write the manifest and input arrays; returns the probe folder."""
+    probe_dir = workdir / PROBE_DIRNAME
+    (probe_dir / "in").mkdir(parents=True, exist_ok=True)
+    (probe_dir / "out").mkdir(parents=True, exist_ok=True)
+    counter = [0]
+    manifest = {
+        c.key: {
+            "name": c.name,
+            "kind": c.kind,
+            "args": _encode(list(c.args), probe_dir / "in", counter),
+            "kwargs": _encode(dict(c.kwargs), probe_dir / "in", counter),
+        }
+        for c in calls
+    }
+    (probe_dir / "calls.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return probe_dir
+
+
+def cells(calls: list[ProbeCall], workdir: Path) -> list[ExtraCell]:
+    """The setup cell (defines the probe in the kernel) and one cell per call, so that a call
+    that hangs or kills the kernel costs only itself."""
+    probe_dir = str(workdir / PROBE_DIRNAME)
+    setup = (
+        "__cnn_grader_probe__ = {'__name__': 'cnn_grader_probe'}\n"
+        f"exec(compile({_KERNEL_SIDE.read_text(encoding='utf-8')!r}, 'cnn_grader_probe', 'exec'),"
+        " __cnn_grader_probe__)\n"
+        f"__cnn_grader_probe__ = __cnn_grader_probe__['Probe'](globals(), {probe_dir!r})\n"
+    )
+    out = [ExtraCell("__setup__", setup, timeout=60, setup=True)]
+    out += [ExtraCell(c.key, f"__cnn_grader_probe__.run({c.key!r})", timeout=c.timeout)
+            for c in calls]
+    return out
