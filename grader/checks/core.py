@@ -39,13 +39,18 @@ class NotAttempted(Exception):
 
 @dataclass(frozen=True, eq=False)
 class Input:
-    """A hidden input, made afresh for every grading from the grading's seed."""
+    """A hidden input, made afresh for every grading from the grading's seed.
+
+    Inputs that share a `stream` draw from the same random stream, so that two arguments can be
+    made consistent with each other (a layer stack and the input shape it fits).
+    """
 
     name: str
     make: Callable[[np.random.Generator], Any]
+    stream: str = ""
 
     def materialise(self, seed: int) -> Any:
-        rng = np.random.default_rng([seed, zlib.crc32(self.name.encode())])
+        rng = np.random.default_rng([seed, zlib.crc32((self.stream or self.name).encode())])
         return self.make(rng)
 
 
@@ -106,10 +111,13 @@ def _token(a: Any) -> Any:
     return repr(a)
 
 
-def _show(raw: Any, val: Any) -> str:
+def _show(raw: Any, val: Any, limit: int = 400) -> str:
     if isinstance(raw, Input):
         shape = getattr(val, "shape", None)
-        return f"{raw.name} {tuple(shape)}" if shape is not None else raw.name
+        if shape is not None:
+            return f"{raw.name} {tuple(shape)}"
+        text = repr(val)
+        return f"{raw.name}={text}" if len(text) <= limit else raw.name
     return repr(raw)
 
 
@@ -132,20 +140,21 @@ class Context:
         if not self._have_expected:
             assert self.call is not None and self.call.kind == "call"
             fn = getattr(self.reference, self.call.func)
-            self._expected = fn(*_copy(self.args), **_copy(self.kwargs))
+            self._expected = fn(*copy_value(self.args), **copy_value(self.kwargs))
             self._have_expected = True
         return self._expected
 
 
-def _copy(v: Any) -> Any:
+def copy_value(v: Any) -> Any:
+    """A deep copy of arrays and containers: the reference must not see a mutated input."""
     if isinstance(v, np.ndarray):
         return v.copy()
     if isinstance(v, tuple):
-        return tuple(_copy(x) for x in v)
+        return tuple(copy_value(x) for x in v)
     if isinstance(v, list):
-        return [_copy(x) for x in v]
+        return [copy_value(x) for x in v]
     if isinstance(v, dict):
-        return {k: _copy(x) for k, x in v.items()}
+        return {k: copy_value(x) for k, x in v.items()}
     return v
 
 
@@ -173,6 +182,10 @@ class Exercise:
     needs_tensorflow: bool = False
     checks: list[Check] = field(default_factory=list)
     description: str = ""
+    # Hooks for exercises that train: adjust the notebook to a profile (inject parameters) and
+    # give the kernel its environment (dataset cache). Both return what the report should say.
+    prepare: Callable[[Any, str], list[str]] | None = None
+    kernel_env: Callable[[str], dict[str, str]] | None = None
 
     @property
     def solution_path(self) -> Path:
@@ -184,8 +197,9 @@ class Exercise:
     def max_score(self) -> float:
         return sum(c.points for c in self.checks)
 
-    def input(self, name: str, make: Callable[[np.random.Generator], Any]) -> Input:
-        return Input(name, make)
+    def input(self, name: str, make: Callable[[np.random.Generator], Any], *,
+              stream: str = "") -> Input:
+        return Input(name, make, stream)
 
     def check(self, *, points: float, call: Call | None = None, title: str = "",
               hint: str = "", group: str = "", id: str = "") -> Callable[[CheckFn], CheckFn]:

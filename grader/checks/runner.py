@@ -1,0 +1,86 @@
+"""Judge the evidence: run every check of an exercise in the grader process.
+
+This is where an outcome becomes a status and a status becomes points, through the two
+functions of `grader.models`; nothing else in the code base decides either.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Mapping
+from typing import Any
+
+from grader.checks.core import Check, Context, Exercise, Fail, NotAttempted
+from grader.models import CheckResult, Outcome, points_for, status_of
+from grader.probe.evidence import Evidence
+
+
+def _precondition(ev: Evidence, text: str, name: str) -> tuple[Outcome, str] | None:
+    """Map a probe record that is not a plain return value to an outcome, or None to go on."""
+    if ev.status == "returned":
+        return None
+    if ev.status == "missing":
+        return Outcome.NOT_ATTEMPTED, f"`{name}` is not defined in the notebook"
+    if ev.status == "stub":
+        return Outcome.NOT_ATTEMPTED, f"`{name}` still raises NotImplementedError"
+    if ev.status == "not_callable":
+        return Outcome.FAIL, f"`{name}` is a {ev.extra.get('type') or 'value'}, not a function"
+    if ev.status == "raised":
+        where = f"\n{ev.traceback.strip()}" if ev.traceback else ""
+        return Outcome.FAIL, f"{text} raised {ev.error_type}: {ev.error_message}{where}"
+    if ev.status == "timeout":
+        return Outcome.TIMEOUT, f"{text} did not finish in time (is there an endless loop?)"
+    if ev.status == "kernel_died":
+        return Outcome.FAIL, f"the kernel died while running {text}"
+    if ev.status == "not_run":
+        return Outcome.FAIL, (f"{text} could not be called: the notebook's kernel had died or run "
+                              "out of time before grading")
+    return Outcome.FAIL, f"the result of {text} could not be read: {ev.error_message}"
+
+
+def run_check(check: Check, ev: Evidence | None, ctx: Context) -> CheckResult:
+    name = check.call.func if check.call else ""
+    message = ""
+    details: dict[str, Any] = {}
+    pre = _precondition(ev, ctx.text, name) if ev is not None else None
+    if pre is not None:
+        outcome, message = pre
+    else:
+        try:
+            check.fn(ev.value if ev is not None else None, ctx)
+            outcome = Outcome.RETURNED
+        except Fail as exc:
+            outcome, message = Outcome.FAIL, str(exc)
+        except NotAttempted as exc:
+            outcome, message = Outcome.NOT_ATTEMPTED, str(exc) or f"`{name}` is not written yet"
+        except Exception as exc:  # noqa: BLE001 - by definition a grader bug
+            outcome = Outcome.CRASH
+            message = f"internal grader error in check {check.id}: {type(exc).__name__}: {exc}"
+            details["traceback"] = traceback.format_exc(limit=6)
+        details.update(ctx.extras)
+    status = status_of(outcome)
+    return CheckResult(
+        id=check.id, status=status, score=points_for(status, check.points),
+        max_score=float(check.points), message=message, title=check.title,
+        hint=check.hint if status.value in ("failed", "timeout") else "",
+        call=ctx.text, group=check.group, details=details)
+
+
+def evaluate(exercise: Exercise, evidence: Mapping[str, Evidence],
+             bound: Mapping[str, tuple[tuple[Any, ...], dict[str, Any]]],
+             reference: Any, expected: Mapping[str, Any] | None = None) -> list[CheckResult]:
+    """Run every check. `expected` holds reference answers computed ahead (keyed by call)."""
+    results = []
+    for check in exercise.checks:
+        call = check.call
+        if call is None:
+            ctx = Context(text=check.title, args=(), kwargs={}, reference=reference, call=None)
+            results.append(run_check(check, None, ctx))
+            continue
+        args, kwargs = bound[call.key()]
+        ctx = Context(text=call.describe(args, kwargs), args=args, kwargs=kwargs,
+                      reference=reference, call=call)
+        if expected is not None and call.key() in expected:
+            ctx._expected, ctx._have_expected = expected[call.key()], True
+        results.append(run_check(check, evidence.get(call.key()), ctx))
+    return results

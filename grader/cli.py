@@ -1,0 +1,155 @@
+"""The `cnn-grader` command line (names fixed in CONTRACT.md §2).
+
+Exit codes: 0 a report was written (whatever the score); 1 the file is not a usable notebook
+(a report saying why is still written); 2 a usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from grader import __version__
+from grader.errors import ConfigurationError
+from grader.models import ExecutionStatus, GradeResult
+
+_SYMBOL = {"passed": "✔", "failed": "✘", "not_attempted": "·", "error": "!", "timeout": "⧗"}
+
+
+def _grade_one(args: argparse.Namespace, notebook: Path) -> tuple[GradeResult, dict[str, Path]]:
+    from grader.api import Options, grade
+    from grader.reporting import write_reports
+
+    result = grade(notebook, Options(exercise=args.exercise, profile=args.profile, seed=args.seed,
+                                     cell_timeout=args.cell_timeout,
+                                     notebook_timeout=args.timeout))
+    return result, write_reports(result, Path(args.out), notebook.stem)
+
+
+def _cmd_grade(args: argparse.Namespace) -> int:
+    worst = 0
+    for notebook in args.notebooks:
+        path = Path(notebook)
+        result, paths = _grade_one(args, path)
+        status = result.execution.status
+        print(f"{path.name}: {result.exercise} {result.score:g}/{result.max_score:g} "
+              f"[{status.value}] -> {paths['json']}")
+        if status is ExecutionStatus.INVALID_NOTEBOOK:
+            worst = 1
+            print(f"  {result.execution.message}", file=sys.stderr)
+    return worst
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    path = Path(args.notebook)
+    result, paths = _grade_one(args, path)
+    print(f"{result.title or result.exercise} — {path.name}")
+    ex = result.execution
+    print(f"execution: {ex.status.value} in {ex.duration_s:.1f}s"
+          + (f" — {ex.message}" if ex.message else ""))
+    for p in ex.problems:
+        print(f"  cell {p.cell_index + 1}: {p.kind} {p.ename}: {p.evalue}".rstrip(": "))
+    group = None
+    for c in result.checks:
+        if c.group != group:
+            group = c.group
+            print(f"\n{group or 'other'}")
+        line = f"  {_SYMBOL.get(c.status.value, '?')} {c.title:<44} {c.score:g}/{c.max_score:g}"
+        print(line)
+        if c.status.value in ("failed", "timeout", "error") and c.message:
+            first = c.message.splitlines()[0]
+            print(f"      {first[:200]}")
+    print(f"\nscore: {result.score:g} / {result.max_score:g}   (seed {result.seed})")
+    print(f"full report: {paths['html'].resolve()}")
+    return 1 if ex.status is ExecutionStatus.INVALID_NOTEBOOK else 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from grader.exercises import available, get
+
+    for eid in available():
+        ex = get(eid)
+        print(f"{eid}  {ex.title}  ({ex.max_score:g} points)")
+        for c in ex.checks:
+            print(f"    {c.id:<40} {c.points:g}  {c.title}")
+    return 0
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from grader.course import exercises_dir, solutions_dir
+    from grader.generate import drifted, generate_all
+
+    if args.check:
+        bad = drifted(solutions_dir(), exercises_dir())
+        for name in bad:
+            print(f"exercises/{name} differs from what solutions/{name} generates", file=sys.stderr)
+        return 1 if bad else 0
+    for path in generate_all(solutions_dir(), exercises_dir()):
+        print(path)
+    return 0
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from grader.batch import run_batch
+
+    return run_batch(args)
+
+
+def _add_grading_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--exercise", help="exercise id (wins over the notebook's metadata and name)")
+    p.add_argument("--out", default="reports", help="folder for the reports (default: reports/)")
+    p.add_argument("--profile", choices=["full", "smoke"],
+                   help="training budget (default: full with a GPU, smoke without)")
+    p.add_argument("--seed", type=int, help="seed of the hidden inputs (default: random)")
+    p.add_argument("--cell-timeout", type=float, help="seconds one cell may run")
+    p.add_argument("--timeout", type=float, help="seconds the whole notebook may run")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cnn-grader", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"cnn-grader {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("grade", help="grade submissions into JSON and HTML reports")
+    p.add_argument("notebooks", nargs="+", metavar="NOTEBOOK")
+    _add_grading_options(p)
+    p.set_defaults(func=_cmd_grade)
+
+    p = sub.add_parser("check", help="grade your own notebook and print a short summary")
+    p.add_argument("notebook", metavar="NOTEBOOK")
+    _add_grading_options(p)
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("list", help="list the exercises and their checks with points")
+    p.set_defaults(func=_cmd_list)
+
+    p = sub.add_parser("generate", help="make exercises/ from solutions/")
+    p.add_argument("--check", action="store_true", help="only report drift (exit 1 if any)")
+    p.set_defaults(func=_cmd_generate)
+
+    p = sub.add_parser("batch", help="grade a folder (or zip) of a class's submissions")
+    p.add_argument("submissions", metavar="SUBMISSIONS")
+    _add_grading_options(p)
+    p.add_argument("--workers", type=int, help="parallel kernels (default: from the CPU count)")
+    p.add_argument("--force", action="store_true", help="regrade even unchanged submissions")
+    p.set_defaults(func=_cmd_batch)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigurationError as exc:
+        print(f"cnn-grader: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("cnn-grader: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

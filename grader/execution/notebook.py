@@ -1,0 +1,68 @@
+"""Read a submitted notebook the way Jupyter would, or say plainly why it cannot be read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbformat import NotebookNode
+
+from grader.errors import InvalidNotebook
+
+MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
+
+
+def read(path: Path) -> tuple[NotebookNode, list[str]]:
+    """The notebook upgraded to nbformat 4, with its outputs cleared, plus notes for the report."""
+    notes: list[str] = []
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InvalidNotebook(f"cannot read {path.name}: {exc.strerror or exc}") from None
+    if size == 0:
+        raise InvalidNotebook(f"{path.name} is empty")
+    if size > MAX_NOTEBOOK_BYTES:
+        raise InvalidNotebook(f"{path.name} is {size / 2**20:.0f} MiB; the limit is "
+                              f"{MAX_NOTEBOOK_BYTES // 2**20} MiB (clear the outputs and save again)")
+    try:
+        raw: Any = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InvalidNotebook(f"{path.name} is not a text file (not UTF-8)") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidNotebook(
+            f"{path.name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
+            "was it saved from Jupyter?") from None
+    if not isinstance(raw, dict) or "nbformat" not in raw:
+        raise InvalidNotebook(f"{path.name} is JSON but not a Jupyter notebook (no 'nbformat')")
+    major = raw.get("nbformat")
+    try:
+        nb = nbformat.reads(json.dumps(raw), as_version=4)
+    except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds on bad input
+        raise InvalidNotebook(f"{path.name} could not be read as a notebook: {exc}") from None
+    if major != 4:
+        notes.append(f"the notebook was saved in nbformat {major}; it was upgraded to nbformat 4")
+    if not isinstance(nb.get("cells"), list):
+        raise InvalidNotebook(f"{path.name} has no list of cells")
+    for i, cell in enumerate(nb.cells):
+        if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
+            raise InvalidNotebook(f"cell {i + 1} of {path.name} is not a valid cell")
+        if not isinstance(cell.get("source", ""), str):
+            raise InvalidNotebook(f"cell {i + 1} of {path.name} has no text source")
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    try:
+        nbformat.validate(nb)
+    except nbformat.ValidationError as exc:
+        notes.append(f"the notebook does not fully follow the nbformat schema ({exc.message}); "
+                     "it was run anyway")
+    return nb, notes
+
+
+def exercise_from_metadata(nb: NotebookNode) -> str | None:
+    meta = nb.metadata.get("cnn_grader")
+    if isinstance(meta, dict) and isinstance(meta.get("exercise"), str):
+        return str(meta["exercise"])
+    return None
