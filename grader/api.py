@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from collections.abc import Callable
 
 from grader import __version__
 from grader.checks.core import Exercise, copy_value
@@ -46,6 +47,8 @@ class Options:
     notebook_timeout: float | None = None
     keep_workdir: bool = False
     launch_prefix: tuple[str, ...] = ()
+    # The execution seam: `kernel.run` by default; tests replay recorded evidence through it.
+    executor: Callable[..., kernel.RunResult] | None = None
 
 
 def resolve_exercise(path: Path, nb: Any | None, explicit: str | None) -> str:
@@ -128,12 +131,14 @@ def grade(path: Path, options: Options | None = None) -> GradeResult:
                                   kwargs=tuple(bound[c.key()][1].items()), timeout=c.timeout)
                    for c in calls]
 
-    workdir = Path(tempfile.mkdtemp(prefix="cnn-grader-"))
+    root = Path(tempfile.mkdtemp(prefix="cnn-grader-"))
+    workdir = root / "work"  # the kernel's folder; the kernel log stays beside it, in root
+    workdir.mkdir()
     try:
         shutil.copyfile(path, workdir / "submission.ipynb")
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
             ref_future = pool.submit(_reference_answers, exercise, bound)
-            run = kernel.run(
+            run = (opts.executor or kernel.run)(
                 nb, workdir, limits=limits, env=env, launch_prefix=opts.launch_prefix,
                 extras=plan.cells(probe_calls, workdir),
                 before_extras=lambda: plan.write_inputs(workdir, probe_calls))
@@ -144,7 +149,7 @@ def grade(path: Path, options: Options | None = None) -> GradeResult:
         checks = evaluate(exercise, evidence, bound, reference, answers)
     finally:
         if not opts.keep_workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
+            shutil.rmtree(root, ignore_errors=True)
     summary = replace(run.summary, notes=run.summary.notes + notes)
     return GradeResult(
         exercise=exercise.id, title=exercise.title, notebook=path.name, seed=seed,

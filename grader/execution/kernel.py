@@ -146,6 +146,7 @@ class _Runner:
             shutdown_kernel="immediate",
             iopub_timeout=2,
         )
+        self.kernel_log = workdir.parent / f"{workdir.name}.kernel.log"
         self.problems: list[CellProblem] = []
         self.restarts = 0
         self.succeeded: list[int] = []  # notebook cells that ran without killing the kernel
@@ -156,7 +157,13 @@ class _Runner:
         km = self.client.create_kernel_manager()
         assert isinstance(km, _KernelManager)
         km.launch_prefix = list(self.launch_prefix)
-        await self.client.async_start_new_kernel(env=self.env)
+        # The kernel process's own stderr (C-level crashes, launcher warnings) goes to a log
+        # beside the scratch folder, not to the grader's terminal.
+        log = open(self.kernel_log, "ab")  # noqa: SIM115 - owned by the kernel process
+        try:
+            await self.client.async_start_new_kernel(env=self.env, stdout=log, stderr=log)
+        finally:
+            log.close()
         await self.client.async_start_new_kernel_client()
 
     async def stop(self) -> None:
@@ -212,6 +219,15 @@ class _Runner:
                     list(content.get("traceback", [])))
         return "ok", "", "", []
 
+    def _log_tail(self, limit: int = 1500) -> str:
+        """The end of the kernel process's stderr: where a segfault or abort says what it was."""
+        try:
+            text = self.kernel_log.read_bytes()[-limit:].decode("utf-8", "replace")
+        except OSError:
+            return ""
+        lines = [ln for ln in text.splitlines() if "without encryption" not in ln]
+        return "\n".join(lines[-12:])
+
     async def _responsive(self) -> bool:
         """After an interrupt, is the kernel listening again (or did it swallow the signal)?"""
         ping = nbformat.v4.new_code_cell("pass")
@@ -239,6 +255,7 @@ class _Runner:
                 if not await self.restart():
                     return
             elif status == "kernel_died":
+                problem.traceback = self._log_tail()
                 if not await self.restart():
                     return
 

@@ -1,0 +1,32 @@
+"""Renderers of the result tree: the student's HTML page and the contract's JSON file.
+
+Result objects never render themselves; each format lives in its own module and reads the
+same `GradeResult`, so the page a student reads and the file a tool parses cannot disagree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grader.models import GradeResult
+from grader.reporting.html_report import render_html
+from grader.reporting.json_report import to_json
+
+__all__ = ["render_html", "to_json", "write_reports"]
+
+
+def write_reports(result: GradeResult, out_dir: str | Path, stem: str) -> dict[str, Path]:
+    """Write `<stem>.json` and `<stem>.html` side by side, as CONTRACT.md §2 promises.
+
+    Both documents are rendered before either file is written, so a rendering bug never leaves
+    a JSON file without its HTML twin (or the reverse).
+    """
+    out = Path(out_dir)
+    documents = {"json": to_json(result), "html": render_html(result)}
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    for kind, text in documents.items():
+        path = out / f"{stem}.{kind}"
+        path.write_text(text, encoding="utf-8")
+        paths[kind] = path
+    return paths
