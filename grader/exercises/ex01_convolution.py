@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from grader.checks.core import Call, Exercise
+from grader.execution.kernel import Limits
 
-exercise = Exercise("ex01_convolution", title="Convolution by hand")
+exercise = Exercise("ex01_convolution", title="Convolution by hand",
+                    limits=Limits(cell_timeout=30, notebook_timeout=300))
 ex = exercise
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from grader.checks.core import Call, Exercise
+from grader.execution.kernel import Limits
 
-exercise = Exercise("ex02_pooling", title="Pooling by hand")
+exercise = Exercise("ex02_pooling", title="Pooling by hand",
+                    limits=Limits(cell_timeout=30, notebook_timeout=300))
 ex = exercise
 
 

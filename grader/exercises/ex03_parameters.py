@@ -7,9 +7,11 @@ from typing import Any
 import numpy as np
 
 from grader.checks.core import Call, Context, Exercise, Fail, Input
+from grader.execution.kernel import Limits
 from grader.checks.expect import expect_int, expect_match
 
-exercise = Exercise("ex03_parameters", title="Output sizes and parameter counts")
+exercise = Exercise("ex03_parameters", title="Output sizes and parameter counts",
+                    limits=Limits(cell_timeout=30, notebook_timeout=300))
 ex = exercise
 
 Stack = tuple[list[tuple[Any, ...]], tuple[int, int, int]]
