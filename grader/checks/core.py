@@ -48,9 +48,11 @@ class Input:
     name: str
     make: Callable[[np.random.Generator], Any]
     stream: str = ""
+    uid: int = 0  # position among its exercise's inputs: two inputs may share a display name
 
     def materialise(self, seed: int) -> Any:
-        rng = np.random.default_rng([seed, zlib.crc32((self.stream or self.name).encode())])
+        stream = self.stream or f"{self.name}#{self.uid}"
+        rng = np.random.default_rng([seed, zlib.crc32(stream.encode())])
         return self.make(rng)
 
 
@@ -105,7 +107,7 @@ class Call:
 
 def _token(a: Any) -> Any:
     if isinstance(a, Input):
-        return ("input", a.name)
+        return ("input", a.name, a.uid)
     if isinstance(a, (tuple, list)):
         return tuple(_token(x) for x in a)
     return repr(a)
@@ -186,6 +188,7 @@ class Exercise:
     # give the kernel its environment (dataset cache). Both return what the report should say.
     prepare: Callable[[Any, str], list[str]] | None = None
     kernel_env: Callable[[str], dict[str, str]] | None = None
+    _inputs: int = field(default=0, repr=False)
 
     @property
     def solution_path(self) -> Path:
@@ -199,7 +202,8 @@ class Exercise:
 
     def input(self, name: str, make: Callable[[np.random.Generator], Any], *,
               stream: str = "") -> Input:
-        return Input(name, make, stream)
+        self._inputs += 1
+        return Input(name, make, stream, uid=self._inputs)
 
     def check(self, *, points: float, call: Call | None = None, title: str = "",
               hint: str = "", group: str = "", id: str = "") -> Callable[[CheckFn], CheckFn]:

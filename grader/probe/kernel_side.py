@@ -111,7 +111,8 @@ class Probe:
                 record["error"] = {"type": type(exc).__name__, "message": str(exc)[:500]}
             except (Exception, SystemExit) as exc:
                 record["status"] = "raised"
-                tb = _traceback.format_exception(type(exc), exc, exc.__traceback__)
+                # Skip this frame: the student's own frames are what helps them.
+                tb = _traceback.format_exception(type(exc), exc, exc.__traceback__.tb_next)
                 record["error"] = {"type": type(exc).__name__, "message": str(exc)[:1000],
                                    "traceback": "".join(tb[-3:])[-2000:]}
         record["duration_s"] = _time.perf_counter() - t0

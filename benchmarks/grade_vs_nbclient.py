@@ -1,0 +1,55 @@
+"""How much does grading cost on top of running the notebook?
+
+For each solution notebook, times (as separate processes, interleaved, median of --repeat runs):
+  plain   python -c "nbclient.NotebookClient(nb).execute()"   (what Jupyter would do)
+  grade   cnn-grader grade NOTEBOOK --out TMP                    (execute + probe + check + report)
+and prints the ratio grade / plain. Run: .venv/bin/python benchmarks/grade_vs_nbclient.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAIN = (
+    "import sys, nbformat, nbclient;"
+    "nb = nbformat.read(sys.argv[1], as_version=4);"
+    "nbclient.NotebookClient(nb, kernel_name='python3', timeout=600,"
+    " resources={'metadata': {'path': sys.argv[2]}}).execute()"
+)
+
+
+def _time(cmd: list[str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("exercises", nargs="*",
+                        default=["ex01_convolution", "ex02_pooling", "ex03_parameters"])
+    args = parser.parse_args()
+    print(f"{'exercise':<22}{'plain s':>9}{'grade s':>9}{'ratio':>8}")
+    for eid in args.exercises:
+        nb = ROOT / "solutions" / f"{eid}.ipynb"
+        plain, graded = [], []
+        with tempfile.TemporaryDirectory() as tmp:
+            for _ in range(args.repeat):
+                plain.append(_time([sys.executable, "-c", PLAIN, str(nb), tmp]))
+                graded.append(_time([sys.executable, "-m", "grader.cli", "grade", str(nb),
+                                     "--out", tmp, "--seed", "1"]))
+        p, g = statistics.median(plain), statistics.median(graded)
+        print(f"{eid:<22}{p:>9.2f}{g:>9.2f}{g / p:>8.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
