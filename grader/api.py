@@ -26,6 +26,8 @@ from grader.checks.runner import evaluate
 from grader.errors import InvalidNotebook, UnknownExercise
 from grader.execution import kernel
 from grader.execution import notebook as nbio
+from grader.execution import sandbox
+from grader import integrity
 from grader.exercises import get as get_exercise
 from grader.exercises import infer_from_name
 from grader.models import (CheckResult, CheckStatus, ExecutionStatus, ExecutionSummary,
@@ -39,7 +41,9 @@ from grader import profiles
 class Options:
     """How to grade; every field has a sensible default."""
 
-    exercise: str | None = None
+    # An id, or an Exercise object to grade against instead of a registered one (calibration
+    # grades a solution against a one-check copy of its exercise).
+    exercise: str | Exercise | None = None
     profile: str | None = None
     seed: int | None = None
     limits: kernel.Limits | None = None
@@ -47,6 +51,8 @@ class Options:
     notebook_timeout: float | None = None
     keep_workdir: bool = False
     launch_prefix: tuple[str, ...] = ()
+    # Limits and isolation around the kernel (grader.execution.sandbox); off only to debug.
+    sandbox: bool = True
     # The execution seam: `kernel.run` by default; tests replay recorded evidence through it.
     executor: Callable[..., kernel.RunResult] | None = None
 
@@ -109,11 +115,14 @@ def grade(path: Path, options: Options | None = None) -> GradeResult:
     try:
         nb, notes = nbio.read(path)
     except InvalidNotebook as exc:
+        if isinstance(opts.exercise, Exercise):
+            return _unusable(path, opts.exercise, str(exc), seed, profile, t0)
         eid = opts.exercise or infer_from_name(path.name)
         exercise = get_exercise(eid) if eid else None
         return _unusable(path, exercise, str(exc), seed, profile, t0)
 
-    exercise = get_exercise(resolve_exercise(path, nb, opts.exercise))
+    exercise = (opts.exercise if isinstance(opts.exercise, Exercise)
+                else get_exercise(resolve_exercise(path, nb, opts.exercise)))
     limits = opts.limits or exercise.limits
     if opts.cell_timeout:
         limits = replace(limits, cell_timeout=opts.cell_timeout)
@@ -121,37 +130,61 @@ def grade(path: Path, options: Options | None = None) -> GradeResult:
         limits = replace(limits, notebook_timeout=opts.notebook_timeout)
     if exercise.prepare is not None:
         notes += exercise.prepare(nb, profile)
-    env = kernel.default_kernel_env(exercise.kernel_env(profile) if exercise.kernel_env else None)
+    extra_env = exercise.kernel_env(profile) if exercise.kernel_env else {}
+    env = kernel.default_kernel_env(extra_env or None)
 
     calls = exercise.calls()
     cache: dict[int, Any] = {}
     bound = {c.key(): c.bind(seed, cache) for c in calls}
     probe_calls = [plan.ProbeCall(key=c.key(), name=c.func, kind=c.kind,
                                   args=bound[c.key()][0],
-                                  kwargs=tuple(bound[c.key()][1].items()), timeout=c.timeout)
+                                  kwargs=tuple(bound[c.key()][1].items()), timeout=c.timeout,
+                                  driver=(c.driver_code.name, c.driver_code.source)
+                                  if c.driver_code else None)
                    for c in calls]
+    # Notes for the instructor (never scored) and for the student (how the notebook ran).
+    findings = integrity.scan(nb)
+    notes += integrity.structure_notes(nb, sorted({c.func for c in calls}))
 
     root = Path(tempfile.mkdtemp(prefix="cnn-grader-"))
     workdir = root / "work"  # the kernel's folder; the kernel log stays beside it, in root
     workdir.mkdir()
+    box: sandbox.Sandbox | None = None
+    sandbox_notes: list[str] = []
     try:
         shutil.copyfile(path, workdir / "submission.ipynb")
+        if opts.sandbox:
+            box = sandbox.for_grading(root, workdir, limits, submission=path, env=extra_env)
+        # With a sandbox the probe's folder sits in `root`, where only the grader writes (a link
+        # in workdir points to it): no grader write goes through a path the notebook controls.
+        probe_root = root if box is not None else workdir
+
+        def write_inputs() -> None:
+            probe_dir = plan.write_inputs(probe_root, probe_calls)
+            if box is not None:
+                box.inputs_written(probe_dir, link=workdir / plan.PROBE_DIRNAME)
+
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
             ref_future = pool.submit(_reference_answers, exercise, bound)
             run = (opts.executor or kernel.run)(
                 nb, workdir, limits=limits, env=env, launch_prefix=opts.launch_prefix,
-                extras=plan.cells(probe_calls, workdir),
-                before_extras=lambda: plan.write_inputs(workdir, probe_calls))
+                extras=plan.cells(probe_calls, workdir), before_extras=write_inputs,
+                **({"guard": box} if box is not None else {}))
             reference, answers = ref_future.result()
-        out_dir = workdir / plan.PROBE_DIRNAME / "out"
+        if box is not None:
+            box.close()  # nothing of the kernel runs on while its evidence is read
+        out_dir = probe_root / plan.PROBE_DIRNAME / "out"
         evidence = {c.key: ev_io.read(out_dir, c.key, run_status=run.extras[c.key].status)
                     for c in probe_calls}
-        checks = evaluate(exercise, evidence, bound, reference, answers)
+        checks = evaluate(exercise, evidence, bound, reference, answers, profile=profile)
     finally:
+        if box is not None:
+            box.close()
+            sandbox_notes = box.notes()
         if not opts.keep_workdir:
             shutil.rmtree(root, ignore_errors=True)
-    summary = replace(run.summary, notes=run.summary.notes + notes)
+    summary = replace(run.summary, notes=run.summary.notes + notes + sandbox_notes)
     return GradeResult(
         exercise=exercise.id, title=exercise.title, notebook=path.name, seed=seed,
         profile=profile, execution=summary, checks=checks, grader_version=__version__,
-        graded_at=_now(), duration_s=round(time.monotonic() - t0, 3))
+        graded_at=_now(), duration_s=round(time.monotonic() - t0, 3), integrity=findings)

@@ -7,6 +7,7 @@ Exit codes: 0 a report was written (whatever the score); 1 the file is not a usa
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,15 +31,26 @@ def _grade_one(args: argparse.Namespace, notebook: Path) -> tuple[GradeResult, d
 
 def _cmd_grade(args: argparse.Namespace) -> int:
     worst = 0
+    results = []
     for notebook in args.notebooks:
         path = Path(notebook)
         result, paths = _grade_one(args, path)
+        results.append(result)
         status = result.execution.status
         print(f"{path.name}: {result.exercise} {result.score:g}/{result.max_score:g} "
-              f"[{status.value}] -> {paths['json']}")
+              f"[{status.value}] -> {paths['json']}",
+              file=sys.stderr if args.classroom else sys.stdout)  # stdout: the base64 alone
         if status is ExecutionStatus.INVALID_NOTEBOOK:
             worst = 1
             print(f"  {result.execution.message}", file=sys.stderr)
+    if args.classroom:  # GitHub Classroom: `result` step output (or the base64 on stdout)
+        from grader.reporting.classroom import emit
+
+        emit(results)
+    if args.gradescope:
+        from grader.reporting.gradescope import write_results
+
+        write_results(results, Path(args.gradescope_out))
     return worst
 
 
@@ -97,6 +109,22 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     return run_batch(args)
 
 
+def _cmd_gradescope_zip(args: argparse.Namespace) -> int:
+    from grader.reporting.gradescope import build_autograder_zip
+
+    print(build_autograder_zip(args.exercise, Path(args.out)))
+    return 0
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from grader import profiles
+    from grader.keras_support.calibration import calibrate
+
+    for line in calibrate(args.exercises, profiles.resolve(args.profile), refresh=args.force):
+        print(line)
+    return 0
+
+
 def _add_grading_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--exercise", help="exercise id (wins over the notebook's metadata and name)")
     p.add_argument("--out", default="reports", help="folder for the reports (default: reports/)")
@@ -105,6 +133,8 @@ def _add_grading_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="seed of the hidden inputs (default: random)")
     p.add_argument("--cell-timeout", type=float, help="seconds one cell may run")
     p.add_argument("--timeout", type=float, help="seconds the whole notebook may run")
+    p.add_argument("--datasets", metavar="DIR", help="folder with dataset files for the Keras "
+                   "exercises, e.g. mnist.npz (as the CNN_GRADER_DATASETS variable)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,6 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("grade", help="grade submissions into JSON and HTML reports")
     p.add_argument("notebooks", nargs="+", metavar="NOTEBOOK")
     _add_grading_options(p)
+    p.add_argument("--classroom", action="store_true",
+                   help="GitHub Classroom: write the reporter's `result` to $GITHUB_OUTPUT "
+                        "(printed when it is unset)")
+    p.add_argument("--gradescope", action="store_true", help="also write Gradescope's results.json")
+    p.add_argument("--gradescope-out", default="/autograder/results/results.json",
+                   help="where --gradescope writes (default: /autograder/results/results.json)")
     p.set_defaults(func=_cmd_grade)
 
     p = sub.add_parser("check", help="grade your own notebook and print a short summary")
@@ -134,13 +170,35 @@ def build_parser() -> argparse.ArgumentParser:
     _add_grading_options(p)
     p.add_argument("--workers", type=int, help="parallel kernels (default: from the CPU count)")
     p.add_argument("--force", action="store_true", help="regrade even unchanged submissions")
+    p.add_argument("--training-workers", type=int,
+                   help="parallel kernels for exercises that train (default: 1 per GPU, else 1)")
+    p.add_argument("--similarity-threshold", type=float, default=0.9,
+                   help="flag pairs whose normalised code is at least this similar (default 0.9)")
     p.set_defaults(func=_cmd_batch)
+
+    p = sub.add_parser("gradescope-zip", help="build Gradescope's autograder zip for an exercise")
+    p.add_argument("exercise", metavar="EXERCISE")
+    p.add_argument("--out", default="autograder.zip", help="zip to write (default: autograder.zip)")
+    p.set_defaults(func=_cmd_gradescope_zip)
+
+    p = sub.add_parser("calibrate", help="measure the reference accuracies behind the smoke "
+                                          "profile's thresholds (cached; once per machine)")
+    p.add_argument("exercises", nargs="*", metavar="EXERCISE",
+                   help="exercise ids (default: every exercise with an accuracy check)")
+    p.add_argument("--profile", choices=["full", "smoke"],
+                   help="training budget (default: full with a GPU, smoke without)")
+    p.add_argument("--force", action="store_true", help="measure again even when cached")
+    p.add_argument("--datasets", metavar="DIR",
+                   help="folder with dataset files (as the CNN_GRADER_DATASETS variable)")
+    p.set_defaults(func=_cmd_calibrate)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "datasets", None):  # read by grader.datasets, here and in worker processes
+        os.environ["CNN_GRADER_DATASETS"] = str(Path(args.datasets).resolve())
     try:
         return int(args.func(args))
     except ConfigurationError as exc:

@@ -104,6 +104,9 @@ class GradeResult:
     graded_at: str
     duration_s: float = 0.0
     notes: list[str] = field(default_factory=list)
+    # For the instructor, never scored: what grader.integrity found in the code (imports of
+    # the grader, paths to the solutions, tampering with the probe).
+    integrity: list[str] = field(default_factory=list)
 
     @property
     def score(self) -> float:

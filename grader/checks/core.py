@@ -56,8 +56,41 @@ class Input:
         return self.make(rng)
 
 
+@dataclass(frozen=True)
+class Driver:
+    """Grader-written code that exercises student code *in the kernel* and returns data.
+
+    Some student code can only be judged by using it: a Keras callback must be attached to a
+    model and fed epoch logs; `feature_maps(model, image)` needs a model. A driver is the source
+    of a module defining `name(need, *args, **kwargs)`, where `need("AccuracyThreshold")` looks
+    up a student name. The probe runs it after the notebook and records what it returns, like
+    any call; the verdict is still computed in the grader. The same source, given the
+    reference namespace, computes `ctx.expected` in the grader.
+    """
+
+    name: str
+    source: str
+
+    @classmethod
+    def from_file(cls, path: Path, name: str) -> Driver:
+        return cls(name, Path(path).read_text(encoding="utf-8"))
+
+    def run(self, namespace: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run against `namespace` (an object whose attributes are the names to drive)."""
+        env: dict[str, Any] = {"__name__": f"cnn_grader_driver_{self.name}"}
+        exec(compile(self.source, f"<driver {self.name}>", "exec"), env)  # noqa: S102 - ours
+
+        def need(name: str) -> Any:
+            if not hasattr(namespace, name):
+                raise NameError(f"name {name!r} is not defined")
+            return getattr(namespace, name)
+
+        return env[self.name](need, *args, **kwargs)
+
+
 class Call:
-    """A use of a student name: `Call("f", x, k=2)` calls it, `Call.get("model")` only reads it."""
+    """A use of a student name: `Call("f", x, k=2)` calls it, `Call.get("model")` only reads it,
+    `Call.driver(DRIVER, "AccuracyThreshold", target=0.9)` has a grader driver use it."""
 
     def __init__(self, func: str, *args: Any, **kwargs: Any) -> None:
         self.func = func
@@ -65,6 +98,8 @@ class Call:
         self.kwargs = kwargs
         self.kind = "call"
         self.timeout: float | None = None
+        self.driver_code: Driver | None = None
+        self.label = ""
 
     @classmethod
     def get(cls, name: str) -> Call:
@@ -72,14 +107,28 @@ class Call:
         c.kind = "get"
         return c
 
+    @classmethod
+    def driver(cls, driver: Driver, name: str, *args: Any, **kwargs: Any) -> Call:
+        """`name` is the student's name the driver needs first (missing → not attempted)."""
+        c = cls(name, *args, **kwargs)
+        c.kind = "driver"
+        c.driver_code = driver
+        return c
+
     def with_timeout(self, seconds: float) -> Call:
         self.timeout = seconds
+        return self
+
+    def labelled(self, text: str) -> Call:
+        """What the report shows for this call instead of the generated `f(args)` text."""
+        self.label = text
         return self
 
     def key(self) -> str:
         """Stable identity: two checks that need the same call share one kernel round trip."""
         text = repr((self.kind, self.func, [_token(a) for a in self.args],
-                     sorted((k, _token(v)) for k, v in self.kwargs.items())))
+                     sorted((k, _token(v)) for k, v in self.kwargs.items()),
+                     self.driver_code.name if self.driver_code else None))
         return f"{self.func}_{hashlib.sha1(text.encode()).hexdigest()[:10]}"
 
     def bind(self, seed: int, cache: dict[int, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
@@ -97,11 +146,13 @@ class Call:
 
     def describe(self, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> str:
         """What the student sees: `conv2d(x (7, 7, 3), kernel (3, 3, 3, 4), stride=2)`."""
+        if self.label:
+            return self.label
         if self.kind == "get":
             return self.func
         parts = [_show(raw, val) for raw, val in zip(self.args, args or self.args)]
         for k, raw in self.kwargs.items():
-            parts.append(f"{k}={_show(raw, (kwargs or {}).get(k, raw))}")
+            parts.append(f"{k}={_show(raw, (kwargs or {}).get(k, raw), named=False)}")
         return f"{self.func}({', '.join(parts)})"
 
 
@@ -113,13 +164,16 @@ def _token(a: Any) -> Any:
     return repr(a)
 
 
-def _show(raw: Any, val: Any, limit: int = 400) -> str:
+def _show(raw: Any, val: Any, limit: int = 400, *, named: bool = True) -> str:
+    """An argument as the student sees it; `named=False` where a keyword already names it."""
     if isinstance(raw, Input):
         shape = getattr(val, "shape", None)
         if shape is not None:
             return f"{raw.name} {tuple(shape)}"
         text = repr(val)
-        return f"{raw.name}={text}" if len(text) <= limit else raw.name
+        if len(text) > limit:
+            return raw.name
+        return f"{raw.name}={text}" if named else text
     return repr(raw)
 
 
@@ -135,14 +189,18 @@ class Context:
     _expected: Any = field(default=None, repr=False)
     _have_expected: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
+    profile: str = ""  # the training budget this grading runs under ("full" | "smoke")
 
     @property
     def expected(self) -> Any:
         """The reference solution's answer to the same call (computed once, in the grader)."""
         if not self._have_expected:
-            assert self.call is not None and self.call.kind == "call"
-            fn = getattr(self.reference, self.call.func)
-            self._expected = fn(*copy_value(self.args), **copy_value(self.kwargs))
+            assert self.call is not None and self.call.kind in ("call", "driver")
+            args, kwargs = copy_value(self.args), copy_value(self.kwargs)
+            if self.call.driver_code is not None:
+                self._expected = self.call.driver_code.run(self.reference, *args, **kwargs)
+            else:
+                self._expected = getattr(self.reference, self.call.func)(*args, **kwargs)
             self._have_expected = True
         return self._expected
 
@@ -172,6 +230,10 @@ class Check:
     title: str
     hint: str
     group: str
+    # Raises ConfigurationError when the grader cannot judge this check on this machine (a
+    # dataset is missing): the check is then an `error` for the instructor, whatever the
+    # notebook did, rather than a `not_attempted` the student would be blamed for.
+    requires: Callable[[], None] | None = None
 
 
 @dataclass
@@ -206,10 +268,11 @@ class Exercise:
         return Input(name, make, stream, uid=self._inputs)
 
     def check(self, *, points: float, call: Call | None = None, title: str = "",
-              hint: str = "", group: str = "", id: str = "") -> Callable[[CheckFn], CheckFn]:
+              hint: str = "", group: str = "", id: str = "",
+              requires: Callable[[], None] | None = None) -> Callable[[CheckFn], CheckFn]:
         def register(fn: CheckFn) -> CheckFn:
             self._add(Check(id or fn.__name__, points, fn, call, title or _title(id or fn.__name__),
-                            hint, group or (call.func if call else "")))
+                            hint, group or (call.func if call else ""), requires))
             return fn
         return register
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from grader.checks.core import Check, Context, Exercise, Fail, NotAttempted
+from grader.errors import ConfigurationError
 from grader.models import CheckResult, Outcome, points_for, status_of
 from grader.probe.evidence import Evidence
 
@@ -43,6 +44,11 @@ def run_check(check: Check, ev: Evidence | None, ctx: Context) -> CheckResult:
     message = ""
     details: dict[str, Any] = {}
     pre = _precondition(ev, ctx.text, name) if ev is not None else None
+    try:
+        if check.requires is not None:
+            check.requires()
+    except ConfigurationError as exc:
+        pre = Outcome.CRASH, f"grader configuration problem: {exc}"
     if pre is not None:
         outcome, message = pre
     else:
@@ -53,6 +59,8 @@ def run_check(check: Check, ev: Evidence | None, ctx: Context) -> CheckResult:
             outcome, message = Outcome.FAIL, str(exc)
         except NotAttempted as exc:
             outcome, message = Outcome.NOT_ATTEMPTED, str(exc) or f"`{name}` is not written yet"
+        except ConfigurationError as exc:  # the machine's problem (a dataset), not a bug
+            outcome, message = Outcome.CRASH, f"grader configuration problem: {exc}"
         except Exception as exc:  # noqa: BLE001 - by definition a grader bug
             outcome = Outcome.CRASH
             message = f"internal grader error in check {check.id}: {type(exc).__name__}: {exc}"
@@ -68,18 +76,21 @@ def run_check(check: Check, ev: Evidence | None, ctx: Context) -> CheckResult:
 
 def evaluate(exercise: Exercise, evidence: Mapping[str, Evidence],
              bound: Mapping[str, tuple[tuple[Any, ...], dict[str, Any]]],
-             reference: Any, expected: Mapping[str, Any] | None = None) -> list[CheckResult]:
-    """Run every check. `expected` holds reference answers computed ahead (keyed by call)."""
+             reference: Any, expected: Mapping[str, Any] | None = None, *,
+             profile: str = "") -> list[CheckResult]:
+    """Run every check. `expected` holds reference answers computed ahead (keyed by call);
+    `profile` is the training budget the notebook ran under (thresholds depend on it)."""
     results = []
     for check in exercise.checks:
         call = check.call
         if call is None:
-            ctx = Context(text=check.title, args=(), kwargs={}, reference=reference, call=None)
+            ctx = Context(text=check.title, args=(), kwargs={}, reference=reference, call=None,
+                          profile=profile)
             results.append(run_check(check, None, ctx))
             continue
         args, kwargs = bound[call.key()]
         ctx = Context(text=call.describe(args, kwargs), args=args, kwargs=kwargs,
-                      reference=reference, call=call)
+                      reference=reference, call=call, profile=profile)
         if expected is not None and call.key() in expected:
             ctx._expected, ctx._have_expected = expected[call.key()], True
         results.append(run_check(check, evidence.get(call.key()), ctx))

@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
@@ -36,7 +36,11 @@ _TIMEOUT_ENAME = "CellTimeoutError"
 
 @dataclass(frozen=True)
 class Limits:
-    """Time and size budgets for one submission. All are per submission, in seconds or bytes."""
+    """Time and size budgets for one submission. All are per submission, in seconds or bytes.
+
+    memory, processes and disk are enforced by grader.execution.sandbox (cgroup, rlimits and a
+    watchdog); the defaults leave TensorFlow room to train and the machine room to breathe.
+    """
 
     cell_timeout: float = 120.0
     notebook_timeout: float = 900.0
@@ -45,6 +49,9 @@ class Limits:
     max_output_bytes: int = 2_000_000
     max_restarts: int = 3
     max_traceback_chars: int = 4000
+    memory_bytes: int = 6 * 2**30
+    max_processes: int = 256
+    disk_bytes: int = 2 * 2**30
 
 
 @dataclass
@@ -71,6 +78,22 @@ class RunResult:
     summary: ExecutionSummary
     extras: dict[str, ExtraOutcome] = field(default_factory=dict)
     notebook: NotebookNode | None = None
+
+
+class KernelGuard(Protocol):
+    """What a sandbox does around each kernel start (grader.execution.sandbox.Sandbox)."""
+
+    def configure(self, km: AsyncKernelManager) -> None:
+        """Before the start: transport, connection file, launch prefix."""
+
+    def started(self, pid: int | None) -> None:
+        """The kernel answers: watch it."""
+
+    def stopped(self) -> None:
+        """The kernel was shut down: nothing it started may outlive it."""
+
+    def verdict(self) -> tuple[str, str] | None:
+        """(ename, message) when the guard itself stopped the kernel (over a limit)."""
 
 
 class _KernelManager(AsyncKernelManager):
@@ -126,8 +149,9 @@ def _head(source: str, n: int = 3) -> str:
 
 class _Runner:
     def __init__(self, nb: NotebookNode, workdir: Path, limits: Limits, env: dict[str, str],
-                 launch_prefix: list[str]) -> None:
+                 launch_prefix: list[str], guard: KernelGuard | None = None) -> None:
         self.nb = nb
+        self.guard = guard
         self.limits = limits
         self.env = env
         self.launch_prefix = launch_prefix
@@ -157,6 +181,8 @@ class _Runner:
         km = self.client.create_kernel_manager()
         assert isinstance(km, _KernelManager)
         km.launch_prefix = list(self.launch_prefix)
+        if self.guard is not None:
+            self.guard.configure(km)
         # The kernel process's own stderr (C-level crashes, launcher warnings) goes to a log
         # beside the scratch folder, not to the grader's terminal.
         log = open(self.kernel_log, "ab")  # noqa: SIM115 - owned by the kernel process
@@ -164,6 +190,8 @@ class _Runner:
             await self.client.async_start_new_kernel(env=self.env, stdout=log, stderr=log)
         finally:
             log.close()
+        if self.guard is not None:
+            self.guard.started(getattr(km.provisioner, "pid", None))
         await self.client.async_start_new_kernel_client()
 
     async def stop(self) -> None:
@@ -174,6 +202,11 @@ class _Runner:
         except Exception:  # noqa: BLE001 - a kernel that is already gone is fine
             self.client.km = None
             self.client.kc = None
+        if self.guard is not None:
+            self.guard.stopped()
+
+    def _why_died(self) -> tuple[str, str] | None:
+        return self.guard.verdict() if self.guard is not None else None
 
     async def restart(self) -> bool:
         """Start a fresh kernel and replay the cells that worked. False when out of restarts."""
@@ -181,7 +214,11 @@ class _Runner:
         if self.restarts >= self.limits.max_restarts:
             return False
         self.restarts += 1
-        await self.start()
+        try:
+            await self.start()
+        except Exception:  # noqa: BLE001 - a kernel that cannot start again ends the run
+            await self.stop()
+            return False
         for idx in list(self.succeeded):
             status, *_ = await self._run_source(self.nb.cells[idx], idx, self.limits.cell_timeout)
             if status == "kernel_died":
@@ -222,7 +259,9 @@ class _Runner:
     def _log_tail(self, limit: int = 1500) -> str:
         """The end of the kernel process's stderr: where a segfault or abort says what it was."""
         try:
-            text = self.kernel_log.read_bytes()[-limit:].decode("utf-8", "replace")
+            with open(self.kernel_log, "rb") as fh:  # only the end: the log can be huge
+                fh.seek(max(0, fh.seek(0, os.SEEK_END) - limit))
+                text = fh.read(limit).decode("utf-8", "replace")
         except OSError:
             return ""
         lines = [ln for ln in text.splitlines() if "without encryption" not in ln]
@@ -256,6 +295,9 @@ class _Runner:
                     return
             elif status == "kernel_died":
                 problem.traceback = self._log_tail()
+                why = self._why_died()
+                if why is not None:  # stopped by the sandbox: over a limit
+                    problem.ename, problem.evalue = why
                 if not await self.restart():
                     return
 
@@ -277,6 +319,9 @@ class _Runner:
             t0 = time.monotonic()
             status, ename, evalue, _ = await self._run_source(
                 cell, -1, extra.timeout or self.limits.probe_timeout)
+            why = self._why_died() if status == "kernel_died" else None
+            if why is not None:
+                ename, evalue = why
             outcomes[extra.key] = ExtraOutcome(extra.key, status, ename, evalue[:500],
                                                time.monotonic() - t0)
             if status == "kernel_died" or (status == "timeout" and not await self._responsive()):
@@ -306,11 +351,12 @@ def default_kernel_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 async def run_async(nb: NotebookNode, workdir: Path, *, limits: Limits,
                     extras: Sequence[ExtraCell] = (), env: dict[str, str] | None = None,
                     launch_prefix: Sequence[str] = (),
-                    before_extras: Any = None) -> RunResult:
+                    before_extras: Any = None, guard: KernelGuard | None = None) -> RunResult:
     """Execute `nb` in `workdir`, then `extras`. `before_extras()` runs in between (it writes the
-    hidden inputs, which therefore do not exist while the student's own cells run)."""
+    hidden inputs, which therefore do not exist while the student's own cells run). `guard`
+    sandboxes every kernel start (limits, isolation) and says why it stopped one."""
     t0 = time.monotonic()
-    runner = _Runner(nb, workdir, limits, env or default_kernel_env(), list(launch_prefix))
+    runner = _Runner(nb, workdir, limits, env or default_kernel_env(), list(launch_prefix), guard)
     cells_total = sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip())
     status = ExecutionStatus.OK
     message = ""

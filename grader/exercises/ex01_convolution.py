@@ -47,8 +47,8 @@ ex.compare("zero_pad_int_2d", points=0.5, call=Call("zero_pad", IMG_5x4, 2), hin
            title="zero_pad with an int on a 2-D image")
 ex.compare("zero_pad_pair_3d", points=0.5, call=Call("zero_pad", X_4x5x3, (1, 2)), hint=PAD_HINT,
            title="zero_pad with (ph, pw) on a 3-D input")
-ex.compare("zero_pad_zero", points=0.5, call=Call("zero_pad", X_4x5x3, 0), hint=PAD_HINT,
-           title="zero_pad with pad 0 leaves the input as it is")
+ex.compare("zero_pad_int_3d", points=0.5, call=Call("zero_pad", X_4x5x3, 1), hint=PAD_HINT,
+           title="zero_pad with an int on a 3-D input (channels not padded)")
 ex.compare("conv2d_valid_2d", points=1, call=Call("conv2d", IMG_7, K_3), hint=VALID_HINT,
            title="conv2d, 2-D image, 3×3 kernel, valid")
 ex.compare("conv2d_valid_even_kernel", points=0.5, call=Call("conv2d", IMG_8x6, K_2x4),

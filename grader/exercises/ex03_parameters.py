@@ -85,6 +85,9 @@ for case, strides, padding, points in (("valid", (1, 1), "valid", 0.5),
                title=f"conv_output_size, padding='{padding}'"
                      + (", stride 2–3" if strides[0] > 1 else ""))
 
+ex.compare("conv_output_size_fixed", points=0.5,
+           call=Call("conv_output_size", 11, 3, stride=3, padding="valid"), hint=SIZE_HINT,
+           title="conv_output_size(11, 3, stride=3): the last window does not fit")
 ex.compare("conv2d_params_int", points=0.5, call=Call("conv2d_params", 3, 32, 64),
            hint=CONV_HINT, title="conv2d_params(3, 32, 64)")
 ex.compare("conv2d_params_pair", points=0.5, call=Call("conv2d_params", (5, 3), 3, 16),
@@ -146,7 +149,7 @@ for name in ("a", "b"):
     stack, shape = _stack_inputs(f"stack_{name}")
     ex.check(points=1.5, call=Call("summarize", stack, shape), hint=SUMMARY_HINT,
              title=f"summarize a random stack ({name})", id=f"summarize_random_{name}")(check_summary)
-ex.check(points=1, call=Call("summarize", [("conv2d", 8, 3, 1, "same"), ("batchnorm",),
+ex.check(points=0.5, call=Call("summarize", [("conv2d", 8, 3, 1, "same"), ("batchnorm",),
                                           ("dense", 4), ("dropout", 0.2)], (10, 12, 3)),
          hint=SUMMARY_HINT, title="summarize: dense on a 3-D input acts on the last axis",
          id="summarize_dense_on_feature_map")(check_summary)

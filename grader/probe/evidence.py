@@ -57,6 +57,31 @@ class _Unreadable(Exception):
     pass
 
 
+def _check_header(path: Path, name: str) -> None:
+    """dtype, shape and size from the .npy header, before NumPy allocates what it claims."""
+    try:
+        with open(path, "rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                           (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+            if read_header is None:
+                raise ValueError(f"format version {version}")
+            shape, _, dtype = read_header(fh)
+            data_bytes = path.stat().st_size - fh.tell()
+    except Exception as exc:  # noqa: BLE001 - any malformed header is the submission's problem
+        raise _Unreadable(f"array file {name} is not a valid .npy file ({exc})") from None
+    if dtype.hasobject:
+        raise _Unreadable(f"array file {name} is not a valid .npy file (it holds Python "
+                          "objects, which are never unpickled)")
+    if dtype.kind not in "biufc":
+        raise _Unreadable(f"array of dtype {dtype} (expected numbers)")
+    nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if nbytes > MAX_ARRAY_BYTES:
+        raise _Unreadable("array file is larger than the grader reads")
+    if nbytes > data_bytes:
+        raise _Unreadable(f"array file {name} is shorter than its header says")
+
+
 def _load_array(out_dir: Path, name: Any) -> np.ndarray:
     if not isinstance(name, str) or not _NAME.match(name) or not name.endswith(".npy"):
         raise _Unreadable(f"bad array file name {name!r}")
@@ -65,6 +90,7 @@ def _load_array(out_dir: Path, name: Any) -> np.ndarray:
         raise _Unreadable(f"array file {name} is missing")
     if path.stat().st_size > MAX_ARRAY_BYTES + 4096:
         raise _Unreadable("array file is larger than the grader reads")
+    _check_header(path, name)
     try:
         arr = np.load(path, allow_pickle=False)
     except Exception as exc:  # noqa: BLE001 - any malformed file is the submission's problem
@@ -129,9 +155,13 @@ def _decode(v: Any, out_dir: Path, depth: int = 0) -> Any:
 def read(out_dir: Path, key: str, *, run_status: str) -> Evidence:
     """The evidence of one probed call. `run_status` is how the probe cell itself ended."""
     path = out_dir / f"{key}.json"
+    if run_status in ("timeout", "kernel_died", "not_run"):
+        # The probe never got to write this record, so a file here was put there by other
+        # code (a record planted by the notebook): it is not evidence.
+        return Evidence(status=run_status)
+    if path.is_symlink():  # the grader may run as root: never read through the kernel's links
+        return Evidence(status="unreadable", error_message="the result record is a link")
     if not path.is_file():
-        if run_status in ("timeout", "kernel_died", "not_run"):
-            return Evidence(status=run_status)
         # the cell ended but wrote nothing: the probe or the kernel was tampered with
         return Evidence(status="unreadable", error_message="the grading call produced no result")
     try:

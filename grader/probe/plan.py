@@ -7,6 +7,8 @@ The hidden inputs are written only after the student's cells have run (see
 from __future__ import annotations
 
 import json
+import secrets
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,10 +27,11 @@ class ProbeCall:
 
     key: str
     name: str
-    kind: str  # "call" | "get"
+    kind: str  # "call" | "get" | "driver"
     args: tuple[Any, ...] = ()
     kwargs: tuple[tuple[str, Any], ...] = ()
     timeout: float | None = None
+    driver: tuple[str, str] | None = None  # (function name, source) of a grader driver
 
 
 def _encode(value: Any, in_dir: Path, counter: list[int]) -> Any:
@@ -50,9 +53,24 @@ def _encode(value: Any, in_dir: Path, counter: list[int]) -> Any:
     raise TypeError(f"cannot send {type(value).__name__} to the kernel")
 
 
+def _clear(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        try:
+            shutil.rmtree(path)
+        except OSError:  # a folder the notebook made unreadable: set it aside instead
+            path.rename(path.with_name(f"{path.name}.stale-{secrets.token_hex(4)}"))
+
+
 def write_inputs(workdir: Path, calls: list[ProbeCall]) -> Path:
-    """Write the manifest and input arrays; returns the probe folder."""
+    """Write the manifest and input arrays; returns the probe folder.
+
+    The folder is emptied first: the notebook ran in this working directory and may have left
+    files there (records planted ahead of the probe), which must never pass for evidence.
+    """
     probe_dir = workdir / PROBE_DIRNAME
+    _clear(probe_dir)
     (probe_dir / "in").mkdir(parents=True, exist_ok=True)
     (probe_dir / "out").mkdir(parents=True, exist_ok=True)
     counter = [0]
@@ -62,6 +80,7 @@ def write_inputs(workdir: Path, calls: list[ProbeCall]) -> Path:
             "kind": c.kind,
             "args": _encode(list(c.args), probe_dir / "in", counter),
             "kwargs": _encode(dict(c.kwargs), probe_dir / "in", counter),
+            **({"driver": c.driver[0], "driver_source": c.driver[1]} if c.driver else {}),
         }
         for c in calls
     }

@@ -1,0 +1,149 @@
+"""The gradebook: one SQLite file that makes a batch resumable and cheap to repeat.
+
+Only the batch's parent process writes it, one transaction per finished submission, so a run
+killed at any instant (kill -9 included) loses at most the submissions that were still being
+graded. WAL mode with synchronous=NORMAL keeps a committed row through a killed process (it
+may lose the last commits on a power cut, which a rerun regrades).
+
+A row is reused instead of grading again when the notebook's bytes (sha256), the grader's
+version and the grading configuration (the exercise's checks and solution, the options) are all
+unchanged, and the last attempt was not a grader failure.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS submissions (
+    student        TEXT NOT NULL,
+    exercise       TEXT NOT NULL,
+    path           TEXT NOT NULL,
+    sha256         TEXT NOT NULL,
+    grader_version TEXT NOT NULL,
+    config         TEXT NOT NULL,
+    seed           INTEGER,
+    status         TEXT NOT NULL,
+    score          REAL NOT NULL DEFAULT 0,
+    max_score      REAL NOT NULL DEFAULT 0,
+    result         TEXT,
+    message        TEXT NOT NULL DEFAULT '',
+    report         TEXT,
+    graded_at      TEXT NOT NULL,
+    duration_s     REAL NOT NULL DEFAULT 0,
+    attempts       INTEGER NOT NULL DEFAULT 1,
+    executions     INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (student, exercise)
+);
+CREATE TABLE IF NOT EXISTS similarity (
+    exercise  TEXT NOT NULL,
+    student_a TEXT NOT NULL,
+    student_b TEXT NOT NULL,
+    score     REAL NOT NULL,
+    PRIMARY KEY (exercise, student_a, student_b)
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+# Statuses of a row. The first four are the execution statuses of CONTRACT.md §3; the last two
+# are the batch's own: the grader failed on this submission, or no exercise matched it.
+GRADED = ("ok", "timeout", "kernel_died", "invalid_notebook")
+GRADER_ERROR = "error"
+UNKNOWN_EXERCISE = "unknown_exercise"
+
+
+@dataclass
+class Entry:
+    """One row: the latest grading of one student's notebook for one exercise."""
+
+    student: str
+    exercise: str
+    path: str
+    sha256: str
+    grader_version: str
+    config: str
+    seed: int | None
+    status: str
+    score: float = 0.0
+    max_score: float = 0.0
+    result: str | None = None  # the results file (CONTRACT.md §3), as JSON text
+    message: str = ""
+    report: str | None = None  # "reports/<student>/<exercise>.html", relative to the gradebook
+    graded_at: str = ""
+    duration_s: float = 0.0
+    attempts: int = 1
+    executions: int = 0  # how many times this row's notebook was actually run, over all runs
+
+
+_COLUMNS = [f.name for f in fields(Entry)]
+
+
+class Gradebook:
+    """`with Gradebook(path) as gb: ...`; every `put` is its own committed transaction."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=30)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        with self._db:
+            self._db.executescript(_SCHEMA)
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+
+    def __enter__(self) -> Gradebook:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def get(self, student: str, exercise: str) -> Entry | None:
+        row = self._db.execute("SELECT * FROM submissions WHERE student = ? AND exercise = ?",
+                               (student, exercise)).fetchone()
+        return Entry(**{k: row[k] for k in _COLUMNS}) if row else None
+
+    def is_fresh(self, entry: Entry | None, *, sha256: str, grader_version: str,
+                 config: str) -> bool:
+        """Can this row stand for the submission as it is now, without running it again?"""
+        return (entry is not None and entry.status != GRADER_ERROR
+                and entry.sha256 == sha256 and entry.grader_version == grader_version
+                and entry.config == config)
+
+    def put(self, entry: Entry, *, executed: bool) -> Entry:
+        """Insert or replace the row and commit; `executed` counts a real run of the notebook."""
+        old = self.get(entry.student, entry.exercise)
+        entry.executions = (old.executions if old else 0) + (1 if executed else 0)
+        values = asdict(entry)
+        with self._db:
+            self._db.execute(
+                f"INSERT OR REPLACE INTO submissions ({', '.join(_COLUMNS)}) "
+                f"VALUES ({', '.join('?' for _ in _COLUMNS)})",
+                [values[c] for c in _COLUMNS])
+        return entry
+
+    def entries(self) -> list[Entry]:
+        rows = self._db.execute("SELECT * FROM submissions ORDER BY student, exercise")
+        return [Entry(**{k: r[k] for k in _COLUMNS}) for r in rows]
+
+    def replace_similarity(self, exercise: str,
+                           pairs: Iterable[tuple[str, str, float]]) -> None:
+        """Similarity is recomputed per exercise over the notebooks of the latest run."""
+        with self._db:
+            self._db.execute("DELETE FROM similarity WHERE exercise = ?", (exercise,))
+            self._db.executemany("INSERT OR REPLACE INTO similarity VALUES (?, ?, ?, ?)",
+                                 [(exercise, a, b, float(s)) for a, b, s in pairs])
+
+    def similarity(self) -> list[tuple[str, str, str, float]]:
+        rows = self._db.execute(
+            "SELECT exercise, student_a, student_b, score FROM similarity "
+            "ORDER BY exercise, score DESC, student_a, student_b")
+        return [(r[0], r[1], r[2], float(r[3])) for r in rows]

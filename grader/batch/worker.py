@@ -1,0 +1,146 @@
+"""What runs inside one worker process: grade one submission, write its reports, answer.
+
+A worker is a separate process so that anything going wrong while one submission is graded
+(a grader bug, memory blown by a huge output, a kernel that kills its parent) ends that worker
+only. It holds no state between tasks besides warm imports, answers with plain data (the results
+file as JSON text), and exits by itself when the batch's parent process disappears, taking its
+kernel with it, so a killed batch leaves nothing running.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import time
+import traceback
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Task:
+    """One grading to do; plain fields only, so it crosses the process boundary as it is."""
+
+    key: int
+    student: str
+    exercise: str
+    path: str
+    seed: int
+    profile: str
+    cell_timeout: float | None
+    notebook_timeout: float | None
+    report_dir: str
+    report_stem: str
+    training: bool = False
+    attempt: int = 1
+
+
+def grade_task(task: Task) -> tuple[str, str]:
+    """("ok", results JSON) or ("unknown", why): runs the submission and writes its reports.
+
+    The reports are written into a scratch folder and moved into place, so a worker killed
+    mid-write never leaves a half-written report where a student would open it.
+    """
+    from grader.api import Options, grade
+    from grader.errors import UnknownExercise
+    from grader.reporting import to_json, write_reports
+
+    try:
+        result = grade(Path(task.path), Options(
+            exercise=task.exercise, profile=task.profile, seed=task.seed,
+            cell_timeout=task.cell_timeout, notebook_timeout=task.notebook_timeout))
+    except UnknownExercise as exc:
+        return "unknown", str(exc)
+    report_dir = Path(task.report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(dir=report_dir, prefix=".partial-"))
+    try:
+        for path in write_reports(result, scratch, task.report_stem).values():
+            os.replace(path, report_dir / path.name)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return "ok", to_json(result)
+
+
+def worker_main(conn: Connection, parent_pid: int,
+                handler: Callable[[Task], tuple[str, str]] = grade_task) -> None:
+    """Serve tasks until told to stop (None) or the parent goes away. `handler` is the seam
+    the pool's tests use to crash or hang a worker on purpose."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    warnings.simplefilter("ignore")  # a warning would tear the parent's progress line
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    import grader.api  # noqa: F401 - warm the imports while the parent is still planning
+
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            break
+        if task is None:
+            break
+        try:
+            reply: tuple[str, str] = handler(task)
+        except BaseException:  # noqa: BLE001 - any failure here is the grader's, reported as such
+            reply = ("failed", traceback.format_exc(limit=8)[-4000:])
+        try:
+            conn.send(reply)
+        except (EOFError, OSError):
+            break
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Exit when the batch is gone (kill -9 included): no orphan keeps grading into its folder."""
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent_pid:
+            kill_tree(os.getpid(), include_root=False)
+            os._exit(3)
+
+
+def kill_tree(pid: int, *, include_root: bool = True) -> None:
+    """SIGKILL a process's descendants (its kernels run in their own sessions, so a process
+    group would miss them), then the process. Linux /proc only; elsewhere the kernels stop by
+    themselves a second later, when they see their parent gone."""
+    for child in _descendants(pid):
+        _kill(child)
+    if include_root:
+        _kill(pid)
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    try:
+        entries: Any = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read().decode("ascii", "replace")
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    out: list[int] = []
+    stack = list(children.get(pid, []))
+    while stack:
+        p = stack.pop()
+        out.append(p)
+        stack.extend(children.get(p, []))
+    return out

@@ -1,0 +1,37 @@
+"""Checks for ex05: the course CNN's architecture, compile settings and trained accuracy."""
+
+from __future__ import annotations
+
+from grader.checks.core import Call, Exercise
+from grader.keras_support.budget import KERAS_LIMITS, SMOKE, Training
+from grader.keras_support.calibration import AccuracySpec
+from grader.keras_support.checks import (AccuracyCheck, architecture_check, compile_check,
+                                         needs_dataset, param_count_check)
+
+TRAINING = Training(datasets=("fashion_mnist",), smoke=SMOKE)
+exercise = Exercise("ex05_cnn", title="A CNN for Fashion-MNIST", limits=KERAS_LIMITS,
+                    needs_tensorflow=True, prepare=TRAINING.prepare,
+                    kernel_env=TRAINING.kernel_env)
+ex = exercise
+
+BUILD = Call("build_cnn")
+ARCH_HINT = ("Conv2D(64, 3, activation='relu') → MaxPooling2D(2) → Conv2D(64, 3, "
+             "activation='relu') → MaxPooling2D(2) → Flatten → Dense(128, activation='relu') → "
+             "Dense(10, activation='softmax'), after keras.Input(shape=(28, 28, 1)). "
+             "Conv2D's default padding is 'valid': 28 → 26 → 13 → 11 → 5.")
+ex.check(points=3, call=BUILD, title="build_cnn: layers, settings and output shapes",
+         hint=ARCH_HINT, id="cnn_architecture")(architecture_check())
+ex.check(points=1, call=BUILD, title="build_cnn: 243,786 parameters", hint=ARCH_HINT,
+         id="cnn_param_count")(param_count_check(243_786))
+ex.check(points=1, call=BUILD, title="build_cnn: compiled with adam, "
+         "sparse_categorical_crossentropy, accuracy", id="cnn_compile",
+         hint="model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', "
+              "metrics=['accuracy'])")(compile_check())
+
+ACCURACY = AccuracySpec("ex05_cnn", "cnn_model", "fashion_mnist", course_threshold=0.90,
+                        training=TRAINING)
+ex.check(points=5, call=Call.get("cnn_model"), requires=needs_dataset("fashion_mnist"),
+         title="cnn_model reaches the test accuracy threshold", id="cnn_accuracy",
+         hint="Train the model from build_cnn() with cnn_model.fit(x_train, y_train, "
+              "epochs=EPOCHS, batch_size=BATCH_SIZE) on the preprocessed images.")(
+    AccuracyCheck(ACCURACY))

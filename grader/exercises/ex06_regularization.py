@@ -1,0 +1,234 @@
+"""Checks for ex06: a regularised CNN (judged by its properties), two callbacks, its accuracy.
+
+The model is not an exact architecture: the contract asks for properties (augmentation, batch
+normalisation, a dropout rate in a range, an L2 penalty on a hidden Dense layer), so each is
+checked and listed in a table. The callbacks are judged by *using* them: drivers in the kernel
+attach a new AccuracyThreshold to a tiny model and feed it epoch logs as fit() would, and
+describe what make_callbacks returns; the grader decides from that data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.checks.core import Call, Context, Driver, Exercise, Fail
+from grader.keras_support import architecture as arch
+from grader.keras_support.budget import KERAS_LIMITS, SMOKE, Training
+from grader.keras_support.calibration import AccuracySpec
+from grader.keras_support.checks import (AccuracyCheck, needs_dataset, reference_model,
+                                         student_model)
+
+TRAINING = Training(datasets=("fashion_mnist",), smoke=SMOKE)
+exercise = Exercise("ex06_regularization", title="Regularisation: augmentation, dropout, L2, "
+                    "callbacks", limits=KERAS_LIMITS, needs_tensorflow=True,
+                    prepare=TRAINING.prepare, kernel_env=TRAINING.kernel_env)
+ex = exercise
+
+AUGMENT = {"RandomRotation", "RandomTranslation", "RandomZoom"}
+DROPOUT_RANGE = (0.2, 0.5)
+
+
+@dataclass(frozen=True)
+class Property:
+    requirement: str
+    ok: bool
+    found: str
+
+
+def _labels(layers: list[arch.LayerInfo]) -> str:
+    return ", ".join(x.label() for x in layers) or "none"
+
+
+def augmentation(info: arch.ModelInfo) -> list[Property]:
+    flips = [x for x in info.layers if x.kind == "RandomFlip"]
+    others = [x for x in info.layers if x.kind in AUGMENT]
+    return [Property("RandomFlip('horizontal')",
+                     any(x.settings.get("mode") == "horizontal" for x in flips), _labels(flips)),
+            Property("RandomRotation, RandomTranslation or RandomZoom", bool(others),
+                     _labels(others))]
+
+
+def normalisation(info: arch.ModelInfo) -> list[Property]:
+    norms = [x for x in info.layers if x.kind == "BatchNormalization"]
+    drops = [x for x in info.layers if x.kind == "Dropout"]
+    low, high = DROPOUT_RANGE
+    return [Property("BatchNormalization", bool(norms), _labels(norms)),
+            Property(f"Dropout with rate in [{low}, {high}]",
+                     any(low <= float(x.settings.get("rate") or 0) <= high for x in drops),
+                     _labels(drops))]
+
+
+def _has_l2(layer: arch.LayerInfo) -> bool:
+    reg = layer.settings.get("kernel_regularizer")
+    if not isinstance(reg, tuple) or not reg:
+        return False
+    return reg[0] == "L2" or (reg[0] == "L1L2" and len(reg) == 3 and float(reg[2]) > 0)
+
+
+def l2_penalty(info: arch.ModelInfo) -> list[Property]:
+    dense = [x for x in info.layers if x.kind == "Dense"]
+    hidden = dense[:-1] if info.layers and info.layers[-1].kind == "Dense" else dense
+    return [Property("a hidden Dense layer with an L2 kernel_regularizer",
+                     any(_has_l2(x) for x in hidden), _labels(hidden))]
+
+
+def output(info: arch.ModelInfo) -> list[Property]:
+    last = info.layers[-1] if info.layers else None
+    convs = [x for x in info.layers if x.kind == "Conv2D"]
+    return [Property("input (28, 28, 1)", info.input_shape == (28, 28, 1),
+                     str(info.input_shape)),
+            Property("Conv2D layers", bool(convs), f"{len(convs)}"),
+            Property("output layer Dense(10, softmax)",
+                     last is not None and last.kind == "Dense"
+                     and last.settings.get("units") == 10
+                     and last.settings.get("activation") == "softmax",
+                     last.label() if last else "none")]
+
+
+def _property_check(pick: Any) -> Any:
+    def check(got: Any, ctx: Context) -> None:
+        info = arch.describe(student_model(got, what=ctx.text))
+        props = pick(info)
+        ctx.extras["table"] = [["requirement", "your model"]] + [
+            [p.requirement, {"text": p.found, "status": "ok" if p.ok else "bad"}] for p in props]
+        bad = [p for p in props if not p.ok]
+        if bad:
+            raise Fail(f"{ctx.text}: the model lacks "
+                       + "; ".join(f"{p.requirement} (found: {p.found})" for p in bad))
+    return check
+
+
+BUILD = Call("build_regularized_cnn")
+ex.check(points=1, call=BUILD, id="reg_augmentation",
+         title="build_regularized_cnn: augmentation layers",
+         hint="Start the model with keras.layers.RandomFlip('horizontal') and e.g. "
+              "keras.layers.RandomTranslation(0.1, 0.1); they are only active in training.")(
+    _property_check(augmentation))
+ex.check(points=1, call=BUILD, id="reg_batchnorm_dropout",
+         title="build_regularized_cnn: BatchNormalization and Dropout(0.2–0.5)",
+         hint="BatchNormalization after the convolutions; Dropout(0.3) before the output layer.")(
+    _property_check(normalisation))
+ex.check(points=1, call=BUILD, id="reg_l2",
+         title="build_regularized_cnn: L2 penalty on a hidden Dense layer",
+         hint="Dense(128, activation='relu', kernel_regularizer=keras.regularizers.l2(1e-4))")(
+    _property_check(l2_penalty))
+
+
+@ex.check(points=1, call=BUILD, id="reg_output_compile",
+          title="build_regularized_cnn: input, output layer and compile settings",
+          hint="keras.Input(shape=(28, 28, 1)) first, Dense(10, activation='softmax') last; "
+               "compile with 'adam', 'sparse_categorical_crossentropy', ['accuracy'].")
+def reg_output_compile(got: Any, ctx: Context) -> None:
+    info = arch.describe(student_model(got, what=ctx.text))
+    props = output(info)
+    result = arch.compare_compile(info, arch.describe(reference_model(ctx)))
+    ctx.extras["table"] = [["requirement", "your model"]] + [
+        [p.requirement, {"text": p.found, "status": "ok" if p.ok else "bad"}] for p in props
+    ] + [[row[0], row[2]] for row in result.table[1:]]
+    problems = [f"{p.requirement} (found: {p.found})" for p in props if not p.ok]
+    problems += result.problems
+    if problems:
+        raise Fail(f"{ctx.text}: " + "; ".join(problems))
+
+
+# -- callbacks -----------------------------------------------------------------------------
+_DRIVERS = Path(__file__).resolve().parents[1] / "keras_support" / "kernel_drivers.py"
+THRESHOLD_DRIVER = Driver.from_file(_DRIVERS, "drive_accuracy_threshold")
+MAKE_DRIVER = Driver.from_file(_DRIVERS, "drive_make_callbacks")
+
+# (target, training accuracy per epoch, validation accuracy per epoch, epochs run: None = all)
+SCENARIOS: list[tuple[float, list[float], list[float], int | None]] = [
+    (0.9, [0.62, 0.81, 0.93, 0.95], [0.6, 0.8, 0.9, 0.92], 3),
+    (0.9, [0.55, 0.7, 0.82], [0.91, 0.93, 0.95], None),  # only val_accuracy reaches it
+    (0.8, [0.7, 0.8, 0.85], [0.7, 0.75, 0.8], 2),  # reaching the target exactly counts
+    (0.75, [0.9, 0.95], [0.5, 0.5], 1),
+]
+THRESHOLD_CALL = Call.driver(
+    THRESHOLD_DRIVER, "AccuracyThreshold",
+    [{"target": t, "accuracy": a, "val_accuracy": v} for t, a, v, _ in SCENARIOS],
+).labelled("AccuracyThreshold(target) attached to a model and given the logs of "
+           f"{len(SCENARIOS)} training runs")
+
+
+def _ran(stop: int | None, epochs: int) -> str:
+    return f"all {epochs} epochs" if stop is None else f"stopped after epoch {stop}"
+
+
+@ex.check(points=2, call=THRESHOLD_CALL, title="AccuracyThreshold stops at the first epoch whose "
+          "training accuracy reaches the target",
+          hint="In on_epoch_end read logs['accuracy'] (the training accuracy, not val_accuracy) "
+               "and set self.model.stop_training = True when it is >= self.target.")
+def accuracy_threshold(got: Any, ctx: Context) -> None:
+    if not isinstance(got, list) or len(got) != len(SCENARIOS) or not all(
+            g is None or (isinstance(g, int) and not isinstance(g, bool)) for g in got):
+        raise Fail(f"{ctx.text}: the grader could not read which epochs ran ({got!r:.100})")
+    rows: list[list[Any]] = [["target", "training accuracy per epoch", "val_accuracy",
+                              "expected", "yours"]]
+    problems = []
+    for (target, acc, val, want), have in zip(SCENARIOS, got):
+        ok = have == want
+        rows.append([f"{target:g}", ", ".join(f"{a:g}" for a in acc),
+                     ", ".join(f"{v:g}" for v in val), _ran(want, len(acc)),
+                     {"text": _ran(have, len(acc)), "status": "ok" if ok else "bad"}])
+        if not ok:
+            problems.append(f"AccuracyThreshold({target:g}) with training accuracy "
+                            f"{', '.join(f'{a:g}' for a in acc)} per epoch: expected "
+                            f"{_ran(want, len(acc))}, it {_ran(have, len(acc)).replace('all', 'ran all')}")
+    ctx.extras["table"] = rows
+    if problems:
+        raise Fail("; ".join(problems))
+
+
+CHECKPOINT = "grader_checkpoint.keras"
+MAKE_CALL = Call.driver(MAKE_DRIVER, "make_callbacks", CHECKPOINT)
+
+REQUIRED = {
+    "EarlyStopping": {"monitor": "val_loss", "patience": 3, "restore_best_weights": True},
+    "ModelCheckpoint": {"filepath": CHECKPOINT, "monitor": "val_loss", "save_best_only": True},
+}
+
+
+@ex.check(points=1.5, call=MAKE_CALL,
+          title="make_callbacks: EarlyStopping and ModelCheckpoint with the asked settings",
+          hint="return [keras.callbacks.EarlyStopping(monitor='val_loss', patience=3, "
+               "restore_best_weights=True), keras.callbacks.ModelCheckpoint(checkpoint_path, "
+               "monitor='val_loss', save_best_only=True)]")
+def make_callbacks_settings(got: Any, ctx: Context) -> None:
+    if not isinstance(got, dict) or not isinstance(got.get("items"), list):
+        raise Fail(f"{ctx.text}: the grader could not read what make_callbacks returned")
+    if got.get("type") not in ("list", "tuple"):
+        raise Fail(f"{ctx.text}: expected a list of two callbacks, got a {got.get('type')}")
+    items = [i for i in got["items"] if isinstance(i, dict)]
+    rows: list[list[Any]] = [["callback", "setting", "expected", "yours"]]
+    problems = []
+    for cls, settings in REQUIRED.items():
+        match = next((i for i in items if cls in (i.get("keras_bases") or [])), None)
+        if match is None:
+            problems.append(f"no keras.callbacks.{cls} in the list")
+            rows.append([cls, "", "", {"text": "— missing —", "status": "bad"}])
+            continue
+        for name, want in settings.items():
+            have = match.get(name)
+            ok = have == want
+            rows.append([cls, name, repr(want), {"text": repr(have), "status": "ok" if ok else "bad"}])
+            if not ok:
+                problems.append(f"{cls}: {name} is {have!r}, expected {want!r}"
+                                + (" (use the checkpoint_path argument)" if name == "filepath"
+                                   else ""))
+    if len(items) != len(REQUIRED):
+        problems.append(f"the list has {len(items)} callbacks "
+                        f"({', '.join(str(i.get('class')) for i in items)}), expected "
+                        f"{len(REQUIRED)}")
+    ctx.extras["table"] = rows
+    if problems:
+        raise Fail(f"{ctx.text}: " + "; ".join(problems))
+
+
+ACCURACY = AccuracySpec("ex06_regularization", "reg_model", "fashion_mnist",
+                        course_threshold=0.88, training=TRAINING)
+ex.check(points=2.5, call=Call.get("reg_model"), requires=needs_dataset("fashion_mnist"),
+         title="reg_model reaches the test accuracy threshold", id="reg_accuracy",
+         hint="Train the model from build_regularized_cnn() with fit(..., validation_split=0.1, "
+              "callbacks=make_callbacks(...)).")(AccuracyCheck(ACCURACY))

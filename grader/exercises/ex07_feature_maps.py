@@ -1,0 +1,155 @@
+"""Checks for ex07: the activation model and the feature maps of one image.
+
+Both functions take a model. The grader sends a small CNN of its own (a plain layer list and
+random weights, as hidden inputs) and a driver builds it in the kernel, calls the student's
+function on it and hands back the result: the activation model itself (saved by the probe) or
+the list of feature maps. The grader rebuilds the same CNN from the same list and weights and
+compares in its own process. The CNN has a BatchNormalization and a Dropout layer between the
+Conv2D and MaxPooling2D layers, whose outputs must *not* be among the activation model's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grader.checks.core import Call, Context, Driver, Exercise, Fail
+from grader.checks.expect import expect_array, expect_close
+from grader.keras_support.budget import KERAS_LIMITS, SMOKE, Training
+from grader.keras_support.checks import student_model
+
+TRAINING = Training(datasets=("fashion_mnist",), smoke=SMOKE)
+exercise = Exercise("ex07_feature_maps", title="Looking inside a CNN: feature maps",
+                    limits=KERAS_LIMITS, needs_tensorflow=True,
+                    prepare=TRAINING.prepare, kernel_env=TRAINING.kernel_env)
+ex = exercise
+
+_DRIVERS = Path(__file__).resolve().parents[1] / "keras_support" / "kernel_drivers.py"
+ACTIVATION_DRIVER = Driver.from_file(_DRIVERS, "drive_activation_model")
+FEATURE_DRIVER = Driver.from_file(_DRIVERS, "drive_feature_maps")
+
+# The grader's CNN: 28 → conv valid 26 → (bn) → pool 13 → conv same 13 → pool 6 → dense.
+SPEC: list[tuple[Any, ...]] = [("conv", 6, 3, "valid"), ("bn",), ("pool", 2),
+                               ("conv", 8, 3, "same"), ("pool", 2), ("dropout", 0.25),
+                               ("flatten",), ("dense", 10)]
+OUTPUT_SHAPES = [(26, 26, 6), (13, 13, 6), (13, 13, 8), (6, 6, 8)]
+
+
+def _weights(rng: np.random.Generator) -> list[np.ndarray]:
+    """Random weights in Keras' order for SPEC (kernel, bias; gamma, beta, mean, variance)."""
+    out: list[np.ndarray] = []
+    channels, size = 1, 28
+    for item in SPEC:
+        if item[0] == "conv":
+            out += [rng.normal(0, 0.4, (3, 3, channels, item[1])), rng.normal(0, 0.1, item[1])]
+            channels = item[1]
+            size = size - 2 if item[3] == "valid" else size
+        elif item[0] == "bn":
+            out += [rng.uniform(0.5, 1.5, channels), rng.normal(0, 0.1, channels),
+                    rng.normal(0, 0.1, channels), rng.uniform(0.5, 1.5, channels)]
+        elif item[0] == "pool":
+            size //= item[1]
+        elif item[0] == "dense":
+            out += [rng.normal(0, 0.1, (size * size * channels, item[1])),
+                    rng.normal(0, 0.1, item[1])]
+    return [w.astype(np.float32) for w in out]
+
+
+WEIGHTS = ex.input("weights", _weights)
+IMAGE = ex.input("image", lambda rng: rng.uniform(0, 1, (28, 28, 1)).astype(np.float32))
+
+ACT_CALL = Call.driver(ACTIVATION_DRIVER, "activation_model", SPEC, WEIGHTS).labelled(
+    "activation_model(model) on the grader's CNN (Conv2D, BatchNormalization, MaxPooling2D, "
+    "Conv2D, MaxPooling2D, Dropout, Flatten, Dense)")
+ACT_HINT = ("keras.Model(inputs=model.inputs, outputs=[layer.output for layer in model.layers "
+            "if isinstance(layer, (keras.layers.Conv2D, keras.layers.MaxPooling2D))])")
+
+
+def _outputs(model: Any, images: np.ndarray) -> list[np.ndarray]:
+    import warnings
+
+    import keras
+
+    with warnings.catch_warnings():  # Keras' note on input structure; not the student's
+        warnings.simplefilter("ignore")
+        out = model(images, training=False)
+    if not isinstance(out, (list, tuple)):
+        out = [out]
+    return [np.asarray(keras.ops.convert_to_numpy(o)) for o in out]
+
+
+def _shapes(model: Any) -> list[tuple[Any, ...]]:
+    return [tuple(o.shape)[1:] for o in model.outputs]
+
+
+@ex.check(points=3, call=ACT_CALL, hint=ACT_HINT,
+          title="activation_model: one output per Conv2D and MaxPooling2D layer, in order")
+def activation_model_outputs(got: Any, ctx: Context) -> None:
+    model = student_model(got, what=ctx.text)
+    shapes = _shapes(model)
+    ctx.extras["table"] = [["output", "expected shape", "your shape"]] + [
+        [str(i + 1), str(w) if i < len(OUTPUT_SHAPES) else "—",
+         {"text": str(shapes[i]) if i < len(shapes) else "— missing —",
+          "status": "ok" if i < len(shapes) and i < len(OUTPUT_SHAPES)
+          and shapes[i] == OUTPUT_SHAPES[i] else "bad"}]
+        for i, w in enumerate(OUTPUT_SHAPES + [None] * max(0, len(shapes) - len(OUTPUT_SHAPES)))]
+    if len(shapes) != len(OUTPUT_SHAPES):
+        raise Fail(f"{ctx.text}: expected {len(OUTPUT_SHAPES)} outputs (2 Conv2D and 2 "
+                   f"MaxPooling2D layers), got {len(shapes)} with shapes {shapes}")
+    if shapes != OUTPUT_SHAPES:
+        raise Fail(f"{ctx.text}: expected outputs of shapes {OUTPUT_SHAPES}, got {shapes}")
+    if tuple(model.inputs[0].shape)[1:] != (28, 28, 1):
+        raise Fail(f"{ctx.text}: the activation model's input is {tuple(model.inputs[0].shape)}, "
+                   "expected the model's own input (None, 28, 28, 1)")
+
+
+@ex.check(points=2, call=ACT_CALL, hint=ACT_HINT,
+          title="activation_model: outputs equal the layers' outputs on hidden images")
+def activation_model_values(got: Any, ctx: Context) -> None:
+    model = student_model(got, what=ctx.text)
+    # Images that never leave the grader: the comparison needs no secret, only coverage.
+    images = np.random.default_rng(7).uniform(0, 1, (3, 28, 28, 1)).astype(np.float32)
+    have = _outputs(model, images)
+    want = _outputs(ctx.expected, images)
+    if len(have) != len(want):
+        raise Fail(f"{ctx.text}: expected {len(want)} outputs, got {len(have)}")
+    for i, (h, w) in enumerate(zip(have, want)):
+        expect_close(h, w, what=f"{ctx.text}: output {i + 1}", atol=1e-4, rtol=1e-4)
+
+
+FEATURE_CALL = Call.driver(FEATURE_DRIVER, "feature_maps", SPEC, WEIGHTS, IMAGE).labelled(
+    "feature_maps(model, image) on the grader's CNN and a hidden (28, 28, 1) image")
+FEATURE_HINT = ("Add a batch axis (image[np.newaxis]), run the activation model, and return "
+                "output[0] for each output: a list of (H, W, C) arrays.")
+
+
+def _maps(got: Any, ctx: Context) -> list[np.ndarray]:
+    if not isinstance(got, (list, tuple)):
+        raise Fail(f"{ctx.text}: expected a list of arrays, got {type(got).__name__}")
+    return [expect_array(m, what=f"{ctx.text}[{i}]") for i, m in enumerate(got)]
+
+
+@ex.check(points=2, call=FEATURE_CALL, hint=FEATURE_HINT,
+          title="feature_maps: one (H, W, C) array per Conv2D / MaxPooling2D layer")
+def feature_maps_shapes(got: Any, ctx: Context) -> None:
+    maps = _maps(got, ctx)
+    shapes = [tuple(int(d) for d in m.shape) for m in maps]
+    if shapes != OUTPUT_SHAPES:
+        extra = (" (without the batch axis: drop it with output[0])"
+                 if shapes and all(len(s) == 4 and s[0] == 1 for s in shapes) else "")
+        raise Fail(f"{ctx.text}: expected arrays of shapes {OUTPUT_SHAPES}, got {shapes}{extra}")
+
+
+@ex.check(points=3, call=FEATURE_CALL, hint=FEATURE_HINT,
+          title="feature_maps: values equal the layers' outputs for the image")
+def feature_maps_values(got: Any, ctx: Context) -> None:
+    maps = _maps(got, ctx)
+    want = ctx.expected
+    if len(maps) != len(want):
+        raise Fail(f"{ctx.text}: expected {len(want)} feature maps, got {len(maps)}")
+    for i, (h, w) in enumerate(zip(maps, want)):
+        if h.ndim == 4 and h.shape[0] == 1:  # a kept batch axis costs the shape check only
+            h = h[0]
+        expect_close(h, w, what=f"{ctx.text}[{i}]", atol=1e-4, rtol=1e-4)

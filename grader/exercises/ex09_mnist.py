@@ -1,0 +1,39 @@
+"""Checks for ex09: the MNIST CNN's architecture, compile settings and trained accuracy.
+
+MNIST has no Debian package: offline machines need mnist.npz in the grader's dataset folder
+(see `grader.datasets`); without it the accuracy check is a grader configuration error with a
+message saying where to put the file, and the architecture checks still count.
+"""
+
+from __future__ import annotations
+
+from grader.checks.core import Call, Exercise
+from grader.keras_support.budget import KERAS_LIMITS, SMOKE, Training
+from grader.keras_support.calibration import AccuracySpec
+from grader.keras_support.checks import (AccuracyCheck, architecture_check, compile_check,
+                                         needs_dataset)
+
+TRAINING = Training(datasets=("mnist",), smoke=SMOKE)
+exercise = Exercise("ex09_mnist", title="A CNN for MNIST", limits=KERAS_LIMITS,
+                    needs_tensorflow=True, prepare=TRAINING.prepare,
+                    kernel_env=TRAINING.kernel_env)
+ex = exercise
+
+BUILD = Call("build_mnist_cnn")
+ARCH_HINT = ("Conv2D(32, 3, relu, padding='same') → MaxPooling2D(2) → Conv2D(64, 3, relu, "
+             "padding='same') → MaxPooling2D(2) → Flatten → Dense(128, relu) → Dropout(0.3) → "
+             "Dense(10, softmax), after keras.Input(shape=(28, 28, 1)).")
+ex.check(points=3, call=BUILD, title="build_mnist_cnn: layers, settings and output shapes",
+         hint=ARCH_HINT, id="mnist_architecture")(architecture_check())
+ex.check(points=1, call=BUILD, title="build_mnist_cnn: compiled with adam, "
+         "sparse_categorical_crossentropy, accuracy", id="mnist_compile",
+         hint="model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', "
+              "metrics=['accuracy'])")(compile_check())
+
+ACCURACY = AccuracySpec("ex09_mnist", "mnist_model", "mnist", course_threshold=0.98,
+                        training=TRAINING)
+ex.check(points=6, call=Call.get("mnist_model"), requires=needs_dataset("mnist"),
+         title="mnist_model reaches the test accuracy threshold", id="mnist_accuracy",
+         hint="Train the model from build_mnist_cnn() with mnist_model.fit(x_train, y_train, "
+              "epochs=EPOCHS, batch_size=BATCH_SIZE) on the preprocessed images.")(
+    AccuracyCheck(ACCURACY))

@@ -1,0 +1,375 @@
+"""Read a submission's code, never run it: findings for the instructor, notes for the student.
+
+Two kinds of output, both plain sentences that name the cell:
+
+- `scan(nb)`: integrity findings for the instructor (`GradeResult.integrity`): code that
+  imports the grader, refers to the reference solutions or the grader's probe, reads files
+  outside its own folder, inspects the interpreter (gc.get_objects, stack frames), hooks into
+  IPython's events, or patches NumPy or builtins. They never change a score: the grading
+  already cannot be fooled by these (the checks run in the grader process), and a false
+  positive must not cost a student points. They tell the instructor where to look.
+- `structure_notes(nb, names)`: how Jupyter runs this notebook, where it matters: a graded
+  function defined twice, defined only in a markdown cell, used before the cell that defines
+  it; duplicated cells; shell escapes and magics that behave differently during grading; a
+  kernel other than python3.
+
+Cells are parsed with `ast` after IPython's own syntax (`!cmd`, `%magic`, `%%cell`) is blanked
+out; a cell that still does not parse is searched with regular expressions instead.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+GRADER_MODULES = {"grader", "cnn_grader"}
+PROBE_NAMES = (".cnn_grader_probe", "__cnn_grader_probe__", "cnn_grader_probe")
+# Cell magics whose body is still Python run in the notebook's namespace (or close to it).
+PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug"}
+_SOLUTIONS = re.compile(r"(^|[/\\])solutions([/\\]|$)|^solutions$")
+_OUTSIDE = re.compile(r"^(/[\w.\-]+|~[/\\]|\.\.([/\\]|$))")
+_HARMLESS_PATHS = {"/dev/null", "/dev/stdout", "/dev/stderr"}
+_ASSIGN_SHELL = re.compile(r"^(\s*)([\w.\[\], ]+=\s*)[!%](.*)$")
+_INSTALL = re.compile(r"^\s*(!|%)\s*(pip|pip3|conda|mamba|apt|apt-get|uv)\b.*\binstall\b")
+_REGEX_FINDINGS = (
+    (re.compile(r"^\s*(import|from)\s+(grader|cnn_grader)\b", re.M), "imports the grader"),
+    (re.compile(r"solutions[/\\]"), "refers to the reference solutions"),
+    (re.compile(r"\.?_*cnn_grader_probe_*"), "refers to the grader's probe"),
+    (re.compile(r"gc\.get_(objects|referrers)"), "inspects every object of the interpreter"),
+    (re.compile(r"sys\.modules\s*\["), "reaches into sys.modules"),
+    (re.compile(r"['\"]\.\.[/\\]"), "reads files outside its own folder"),
+)
+_FILE_READERS = {"open", "load", "loadtxt", "genfromtxt", "read_csv", "read_text", "read_bytes",
+                 "listdir", "scandir", "walk", "glob", "iglob", "Path", "copy", "copyfile",
+                 "exists", "isfile", "isdir", "fromfile", "imread", "load_model", "execfile"}
+
+
+@dataclass
+class Cell:
+    """One notebook cell as the analyses see it: its number for humans, its Python, its tree."""
+
+    number: int  # 1-based position among all cells, as Jupyter shows them
+    kind: str
+    source: str
+    python: str = ""
+    specials: list[str] = field(default_factory=list)  # IPython lines: "!pip install x", "%%bash"
+    cell_magic: str = ""
+    tree: ast.Module | None = None
+
+
+def python_source(source: str) -> tuple[str, list[str], str]:
+    """(the cell as plain Python, the IPython special lines, the cell magic's name or "")."""
+    lines = source.splitlines()
+    first = next((i for i, ln in enumerate(lines) if ln.strip()), None)
+    magic = ""
+    specials: list[str] = []
+    if first is not None and lines[first].lstrip().startswith("%%"):
+        magic = lines[first].strip()[2:].split(" ", 1)[0]
+        specials.append(lines[first].strip())
+        if magic not in PYTHON_CELL_MAGICS:
+            return "", specials, magic
+        lines = [""] * (first + 1) + lines[first + 1:]
+    out = []
+    for line in lines:
+        stripped = line.lstrip()
+        indent = line[: len(line) - len(stripped)]
+        m = _ASSIGN_SHELL.match(line)
+        if stripped.startswith(("!", "%")):
+            specials.append(stripped)
+            out.append(indent + "pass")
+        elif m and not stripped.startswith(("#",)) and "==" not in m.group(2):
+            specials.append(stripped)
+            out.append(f"{m.group(1)}{m.group(2)}None")
+        elif stripped.endswith("?") and not stripped.startswith("#") and "=" not in stripped:
+            out.append(indent + "pass")  # `np.convolve?`: IPython's help
+        else:
+            out.append(line)
+    return "\n".join(out), specials, magic
+
+
+def cells_of(nb: Any) -> list[Cell]:
+    out = []
+    for i, raw in enumerate(nb.get("cells", [])):
+        source = raw.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        cell = Cell(number=i + 1, kind=str(raw.get("cell_type", "")), source=source)
+        if cell.kind == "code":
+            cell.python, cell.specials, cell.cell_magic = python_source(source)
+            try:
+                cell.tree = ast.parse(cell.python)
+            except (SyntaxError, ValueError):
+                cell.tree = None
+        out.append(cell)
+    return out
+
+
+# -- integrity --------------------------------------------------------------------------
+def _dotted(node: ast.AST) -> str:
+    """`np.testing.assert_allclose` for an Attribute chain, "" for anything else."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    if isinstance(node, ast.Call) and _dotted(node.func) == "get_ipython":
+        parts.append("get_ipython()")
+        return ".".join(reversed(parts))
+    return ""
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class _Finder(ast.NodeVisitor):
+    def __init__(self) -> None:
+        self.found: list[str] = []
+        self.module_aliases: dict[str, str] = {}
+
+    def add(self, text: str) -> None:
+        if text not in self.found:
+            self.found.append(text)
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            top = alias.name.split(".")[0]
+            self.module_aliases[alias.asname or top] = alias.name if alias.asname else top
+            if top in GRADER_MODULES:
+                self.add(f"imports the grader (`import {alias.name}`)")
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        top = (node.module or "").split(".")[0]
+        if top in GRADER_MODULES and node.level == 0:
+            self.add(f"imports the grader (`from {node.module} import …`)")
+
+    def visit_Call(self, node: ast.Call) -> None:
+        name = _dotted(node.func)
+        first = node.args[0] if node.args else None
+        text = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else ""
+        if name in ("__import__", "importlib.import_module") and text.split(".")[0] in GRADER_MODULES:
+            self.add(f"imports the grader (`{name}({text!r})`)")
+        tail = name.rsplit(".", 1)[-1]
+        if name in ("gc.get_objects", "gc.get_referrers", "gc.get_referents"):
+            self.add(f"inspects every object of the interpreter (`{name}`)")
+        if name in ("sys._getframe", "inspect.stack", "inspect.currentframe",
+                    "inspect.getouterframes", "traceback.extract_stack"):
+            self.add(f"inspects the call stack (`{name}`): the grader calls its functions")
+        if name.endswith("events.register"):
+            self.add(f"registers an IPython event hook (`{name}`) that runs during grading")
+        if tail in _FILE_READERS and text and _outside(text):
+            self.add(f"reads a path outside its own folder (`{tail}({_short(text)!r})`)")
+        self.generic_visit(node)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        if isinstance(node.value, str):
+            text = node.value
+            if _SOLUTIONS.search(text):
+                self.add(f"refers to the reference solutions ({_short(text)!r})")
+            if any(p in text for p in PROBE_NAMES):
+                self.add(f"refers to the grader's probe ({_short(text)!r})")
+            if _outside(text) and ("/" in text[1:] or text.startswith("..")):
+                self.add(f"refers to a path outside its own folder ({_short(text)!r})")
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if any(p in node.id for p in PROBE_NAMES):
+            self.add(f"refers to the grader's probe (`{node.id}`)")
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        if _dotted(node.value) == "sys.modules":
+            key = node.slice
+            text = key.value if isinstance(key, ast.Constant) else ""
+            if isinstance(text, str) and text.split(".")[0] in GRADER_MODULES:
+                self.add(f"reaches the grader through sys.modules[{text!r}]")
+        self.generic_visit(node)
+
+    def _assigned(self, target: ast.AST) -> None:
+        name = _dotted(target)
+        if "." not in name:
+            return
+        head, attr = name.split(".", 1)[0], name.rsplit(".", 1)[-1]
+        module = self.module_aliases.get(head, head)
+        if module.split(".")[0] in ("numpy", "np", "builtins", "keras", "tensorflow", "tf"):
+            self.add(f"replaces `{name}` (it only changes the notebook's own kernel: the checks "
+                     "run in the grader)")
+        elif attr in ("predict", "evaluate", "__call__", "call") and module != "self":
+            self.add(f"overrides `{name}`")
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        for t in node.targets:
+            self._assigned(t)
+        self.generic_visit(node)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        bases = [_dotted(b) for b in node.bases]
+        if any(b.rsplit(".", 1)[-1] in ("Model", "Sequential") for b in bases):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.name in ("predict", "evaluate"):
+                    self.add(f"overrides {item.name}() in class {node.name}")
+        self.generic_visit(node)
+
+
+def _outside(text: str) -> bool:
+    return bool(_OUTSIDE.match(text)) and text not in _HARMLESS_PATHS and "://" not in text
+
+
+def scan(nb: Any) -> list[str]:
+    """Integrity findings, one sentence each, for the instructor; never scored."""
+    out: list[str] = []
+    for cell in cells_of(nb):
+        if cell.kind != "code":
+            continue
+        found: list[str] = []
+        if cell.tree is not None:
+            finder = _Finder()
+            finder.visit(cell.tree)
+            found = finder.found
+        else:
+            found = [what for pattern, what in _REGEX_FINDINGS if pattern.search(cell.source)]
+        out += [f"cell {cell.number}: {text}" for text in found]
+    return out
+
+
+# -- structure ------------------------------------------------------------------------------
+def _top_level_defs(tree: ast.Module) -> list[str]:
+    names = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+    return names
+
+
+def _bound_names(tree: ast.Module) -> set[str]:
+    """Every name a cell binds at top level (defs, classes, imports, assignments)."""
+    names: set[str] = set(_top_level_defs(tree))
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return names
+
+
+def _loaded_at_run_time(tree: ast.Module) -> list[str]:
+    """Names a cell reads while it runs (not inside function bodies, which run later)."""
+    out: list[str] = []
+
+    def walk(node: ast.AST) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            return
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            out.append(node.id)
+        for child in ast.iter_child_nodes(node):
+            walk(child)
+
+    for stmt in tree.body:
+        walk(stmt)
+    return out
+
+
+def _cells_list(numbers: Sequence[int]) -> str:
+    text = [str(n) for n in numbers]
+    return text[0] if len(text) == 1 else ", ".join(text[:-1]) + " and " + text[-1]
+
+
+def structure_notes(nb: Any, graded: Iterable[str] = ()) -> list[str]:
+    """Notes for the report on how the notebook runs, where it differs from what a student
+    probably expects. `graded` are the names the checks call."""
+    graded = set(graded)
+    cells = cells_of(nb)
+    code = [c for c in cells if c.kind == "code" and c.source.strip()]
+    notes: list[str] = []
+
+    kernelspec = nb.get("metadata", {}).get("kernelspec", {}) or {}
+    kname = kernelspec.get("name") if isinstance(kernelspec, dict) else None
+    if kname and kname not in ("python3", "python", "python3.10", "python3.11", "python3.12"):
+        notes.append(f"the notebook asks for the kernel {str(kname)[:40]!r}; it was run with "
+                     "Python 3 (python3), as every submission is")
+    if not code:
+        notes.append("the notebook has no code cells")
+
+    defined_in: dict[str, list[int]] = defaultdict(list)
+    for c in code:
+        if c.tree is not None:
+            for name in _top_level_defs(c.tree):
+                defined_in[name].append(c.number)
+    for name in sorted(graded):
+        where = defined_in.get(name, [])
+        if len(where) > 1:
+            notes.append(f"the function {name} is defined {len(where)} times (cells "
+                         f"{_cells_list(where)}); the last definition that ran (cell {where[-1]}) "
+                         "was graded")
+
+    for c in cells:
+        if c.kind in ("markdown", "raw"):
+            for name in sorted(graded):
+                if re.search(rf"^\s*def\s+{re.escape(name)}\s*\(", c.source, re.M):
+                    extra = "" if defined_in.get(name) else " (no code cell defines it)"
+                    notes.append(f"cell {c.number} is a {c.kind} cell but holds the definition "
+                                 f"of {name}: it was not run{extra}; change it back to a code cell")
+
+    earlier: set[str] = set(dir(builtins))
+    reported: set[str] = set()
+    for c in code:
+        if c.tree is None:
+            continue
+        for name in _loaded_at_run_time(c.tree):
+            later = [n for n in defined_in.get(name, []) if n > c.number]
+            if name not in earlier and later and name not in reported:
+                reported.add(name)
+                notes.append(f"cell {c.number} uses {name} before it is defined (cell "
+                             f"{later[0]}): Jupyter runs the cells from top to bottom, and so "
+                             "does the grader")
+        earlier |= _bound_names(c.tree)
+
+    seen: dict[str, int] = {}
+    for c in code:
+        key = c.source.strip()
+        if key in seen and ("\n" in key or key.startswith(("def ", "class "))):
+            notes.append(f"cells {seen[key]} and {c.number} hold the same code: it ran twice")
+        seen.setdefault(key, c.number)
+
+    for c in code:
+        notes += _special_notes(c)
+    return notes
+
+
+def _special_notes(c: Cell) -> list[str]:
+    out = []
+    installs = [s for s in c.specials if _INSTALL.match(s)]
+    if installs:
+        out.append(f"cell {c.number} installs packages ({_short(installs[0])}); there is no "
+                   "network during grading, so installs fail: use only the course's packages")
+    shell = [s for s in c.specials if s.startswith("!") and s not in installs]
+    if shell or c.cell_magic in ("bash", "sh", "script", "system"):
+        what = shell[0] if shell else f"%%{c.cell_magic}"
+        out.append(f"cell {c.number} runs shell commands ({_short(what)}); they run inside the "
+                   "grader's sandbox, without network")
+    if c.cell_magic == "timeit":
+        out.append(f"cell {c.number} starts with %%timeit: IPython runs it in a timing loop and "
+                   "keeps none of its definitions")
+    elif c.cell_magic == "writefile":
+        out.append(f"cell {c.number} starts with %%writefile: it writes a file and runs nothing")
+    elif c.cell_magic and c.cell_magic not in PYTHON_CELL_MAGICS | {"bash", "sh", "script",
+                                                                     "system", "html",
+                                                                     "markdown", "latex",
+                                                                     "javascript", "js", "svg"}:
+        out.append(f"cell {c.number} starts with the cell magic %%{c.cell_magic}: its body is "
+                   "not run as Python")
+    for s in c.specials:
+        m = re.match(r"^%(run|load|reset|cd|load_ext)\b", s)
+        if m:
+            what = {"run": "runs another file, which is not part of the submission",
+                    "load": "loads another file, which is not part of the submission",
+                    "reset": "deletes every variable defined before it",
+                    "cd": "changes the working folder",
+                    "load_ext": "loads an IPython extension"}[m.group(1)]
+            out.append(f"cell {c.number} uses %{m.group(1)} ({_short(s)}): it {what}")
+    return out

@@ -1,0 +1,165 @@
+"""Training budgets: `full` trains as the notebook says, `smoke` injects a smaller budget.
+
+The course notebooks keep their budget in a cell tagged `parameters` (EPOCHS, BATCH_SIZE,
+TRAIN_SAMPLES, TEST_SAMPLES, SEED). Under the smoke profile the grader adds a cell tagged
+`injected-parameters` right after it, as papermill does, so the student's own values are
+overridden without editing their code. A notebook whose tag was lost (cells copied into a new
+notebook) gets the cell after the first cell that assigns one of those names; a notebook with
+neither is run with its own budget, and the report says so.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from dataclasses import dataclass, replace
+from typing import Any
+
+import nbformat
+from nbformat import NotebookNode
+
+from grader import datasets
+from grader.errors import ConfigurationError
+from grader.execution.kernel import Limits
+
+PARAMETER_NAMES = ("EPOCHS", "BATCH_SIZE", "TRAIN_SAMPLES", "TEST_SAMPLES", "SEED")
+PARAMETERS_TAG = "parameters"
+INJECTED_TAG = "injected-parameters"
+
+# Kernels of Keras exercises: reproducible runs, datasets from the grader's cache.
+DETERMINISM_ENV = {"TF_DETERMINISTIC_OPS": "1", "TF_CUDNN_DETERMINISTIC": "1"}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A training budget, and how many test images the grader evaluates the model on."""
+
+    epochs: int
+    train_samples: int | None  # None: the whole training set
+    test_samples: int | None  # the notebook's own evaluation
+    eval_samples: int | None  # the grader's evaluation (None: the whole test set)
+
+    def parameters(self) -> dict[str, Any]:
+        return {"EPOCHS": self.epochs, "TRAIN_SAMPLES": self.train_samples,
+                "TEST_SAMPLES": self.test_samples}
+
+    def describe(self) -> str:
+        epochs = f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}"
+        train = ("all training images" if self.train_samples is None
+                 else f"the first {self.train_samples:,} training images")
+        return f"{epochs} on {train}"
+
+
+SMOKE_ENV = "CNN_GRADER_SMOKE_BUDGET"
+
+
+def smoke_override(default: Budget) -> Budget:
+    """`CNN_GRADER_SMOKE_BUDGET="epochs=1,train_samples=3000,eval_samples=1000"` shrinks (or
+    grows) the smoke budget on a machine: CI runs the contract tests on a smaller subset, a
+    slow machine can trade accuracy for time. Thresholds follow, since the calibration is
+    keyed by the budget."""
+    text = os.environ.get(SMOKE_ENV, "").strip()
+    if not text:
+        return default
+    values: dict[str, int | None] = {}
+    for part in text.split(","):
+        name, _, raw = part.partition("=")
+        name = name.strip().lower()
+        if name not in Budget.__dataclass_fields__ or not raw.strip():
+            raise ConfigurationError(f"{SMOKE_ENV}: cannot read {part.strip()!r}; use e.g. "
+                                     "epochs=1,train_samples=3000,test_samples=500,"
+                                     "eval_samples=1000")
+        raw = raw.strip().lower()
+        try:
+            values[name] = None if raw == "none" else int(raw)
+        except ValueError:
+            raise ConfigurationError(f"{SMOKE_ENV}: {name} must be an integer or none") from None
+    if values.get("epochs", default.epochs) is None:
+        raise ConfigurationError(f"{SMOKE_ENV}: epochs cannot be none")
+    return replace(default, **values)  # type: ignore[arg-type]
+
+
+def eval_text(samples: int | None) -> str:
+    return "the whole test set" if samples is None else f"the first {samples:,} test images"
+
+
+def _tags(cell: NotebookNode) -> list[str]:
+    tags = cell.get("metadata", {}).get("tags", [])
+    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+
+
+def _assigns_parameters(source: str) -> bool:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else (
+            [node.target] if isinstance(node, ast.AnnAssign) else [])
+        if any(isinstance(t, ast.Name) and t.id in PARAMETER_NAMES for t in targets):
+            return True
+    return False
+
+
+def inject_parameters(nb: NotebookNode, values: dict[str, Any], *, profile: str) -> list[str]:
+    """Insert the `injected-parameters` cell (in place); returns notes for the report."""
+    nb.cells = [c for c in nb.cells if INJECTED_TAG not in _tags(c)]
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    anchor = next((i for i in code if PARAMETERS_TAG in _tags(nb.cells[i])), None)
+    how = "after the cell tagged 'parameters'"
+    if anchor is None:
+        anchor = next((i for i in code if _assigns_parameters(nb.cells[i].source)), None)
+        how = "after the first cell that sets them (no cell is tagged 'parameters')"
+    shown = ", ".join(f"{k}={v!r}" for k, v in values.items())
+    if anchor is None:
+        return [f"{profile} profile: no cell sets {', '.join(PARAMETER_NAMES[:4])}, so the "
+                f"notebook trained with its own budget instead of {shown}"]
+    lines = [f"# Parameters injected by cnn-grader ({profile} profile)"]
+    lines += [f"{k} = {v!r}" for k, v in values.items()]
+    cell = nbformat.v4.new_code_cell("\n".join(lines))
+    cell.metadata["tags"] = [INJECTED_TAG]
+    nb.cells.insert(anchor + 1, cell)
+    return [f"{profile} profile: {shown} injected {how}"]
+
+
+@dataclass(frozen=True)
+class Training:
+    """How an exercise's notebook trains: the datasets it loads and its smoke budget.
+
+    Its `prepare` and `kernel_env` are the Exercise hooks of the same names.
+    """
+
+    datasets: tuple[str, ...]
+    smoke: Budget
+
+    def budget(self, profile: str) -> Budget | None:
+        """The injected budget, or None where the notebook keeps its own (full)."""
+        if profile != "smoke":
+            return None
+        return smoke_override(self.smoke)
+
+    def eval_samples(self, profile: str) -> int | None:
+        budget = self.budget(profile)
+        return budget.eval_samples if budget is not None else None
+
+    def prepare(self, nb: NotebookNode, profile: str) -> list[str]:
+        budget = self.budget(profile)
+        if budget is None:
+            notes = [f"{profile} profile: the notebook trains with its own parameters"]
+        else:
+            notes = inject_parameters(nb, budget.parameters(), profile=profile)
+            if os.environ.get(SMOKE_ENV):
+                notes.append(f"smoke budget set by {SMOKE_ENV}: {budget.describe()}")
+        _, missing = datasets.prepare_keras_home(self.datasets)
+        return notes + missing
+
+    def kernel_env(self, profile: str) -> dict[str, str]:
+        home, _ = datasets.prepare_keras_home(self.datasets)
+        return {"KERAS_HOME": str(home), **DETERMINISM_ENV}
+
+
+# What every Keras exercise shares: the smoke budget (one epoch on a sixth of Fashion-MNIST
+# trains the course models to 0.75–0.85 in seconds on two CPU cores) and limits wide enough
+# for the full budget on a CPU, should someone force it there.
+SMOKE = Budget(epochs=1, train_samples=10_000, test_samples=2_000, eval_samples=2_000)
+KERAS_LIMITS = Limits(cell_timeout=1800, notebook_timeout=3600, probe_timeout=120)

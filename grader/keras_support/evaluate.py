@@ -1,0 +1,146 @@
+"""Test accuracy of a trained model, measured by the grader in a clean process.
+
+The notebook's own numbers are never used: a kernel can override `predict()`, monkeypatch
+`keras.Model.evaluate` or print anything. The model file the probe saved is loaded here, in a
+fresh `python -m grader.keras_support.evaluate` process that no student code ever ran in, with
+`safe_mode=True`, so that nothing but built-in Keras layers is rebuilt (a subclass that overrides
+`predict` cannot even be loaded). Predictions are the model's plain forward pass,
+`model(x, training=False)`, in batches; the comparison with the labels happens here too. The
+test split comes from the located dataset source, not from the kernel's Keras cache.
+
+Protocol: a JSON request on stdin; one line `CNN_GRADER_EVAL {json}` on stdout. TensorFlow's
+chatter on stderr is ignored. The process runs on the CPU, so it never competes with training
+kernels for GPU memory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.checks.core import Fail
+from grader.errors import InternalError
+
+MARKER = "CNN_GRADER_EVAL "
+BATCH = 500
+NUM_CLASSES = 10
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    correct: int
+    total: int
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.total if self.total else 0.0
+
+
+def evaluate_model(model_path: Path, found: Any, samples: int | None, *, what: str,
+                   timeout: float = 300.0) -> Evaluation:
+    """Accuracy of the saved model on the first `samples` test images of `found`
+    (a `grader.datasets.Located`). Fail: the student's model cannot be used; InternalError:
+    the evaluation itself broke."""
+    from grader.keras_support.architecture import MAX_MODEL_BYTES
+
+    if Path(model_path).stat().st_size > MAX_MODEL_BYTES:
+        raise Fail(f"{what}: the saved model is larger than the grader loads "
+                   f"({MAX_MODEL_BYTES // 2**20} MiB); the course models are far smaller")
+    request = {"model": str(model_path), "dataset": found.dataset.id, "origin": found.origin,
+               "files": {k: str(v) for k, v in found.paths.items()}, "samples": samples}
+    env = dict(os.environ)
+    env.update({"CUDA_VISIBLE_DEVICES": "-1", "TF_CPP_MIN_LOG_LEVEL": "3",
+                "PYTHONHASHSEED": "0", "KERAS_BACKEND": "tensorflow"})
+    try:
+        proc = subprocess.run([sys.executable, "-m", "grader.keras_support.evaluate"],
+                              input=json.dumps(request), capture_output=True, text=True,
+                              timeout=timeout, env=env, check=False)
+    except subprocess.TimeoutExpired:
+        raise Fail(f"{what}: evaluating the model on the test set took more than "
+                   f"{timeout:.0f}s; the course models take a few seconds") from None
+    reply = next((json.loads(line[len(MARKER):]) for line in reversed(proc.stdout.splitlines())
+                  if line.startswith(MARKER)), None)
+    if reply is None:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
+        raise InternalError(f"the evaluation process ended with code {proc.returncode} "
+                            f"without a result:\n{tail}")
+    status = reply.get("status")
+    if status == "ok":
+        return Evaluation(int(reply["correct"]), int(reply["total"]))
+    if status in ("unloadable", "bad_output", "forward_failed"):
+        raise Fail(f"{what}: {reply.get('message')}")
+    raise InternalError(f"the evaluation failed: {reply.get('message')}")
+
+
+# -- the clean process ---------------------------------------------------------------------
+def _emit(reply: dict[str, Any]) -> int:
+    sys.stdout.write(MARKER + json.dumps(reply) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+def _run(request: dict[str, Any]) -> dict[str, Any]:
+    import numpy as np
+
+    from grader import datasets
+
+    found = datasets.Located(datasets.get(request["dataset"]),
+                             {k: Path(v) for k, v in request["files"].items()},
+                             str(request.get("origin", "")))
+    x, y = datasets.load_test_split(found, request.get("samples"))
+    inputs = (x.astype("float32") / 255.0)[..., np.newaxis]
+
+    import warnings
+
+    import keras
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = keras.saving.load_model(request["model"], safe_mode=True, compile=False)
+    except Exception as exc:  # noqa: BLE001 - the file is the student's
+        line = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        return {"status": "unloadable",
+                "message": f"the model could not be loaded safely ({type(exc).__name__}: "
+                           f"{line}). Build it from built-in Keras layers only: Lambda layers, "
+                           "custom classes and subclassed models cannot be graded."}
+    predictions = []
+    try:
+        for start in range(0, len(inputs), BATCH):
+            out = model(inputs[start:start + BATCH], training=False)
+            if isinstance(out, (list, tuple, dict)):
+                return {"status": "bad_output", "message": "the model has several outputs; "
+                        "it should have one, the 10 class probabilities"}
+            probs = np.asarray(keras.ops.convert_to_numpy(out))
+            if probs.ndim != 2 or probs.shape[1] != NUM_CLASSES:
+                return {"status": "bad_output",
+                        "message": f"the model outputs shape {tuple(probs.shape)} for "
+                                   f"{len(inputs[start:start + BATCH])} images; expected "
+                                   f"(batch, {NUM_CLASSES}), one score per class"}
+            if not np.all(np.isfinite(probs)):
+                return {"status": "bad_output",
+                        "message": "the model outputs NaN or infinity (did training diverge?)"}
+            predictions.append(probs.argmax(axis=1))
+    except Exception as exc:  # noqa: BLE001 - a model that does not accept the images
+        return {"status": "forward_failed",
+                "message": f"the model could not be applied to test images of shape "
+                           f"(N, 28, 28, 1): {type(exc).__name__}: {str(exc)[:300]}"}
+    predicted = np.concatenate(predictions) if predictions else np.zeros(0, dtype=int)
+    return {"status": "ok", "correct": int((predicted == y).sum()), "total": int(len(y))}
+
+
+def main() -> int:
+    try:
+        request = json.loads(sys.stdin.read())
+        return _emit(_run(request))
+    except Exception as exc:  # noqa: BLE001 - reported to the grader as its own failure
+        return _emit({"status": "internal", "message": f"{type(exc).__name__}: {exc}"})
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""Drivers: code that runs IN the student's kernel to use their callbacks and model functions.
+
+Never imported by the grader as a module: `grader.checks.core.Driver.from_file` sends this
+source with the probe, which calls one function `drive_x(need, *args)` where `need(name)` looks
+up a student name. A driver returns *data only* (numbers, strings, arrays, a model to save):
+which epoch a callback stopped at, the settings a callback was made with. Every verdict is
+computed in the grader. For the reference, the grader runs the same source against the
+solution's namespace.
+
+Only the standard library, NumPy and Keras are used, imported inside the functions.
+"""
+
+
+def _plain(value):
+    """A value the probe can send back as it is; anything else as its repr."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)[:200]
+
+
+def drive_accuracy_threshold(need, scenarios):
+    """For each scenario, attach a new `AccuracyThreshold(target)` to a tiny model and feed it
+    epoch logs as `fit()` would; returns the epoch (1-based) after which training stopped, or
+    None when it ran through every epoch."""
+    import keras
+
+    cls = need("AccuracyThreshold")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    stopped = []
+    for scenario in scenarios:
+        callback = cls(scenario["target"])
+        model.stop_training = False
+        callback.set_model(model)
+        callback.on_train_begin({})
+        after = None
+        for epoch, (acc, val) in enumerate(zip(scenario["accuracy"], scenario["val_accuracy"])):
+            callback.on_epoch_begin(epoch, {})
+            callback.on_epoch_end(epoch, {"loss": round(1.0 - acc, 4), "accuracy": acc,
+                                          "val_loss": round(1.0 - val, 4), "val_accuracy": val})
+            if bool(model.stop_training):
+                after = epoch + 1
+                break
+        stopped.append(after)
+    return stopped
+
+
+def drive_make_callbacks(need, checkpoint_path):
+    """Describe what `make_callbacks(checkpoint_path)` returns: type and settings of each."""
+    made = need("make_callbacks")(checkpoint_path)
+    out = {"type": type(made).__name__, "items": []}
+    if not isinstance(made, (list, tuple)):
+        return out
+    for callback in list(made)[:10]:
+        cls = type(callback)
+        item = {"class": cls.__name__, "module": cls.__module__,
+                "keras_bases": [c.__name__ for c in cls.__mro__
+                                if c.__module__.startswith("keras")][:8]}
+        for name in ("monitor", "patience", "restore_best_weights", "save_best_only",
+                     "filepath", "mode", "min_delta"):
+            item[name] = _plain(getattr(callback, name, None))
+        out["items"].append(item)
+    return out
+
+
+def build_probe_model(spec, weights):
+    """A small CNN from a plain layer list, with the weights the grader sent."""
+    import keras
+    import numpy as np
+
+    layers = [keras.Input((28, 28, 1))]
+    for item in spec:
+        kind = item[0]
+        if kind == "conv":
+            layers.append(keras.layers.Conv2D(item[1], item[2], padding=item[3],
+                                              activation="relu"))
+        elif kind == "pool":
+            layers.append(keras.layers.MaxPooling2D(item[1]))
+        elif kind == "bn":
+            layers.append(keras.layers.BatchNormalization())
+        elif kind == "dropout":
+            layers.append(keras.layers.Dropout(item[1]))
+        elif kind == "flatten":
+            layers.append(keras.layers.Flatten())
+        elif kind == "dense":
+            layers.append(keras.layers.Dense(item[1], activation="softmax"))
+        else:
+            raise ValueError("unknown layer kind %r" % (kind,))
+    model = keras.Sequential(layers)
+    model.set_weights([np.asarray(w, dtype="float32") for w in weights])
+    return model
+
+
+def drive_activation_model(need, spec, weights):
+    """`activation_model(model)` on the grader's small CNN; the probe saves what it returns."""
+    return need("activation_model")(build_probe_model(spec, weights))
+
+
+def drive_feature_maps(need, spec, weights, image):
+    """`feature_maps(model, image)` on the grader's small CNN and a hidden image."""
+    maps = need("feature_maps")(build_probe_model(spec, weights), image)
+    return list(maps) if isinstance(maps, tuple) else maps

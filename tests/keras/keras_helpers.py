@@ -1,0 +1,82 @@
+"""Helpers for the Keras tests: a fake MNIST, a course folder around it, notebook surgery."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import numpy as np
+from nbformat import NotebookNode
+
+from grader import datasets
+from grader.course import solutions_dir
+from grader.generate import student_version
+
+KERAS_IDS = ("ex04_dense_baseline", "ex05_cnn", "ex06_regularization", "ex07_feature_maps",
+             "ex08_metrics", "ex09_mnist")
+
+
+def fashion_available() -> bool:
+    return datasets.locate("fashion_mnist") is not None
+
+
+def fake_digits(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Images whose class is where a bright bar sits (2 rows × 5 columns), over noise: a CNN
+    learns them in one short epoch, so accuracy checks can pass on fake data."""
+    y = rng.integers(0, 10, n).astype(np.uint8)
+    x = rng.integers(0, 50, (n, 28, 28)).astype(np.uint8)
+    for i, label in enumerate(y):
+        row, col = divmod(int(label), 5)
+        top, left = 3 + 13 * row + int(rng.integers(0, 3)), 1 + 5 * col
+        x[i, top:top + 9, left:left + 4] = rng.integers(180, 256, (9, 4)).astype(np.uint8)
+    return x, y
+
+
+def write_fake_mnist(path: Path, n_train: int = 3000, n_test: int = 1000) -> Path:
+    """mnist.npz as Keras has it: x_train (N, 28, 28) uint8, y_train (N,) uint8, x_test, y_test."""
+    rng = np.random.default_rng(2024)
+    x_train, y_train = fake_digits(n_train, rng)
+    x_test, y_test = fake_digits(n_test, rng)
+    np.savez_compressed(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return path
+
+
+HASHLESS_LOADER = '''def _load_mnist_without_hash_check():
+    """Test double: Keras pins mnist.npz's sha256, which a fake file cannot have."""
+    import os
+    with np.load(os.path.join(os.environ["KERAS_HOME"], "datasets", "mnist.npz")) as f:
+        return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
+
+
+'''
+
+
+def mnist_course(root: Path) -> Path:
+    """A course folder whose ex09 solution reads the grader's mnist.npz without Keras' hash
+    check (and whose starter is generated from it); everything else is the real course."""
+    nb = nbformat.read(solutions_dir() / "ex09_mnist.ipynb", as_version=4)
+    loads = [c for c in nb.cells if "keras.datasets.mnist.load_data()" in c.source]
+    assert len(loads) == 1, "the ex09 solution should load MNIST in one cell"
+    loads[0].source = HASHLESS_LOADER + loads[0].source.replace(
+        "keras.datasets.mnist.load_data()", "_load_mnist_without_hash_check()")
+    (root / "solutions").mkdir(parents=True, exist_ok=True)
+    (root / "exercises").mkdir(exist_ok=True)
+    nbformat.write(nb, root / "solutions" / "ex09_mnist.ipynb")
+    nbformat.write(student_version(nb, name="ex09_mnist.ipynb"),
+                   root / "exercises" / "ex09_mnist.ipynb")
+    return root
+
+
+def replace_cell(nb: NotebookNode, marker: str, source: str) -> NotebookNode:
+    """A copy of `nb` where the one code cell containing `marker` has `source` instead."""
+    out = nbformat.reads(nbformat.writes(nb), as_version=4)
+    hits = [c for c in out.cells if c.cell_type == "code" and marker in c.source]
+    assert len(hits) == 1, f"{marker!r} is in {len(hits)} cells"
+    hits[0].source = source
+    return out
+
+
+def copy_tree(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst, dirs_exist_ok=True)
+    return dst

@@ -1,0 +1,55 @@
+"""`cnn-grader calibrate`: measures once, then reads the cache keyed by what it depends on."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from grader.cli import main
+from grader.exercises import get
+from grader.keras_support import calibration
+from grader.keras_support.calibration import AccuracySpec, Threshold
+
+
+def test_an_exercise_without_accuracy_check_has_nothing_to_calibrate(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["calibrate", "ex08_metrics"]) == 0
+    assert "ex08_metrics: no accuracy check, nothing to calibrate" in capsys.readouterr().out
+
+
+@pytest.mark.usefixtures("needs_fashion_mnist")
+def test_calibrate_then_read_from_the_cache(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["calibrate", "ex04_dense_baseline", "--profile", "smoke"]) == 0
+    first = capsys.readouterr().out
+    assert "ex04_dense_baseline [smoke] dense_model: reference 0." in first
+    assert main(["calibrate", "ex04_dense_baseline", "--profile", "smoke"]) == 0
+    second = capsys.readouterr().out
+    assert "(cached)" in second
+    entries = json.loads(calibration.calibration_path().read_text())
+    entry = next(e for e in entries.values() if e["exercise"] == "ex04_dense_baseline"
+                 and e["budget"]["TRAIN_SAMPLES"] == 3000)
+    assert entry["profile"] == "smoke" and entry["device"] in ("cpu", "gpu")
+    assert len(entry["solution_sha256"]) == 64 and entry["tensorflow"]
+
+
+def test_key_changes_with_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    exercise = get("ex04_dense_baseline")
+    spec = next(c.fn.spec for c in exercise.checks if hasattr(c.fn, "spec"))
+    assert isinstance(spec, AccuracySpec)
+    before = calibration.calibration_key(exercise, spec, "smoke")
+    monkeypatch.setenv("CNN_GRADER_SMOKE_BUDGET", "epochs=2")
+    assert calibration.calibration_key(exercise, spec, "smoke") != before
+
+
+def test_threshold_text_says_where_the_number_comes_from() -> None:
+    smoke = Threshold(0.859, "smoke", "reference", reference=0.889, margin=0.03,
+                      budget_text="1 epoch on the first 10,000 training images")
+    assert smoke.explain(0.873) == ("0.873 ≥ 0.859 = reference 0.889 − 0.03 (smoke profile: "
+                                    "1 epoch on the first 10,000 training images)")
+    assert smoke.explain(0.5).startswith("0.500 < 0.859")
+    full = Threshold(0.9, "full", "course", budget_text="the notebook's own budget")
+    assert full.explain(0.912) == ("0.912 ≥ 0.900, the course threshold (full profile: the "
+                                   "notebook's own budget)")
+    capped = Threshold(0.98, "smoke", "reference", reference=0.999, margin=0.01, budget_text="b")
+    assert "course threshold (reference 0.999 − 0.01 is above it)" in capped.explain(0.99)

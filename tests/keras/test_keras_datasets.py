@@ -1,0 +1,107 @@
+"""Where the datasets come from, how kernels see them, and what a missing one says."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader import datasets
+from grader.errors import DatasetUnavailable
+
+
+def test_fake_mnist_in_a_named_folder_is_located_trusted(fake_mnist_dir: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    assert datasets.locate("mnist") is None  # not on this machine otherwise
+    monkeypatch.setenv(datasets.DATASETS_ENV, str(fake_mnist_dir))
+    found = datasets.locate("mnist")
+    assert found is not None
+    assert found.path("archive") == fake_mnist_dir / "mnist.npz"
+    assert datasets.DATASETS_ENV in found.origin  # the report can say where it came from
+
+
+@pytest.mark.parametrize("layout", ["mnist.npz", "datasets/mnist.npz"])
+def test_named_folder_may_be_flat_or_a_keras_home(tmp_path: Path, fake_mnist_dir: Path,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  layout: str) -> None:
+    target = tmp_path / layout
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes((fake_mnist_dir / "mnist.npz").read_bytes())
+    monkeypatch.setenv(datasets.DATASETS_ENV, str(tmp_path))
+    found = datasets.locate("mnist")
+    assert found is not None and found.path("archive") == target
+
+
+def test_keras_cache_copies_must_match_the_official_content(tmp_path: Path,
+                                                            fake_mnist_dir: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """~/.keras is written by anything the user ran: a file there counts only if its content is
+    the official one (the fake MNIST is not)."""
+    home = tmp_path / "keras-home"
+    (home / "datasets").mkdir(parents=True)
+    (home / "datasets" / "mnist.npz").write_bytes((fake_mnist_dir / "mnist.npz").read_bytes())
+    monkeypatch.setenv("KERAS_HOME", str(home))
+    assert datasets.locate("mnist") is None
+
+
+def test_gz_files_are_verified_by_their_uncompressed_content(tmp_path: Path) -> None:
+    """Debian re-compresses Fashion-MNIST: the .gz bytes differ from Keras' download, the
+    content does not. Two gzip encodings of the same bytes have one digest."""
+    data = bytes(range(256)) * 40
+    a, b = tmp_path / "a.gz", tmp_path / "b.gz"
+    a.write_bytes(gzip.compress(data, compresslevel=1, mtime=0))
+    b.write_bytes(gzip.compress(data, compresslevel=9, mtime=12345))
+    assert a.read_bytes() != b.read_bytes()
+    assert datasets.content_digest(a) == datasets.content_digest(b)
+
+
+def test_unavailable_dataset_raises_the_message_for_the_report() -> None:
+    with pytest.raises(DatasetUnavailable) as info:
+        datasets.require("mnist")
+    text = str(info.value)
+    assert "MNIST dataset is not available on this machine" in text
+    assert "mnist.npz" in text and datasets.DATASETS_ENV in text
+    assert str(datasets.keras_home() / "datasets") in text
+
+
+def test_keras_home_links_what_was_found_and_is_usable_by_another_uid(
+        fake_mnist_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(datasets.DATASETS_ENV, str(fake_mnist_dir))
+    home, notes = datasets.prepare_keras_home(("mnist",))
+    assert home == datasets.keras_home()
+    link = home / "datasets" / "mnist.npz"
+    assert link.is_symlink() and link.resolve() == (fake_mnist_dir / "mnist.npz").resolve()
+    assert notes == []
+    # Keras only uses a home it may write to; a sandboxed kernel has a uid of its own.
+    assert home.stat().st_mode & 0o7777 == 0o1777
+    assert (home / "keras.json").is_file()
+    # ... but the datasets folder is the grader's alone: no kernel swaps a file in it.
+    assert (home / "datasets").stat().st_mode & 0o002 == 0
+    # again: idempotent, and the link is kept
+    datasets.prepare_keras_home(("mnist",))
+    assert link.is_symlink()
+
+
+def test_keras_home_notes_a_missing_dataset() -> None:
+    _, notes = datasets.prepare_keras_home(("mnist",))
+    assert len(notes) == 1 and "MNIST dataset is not available" in notes[0]
+
+
+def test_test_split_of_the_fake_mnist(fake_mnist_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(datasets.DATASETS_ENV, str(fake_mnist_dir))
+    x, y = datasets.load_test_split(datasets.require("mnist"), 100)
+    with np.load(fake_mnist_dir / "mnist.npz") as f:
+        assert np.array_equal(x, f["x_test"][:100]) and np.array_equal(y, f["y_test"][:100])
+    assert x.dtype == np.uint8 and x.shape == (100, 28, 28) and y.dtype == np.int64
+
+
+@pytest.mark.usefixtures("needs_fashion_mnist")
+def test_fashion_mnist_test_split_matches_keras_loader() -> None:
+    """The grader's own IDX reader gives what keras.datasets.fashion_mnist.load_data() gives."""
+    found = datasets.require("fashion_mnist")
+    x, y = datasets.load_test_split(found)
+    assert x.shape == (10_000, 28, 28) and y.shape == (10_000,)
+    assert sorted(np.bincount(y)) == [1000] * 10  # balanced test set
+    assert int(y[0]) == 9 and int(y[1]) == 2  # an ankle boot, then a pullover
