@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -83,12 +82,9 @@ def replay(executor: ReplayExecutor) -> GradeResult:
 def test_replayed_reference_gets_full_marks_without_a_kernel(no_kernel: None) -> None:
     replay(ReplayExecutor())  # warm the caches (reference module, imports)
     executor = ReplayExecutor()
-    t0 = time.perf_counter()
     result = replay(executor)
-    elapsed = time.perf_counter() - t0
-    assert executor.calls == 1
+    assert executor.calls == 1  # the no_kernel fixture guarantees no real kernel was started
     assert result.score == result.max_score, helpers.describe(result)
-    assert elapsed < 1.0
 
 
 def test_probe_outcomes_map_to_statuses(no_kernel: None) -> None:

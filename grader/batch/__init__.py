@@ -3,7 +3,7 @@
     from grader.batch import BatchOptions, run
     summary = run(BatchOptions(submissions=Path("submitted"), out=Path("graded")))
 
-DIR then holds `gradebook.sqlite` (the resumable record of every grading), `reports/<student>/
+DIR then holds `gradebook.sqlite` (the resumable record of every grading), `students/<student>/
 <exercise>.{html,json}` (what `grade` writes), `grades.csv` and `dashboard.html`. The package:
 
     discover   find submissions in nbgrader / per-student / flat layouts and zips (safezip)

@@ -73,7 +73,7 @@ class Entry:
     max_score: float = 0.0
     result: str | None = None  # the results file (CONTRACT.md §3), as JSON text
     message: str = ""
-    report: str | None = None  # "reports/<student>/<exercise>.html", relative to the gradebook
+    report: str | None = None  # "students/<student>/<exercise>.html", relative to the gradebook
     graded_at: str = ""
     duration_s: float = 0.0
     attempts: int = 1

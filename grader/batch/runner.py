@@ -32,7 +32,7 @@ from grader.reporting.dashboard import render_dashboard
 from grader.similarity import THRESHOLD, SimilarPair, similar_pairs
 
 GRADEBOOK = "gradebook.sqlite"
-REPORTS = "reports"
+REPORTS = "students"
 
 
 @dataclass(frozen=True)

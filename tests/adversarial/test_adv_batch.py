@@ -47,7 +47,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def report(out: Path, student: str, exercise: str) -> dict[str, object]:
     data: dict[str, object] = json.loads(
-        (out / "reports" / student / f"{exercise}.json").read_text(encoding="utf-8"))
+        (out / "students" / student / f"{exercise}.json").read_text(encoding="utf-8"))
     return data
 
 
