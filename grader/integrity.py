@@ -153,8 +153,11 @@ class _Finder(ast.NodeVisitor):
     def visit_Call(self, node: ast.Call) -> None:
         name = _dotted(node.func)
         first = node.args[0] if node.args else None
-        text = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else ""
-        if name in ("__import__", "importlib.import_module") and text.split(".")[0] in GRADER_MODULES:
+        text = ""
+        if isinstance(first, ast.Constant) and isinstance(first.value, str):
+            text = first.value
+        importer = name in ("__import__", "importlib.import_module")
+        if importer and text.split(".")[0] in GRADER_MODULES:
             self.add(f"imports the grader (`{name}({text!r})`)")
         tail = name.rsplit(".", 1)[-1]
         if name in ("gc.get_objects", "gc.get_referrers", "gc.get_referents"):

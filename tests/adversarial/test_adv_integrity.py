@@ -37,7 +37,8 @@ FLAGGED = {
     "get_ipython().events.register('post_run_cell', print)": "event hook",
     "import numpy as np\nnp.allclose = lambda *a, **k: True": "replaces `np.allclose`",
     "import builtins\nbuiltins.open = None": "replaces `builtins.open`",
-    "import keras\nclass M(keras.Model):\n    def predict(self, x):\n        return x": "overrides predict()",
+    "import keras\nclass M(keras.Model):\n    def predict(self, x):\n        return x":
+        "overrides predict()",
     "!ls /work/main/solutions\nimport grader": "imports the grader",  # IPython syntax kept
     "def f(:\n    import grader": "imports the grader",  # does not parse: regex fallback
 }
@@ -89,7 +90,8 @@ NOTES = {
     "defined twice": (nb_of("def conv2d(x):\n    return 1", "def conv2d(x):\n    return 2"),
                       "the function conv2d is defined 2 times (cells 1 and 2); the last "
                       "definition that ran (cell 2) was graded"),
-    "markdown": (nb_of("import numpy as np", markdown={1: "```python\ndef conv2d(x):\n  pass\n```"}),
+    "markdown": (nb_of("import numpy as np",
+                       markdown={1: "```python\ndef conv2d(x):\n  pass\n```"}),
                  "cell 2 is a markdown cell but holds the definition of conv2d: it was not run "
                  "(no code cell defines it)"),
     "used before defined": (nb_of("y = conv2d(1)", "def conv2d(x):\n    return x"),
@@ -121,5 +123,6 @@ def test_unknown_kernelspec_is_noted() -> None:
 
 
 def test_a_function_defined_once_and_used_after_has_no_note() -> None:
-    nb = nb_of("def conv2d(x):\n    return x", "y = conv2d(1)", "def later():\n    return conv2d(2)")
+    nb = nb_of("def conv2d(x):\n    return x", "y = conv2d(1)",
+               "def later():\n    return conv2d(2)")
     assert integrity.structure_notes(nb, ["conv2d"]) == []

@@ -121,7 +121,8 @@ def test_watchdog_trusts_the_cgroup_and_reads_its_oom_kills(tmp_path: Path) -> N
     dog.poll()
     assert killed == []  # the resident memory is the cgroup's business here
     oom[0] = 1  # the Linux kernel killed a process of the group
-    assert dog.take_verdict() == Verdict("MemoryLimit", "the notebook used more than 10 MiB of memory")
+    assert dog.take_verdict() == Verdict("MemoryLimit",
+                                         "the notebook used more than 10 MiB of memory")
 
 
 def test_watchdog_stops_a_disk_filler(tmp_path: Path) -> None:
@@ -146,7 +147,7 @@ def test_pages_shared_by_forked_processes_count_once(tmp_path: Path) -> None:
             f"    open({str(ready)!r}, 'w').write(' '.join(map(str, [PARENT, *kids])))\n"
             "time.sleep(30)\n").replace("PARENT", "%d")
     proc = subprocess.Popen([sys.executable, "-c",
-                             "import os; exec(%r %% ((os.getpid(),) * 3))" % code])
+                             f"import os; exec({code!r} % ((os.getpid(),) * 3))"])
     try:
         deadline = time.monotonic() + 30
         while not (ready.exists() and len(ready.read_text().split()) == 4):

@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 import helpers
-from adv_cases import ADV_LIMITS, CASES, DEFS, EX2, Case, by_name, expected_status
+from adv_cases import CASES, DEFS, EX2, Case, by_name, expected_status
 from grader import GradeResult, Options, grade
 from grader.course import solutions_dir
 from grader.execution import sandbox
@@ -56,7 +56,8 @@ def no_leftover_processes() -> Iterator[None]:
 
 def grade_case(case: Case, folder: Path, **options: object) -> GradeResult:
     path = case.write(folder)
-    return grade(path, Options(exercise=case.exercise, seed=helpers.SEED, limits=case.limits,
+    options.setdefault("limits", case.limits)
+    return grade(path, Options(exercise=case.exercise, seed=helpers.SEED,
                                **options))  # type: ignore[arg-type]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import numpy as np
@@ -80,3 +81,20 @@ def replace_cell(nb: NotebookNode, marker: str, source: str) -> NotebookNode:
 def copy_tree(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst, dirs_exist_ok=True)
     return dst
+
+
+class LazyModule:
+    """A module imported on first attribute access: collecting the tests (`pytest --co`, xdist
+    start-up) stays instant instead of importing TensorFlow."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(self._name), attr)
+
+
+keras = LazyModule("keras")
+layers = LazyModule("keras.layers")

@@ -16,7 +16,7 @@ from grader.checks.reference import load_reference
 from grader.exercises import ex06_regularization as ex06
 from grader.exercises import get
 
-keras = pytest.importorskip("keras")
+from keras_helpers import keras
 
 
 def namespace(**names: Any) -> types.SimpleNamespace:
@@ -43,29 +43,34 @@ def test_reference_callback_stops_where_the_contract_says(reference: types.Modul
     ex06.accuracy_threshold(got, ctx(ex06.THRESHOLD_CALL))  # passes
 
 
-class NeverStops(keras.callbacks.Callback):  # type: ignore[misc,name-defined]
-    def __init__(self, target: float) -> None:
-        super().__init__()
-        self.target = target
+def student_callbacks() -> dict[str, Any]:
+    """Three wrong AccuracyThreshold classes, made when a test needs them (Keras is imported
+    lazily, so that collecting the tests does not import TensorFlow)."""
 
-    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-        pass
+    class NeverStops(keras.callbacks.Callback):  # type: ignore[misc,name-defined]
+        def __init__(self, target: float) -> None:
+            super().__init__()
+            self.target = target
 
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            pass
 
-class StrictlyAbove(NeverStops):
-    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-        if logs["accuracy"] > self.target:
-            self.model.stop_training = True
+    class StrictlyAbove(NeverStops):
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            if logs["accuracy"] > self.target:
+                self.model.stop_training = True
 
+    class WatchesValidation(NeverStops):
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            if logs["val_accuracy"] >= self.target:
+                self.model.stop_training = True
 
-class WatchesValidation(NeverStops):
-    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-        if logs["val_accuracy"] >= self.target:
-            self.model.stop_training = True
+    return {"NeverStops": NeverStops, "StrictlyAbove": StrictlyAbove,
+            "WatchesValidation": WatchesValidation}
 
 
 def test_a_callback_that_never_stops_fails_with_the_epochs() -> None:
-    got = drive_threshold(NeverStops)
+    got = drive_threshold(student_callbacks()["NeverStops"])
     assert got == [None] * len(ex06.SCENARIOS)
     context = ctx(ex06.THRESHOLD_CALL)
     with pytest.raises(Fail) as info:
@@ -75,9 +80,9 @@ def test_a_callback_that_never_stops_fails_with_the_epochs() -> None:
     assert context.extras["table"][1][4] == {"text": "all 4 epochs", "status": "bad"}
 
 
-@pytest.mark.parametrize("cls, wrong", [(StrictlyAbove, 2), (WatchesValidation, 1)])
-def test_off_by_one_and_wrong_metric_are_caught(cls: Any, wrong: int) -> None:
-    got = drive_threshold(cls)
+@pytest.mark.parametrize("cls, wrong", [("StrictlyAbove", 2), ("WatchesValidation", 1)])
+def test_off_by_one_and_wrong_metric_are_caught(cls: str, wrong: int) -> None:
+    got = drive_threshold(student_callbacks()[cls])
     assert got[wrong] != ex06.SCENARIOS[wrong][3]
     with pytest.raises(Fail, match=f"AccuracyThreshold\\({ex06.SCENARIOS[wrong][0]:g}\\)"):
         ex06.accuracy_threshold(got, ctx(ex06.THRESHOLD_CALL))

@@ -12,8 +12,8 @@ from grader import datasets
 from grader.checks.core import Fail
 from grader.keras_support.evaluate import evaluate_model
 
-keras = pytest.importorskip("keras")
-L = keras.layers
+from keras_helpers import keras
+from keras_helpers import layers as L
 
 
 @pytest.fixture

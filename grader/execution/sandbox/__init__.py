@@ -278,8 +278,8 @@ class Sandbox:
         written = tree_size([self.workdir, self.home], self.limits.disk_bytes)
         if written > self.limits.disk_bytes and not self._disk_stopped:
             # written faster than the watchdog looks, at the very end: say so at least
-            self.events.append(f"the notebook wrote more than {format_bytes(self.limits.disk_bytes)} "
-                               "of files")
+            limit = format_bytes(self.limits.disk_bytes)
+            self.events.append(f"the notebook wrote more than {limit} of files")
 
     # -- what the report says ------------------------------------------------------------
     def notes(self) -> list[str]:

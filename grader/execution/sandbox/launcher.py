@@ -55,14 +55,21 @@ SECRET = re.compile(r"(TOKEN|SECRET|PASSW|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_?KE
                     r"^GOOGLE_APPLICATION|^AZURE_|^KUBE|^DOCKER_)", re.I)
 
 _libc = ctypes.CDLL(None, use_errno=True)
-_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
-                        ctypes.c_char_p]
-_libc.unshare.argtypes = [ctypes.c_int]
+_LINUX = all(hasattr(_libc, name) for name in ("mount", "unshare", "prctl"))
+if _LINUX:  # elsewhere (macOS) only the limits and the environment apply
+    _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
+                            ctypes.c_char_p]
+    _libc.unshare.argtypes = [ctypes.c_int]
+
+
+def prctl(option: int, value: int) -> None:
+    if _LINUX:
+        _libc.prctl(option, value, 0, 0, 0)
 
 
 def _oserror(what: str) -> OSError:
     err = ctypes.get_errno()
-    return OSError(err, "%s: %s" % (what, os.strerror(err)))
+    return OSError(err, f"{what}: {os.strerror(err)}")
 
 
 def _enc(s: str | None) -> bytes | None:
@@ -71,11 +78,14 @@ def _enc(s: str | None) -> bytes | None:
 
 def mount(source: str | None, target: str, fstype: str | None, flags: int,
           data: str | None = None) -> None:
-    if _libc.mount(_enc(source), _enc(target), _enc(fstype), flags, _enc(data)) != 0:
-        raise _oserror("mount %s" % target)
+    if not _LINUX or _libc.mount(_enc(source), _enc(target), _enc(fstype), flags,
+                                 _enc(data)) != 0:
+        raise _oserror(f"mount {target}")
 
 
 def unshare(flags: int) -> None:
+    if not _LINUX:
+        raise OSError(0, "namespaces are a Linux feature")
     if _libc.unshare(flags) != 0:
         raise _oserror("unshare")
 
@@ -123,14 +133,14 @@ def cover(target: str, keeps: list[str], *, writable: bool, size: int) -> None:
     try:
         mode = "1777" if writable else "0755"
         mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV,
-              "mode=%s,size=%d" % (mode, size if writable else 1 << 20))
+              f"mode={mode},size={size if writable else 1 << 20}")
         for keep, fd in fds:
-            if os.path.isdir("/proc/self/fd/%d" % fd):
+            if os.path.isdir(f"/proc/self/fd/{fd}"):
                 os.makedirs(keep, mode=0o755, exist_ok=True)
             else:
                 os.makedirs(os.path.dirname(keep), mode=0o755, exist_ok=True)
                 open(keep, "a").close()
-            mount("/proc/self/fd/%d" % fd, keep, None, MS_BIND | MS_REC)
+            mount(f"/proc/self/fd/{fd}", keep, None, MS_BIND | MS_REC)
         if not writable:
             mount(None, target, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     finally:
@@ -140,6 +150,7 @@ def cover(target: str, keeps: list[str], *, writable: bool, size: int) -> None:
 
 def hide_and_privatise(args: argparse.Namespace, report: Report) -> None:
     """The mount namespace's view: hidden folders, private temp folders, private /proc."""
+    cwd = os.getcwd()
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     keeps = sorted({os.path.realpath(k) for k in args.keep if os.path.exists(k)})
     hides = [os.path.realpath(h) for h in args.hide if os.path.isdir(h)]
@@ -152,7 +163,7 @@ def hide_and_privatise(args: argparse.Namespace, report: Report) -> None:
         if any(_under(target, d) for d in done) and not any(_under(target, k) for k in keeps):
             continue  # already covered by a folder above it
         if target in keeps:
-            report["errors"].append("%s is needed by the kernel and was not hidden" % target)
+            report["errors"].append(f"{target} is needed by the kernel and was not hidden")
             continue
         try:
             cover(target, keeps, writable=writable, size=args.tmp_size)
@@ -161,6 +172,7 @@ def hide_and_privatise(args: argparse.Namespace, report: Report) -> None:
             continue
         done.append(target)
         report["private_tmp" if writable else "hidden"].append(target)
+    os.chdir(cwd)  # the kernel's folder as this namespace sees it (it was mounted back)
     if args.uid is None:
         return  # a new /proc needs a pid namespace of our own unless we are root
     try:
@@ -181,9 +193,9 @@ def enter_user_namespace(flags: int, report: Report) -> None:
     with open("/proc/self/setgroups", "w") as fh:
         fh.write("deny")
     with open("/proc/self/uid_map", "w") as fh:
-        fh.write("%d %d 1" % (uid, uid))
+        fh.write(f"{uid} {uid} 1")
     with open("/proc/self/gid_map", "w") as fh:
-        fh.write("%d %d 1" % (gid, gid))
+        fh.write(f"{gid} {gid} 1")
     report["userns"] = True
 
 
@@ -203,7 +215,7 @@ def set_limits(args: argparse.Namespace, report: Report) -> None:
             resource.setrlimit(which, (value, value))
             report["rlimits"].append(which)
         except (ValueError, OSError) as exc:
-            report["errors"].append("setrlimit %s: %s" % (which, exc))
+            report["errors"].append(f"setrlimit {which}: {exc}")
 
 
 def kernel_env(args: argparse.Namespace) -> dict[str, str]:
@@ -285,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
                 fh.write(str(os.getpid()))
             report["cgroups"].append(path)
         except OSError as exc:
-            report["errors"].append("cgroup %s: %s" % (path, exc))
+            report["errors"].append(f"cgroup {path}: {exc}")
     if args.no_net or args.mount_ns:
         flags = (CLONE_NEWNET if args.no_net else 0) | (CLONE_NEWNS if args.mount_ns else 0)
         try:
@@ -301,9 +313,12 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     loopback_up()
                 except OSError as exc:  # the kernel talks over Unix sockets: not fatal
-                    report["errors"].append("loopback: %s" % exc)
+                    report["errors"].append(f"loopback: {exc}")
             if args.mount_ns:
-                hide_and_privatise(args, report)
+                try:
+                    hide_and_privatise(args, report)
+                except OSError as exc:
+                    report["errors"].append(str(exc))
     for path in args.chown:
         if args.uid is not None:
             try:
@@ -319,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         with os.fdopen(fd, "w") as fh:
             json.dump(report, fh)
     try:
-        _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        prctl(PR_SET_NO_NEW_PRIVS, 1)
     except (AttributeError, OSError):
         pass
     if args.uid is not None:
@@ -330,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.home:
         os.environ["HOME"] = args.home
     # After the switch, which would clear it: when the grader goes, the kernel goes too.
-    _libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
+    prctl(PR_SET_PDEATHSIG, 9)
     if args.selftest:
         selftest(report)
         return 0
@@ -340,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         os.execvpe(args.cmd[0], args.cmd, env)
     except OSError as exc:
-        print("cnn-grader-sandbox: cannot start %s: %s" % (args.cmd[0], exc), file=sys.stderr)
+        print(f"cnn-grader-sandbox: cannot start {args.cmd[0]}: {exc}", file=sys.stderr)
         return 127
 
 
