@@ -282,6 +282,14 @@ def test_result_notes_are_shown(make_result: Callable[..., GradeResult]) -> None
     assert "Notes" in text and "training checks use a reduced budget" in text
 
 
+def test_integrity_findings_are_shown_escaped(make_result: Callable[..., GradeResult]) -> None:
+    finding = "cell 3 imports grader <script>alert(1)</script>"
+    parsed = page(make_result(integrity=[finding]))
+    assert "For your instructor to look at" in parsed.text
+    assert "cell 3 imports grader" in parsed.text and "script" not in parsed.tags
+    assert "For your instructor to look at" not in page(make_result(integrity=[])).text
+
+
 def test_page_has_print_styles(make_result: Callable[..., GradeResult]) -> None:
     assert "@media print" in page(make_result()).style
 
