@@ -28,7 +28,8 @@ from grader.exercises import get
 EX = "ex02_pooling"
 DEFS = helpers.solution_definitions(EX)
 FAST = Limits(cell_timeout=2, probe_timeout=2, notebook_timeout=60, startup_timeout=60)
-MAX_POOL_CHECKS = {"max_pool_2d_default", "max_pool_3d_pool3", "max_pool_overlap",
+MAX_POOL_CHECKS = {"max_pool_2d_default", "max_pool_3d_pool3", "max_pool_valid_uneven",
+                   "max_pool_overlap",
                    "max_pool_same", "max_pool_same_negative", "max_pool_pair"}
 AVG_POOL_CHECKS = {"avg_pool_default", "avg_pool_overlap", "avg_pool_same"}
 ALL_CHECKS = MAX_POOL_CHECKS | AVG_POOL_CHECKS | {"global_avg_pool"}
@@ -234,8 +235,8 @@ def test_records_planted_during_grading_do_not_count(tmp_path: Path) -> None:
         "    os._exit(1)\n",
         limits=Limits(cell_timeout=5, probe_timeout=1, max_restarts=0))
     status = helpers.statuses(result)
-    assert passed(result) == {"max_pool_2d_default", "max_pool_3d_pool3", "max_pool_overlap",
-                              "max_pool_pair"}, helpers.describe(result)
+    assert passed(result) == {"max_pool_2d_default", "max_pool_3d_pool3", "max_pool_valid_uneven",
+                              "max_pool_overlap", "max_pool_pair"}, helpers.describe(result)
     assert status["max_pool_same"] == status["max_pool_same_negative"] == "timeout"
     checks = helpers.by_id(result)
     assert "kernel died" in checks["avg_pool_default"].message

@@ -56,6 +56,11 @@ class Input:
         return self.make(rng)
 
 
+def standard_normal(*shape: int) -> Callable[[np.random.Generator], np.ndarray]:
+    """The usual maker of a hidden input: an array of standard normal values of `shape`."""
+    return lambda rng: rng.standard_normal(shape)
+
+
 @dataclass(frozen=True)
 class Driver:
     """Grader-written code that exercises student code *in the kernel* and returns data.

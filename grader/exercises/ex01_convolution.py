@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grader.checks.core import Call, Exercise
+from grader.checks.core import Call, Exercise, standard_normal
 from grader.execution.kernel import Limits
 
 exercise = Exercise("ex01_convolution", title="Convolution by hand",
@@ -10,27 +10,23 @@ exercise = Exercise("ex01_convolution", title="Convolution by hand",
 ex = exercise
 
 
-def _normal(*shape: int):  # type: ignore[no-untyped-def]
-    return lambda rng: rng.standard_normal(shape)
-
-
-IMG_5x4 = ex.input("image", _normal(5, 4))
-X_4x5x3 = ex.input("x", _normal(4, 5, 3))
-IMG_7 = ex.input("image", _normal(7, 7))
-K_3 = ex.input("kernel", _normal(3, 3))
-IMG_8x6 = ex.input("image", _normal(8, 6))
-K_2x4 = ex.input("kernel", _normal(2, 4))
-IMG_10 = ex.input("image", _normal(10, 10))
-X_7x7x3 = ex.input("x", _normal(7, 7, 3))
-K_3x3x3x4 = ex.input("kernel", _normal(3, 3, 3, 4))
-B_4 = ex.input("bias", _normal(4))
-X_6x6x2 = ex.input("x", _normal(6, 6, 2))
-K_4x4x2x3 = ex.input("kernel", _normal(4, 4, 2, 3))
-X_9x9x3 = ex.input("x", _normal(9, 9, 3))
-X_8x8x3 = ex.input("x", _normal(8, 8, 3))
-X_10x11x2 = ex.input("x", _normal(10, 11, 2))
-K_3x2x2x2 = ex.input("kernel", _normal(3, 2, 2, 2))
-B_2 = ex.input("bias", _normal(2))
+IMG_5x4 = ex.input("image", standard_normal(5, 4))
+X_4x5x3 = ex.input("x", standard_normal(4, 5, 3))
+IMG_7 = ex.input("image", standard_normal(7, 7))
+K_3 = ex.input("kernel", standard_normal(3, 3))
+IMG_8x6 = ex.input("image", standard_normal(8, 6))
+K_2x4 = ex.input("kernel", standard_normal(2, 4))
+IMG_10 = ex.input("image", standard_normal(10, 10))
+X_7x7x3 = ex.input("x", standard_normal(7, 7, 3))
+K_3x3x3x4 = ex.input("kernel", standard_normal(3, 3, 3, 4))
+B_4 = ex.input("bias", standard_normal(4))
+X_6x6x2 = ex.input("x", standard_normal(6, 6, 2))
+K_4x4x2x3 = ex.input("kernel", standard_normal(4, 4, 2, 3))
+X_9x9x3 = ex.input("x", standard_normal(9, 9, 3))
+X_8x8x3 = ex.input("x", standard_normal(8, 8, 3))
+X_10x11x2 = ex.input("x", standard_normal(10, 11, 2))
+K_3x2x2x2 = ex.input("kernel", standard_normal(3, 2, 2, 2))
+B_2 = ex.input("bias", standard_normal(2))
 PHOTO = ex.input("image", lambda rng: rng.uniform(0.0, 1.0, (12, 10)))
 
 PAD_HINT = "Zeros go on both sides of the two spatial axes only; a channel axis is left alone."

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grader.checks.core import Call, Exercise
+from grader.checks.core import Call, Exercise, standard_normal
 from grader.execution.kernel import Limits
 
 exercise = Exercise("ex02_pooling", title="Pooling by hand",
@@ -10,16 +10,12 @@ exercise = Exercise("ex02_pooling", title="Pooling by hand",
 ex = exercise
 
 
-def _normal(*shape: int):  # type: ignore[no-untyped-def]
-    return lambda rng: rng.standard_normal(shape)
-
-
-IMG_8 = ex.input("image", _normal(8, 8))
-X_6x6x3 = ex.input("x", _normal(6, 6, 3))
-X_7x7x2 = ex.input("x", _normal(7, 7, 2))
-X_9x8x3 = ex.input("x", _normal(9, 8, 3))
+IMG_8 = ex.input("image", standard_normal(8, 8))
+X_6x6x3 = ex.input("x", standard_normal(6, 6, 3))
+X_7x7x2 = ex.input("x", standard_normal(7, 7, 2))
+X_9x8x3 = ex.input("x", standard_normal(9, 8, 3))
 NEG_5x5x2 = ex.input("x", lambda rng: -rng.uniform(1.0, 2.0, (5, 5, 2)))
-X_5x7x4 = ex.input("x", _normal(5, 7, 4))
+X_5x7x4 = ex.input("x", standard_normal(5, 7, 4))
 
 NON_OVERLAP = "With stride None the window moves by pool_size: windows do not overlap."
 OVERLAP = "When stride < pool_size the windows overlap; output size is floor((n - k) / s) + 1."
