@@ -10,7 +10,7 @@ from grader.checks.core import Call, Context, Exercise, Fail
 from grader.checks.expect import expect_array, expect_close
 from grader.keras_support.budget import KERAS_LIMITS, SMOKE, Training
 from grader.keras_support.calibration import AccuracySpec
-from grader.keras_support.checks import (AccuracyCheck, architecture_check, compile_check,
+from grader.keras_support.checks import (AccuracyCheck, add_compile_check, architecture_check,
                                          needs_dataset)
 
 TRAINING = Training(datasets=("fashion_mnist",), smoke=SMOKE)
@@ -62,10 +62,7 @@ ARCH_HINT = ("Input (28, 28, 1) → Flatten → Dense(128, activation='relu') �
              "Dense(10, activation='softmax'); keras.Input(shape=(28, 28, 1)) first.")
 ex.check(points=2, call=BUILD, title="build_dense_model: layers, shapes and parameters",
          hint=ARCH_HINT, id="dense_architecture")(architecture_check())
-ex.check(points=1, call=BUILD, title="build_dense_model: compiled with adam, "
-         "sparse_categorical_crossentropy, accuracy", id="dense_compile",
-         hint="model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', "
-              "metrics=['accuracy'])")(compile_check())
+add_compile_check(ex, BUILD, id="dense_compile")
 
 ACCURACY = AccuracySpec("ex04_dense_baseline", "dense_model", "fashion_mnist",
                         course_threshold=0.85, training=TRAINING)

@@ -59,17 +59,21 @@ def reference_model(ctx: Context) -> Any:
     return student_model(want, what="the reference") if isinstance(want, KerasFile) else want
 
 
-def architecture_check() -> CheckFn:
-    """The student's model has the reference's layers, settings, shapes and parameters."""
+def _comparison_check(compare: Callable[[Any, Any], Any], head: str) -> CheckFn:
+    """Describe the student's and the reference model, compare, show the table, fail on a diff."""
     def check(got: Any, ctx: Context) -> None:
         have = arch.describe(student_model(got, what=ctx.text))
         want = arch.describe(reference_model(ctx))
-        result = arch.compare_layers(have, want)
+        result = compare(have, want)
         ctx.extras["table"] = result.table
         if not result.ok:
-            raise Fail(_listing(f"{ctx.text}: the model differs from the one asked for",
-                                result.problems))
+            raise Fail(_listing(f"{ctx.text}: {head}", result.problems))
     return check
+
+
+def architecture_check() -> CheckFn:
+    """The student's model has the reference's layers, settings, shapes and parameters."""
+    return _comparison_check(arch.compare_layers, "the model differs from the one asked for")
 
 
 def param_count_check(expected: int) -> CheckFn:
@@ -84,14 +88,18 @@ def param_count_check(expected: int) -> CheckFn:
 
 def compile_check() -> CheckFn:
     """Optimizer, loss and metrics as the reference model was compiled."""
-    def check(got: Any, ctx: Context) -> None:
-        have = arch.describe(student_model(got, what=ctx.text))
-        want = arch.describe(reference_model(ctx))
-        result = arch.compare_compile(have, want)
-        ctx.extras["table"] = result.table
-        if not result.ok:
-            raise Fail(_listing(f"{ctx.text}: compile settings", result.problems))
-    return check
+    return _comparison_check(arch.compare_compile, "compile settings")
+
+
+COMPILE_HINT = ("model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', "
+                "metrics=['accuracy'])")
+
+
+def add_compile_check(ex: Any, build: Any, *, id: str, points: float = 1) -> None:
+    """The course's compile settings (shared by every model-building exercise)."""
+    ex.check(points=points, call=build, id=id, hint=COMPILE_HINT,
+             title=f"{build.func}: compiled with adam, sparse_categorical_crossentropy, "
+                   "accuracy")(compile_check())
 
 
 def _listing(head: str, problems: list[str]) -> str:

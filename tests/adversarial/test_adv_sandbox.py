@@ -137,6 +137,19 @@ def test_watchdog_stops_a_disk_filler(tmp_path: Path) -> None:
     assert [v.ename for v in killed] == ["DiskLimit"]
 
 
+def test_a_kernel_that_died_between_polls_is_still_found_over_the_disk_limit(
+        tmp_path: Path) -> None:
+    """Written faster than the poll, then killed by the per-file cap: the verdict still says
+    DiskLimit when the grader asks why the kernel died."""
+    killed: list[Verdict] = []
+    dog = make_watchdog(tmp_path, set(), killed)
+    assert dog.take_verdict() is None
+    (tmp_path / "log").write_bytes(b"x" * 1_200_000)
+    verdict = dog.take_verdict()
+    assert verdict is not None and verdict.ename == "DiskLimit"
+    assert killed == []  # nothing left to kill: the kernel is already gone
+
+
 def test_pages_shared_by_forked_processes_count_once(tmp_path: Path) -> None:
     """200 MB touched, then 3 forks: RSS sums to 800 MB, the memory really used is 200 MB."""
     ready = tmp_path / "ready"

@@ -218,6 +218,8 @@ class Sandbox:
         v: Verdict | None = self.watchdog.take_verdict()
         if v is None:
             return None
+        if v.ename == "DiskLimit":  # found after the death: wipe before the next kernel starts
+            self._wipe = self._disk_stopped = True
         self.events.append(f"the kernel was stopped: {v.message}")
         return v.ename, v.message
 

@@ -124,11 +124,23 @@ class Watchdog:
         self._kill(verdict)
 
     def take_verdict(self) -> Verdict | None:
-        """Why the kernel was stopped since the last call, if the sandbox stopped it."""
+        """Why the kernel was stopped since the last call, if the sandbox stopped it.
+
+        Asked when a kernel died, so it looks once more at what the polls may have missed: the
+        OOM killer, and files written faster than the disk poll (the per-file cap then kills the
+        kernel with SIGXFSZ between two polls).
+        """
         self._check_oom(kill=False)
+        if self.disk_bytes and tree_size(self.disk_roots, self.disk_bytes) > self.disk_bytes:
+            with self._lock:
+                self._verdict = self._verdict or self._disk_verdict()
         with self._lock:
             verdict, self._verdict = self._verdict, None
         return verdict
+
+    def _disk_verdict(self) -> Verdict:
+        return Verdict("DiskLimit", "the notebook wrote more than "
+                       f"{format_bytes(self.disk_bytes)} of files")
 
     def _memory_verdict(self) -> Verdict:
         return Verdict("MemoryLimit", "the notebook used more than "
@@ -161,8 +173,7 @@ class Watchdog:
         self._check_oom(kill=True)
         if self._rounds % self.disk_every == 0 and self.disk_bytes:
             if tree_size(self.disk_roots, self.disk_bytes) > self.disk_bytes:
-                self._convict(Verdict("DiskLimit", "the notebook wrote more than "
-                                      f"{format_bytes(self.disk_bytes)} of files"))
+                self._convict(self._disk_verdict())
 
     # -- the thread ---------------------------------------------------------------------
     def start(self) -> None:
