@@ -30,7 +30,7 @@ from grader.similarity import SimilarPair
 BINS = 10
 TOP_FAILURES = 8
 _CHART_W, _CHART_H, _PAD_L, _PAD_B, _PAD_T = 520, 170, 8, 26, 18
-_NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+_NUMBER = re.compile(r"(?<![A-Za-z_\d.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![A-Za-z_\d])")
 FAILED_CHECK = ("failed", "timeout", "error")
 STATUS_LABELS = {
     "ok": "Graded",

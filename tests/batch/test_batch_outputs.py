@@ -77,6 +77,13 @@ def test_dashboard_counts_one_mistake_once_and_lists_problems() -> None:
     assert "alice" not in problems
 
 
+def test_normalising_keeps_the_digits_that_belong_to_names() -> None:
+    assert (normalise_message("conv2d(x (7, 7, 3), kernel=k1, stride=2) raised ValueError")
+            == "conv2d(x (#, #, #), kernel=k1, stride=#) raised ValueError")
+    assert normalise_message("max_pool2d: expected -0.5, got 1e-3") == \
+        "max_pool2d: expected #, got #"
+
+
 def test_progress_writes_plain_lines_when_not_a_terminal() -> None:
     out = io.StringIO()
     p = Progress(out, live=False, workers=2)
