@@ -6,17 +6,15 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks.core import Call, Context, Exercise, Fail
+from grader.checks.core import Call, Context, Fail
 from grader.checks.expect import expect_array, expect_close
-from grader.keras_support.budget import KERAS_LIMITS, SMOKE, Training
+from grader.keras_support.budget import SMOKE, Training
 from grader.keras_support.calibration import AccuracySpec
 from grader.keras_support.checks import (AccuracyCheck, add_compile_check, architecture_check,
                                          needs_dataset)
 
 TRAINING = Training(datasets=("fashion_mnist",), smoke=SMOKE)
-exercise = Exercise("ex04_dense_baseline", title="A dense baseline on Fashion-MNIST",
-                    limits=KERAS_LIMITS, needs_tensorflow=True,
-                    prepare=TRAINING.prepare, kernel_env=TRAINING.kernel_env)
+exercise = TRAINING.exercise("ex04_dense_baseline", "A dense baseline on Fashion-MNIST")
 ex = exercise
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from grader.checks.core import Call, Exercise
-from grader.keras_support.budget import KERAS_LIMITS, SMOKE, Training
+from grader.checks.core import Call
+from grader.keras_support.budget import SMOKE, Training
 from grader.keras_support.calibration import AccuracySpec
 from grader.keras_support.checks import (AccuracyCheck, add_compile_check, architecture_check,
                                          needs_dataset, param_count_check)
 
 TRAINING = Training(datasets=("fashion_mnist",), smoke=SMOKE)
-exercise = Exercise("ex05_cnn", title="A CNN for Fashion-MNIST", limits=KERAS_LIMITS,
-                    needs_tensorflow=True, prepare=TRAINING.prepare,
-                    kernel_env=TRAINING.kernel_env)
+exercise = TRAINING.exercise("ex05_cnn", "A CNN for Fashion-MNIST")
 ex = exercise
 
 BUILD = Call("build_cnn")

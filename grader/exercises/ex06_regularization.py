@@ -13,17 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.checks.core import Call, Context, Driver, Exercise, Fail
+from grader.checks.core import Call, Context, Driver, Fail
 from grader.keras_support import architecture as arch
-from grader.keras_support.budget import KERAS_LIMITS, SMOKE, Training
+from grader.keras_support.budget import SMOKE, Training
 from grader.keras_support.calibration import AccuracySpec
 from grader.keras_support.checks import (AccuracyCheck, needs_dataset, reference_model,
                                          student_model)
 
 TRAINING = Training(datasets=("fashion_mnist",), smoke=SMOKE)
-exercise = Exercise("ex06_regularization", title="Regularisation: augmentation, dropout, L2, "
-                    "callbacks", limits=KERAS_LIMITS, needs_tensorflow=True,
-                    prepare=TRAINING.prepare, kernel_env=TRAINING.kernel_env)
+exercise = TRAINING.exercise("ex06_regularization",
+                             "Regularisation: augmentation, dropout, L2, "
+                             "callbacks")
 ex = exercise
 
 AUGMENT = {"RandomRotation", "RandomTranslation", "RandomZoom"}

@@ -15,15 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks.core import Call, Context, Driver, Exercise, Fail
+from grader.checks.core import Call, Context, Driver, Fail
 from grader.checks.expect import expect_array, expect_close
-from grader.keras_support.budget import KERAS_LIMITS, SMOKE, Training
+from grader.keras_support.budget import SMOKE, Training
 from grader.keras_support.checks import student_model
 
 TRAINING = Training(datasets=("fashion_mnist",), smoke=SMOKE)
-exercise = Exercise("ex07_feature_maps", title="Looking inside a CNN: feature maps",
-                    limits=KERAS_LIMITS, needs_tensorflow=True,
-                    prepare=TRAINING.prepare, kernel_env=TRAINING.kernel_env)
+exercise = TRAINING.exercise("ex07_feature_maps", "Looking inside a CNN: feature maps")
 ex = exercise
 
 _DRIVERS = Path(__file__).resolve().parents[1] / "keras_support" / "kernel_drivers.py"

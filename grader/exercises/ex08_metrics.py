@@ -10,14 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks.core import Call, Context, Exercise, Fail
+from grader.checks.core import Call, Context, Fail
 from grader.checks.expect import expect_array, expect_match
-from grader.keras_support.budget import KERAS_LIMITS, SMOKE, Training
+from grader.keras_support.budget import SMOKE, Training
 
 TRAINING = Training(datasets=("fashion_mnist",), smoke=SMOKE)
-exercise = Exercise("ex08_metrics", title="Confusion matrix, precision, recall, F1",
-                    limits=KERAS_LIMITS, needs_tensorflow=True,
-                    prepare=TRAINING.prepare, kernel_env=TRAINING.kernel_env)
+exercise = TRAINING.exercise("ex08_metrics", "Confusion matrix, precision, recall, F1")
 ex = exercise
 
 

@@ -7,16 +7,14 @@ message saying where to put the file, and the architecture checks still count.
 
 from __future__ import annotations
 
-from grader.checks.core import Call, Exercise
-from grader.keras_support.budget import KERAS_LIMITS, SMOKE, Training
+from grader.checks.core import Call
+from grader.keras_support.budget import SMOKE, Training
 from grader.keras_support.calibration import AccuracySpec
 from grader.keras_support.checks import (AccuracyCheck, add_compile_check, architecture_check,
                                          needs_dataset)
 
 TRAINING = Training(datasets=("mnist",), smoke=SMOKE)
-exercise = Exercise("ex09_mnist", title="A CNN for MNIST", limits=KERAS_LIMITS,
-                    needs_tensorflow=True, prepare=TRAINING.prepare,
-                    kernel_env=TRAINING.kernel_env)
+exercise = TRAINING.exercise("ex09_mnist", "A CNN for MNIST")
 ex = exercise
 
 BUILD = Call("build_mnist_cnn")

@@ -19,6 +19,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from grader import datasets
+from grader.checks.core import Exercise
 from grader.errors import ConfigurationError
 from grader.execution.kernel import Limits
 
@@ -131,6 +132,11 @@ class Training:
 
     datasets: tuple[str, ...]
     smoke: Budget
+
+    def exercise(self, exercise_id: str, title: str) -> Exercise:
+        """An exercise whose notebook trains this way: Keras' limits and the profile hooks."""
+        return Exercise(exercise_id, title=title, limits=KERAS_LIMITS, needs_tensorflow=True,
+                        prepare=self.prepare, kernel_env=self.kernel_env)
 
     def budget(self, profile: str) -> Budget | None:
         """The injected budget, or None where the notebook keeps its own (full)."""
