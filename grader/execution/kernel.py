@@ -95,6 +95,10 @@ class KernelGuard(Protocol):
     def verdict(self) -> tuple[str, str] | None:
         """(ename, message) when the guard itself stopped the kernel (over a limit)."""
 
+    def check_now(self) -> bool:
+        """Between two cells: one synchronous look at the limits; True when the kernel was
+        over one and has been stopped (its `verdict()` then says why)."""
+
 
 class _KernelManager(AsyncKernelManager):
     """Kernel manager that can prefix the launch command (resource limits, sandboxing)."""
@@ -208,6 +212,13 @@ class _Runner:
     def _why_died(self) -> tuple[str, str] | None:
         return self.guard.verdict() if self.guard is not None else None
 
+    def _over_limit(self, status: str) -> bool:
+        """Did the cell that just ended take the kernel over a limit? The watchdog polls, so
+        a fast writer can finish a cell between two polls (and meet the per-file cap as an
+        OSError instead); looking once more at every cell's end makes the verdict the same
+        however fast the machine is."""
+        return status in ("ok", "error") and self.guard is not None and self.guard.check_now()
+
     async def restart(self) -> bool:
         """Start a fresh kernel and replay the cells that worked. False when out of restarts."""
         await self.stop()
@@ -279,6 +290,8 @@ class _Runner:
             cell = self.nb.cells[idx]
             status, ename, evalue, tb = await self._run_source(cell, idx, self.limits.cell_timeout)
             self.executed += 1
+            if self._over_limit(status):
+                status, ename, evalue, tb = "kernel_died", "", "", []
             if status == "ok":
                 self.succeeded.append(idx)
                 continue
@@ -319,6 +332,8 @@ class _Runner:
             t0 = time.monotonic()
             status, ename, evalue, _ = await self._run_source(
                 cell, -1, extra.timeout or self.limits.probe_timeout)
+            if self._over_limit(status):
+                status = "kernel_died"
             why = self._why_died() if status == "kernel_died" else None
             if why is not None:
                 ename, evalue = why

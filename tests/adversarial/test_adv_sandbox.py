@@ -275,3 +275,36 @@ def test_watchdog_alone_stops_the_bombs(source: str, ename: str, tmp_path: Path)
     assert (problem.kind, problem.ename) == ("kernel_died", ename), run.summary
     assert run.summary.cells_executed == 2  # the grading went on after the kill
     assert time.monotonic() - t0 < 60
+
+
+def test_a_cell_that_ends_over_the_disk_limit_stops_the_kernel_without_any_poll(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The watchdog's thread never runs here: the look taken at the end of every cell alone
+    must find the notebook over the disk limit, whatever the speed of the machine (on a fast
+    disk a writer can finish between two polls, or meet the per-file cap as an OSError)."""
+    monkeypatch.setattr(Watchdog, "start", lambda self: None)
+    run = run_fallback("for i in range(60):\n    open(f'f{i}', 'wb').write(b'x' * 2**20)",
+                       tmp_path, FALLBACK)
+    problem = run.summary.problems[0]
+    assert (problem.cell_index, problem.kind, problem.ename) == (0, "kernel_died", "DiskLimit")
+    assert run.summary.cells_executed == 2
+
+
+def test_the_end_of_cell_look_leaves_a_kernel_under_its_limits_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Watchdog, "start", lambda self: None)
+    run = run_fallback("open('f', 'wb').write(b'x' * 2**20)", tmp_path, FALLBACK)
+    assert run.summary.problems == [] and run.summary.kernel_restarts == 0
+
+
+def test_tree_size_counts_a_file_by_its_length_before_its_blocks_are_counted(
+        tmp_path: Path) -> None:
+    """A sparse file stands for a file whose blocks the filesystem has not counted yet (ZFS
+    and btrfs count them at their next commit): its length is what it costs."""
+    with open(tmp_path / "sparse", "wb") as fh:
+        fh.truncate(3 * 2**20)
+    assert os.stat(tmp_path / "sparse").st_blocks * 512 < 2**20  # nothing allocated yet
+    assert tree_size([tmp_path], stop_at=10**12) >= 3 * 2**20
+    killed: list[Verdict] = []
+    make_watchdog(tmp_path, set(), killed).poll()
+    assert [v.ename for v in killed] == ["DiskLimit"]

@@ -214,6 +214,10 @@ class Sandbox:
             except (OSError, ValueError):
                 self.reports.append({})
 
+    def check_now(self) -> bool:
+        """One watchdog round now, disk included; True when it stopped the kernel."""
+        return self.watchdog.poll(disk=True)
+
     def verdict(self) -> tuple[str, str] | None:
         v: Verdict | None = self.watchdog.take_verdict()
         if v is None:

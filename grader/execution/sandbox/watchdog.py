@@ -10,6 +10,7 @@ used more than 6 GiB of memory" instead of "the kernel died".
 from __future__ import annotations
 
 import os
+import stat
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -37,8 +38,17 @@ def format_bytes(n: float) -> str:
     raise AssertionError("unreachable")
 
 
+def _charge(st: os.stat_result) -> int:
+    """What one entry costs: its allocated blocks, or its length where that is more. Some
+    filesystems (ZFS, btrfs) count a file's blocks only when they reach the disk, seconds
+    later, and a sparse file is as big as what it would take to fill."""
+    allocated = st.st_blocks * 512
+    return max(allocated, st.st_size) if stat.S_ISREG(st.st_mode) else allocated
+
+
 def tree_size(roots: Iterable[Path], stop_at: int) -> int:
-    """Bytes allocated under `roots` (symlinks not followed), stopping once past `stop_at`."""
+    """Bytes used under `roots` (symlinks not followed; see `_charge`), stopping once past
+    `stop_at`."""
     total, seen = 0, 0
     stack = []
     for root in roots:
@@ -49,7 +59,7 @@ def tree_size(roots: Iterable[Path], stop_at: int) -> int:
         if os.path.isdir(root) and not os.path.islink(root):
             stack.append(str(root))
         else:
-            total += st.st_blocks * 512
+            total += _charge(st)
     while stack:
         try:
             with os.scandir(stack.pop()) as it:
@@ -59,7 +69,7 @@ def tree_size(roots: Iterable[Path], stop_at: int) -> int:
                         st = entry.stat(follow_symlinks=False)
                     except OSError:
                         continue
-                    total += st.st_blocks * 512
+                    total += _charge(st)
                     if entry.is_dir(follow_symlinks=False):
                         stack.append(entry.path)
                     if total > stop_at or seen > MAX_SCAN_ENTRIES:
@@ -117,11 +127,12 @@ class Watchdog:
         self._thread: threading.Thread | None = None
 
     # -- the verdict --------------------------------------------------------------------
-    def _convict(self, verdict: Verdict) -> None:
+    def _convict(self, verdict: Verdict) -> bool:
         with self._lock:
             if self._verdict is None:
                 self._verdict = verdict
         self._kill(verdict)
+        return True
 
     def take_verdict(self) -> Verdict | None:
         """Why the kernel was stopped since the last call, if the sandbox stopped it.
@@ -146,34 +157,36 @@ class Watchdog:
         return Verdict("MemoryLimit", "the notebook used more than "
                        f"{format_bytes(self.memory_bytes)} of memory")
 
-    def _check_oom(self, *, kill: bool) -> None:
+    def _check_oom(self, *, kill: bool) -> bool:
         if self._oom_kills is None:
-            return
+            return False
         count = self._oom_kills()
         if count > self._oom_seen:
             self._oom_seen = count
             if kill:
-                self._convict(self._memory_verdict())
-            else:
-                with self._lock:
-                    self._verdict = self._verdict or self._memory_verdict()
+                return self._convict(self._memory_verdict())
+            with self._lock:
+                self._verdict = self._verdict or self._memory_verdict()
+        return False
 
     # -- one round ----------------------------------------------------------------------
-    def poll(self) -> None:
+    def poll(self, *, disk: bool = False) -> bool:
+        """One round; the disk is scanned every `disk_every` rounds, or now when `disk`.
+        True when this round stopped the kernel."""
         self._rounds += 1
         pids = self._procs()
         if len(pids) > self.max_processes:
-            self._convict(Verdict("ProcessLimit", "the notebook started more than "
-                                  f"{self.max_processes} processes"))
-            return
+            return self._convict(Verdict("ProcessLimit", "the notebook started more than "
+                                         f"{self.max_processes} processes"))
         if self._oom_kills is None and pids:
             if over_memory(pids, self.memory_bytes):
-                self._convict(self._memory_verdict())
-                return
-        self._check_oom(kill=True)
-        if self._rounds % self.disk_every == 0 and self.disk_bytes:
+                return self._convict(self._memory_verdict())
+        if self._check_oom(kill=True):
+            return True
+        if (disk or self._rounds % self.disk_every == 0) and self.disk_bytes:
             if tree_size(self.disk_roots, self.disk_bytes) > self.disk_bytes:
-                self._convict(self._disk_verdict())
+                return self._convict(self._disk_verdict())
+        return False
 
     # -- the thread ---------------------------------------------------------------------
     def start(self) -> None:
