@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from grader.checks.core import Fail
-
-MAX_MODEL_BYTES = 256 * 1024 * 1024
+from grader.keras_support import untrusted
+from grader.keras_support.untrusted import MAX_MODEL_BYTES  # noqa: F401 - re-exported
 
 # The settings compared per layer type (anything else in a layer's config is free).
 SETTINGS: dict[str, tuple[str, ...]] = {
@@ -101,22 +101,24 @@ class ModelInfo:
 
 # -- loading -------------------------------------------------------------------------------
 def load(path: Path, *, what: str) -> Any:
-    """The student's model, loaded safely, or Fail with a message the student can act on."""
-    size = Path(path).stat().st_size
-    if size > MAX_MODEL_BYTES:
-        raise Fail(f"{what}: the saved model is {size / 2**20:.0f} MiB, more than the grader "
-                   f"loads ({MAX_MODEL_BYTES // 2**20} MiB); the course models are far smaller")
+    """The student's model, loaded safely, or Fail with a message the student can act on.
+
+    The archive is checked before Keras opens it and the load runs under a memory cap
+    (grader.keras_support.untrusted): the file is the kernel's, so it may be crafted."""
+    untrusted.check_archive(path, what=what)
     import keras
 
     errors: list[str] = []
     for compile_ in (True, False):
         try:
-            with warnings.catch_warnings():
+            with untrusted.memory_cap(what=what), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 model = keras.saving.load_model(path, safe_mode=True, compile=compile_)
             if not compile_:
                 model._cnn_grader_compile_problem = _first_line(errors[0])
             return model
+        except untrusted.ModelTooLarge:
+            raise
         except Exception as exc:  # noqa: BLE001 - anything in the file is the student's
             errors.append(f"{type(exc).__name__}: {exc}")
     raise Fail(f"{what}: the model could not be loaded safely ({_first_line(errors[-1])}). "

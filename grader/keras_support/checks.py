@@ -43,14 +43,20 @@ def model_file(got: Any, *, what: str) -> Path:
 
 
 @functools.lru_cache(maxsize=8)
-def _loaded(path: str, mtime: int, what: str) -> Any:
-    return arch.load(Path(path), what=what)
+def _loaded(path: str, mtime: int, what: str) -> tuple[Any, Fail | None]:
+    try:
+        return arch.load(Path(path), what=what), None
+    except Fail as exc:  # remembered too: a file that cannot be loaded is tried once
+        return None, exc
 
 
 def student_model(got: Any, *, what: str) -> Any:
     """The student's model, loaded once per file however many checks look at it."""
     path = model_file(got, what=what)
-    return _loaded(str(path), path.stat().st_mtime_ns, what)
+    model, failure = _loaded(str(path), path.stat().st_mtime_ns, what)
+    if failure is not None:
+        raise Fail(str(failure))
+    return model
 
 
 def reference_model(ctx: Context) -> Any:

@@ -46,11 +46,9 @@ def evaluate_model(model_path: Path, found: Any, samples: int | None, *, what: s
     """Accuracy of the saved model on the first `samples` test images of `found`
     (a `grader.datasets.Located`). Fail: the student's model cannot be used; InternalError:
     the evaluation itself broke."""
-    from grader.keras_support.architecture import MAX_MODEL_BYTES
+    from grader.keras_support.untrusted import check_archive
 
-    if Path(model_path).stat().st_size > MAX_MODEL_BYTES:
-        raise Fail(f"{what}: the saved model is larger than the grader loads "
-                   f"({MAX_MODEL_BYTES // 2**20} MiB); the course models are far smaller")
+    check_archive(Path(model_path), what=what)
     request = {"model": str(model_path), "dataset": found.dataset.id, "origin": found.origin,
                "files": {k: str(v) for k, v in found.paths.items()}, "samples": samples}
     env = dict(os.environ)
@@ -99,16 +97,30 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
 
     import keras
 
+    from grader.keras_support.untrusted import ModelTooLarge, memory_cap
+
     try:
-        with warnings.catch_warnings():
+        with memory_cap(what="the model"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = keras.saving.load_model(request["model"], safe_mode=True, compile=False)
+    except ModelTooLarge as exc:
+        return {"status": "unloadable", "message": str(exc)}
     except Exception as exc:  # noqa: BLE001 - the file is the student's
         line = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
         return {"status": "unloadable",
                 "message": f"the model could not be loaded safely ({type(exc).__name__}: "
                            f"{line}). Build it from built-in Keras layers only: Lambda layers, "
                            "custom classes and subclassed models cannot be graded."}
+    try:
+        with memory_cap(what="running the model"):
+            return _predict(model, inputs, y, keras, np)
+    except ModelTooLarge as exc:
+        return {"status": "forward_failed", "message": str(exc)}
+
+
+def _predict(model: Any, inputs: Any, y: Any, keras: Any, np: Any) -> dict[str, Any]:
+    from grader.keras_support.untrusted import is_out_of_memory
+
     predictions = []
     try:
         for start in range(0, len(inputs), BATCH):
@@ -127,6 +139,8 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
                         "message": "the model outputs NaN or infinity (did training diverge?)"}
             predictions.append(probs.argmax(axis=1))
     except Exception as exc:  # noqa: BLE001 - a model that does not accept the images
+        if is_out_of_memory(exc):
+            raise  # memory_cap says it in words
         return {"status": "forward_failed",
                 "message": f"the model could not be applied to test images of shape "
                            f"(N, 28, 28, 1): {type(exc).__name__}: {str(exc)[:300]}"}

@@ -8,6 +8,7 @@ about what training leaves behind.
 
 from __future__ import annotations
 
+import resource
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 import helpers
 import keras_helpers
 from grader import GradeResult
+from grader.keras_support import untrusted
 
 CNN_BODY = """def build_cnn():
     model = keras.Sequential([
@@ -149,3 +151,47 @@ def test_a_callback_that_never_stops_fails_and_costs_nothing_else(make_notebook)
                       "reg_accuracy": "not_attempted"}, helpers.describe(result)
     assert "expected stopped after epoch 3, it ran all 4 epochs" in \
         failed(result)["accuracy_threshold"]
+
+
+CRAFTED_SAVE = """
+import json, zipfile
+_real_save = keras.Model.save
+
+def _crafted_save(self, filepath, *args, **kwargs):
+    # Whatever the grader saves, the file it gets declares a 4.7 GB Dense kernel.
+    _real_save(self, filepath, *args, **kwargs)
+    with zipfile.ZipFile(filepath) as zf:
+        files = {name: zf.read(name) for name in zf.namelist()}
+    config = json.loads(files["config.json"])
+    for layer in config["config"]["layers"]:
+        if layer["class_name"] == "Dense":
+            layer["config"]["units"] = 1_500_000
+    files["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(filepath, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+
+keras.Model.save = _crafted_save
+dense_model = build_dense_model()
+"""
+
+
+@pytest.mark.usefixtures("needs_fashion_mnist")
+@pytest.mark.skipif(not untrusted._cap_applies(),  # noqa: SLF001
+                    reason="no memory cap where an NVIDIA driver is present")
+def test_a_crafted_model_file_fails_its_checks_with_the_grader_bounded(make_notebook) -> None:  # type: ignore[no-untyped-def]
+    """The kernel swaps the saved model for one whose config asks for gigabytes: every check
+    that opens it fails with a message, none is an error, and the grader's memory stays
+    bounded (without the guards this process would try to allocate 4.7 GB per load)."""
+    path = make_notebook([helpers.solution_definitions("ex04_dense_baseline"), CRAFTED_SAVE],
+                         exercise="ex04_dense_baseline")
+    result = helpers.grade_nb(path)
+    status = helpers.statuses(result)
+    assert "error" not in status.values(), helpers.describe(result)
+    messages = failed(result)
+    for check in ("dense_architecture", "dense_accuracy"):
+        assert status[check] == "failed", helpers.describe(result)
+        assert "needs more memory than the grader gives one model" in messages[check]
+    assert any("replaces `keras.Model.save`" in f for f in result.integrity)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    assert peak < 4 * 2**30, f"the grader process reached {peak / 2**30:.1f} GiB"

@@ -1,0 +1,121 @@
+"""Opening a student's `.keras` file without letting it take the grader down.
+
+`safe_mode=True` keeps code in the file from running, but not the file from asking for
+memory: a 40 KB archive whose config declares `Dense(3_000_000)` makes Keras allocate and
+initialise a 9 GB weight before the weights file is even read, and a 3 MB archive can hold a
+3 GB zero-filled weights entry that Keras reads into memory whole. On a grading machine that
+is the OOM killer's business, and it picks the biggest process: the grader.
+
+Two guards, used around every load of a student's model and every forward pass through it:
+
+- `check_archive` (no TensorFlow): the file is a zip with the entries a `.keras` file has, of
+  bounded count and bounded *uncompressed* size, so a decompression bomb is refused unread;
+- `memory_cap`: while the model is loaded or run, the process's data segment may grow by a
+  bounded amount only (RLIMIT_DATA, soft limit, restored afterwards), so an oversized
+  allocation fails inside TensorFlow as an error the check reports, instead of the machine
+  swapping until something is killed. It is not applied where an NVIDIA driver is present:
+  the driver maps large private regions of its own, and a model's weights live on the GPU,
+  whose allocator fails cleanly when it is full.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from grader.checks.core import Fail
+
+MAX_MODEL_BYTES = 256 * 1024 * 1024  # the file, and the sum of its entries once unpacked
+MAX_ENTRIES = 64
+MAX_CONFIG_BYTES = 8 * 1024 * 1024
+MODEL_MEMORY_BYTES = 2 * 1024**3  # what loading and running one course model may add
+
+
+class ModelTooLarge(Fail):
+    """The model asks for more memory than the grader gives one model."""
+
+
+def check_archive(path: Path, *, what: str) -> None:
+    """Fail unless `path` looks like a `.keras` archive of a reasonable size, unpacked."""
+    path = Path(path)
+    size = path.stat().st_size
+    if size > MAX_MODEL_BYTES:
+        raise Fail(f"{what}: the saved model is {size / 2**20:.0f} MiB, more than the grader "
+                   f"loads ({MAX_MODEL_BYTES // 2**20} MiB); the course models are far smaller")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            entries = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise Fail(f"{what}: the saved model is not a Keras archive ({exc}); save it with "
+                   "model.save('name.keras')") from None
+    names = {e.filename for e in entries}
+    if len(entries) > MAX_ENTRIES or "config.json" not in names:
+        raise Fail(f"{what}: the saved model is not a Keras archive (it has {len(entries)} "
+                   "entries and " + ("a" if "config.json" in names else "no") + " config.json)")
+    unpacked = sum(e.file_size for e in entries)
+    config = next(e for e in entries if e.filename == "config.json")
+    if unpacked > MAX_MODEL_BYTES or config.file_size > MAX_CONFIG_BYTES:
+        raise Fail(f"{what}: the saved model unpacks to {unpacked / 2**20:.0f} MiB, more than "
+                   f"the grader loads ({MAX_MODEL_BYTES // 2**20} MiB); the course models are "
+                   "far smaller")
+
+
+def data_segment_bytes() -> int | None:
+    """The process's data segment now (VmData: what RLIMIT_DATA counts), or None."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmData:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _cap_applies() -> bool:
+    return not os.path.exists("/dev/nvidiactl") and data_segment_bytes() is not None
+
+
+@contextlib.contextmanager
+def memory_cap(extra_bytes: int = MODEL_MEMORY_BYTES, *, what: str = "the model") -> Iterator[None]:
+    """While inside, this process may grow its data segment by `extra_bytes` at most.
+
+    An allocation past that fails (TensorFlow raises ResourceExhaustedError, NumPy and Python
+    MemoryError); such a failure is turned into `ModelTooLarge`, a Fail with a message for the
+    student. The previous limit is restored on the way out, whatever happened inside.
+    """
+    if not _cap_applies():
+        yield
+        return
+    before = resource.getrlimit(resource.RLIMIT_DATA)
+    now = data_segment_bytes() or 0
+    soft = now + extra_bytes
+    if before[1] != resource.RLIM_INFINITY:
+        soft = min(soft, before[1])
+    if before[0] != resource.RLIM_INFINITY:
+        soft = min(soft, before[0])
+    resource.setrlimit(resource.RLIMIT_DATA, (soft, before[1]))
+    try:
+        yield
+    except Exception as exc:
+        if is_out_of_memory(exc):
+            raise ModelTooLarge(
+                f"{what} needs more memory than the grader gives one model "
+                f"({extra_bytes / 2**30:.0f} GiB): {type(exc).__name__}. The course models "
+                "have well under a million parameters; check the layer sizes.") from None
+        raise
+    finally:
+        resource.setrlimit(resource.RLIMIT_DATA, before)
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    if isinstance(exc, MemoryError):
+        return True
+    name = type(exc).__name__
+    text = str(exc)[:2000]
+    return name == "ResourceExhaustedError" or "OOM when allocating" in text or (
+        "Unable to allocate" in text)
