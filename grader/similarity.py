@@ -49,7 +49,7 @@ def code_cells(path: Path) -> list[str]:
     try:
         if path.stat().st_size > _MAX_NOTEBOOK_BYTES:
             return []
-        raw = json.loads(path.read_bytes().decode("utf-8"))
+        raw = json.loads(path.read_bytes().decode("utf-8-sig"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return []
     cells = raw.get("cells") if isinstance(raw, dict) else None

@@ -275,6 +275,10 @@ NOT_NOTEBOOKS: dict[str, Callable[[Path], None]] = {
     "empty": lambda p: p.write_bytes(b""),
     "json_not_notebook": lambda p: p.write_text(json.dumps({"cells": []}), encoding="utf-8"),
     "binary": lambda p: p.write_bytes(bytes(range(256)) * 8),
+    # deeper than Python's JSON decoder recurses: must be a verdict, not a RecursionError
+    "deeply_nested": lambda p: p.write_text(
+        '{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [], "x": '
+        + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8"),
 }
 
 
@@ -289,6 +293,21 @@ def test_file_that_is_not_a_notebook(kind: str, tmp_path: Path) -> None:
     assert [c.id for c in result.checks] == [c.id for c in get(EX).checks]
     assert set(helpers.statuses(result).values()) == {"not_attempted"}
     assert result.score == 0
+
+
+def test_a_notebook_saved_with_a_byte_order_mark_or_mended_ids_is_graded(
+        tmp_path: Path, recwarn: pytest.WarningsRecorder) -> None:
+    """Windows editors write a UTF-8 BOM; hand-merged notebooks repeat or lose cell ids.
+    Jupyter opens both (it mends the ids): so does the grader, quietly."""
+    nb = json.loads(helpers.solution_path(EX).read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        cell["id"] = "same"
+    path = tmp_path / f"bom_{EX}.ipynb"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(nb).encode("utf-8"))
+    result = helpers.grade_nb(path)
+    assert result.execution.status.value == "ok", helpers.describe(result)
+    assert result.score == result.max_score
+    assert not [w for w in recwarn if "cell id" in str(w.message).lower()]
 
 
 def test_cli_grade_of_non_notebooks_exits_1_and_still_writes_reports(tmp_path: Path) -> None:

@@ -147,7 +147,7 @@ def _exercise(path: Path, data: bytes, assignment: str | None,
               explicit: str | None) -> tuple[str | None, str]:
     nb = None
     try:
-        raw = json.loads(data.decode("utf-8")) if data else None
+        raw = json.loads(data.decode("utf-8-sig")) if data else None
         if isinstance(raw, dict) and isinstance(raw.get("metadata"), dict):
             nb = nbformat.from_dict({"metadata": raw["metadata"]})  # type: ignore[no-untyped-call]
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):

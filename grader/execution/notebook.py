@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,12 @@ def read(path: Path) -> tuple[NotebookNode, list[str]]:
     if size > MAX_NOTEBOOK_BYTES:
         raise InvalidNotebook(f"{path.name} is {size / 2**20:.0f} MiB; the limit is "
                               f"{MAX_NOTEBOOK_BYTES // 2**20} MiB (clear the outputs and save again)")
-    try:
-        raw: Any = json.loads(path.read_bytes().decode("utf-8"))
+    try:  # a byte-order mark (some Windows editors write one) is not the student's fault
+        raw: Any = json.loads(path.read_bytes().decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise InvalidNotebook(f"{path.name} is not a text file (not UTF-8)") from None
+    except RecursionError:
+        raise InvalidNotebook(f"{path.name} is JSON nested too deeply to be a notebook") from None
     except json.JSONDecodeError as exc:
         raise InvalidNotebook(
             f"{path.name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
@@ -38,7 +41,11 @@ def read(path: Path) -> tuple[NotebookNode, list[str]]:
         raise InvalidNotebook(f"{path.name} is JSON but not a Jupyter notebook (no 'nbformat')")
     major = raw.get("nbformat")
     try:
-        nb = nbformat.reads(json.dumps(raw), as_version=4)
+        with warnings.catch_warnings():  # missing or repeated cell ids: nbformat mends them
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(json.dumps(raw), as_version=4)
+    except RecursionError:
+        raise InvalidNotebook(f"{path.name} is JSON nested too deeply to be a notebook") from None
     except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds on bad input
         raise InvalidNotebook(f"{path.name} could not be read as a notebook: {exc}") from None
     if major != 4:
@@ -54,9 +61,12 @@ def read(path: Path) -> tuple[NotebookNode, list[str]]:
             cell.outputs = []
             cell.execution_count = None
     try:
-        nbformat.validate(nb)
-    except nbformat.ValidationError as exc:
-        notes.append(f"the notebook does not fully follow the nbformat schema ({exc.message}); "
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            nbformat.validate(nb)
+    except (nbformat.ValidationError, RecursionError) as exc:
+        why = getattr(exc, "message", None) or "nested too deeply to check"
+        notes.append(f"the notebook does not fully follow the nbformat schema ({why}); "
                      "it was run anyway")
     return nb, notes
 
