@@ -179,6 +179,7 @@ class _Runner:
         self.restarts = 0
         self.succeeded: list[int] = []  # notebook cells that ran without killing the kernel
         self.executed = 0
+        self.wedged = False  # replaying the cells that worked leaves a kernel that cannot run code
 
     # -- kernel lifecycle -------------------------------------------------------------
     async def start(self) -> None:
@@ -234,6 +235,13 @@ class _Runner:
             status, *_ = await self._run_source(self.nb.cells[idx], idx, self.limits.cell_timeout)
             if status == "kernel_died":
                 return await self.restart()
+        if self.succeeded and not await self._responsive():
+            # The cells that "worked" leave the kernel unable to run more code (as Jupyter
+            # would: e.g. `sys.stderr = None` breaks ipykernel's next request). Restarting
+            # again would only repeat that, one timeout after another.
+            self.wedged = True
+            await self.stop()
+            return False
         return True
 
     # -- running one cell -------------------------------------------------------------
@@ -325,6 +333,12 @@ class _Runner:
                 outcomes[extra.key] = ExtraOutcome(extra.key, "not_run")
                 continue
             if need_setup:
+                # A notebook can leave its kernel unable to run anything more (it then never
+                # answers): a ping (milliseconds) finds that before the grading calls each wait
+                # out their timeouts, and a restart with the cells replayed is tried once.
+                if not await self._responsive() and not await self.restart():
+                    outcomes[extra.key] = ExtraOutcome(extra.key, "not_run")
+                    continue
                 for s in setups:
                     await self._run_source(nbformat.v4.new_code_cell(s.source), -1, s.timeout)
                 need_setup = False
@@ -406,8 +420,13 @@ async def run_async(nb: NotebookNode, workdir: Path, *, limits: Limits,
         await runner.stop()
     for e in extras:
         extra_outcomes.setdefault(e.key, ExtraOutcome(e.key, "not_run"))
+    if runner.wedged:
+        message = (message + "; " if message else "") + (
+            "the kernel stopped answering, and again after the cells that ran were replayed in "
+            "a fresh kernel: a cell leaves it unable to run more code (replacing sys.stdout or "
+            "sys.stderr does that, in Jupyter too); what came after was not run")
     kinds = {p.kind for p in runner.problems}
-    if deadline_hit or "timeout" in kinds:
+    if deadline_hit or "timeout" in kinds or runner.wedged:
         status = ExecutionStatus.TIMEOUT
     if "kernel_died" in kinds:
         status = ExecutionStatus.KERNEL_DIED

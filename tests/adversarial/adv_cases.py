@@ -153,6 +153,9 @@ CASES: list[Case] = [
     Case("stderr_flood", EX3, [DEFS[EX3], "import os\nfor _ in range(50):  # 500 MB\n"
                                           "    os.write(2, b'x' * 10 * 2**20)\n"],
          execution="kernel_died", problem="DiskLimit"),
+    # a kernel that can no longer run code (ipykernel fails every request after this)
+    Case("stderr_replaced", EX3, [DEFS[EX3], "import sys\nsys.stderr = None"],
+         execution="timeout", checks={"*": "failed"}),
     # -- reaching for the grader -------------------------------------------------------
     Case("import_grader", EX2, [*STARTER_EX2, IMPORT_GRADER], checks={"*": "not_attempted"},
          integrity="imports the grader"),

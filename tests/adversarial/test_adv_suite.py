@@ -85,7 +85,16 @@ def _nothing_written_through_the_link(result: GradeResult) -> None:
     assert not Path("/etc/calls.json").exists() and not Path("/etc/in").exists()
 
 
+def _wedged_kernel_is_named_and_restarted_once(result: GradeResult) -> None:
+    """One restart with the cells replayed shows the kernel is still unable to answer; the
+    grading calls are then not run at all, rather than each waiting out its timeout."""
+    assert "a cell leaves it unable to run more code" in result.execution.message
+    assert result.execution.kernel_restarts == 1
+    assert all("could not be called" in c.message for c in result.checks)
+
+
 EXTRA: dict[str, Callable[[GradeResult], None]] = {
+    "stderr_replaced": _wedged_kernel_is_named_and_restarted_once,
     "hundred_mb_output": _output_was_truncated,
     "probe_folder_link_planted": _nothing_written_through_the_link,
 }
