@@ -69,7 +69,16 @@ def discover(source: Path, *, extract_to: Path, exercise: str | None = None,
             rel = path.relative_to(source)
             if any(part.startswith(".") or part == "__MACOSX" for part in rel.parts):
                 continue
-            if any(path.resolve().is_relative_to(s) for s in skip) or path.is_symlink():
+            if any(path.resolve().is_relative_to(s) for s in skip):
+                continue
+            if path.suffix.lower() in (".ipynb", ".zip") and (
+                    path.is_symlink() or not path.is_file()):
+                what = "a link" if path.is_symlink() else "not a regular file"
+                if not (path.is_dir() and not path.is_symlink()):  # a folder named x.ipynb
+                    found.warnings.append(f"skipped {rel}: {what} (only regular files are "
+                                          "graded)")
+                continue
+            if path.is_symlink():
                 continue
             if path.is_file() and path.suffix.lower() == ".ipynb":
                 candidates.append((path, rel.parts, ""))

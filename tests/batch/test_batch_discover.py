@@ -70,6 +70,21 @@ def test_the_output_folder_inside_the_submissions_is_skipped(tmp_path: Path) -> 
     assert [s.student for s in found.submissions] == ["amy"]
 
 
+def test_links_and_special_files_are_skipped_with_a_warning(tmp_path: Path) -> None:
+    """A FIFO named like a notebook would block the reader forever; a link could point at
+    any file of the machine. Neither is read; the instructor is told, nothing is lost quietly."""
+    write(tmp_path / "s/amy_ex01.ipynb", _nb(None))
+    os.mkfifo(tmp_path / "s/ben_ex01.ipynb")
+    os.symlink("/etc/passwd", tmp_path / "s/cat_ex01.ipynb")
+    os.symlink(tmp_path / "s/amy_ex01.ipynb", tmp_path / "s/dee_ex01.ipynb")
+    found = discover(tmp_path / "s", extract_to=tmp_path / "x")
+    assert [s.student for s in found.submissions] == ["amy"]
+    assert sorted(found.warnings) == [
+        "skipped ben_ex01.ipynb: not a regular file (only regular files are graded)",
+        "skipped cat_ex01.ipynb: a link (only regular files are graded)",
+        "skipped dee_ex01.ipynb: a link (only regular files are graded)"]
+
+
 def test_zip_members_cannot_leave_the_target(tmp_path: Path) -> None:
     archive = tmp_path / "evil.zip"
     with zipfile.ZipFile(archive, "w") as zf:
