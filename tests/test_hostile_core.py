@@ -8,6 +8,7 @@ one-point checks), with small time limits so the whole file runs in well under a
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -275,6 +276,8 @@ NOT_NOTEBOOKS: dict[str, Callable[[Path], None]] = {
     "empty": lambda p: p.write_bytes(b""),
     "json_not_notebook": lambda p: p.write_text(json.dumps({"cells": []}), encoding="utf-8"),
     "binary": lambda p: p.write_bytes(bytes(range(256)) * 8),
+    "a_folder": lambda p: p.mkdir(),
+    "a_fifo": lambda p: os.mkfifo(p),  # reading it would block the grader forever
     # deeper than Python's JSON decoder recurses: must be a verdict, not a RecursionError
     "deeply_nested": lambda p: p.write_text(
         '{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [], "x": '

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 import warnings
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,12 @@ def read(path: Path) -> tuple[NotebookNode, list[str]]:
     """The notebook upgraded to nbformat 4, with its outputs cleared, plus notes for the report."""
     notes: list[str] = []
     try:
-        size = path.stat().st_size
+        st = path.stat()
     except OSError as exc:
         raise InvalidNotebook(f"cannot read {path.name}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):  # a folder, or a FIFO that would block the reader
+        raise InvalidNotebook(f"{path.name} is not a file")
+    size = st.st_size
     if size == 0:
         raise InvalidNotebook(f"{path.name} is empty")
     if size > MAX_NOTEBOOK_BYTES:
@@ -29,6 +33,8 @@ def read(path: Path) -> tuple[NotebookNode, list[str]]:
                               f"{MAX_NOTEBOOK_BYTES // 2**20} MiB (clear the outputs and save again)")
     try:  # a byte-order mark (some Windows editors write one) is not the student's fault
         raw: Any = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except OSError as exc:
+        raise InvalidNotebook(f"cannot read {path.name}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise InvalidNotebook(f"{path.name} is not a text file (not UTF-8)") from None
     except RecursionError:
