@@ -176,7 +176,8 @@ def grade(path: Path, options: Options | None = None) -> GradeResult:
         out_dir = probe_root / plan.PROBE_DIRNAME / "out"
         evidence = {c.key: ev_io.read(out_dir, c.key, run_status=run.extras[c.key].status)
                     for c in probe_calls}
-        checks = evaluate(exercise, evidence, bound, reference, answers, profile=profile)
+        checks = evaluate(exercise, evidence, bound, reference, answers, profile=profile,
+                          timings={k: o.duration_s for k, o in run.extras.items()})
     finally:
         if box is not None:
             box.close()

@@ -89,6 +89,9 @@ class CheckResult:
     call: str = ""
     group: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    # seconds this check cost: its grading call in the kernel (timed by the grader, not
+    # reported by the kernel) plus judging it here (e.g. evaluating a trained model)
+    duration_s: float = 0.0
 
 
 @dataclass

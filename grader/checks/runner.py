@@ -6,6 +6,7 @@ functions of `grader.models`; nothing else in the code base decides either.
 
 from __future__ import annotations
 
+import time
 import traceback
 from collections.abc import Mapping
 from typing import Any
@@ -39,7 +40,10 @@ def _precondition(ev: Evidence, text: str, name: str) -> tuple[Outcome, str] | N
     return Outcome.FAIL, f"the result of {text} could not be read: {ev.error_message}"
 
 
-def run_check(check: Check, ev: Evidence | None, ctx: Context) -> CheckResult:
+def run_check(check: Check, ev: Evidence | None, ctx: Context,
+              call_seconds: float = 0.0) -> CheckResult:
+    """Judge one check; `call_seconds` is what its grading call took in the kernel."""
+    t0 = time.monotonic()
     name = check.call.func if check.call else ""
     message = ""
     details: dict[str, Any] = {}
@@ -71,15 +75,19 @@ def run_check(check: Check, ev: Evidence | None, ctx: Context) -> CheckResult:
         id=check.id, status=status, score=points_for(status, check.points),
         max_score=float(check.points), message=message, title=check.title,
         hint=check.hint if status.value in ("failed", "timeout") else "",
-        call=ctx.text, group=check.group, details=details)
+        call=ctx.text, group=check.group, details=details,
+        duration_s=round(call_seconds + time.monotonic() - t0, 3))
 
 
 def evaluate(exercise: Exercise, evidence: Mapping[str, Evidence],
              bound: Mapping[str, tuple[tuple[Any, ...], dict[str, Any]]],
              reference: Any, expected: Mapping[str, Any] | None = None, *,
-             profile: str = "") -> list[CheckResult]:
+             profile: str = "", timings: Mapping[str, float] | None = None) -> list[CheckResult]:
     """Run every check. `expected` holds reference answers computed ahead (keyed by call);
-    `profile` is the training budget the notebook ran under (thresholds depend on it)."""
+    `profile` is the training budget the notebook ran under (thresholds depend on it);
+    `timings` the seconds each grading call took in the kernel (keyed by call). A call that
+    several checks share is counted in the first of them only."""
+    timings = dict(timings or {})
     results = []
     for check in exercise.checks:
         call = check.call
@@ -93,5 +101,6 @@ def evaluate(exercise: Exercise, evidence: Mapping[str, Evidence],
                       reference=reference, call=call, profile=profile)
         if expected is not None and call.key() in expected:
             ctx._expected, ctx._have_expected = expected[call.key()], True
-        results.append(run_check(check, evidence.get(call.key()), ctx))
+        results.append(run_check(check, evidence.get(call.key()), ctx,
+                                 timings.pop(call.key(), 0.0)))
     return results

@@ -80,7 +80,7 @@ def _test(result: GradeResult, check: CheckResult, *, prefix: str) -> dict[str, 
         "test_code": check.call or check.id,
         "filename": result.notebook,
         "line_no": 0,
-        "duration": 0,  # checks are judged together after one run; no per-check timing
+        "duration": _number(check.duration_s),
     }
 
 

@@ -94,6 +94,11 @@ def test_grade_command_writes_classroom_and_gradescope_outputs(
     assert doc["status"] == "pass" and doc["max_score"] == 10
     assert sum(t["score"] for t in doc["tests"]) == 10 and len(doc["tests"]) >= 10
     assert all(set(t) == TEST_KEYS and t["status"] == "pass" for t in doc["tests"])
+    # each check's own time (its grading call, timed by the grader, plus judging it)
+    assert all(0 <= t["duration"] < 60 for t in doc["tests"])
+    assert sum(t["duration"] for t in doc["tests"]) > 0
+    report = json.loads((tmp_path / "reports" / "ex01_convolution.json").read_text())
+    assert [c["duration_s"] for c in report["checks"]] == [t["duration"] for t in doc["tests"]]
     gs = json.loads((tmp_path / "gs" / "results.json").read_text())
     assert gs["score"] == 10 and len(gs["tests"]) == len(doc["tests"])
 
