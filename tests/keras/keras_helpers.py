@@ -98,3 +98,21 @@ class LazyModule:
 
 keras = LazyModule("keras")
 layers = LazyModule("keras.layers")
+
+
+def peak_memory_of(code: str, *, timeout: float = 600) -> tuple[int, str]:
+    """Run `code` in a fresh Python process (this test run's environment) and return the
+    process's own peak resident memory in bytes, and what it printed. A fresh process, so
+    that what other tests of this worker allocated before cannot count."""
+    import json
+    import subprocess
+    import sys
+
+    tail = ("\nimport resource as _r, json as _j\n"
+            "print('PEAK ' + _j.dumps(_r.getrusage(_r.RUSAGE_SELF).ru_maxrss * 1024))\n")
+    proc = subprocess.run([sys.executable, "-c", code + tail], capture_output=True, text=True,
+                          timeout=timeout, check=False)
+    lines = proc.stdout.splitlines()
+    peak = next((json.loads(ln[5:]) for ln in reversed(lines) if ln.startswith("PEAK ")), None)
+    assert proc.returncode == 0 and peak is not None, proc.stderr[-3000:]
+    return int(peak), proc.stdout
