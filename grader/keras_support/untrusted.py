@@ -9,7 +9,8 @@ is the OOM killer's business, and it picks the biggest process: the grader.
 Two guards, used around every load of a student's model and every forward pass through it:
 
 - `check_archive` (no TensorFlow): the file is a zip with the entries a `.keras` file has, of
-  bounded count and bounded *uncompressed* size, so a decompression bomb is refused unread;
+  bounded count and bounded *uncompressed* size, so a decompression bomb is refused unread,
+  whose config lists a bounded number of layers (Keras needs ~0.1 s to rebuild each one);
 - `memory_cap`: while the model is loaded or run, the process's data segment may grow by a
   bounded amount only (RLIMIT_DATA, soft limit, restored afterwards), so an oversized
   allocation fails inside TensorFlow as an error the check reports, instead of the machine
@@ -21,6 +22,7 @@ Two guards, used around every load of a student's model and every forward pass t
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import resource
 import zipfile
@@ -32,6 +34,7 @@ from grader.checks.core import Fail
 MAX_MODEL_BYTES = 256 * 1024 * 1024  # the file, and the sum of its entries once unpacked
 MAX_ENTRIES = 64
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
+MAX_LAYERS = 200  # the course's largest model has about 20
 MODEL_MEMORY_BYTES = 2 * 1024**3  # what loading and running one course model may add
 
 
@@ -62,6 +65,34 @@ def check_archive(path: Path, *, what: str) -> None:
         raise Fail(f"{what}: the saved model unpacks to {unpacked / 2**20:.0f} MiB, more than "
                    f"the grader loads ({MAX_MODEL_BYTES // 2**20} MiB); the course models are "
                    "far smaller")
+    layers = count_layers(path)
+    if layers is None:
+        raise Fail(f"{what}: the saved model's config.json is not readable JSON")
+    if layers > MAX_LAYERS:
+        raise Fail(f"{what}: the saved model has {layers} layers, more than the grader loads "
+                   f"({MAX_LAYERS}); the course models have a few dozen at most")
+
+
+def count_layers(path: Path) -> int | None:
+    """Layers listed in the archive's config.json, nested models included (no Keras needed).
+    Keras takes about 0.1 s per layer to rebuild a model, so a config listing thousands of
+    layers would hold the grader for minutes: it is counted before Keras sees it."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            config = json.loads(zf.read("config.json").decode("utf-8"))
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, RecursionError):
+        return None
+    count, stack = 0, [config]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            listed = node.get("layers")
+            if isinstance(listed, list):
+                count += len(listed)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return count
 
 
 def data_segment_bytes() -> int | None:

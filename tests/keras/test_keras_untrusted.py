@@ -112,3 +112,25 @@ def test_a_config_declaring_a_huge_layer_fails_in_the_evaluation_process(
     crafted = rewritten(tiny_model_file(tmp_path), tmp_path / "huge.keras", config=huge_dense)
     with pytest.raises(Fail, match="`cnn_model`: the model needs more memory than the grader"):
         evaluate_model(crafted, datasets.require("mnist"), 100, what="`cnn_model`")
+
+
+def test_a_config_listing_thousands_of_layers_is_refused_before_keras_reads_it(
+        tmp_path: Path) -> None:
+    """Keras rebuilds ~10 layers a second: 5,000 copied layers would hold the grader for
+    minutes. They are counted in the JSON, nested models included, and the file refused."""
+    def many(cfg: dict[str, Any]) -> dict[str, Any]:
+        dense = next(la for la in cfg["config"]["layers"] if la["class_name"] == "Dense")
+        cfg["config"]["layers"] += [dense] * 5000
+        return cfg
+
+    crafted = rewritten(tiny_model_file(tmp_path), tmp_path / "many.keras", config=many)
+    assert untrusted.count_layers(crafted) == 5004
+    with pytest.raises(Fail, match=r"`m`: the saved model has 5004 layers, more than the grader "
+                                   r"loads \(200\)"):
+        arch.load(crafted, what="`m`")
+    nested = keras.Sequential([keras.Input((28, 28, 1)),
+                               keras.Sequential([L.RandomFlip("horizontal"), L.RandomZoom(0.1)]),
+                               L.Flatten(), L.Dense(10)])
+    nested.save(tmp_path / "nested.keras")
+    # outside: InputLayer, the nested model, Flatten, Dense; inside: InputLayer + 2 layers
+    assert untrusted.count_layers(tmp_path / "nested.keras") == 7
