@@ -6,7 +6,7 @@ to the package and may change.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from grader.version import __version__  # noqa: E402
 
 from grader.api import Options, grade  # noqa: E402
 from grader.models import GradeResult  # noqa: E402

@@ -19,9 +19,18 @@ from grader.models import ExecutionStatus, GradeResult
 _SYMBOL = {"passed": "✔", "failed": "✘", "not_attempted": "·", "error": "!", "timeout": "⧗"}
 
 
+def _grading_course() -> None:
+    """Fail before any kernel starts when no course that can grade is at hand (exit 2)."""
+    from grader.course import current
+
+    current().solutions_dir  # noqa: B018 - raises the message naming the three ways
+
+
 def _grade_one(args: argparse.Namespace, notebook: Path) -> tuple[GradeResult, dict[str, Path]]:
     from grader.api import Options, grade
     from grader.reporting import write_reports
+
+    _grading_course()
 
     result = grade(notebook, Options(exercise=args.exercise, profile=args.profile, seed=args.seed,
                                      cell_timeout=args.cell_timeout,
@@ -106,6 +115,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 def _cmd_batch(args: argparse.Namespace) -> int:
     from grader.batch import run_batch
 
+    _grading_course()
     return run_batch(args)
 
 
@@ -120,8 +130,53 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     from grader import profiles
     from grader.keras_support.calibration import calibrate
 
+    _grading_course()
     for line in calibrate(args.exercises, profiles.resolve(args.profile), refresh=args.force):
         print(line)
+    return 0
+
+
+def _cmd_bundle(args: argparse.Namespace) -> int:
+    from grader import bundle
+    from grader.course import current
+
+    if args.new_key:
+        print(bundle.new_key())
+        return 0
+    if not args.out:
+        raise ConfigurationError("bundle: --out FILE is required (or --new-key)")
+    course = current()
+    solutions = course.solutions_dir
+    from grader.keras_support.calibration import measured_for
+
+    calibration = measured_for(sorted(solutions.glob("ex*.ipynb")))
+    out = bundle.build(solutions.parent, Path(args.out), exercises=args.exercises,
+                       encrypt=args.encrypt, calibration=calibration)
+    opened = bundle.open_bundle(out)  # what was written opens and verifies
+    print(f"{out}: {len(opened.exercises)} exercises, {out.stat().st_size} bytes"
+          f"{', encrypted' if opened.encrypted else ''}"
+          f"{f', {len(calibration)} calibrations' if calibration else ''}")
+    return 0
+
+
+def _cmd_datasets(args: argparse.Namespace) -> int:
+    from grader import dataset_fetch, datasets
+
+    names = list(args.names)
+    if args.exercises:
+        names += [d for d in dataset_fetch.needed_by(args.exercises) if d not in names]
+    elif not names:
+        names = list(datasets.DATASETS)
+    for name in names:
+        try:
+            datasets.get(name)  # an unknown id is a usage error before anything is fetched
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
+    lines = dataset_fetch.fetch(names) if args.action == "fetch" else dataset_fetch.status(names)
+    if not names:
+        print("no dataset needed")
+    for line in lines:
+        print(line, flush=True)
     return 0
 
 
@@ -135,6 +190,14 @@ def _add_grading_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, help="seconds the whole notebook may run")
     p.add_argument("--datasets", metavar="DIR", help="folder with dataset files for the Keras "
                    "exercises, e.g. mnist.npz (as the CNN_GRADER_DATASETS variable)")
+    _add_course_option(p)
+
+
+def _add_course_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--course", metavar="PATH",
+                   help="the course: a bundle file, a release folder or a course folder "
+                        "(default: $CNN_GRADER_COURSE, else the folder the grader was installed "
+                        "from)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,8 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("notebooks", nargs="+", metavar="NOTEBOOK")
     _add_grading_options(p)
     p.add_argument("--classroom", action="store_true",
-                   help="GitHub Classroom: write the reporter's `result` to $GITHUB_OUTPUT "
-                        "(printed when it is unset)")
+                   help="GitHub Classroom: the reporter's outputs `result` and `runners` to "
+                        "$GITHUB_OUTPUT (`result` printed when it is unset), one runner per "
+                        "check to $GITHUB_ENV, a Markdown table to $GITHUB_STEP_SUMMARY")
     p.add_argument("--gradescope", action="store_true", help="also write Gradescope's results.json")
     p.add_argument("--gradescope-out", default="/autograder/results/results.json",
                    help="where --gradescope writes (default: /autograder/results/results.json)")
@@ -159,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("list", help="list the exercises and their checks with points")
+    _add_course_option(p)
     p.set_defaults(func=_cmd_list)
 
     p = sub.add_parser("generate", help="make exercises/ from solutions/")
@@ -190,7 +255,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="measure again even when cached")
     p.add_argument("--datasets", metavar="DIR",
                    help="folder with dataset files (as the CNN_GRADER_DATASETS variable)")
+    _add_course_option(p)
     p.set_defaults(func=_cmd_calibrate)
+
+    p = sub.add_parser("bundle", help="write the private grading bundle (solutions, course "
+                                       "metadata, calibrations) as one file")
+    p.add_argument("--out", metavar="FILE", help="the bundle to write")
+    p.add_argument("--encrypt", action="store_true",
+                   help="encrypt it with the key in $CNN_GRADER_BUNDLE_KEY")
+    p.add_argument("--exercise", dest="exercises", action="append", metavar="ID",
+                   help="only this exercise (repeatable; default: all)")
+    p.add_argument("--new-key", action="store_true",
+                   help="print a new key for --encrypt and exit")
+    _add_course_option(p)
+    p.set_defaults(func=_cmd_bundle)
+
+    p = sub.add_parser("datasets", help="fetch the Keras exercises' datasets ahead of grading "
+                                         "(kernels have no network)")
+    dsub = p.add_subparsers(dest="action", required=True)
+    for action, text in (("fetch", "download what is missing through Keras' loaders"),
+                         ("list", "say where each dataset is found")):
+        q = dsub.add_parser(action, help=text)
+        q.add_argument("names", nargs="*", metavar="NAME",
+                       help="dataset ids (default: every dataset the course uses)")
+        q.add_argument("--exercise", dest="exercises", action="append", metavar="ID",
+                       help="the datasets this exercise loads (repeatable)")
+        q.add_argument("--datasets", metavar="DIR",
+                       help="folder with dataset files (as the CNN_GRADER_DATASETS variable)")
+        q.set_defaults(func=_cmd_datasets)
     return parser
 
 
@@ -199,7 +291,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "datasets", None):  # read by grader.datasets, here and in worker processes
         os.environ["CNN_GRADER_DATASETS"] = str(Path(args.datasets).resolve())
+    from grader.course import COURSE_ENV
+
+    before = os.environ.get(COURSE_ENV)
     try:
+        if getattr(args, "course", None):  # read by grader.course, here and in worker processes
+            from grader.course import resolve
+
+            resolve(args.course)  # a bad --course is one clear message before any work
+            os.environ[COURSE_ENV] = str(Path(args.course).expanduser().resolve())
         return int(args.func(args))
     except ConfigurationError as exc:
         print(f"cnn-grader: {exc}", file=sys.stderr)
@@ -207,6 +307,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cnn-grader: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `cnn-grader list | head`: the reader left, nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    finally:  # main() called in-process (tests, scripts) leaves the environment as it was
+        if before is None:
+            os.environ.pop(COURSE_ENV, None)
+        else:
+            os.environ[COURSE_ENV] = before
 
 
 if __name__ == "__main__":

@@ -26,15 +26,18 @@ from typing import Any
 
 import numpy as np
 
+from grader.checks.outcomes import Fail as Fail  # re-exported: checks raise them from here
+from grader.checks.outcomes import NotAttempted as NotAttempted
 from grader.execution.kernel import Limits
 
-
-class Fail(Exception):
-    """The student's answer is wrong; the message says how, for the student."""
-
-
-class NotAttempted(Exception):
-    """The student has not written this yet (missing name, or the stub still raises)."""
+# The public examples of a student release (grader.selfcheck.public) are drawn from the same
+# makers as the hidden inputs, on streams no grading seed can reach. A hidden stream's entropy is
+# `words(seed) + [crc]`, zero-padded to NumPy's 4-word pool (trailing zero words change nothing);
+# a public one's is `[crc, 0, 0, 0, PUBLIC_SALT]` (the spawn key follows the padded entropy).
+# Five words with a zero fourth word would need a seed of exactly four 32-bit words whose top
+# word is zero, and NumPy writes an int with no leading zero words: no seed, however large, has
+# the public entropy, so a public stream equals a hidden one only by a 128-bit hash collision.
+PUBLIC_SALT = 0x5E1FC4EC
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,9 +54,16 @@ class Input:
     uid: int = 0  # position among its exercise's inputs: two inputs may share a display name
 
     def materialise(self, seed: int) -> Any:
-        stream = self.stream or f"{self.name}#{self.uid}"
-        rng = np.random.default_rng([seed, zlib.crc32(stream.encode())])
+        rng = np.random.default_rng([seed, self._crc()])
         return self.make(rng)
+
+    def materialise_public(self) -> Any:
+        """The input of the student release's public example: fixed, and never a hidden one."""
+        rng = np.random.default_rng(np.random.SeedSequence(self._crc(), spawn_key=(PUBLIC_SALT,)))
+        return self.make(rng)
+
+    def _crc(self) -> int:
+        return zlib.crc32((self.stream or f"{self.name}#{self.uid}").encode())
 
 
 def standard_normal(*shape: int) -> Callable[[np.random.Generator], np.ndarray]:
@@ -137,10 +147,18 @@ class Call:
         return f"{self.func}_{hashlib.sha1(text.encode()).hexdigest()[:10]}"
 
     def bind(self, seed: int, cache: dict[int, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        return self._bind(lambda i: i.materialise(seed), cache)
+
+    def bind_public(self, cache: dict[int, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The arguments of the release's public example of this call (see PUBLIC_SALT)."""
+        return self._bind(Input.materialise_public, cache)
+
+    def _bind(self, make: Callable[[Input], Any],
+              cache: dict[int, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
         def value(a: Any) -> Any:
             if isinstance(a, Input):
                 if id(a) not in cache:
-                    cache[id(a)] = a.materialise(seed)
+                    cache[id(a)] = make(a)
                 return cache[id(a)]
             if isinstance(a, tuple):
                 return tuple(value(x) for x in a)
@@ -239,6 +257,9 @@ class Check:
     # dataset is missing): the check is then an `error` for the instructor, whatever the
     # notebook did, rather than a `not_attempted` the student would be blamed for.
     requires: Callable[[], None] | None = None
+    # Set by `Exercise.compare`: the check passes when the answer matches the reference's within
+    # this atol. Only such checks can become public examples (the verdict is the comparison).
+    compare_atol: float | None = None
 
 
 @dataclass
@@ -249,12 +270,16 @@ class Exercise:
     title: str
     limits: Limits = field(default_factory=Limits)
     needs_tensorflow: bool = False
+    datasets: tuple[str, ...] = ()  # what the notebook loads (`cnn-grader datasets fetch`)
     checks: list[Check] = field(default_factory=list)
     description: str = ""
     # Hooks for exercises that train: adjust the notebook to a profile (inject parameters) and
     # give the kernel its environment (dataset cache). Both return what the report should say.
     prepare: Callable[[Any, str], list[str]] | None = None
     kernel_env: Callable[[str], dict[str, str]] | None = None
+    # Reference answers known ahead, keyed by call (a release's public examples carry theirs):
+    # grading then loads no reference solution, which a student's machine does not have.
+    answers: dict[str, Any] | None = None
     _inputs: int = field(default=0, repr=False)
 
     @property
@@ -289,7 +314,8 @@ class Exercise:
         def fn(got: Any, ctx: Context) -> None:
             expect_match(got, ctx.expected, what=ctx.text, atol=atol)
 
-        self._add(Check(id, points, fn, call, title or _title(id), hint, group or call.func))
+        self._add(Check(id, points, fn, call, title or _title(id), hint, group or call.func,
+                        compare_atol=atol))
 
     def _add(self, check: Check) -> None:
         if any(c.id == check.id for c in self.checks):

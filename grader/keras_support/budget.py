@@ -136,7 +136,7 @@ class Training:
     def exercise(self, exercise_id: str, title: str) -> Exercise:
         """An exercise whose notebook trains this way: Keras' limits and the profile hooks."""
         return Exercise(exercise_id, title=title, limits=KERAS_LIMITS, needs_tensorflow=True,
-                        prepare=self.prepare, kernel_env=self.kernel_env)
+                        datasets=self.datasets, prepare=self.prepare, kernel_env=self.kernel_env)
 
     def budget(self, profile: str) -> Budget | None:
         """The injected budget, or None where the notebook keeps its own (full)."""

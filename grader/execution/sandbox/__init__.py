@@ -29,6 +29,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -341,15 +342,26 @@ def _keep_paths(env: Mapping[str, str]) -> list[Path]:
     return out
 
 
+def _may_hide(folder: Path) -> bool:
+    """A folder holding a bundle is hidden unless the kernel needs what else is in it (the
+    root, a home, the Python installation)."""
+    folder = folder.resolve()
+    needed = [Path(p).resolve() for p in (sys.prefix, sys.base_prefix, Path.home())]
+    return folder != Path("/") and not any(n == folder or folder in n.parents for n in needed)
+
+
 def for_grading(root: Path, workdir: Path, limits: Limits, *, submission: Path,
                 env: Mapping[str, str]) -> Sandbox:
     """The sandbox of one grading: hides the course folder and the submission's own folder
     (where the other students' files usually are)."""
     hide = [Path(submission).resolve().parent]
     try:
-        from grader.course import course_dir
+        from grader.course import current
 
-        hide.insert(0, course_dir())
+        course = current()
+        hide[:0] = [course.root]
+        if course.kind == "bundle" and _may_hide(course.source.parent):
+            hide.insert(1, course.source.parent)  # the bundle file itself (--hide takes folders)
     except ConfigurationError:
         pass
     return Sandbox(root, workdir, limits, hide=hide, keep=_keep_paths(env))

@@ -1,0 +1,65 @@
+"""The grader as a user installs it: a wheel in a fresh venv, run from an empty folder.
+
+The package is not the course: a wheel has no solutions, and grades only with a course given by
+`--course` or `CNN_GRADER_COURSE` (a bundle here, plain or encrypted).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+from conftest import REPO, clean_env, run
+
+
+def test_the_wheel_holds_the_package_and_no_course(grader_wheel: Path) -> None:
+    names = zipfile.ZipFile(grader_wheel).namelist()
+    assert "grader/cli.py" in names and "grader/reporting/templates/report.html.j2" in names
+    assert not [n for n in names if n.startswith(("solutions/", "exercises/", "tests/"))
+                or n.endswith(".ipynb")]
+    metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
+    assert "Requires-Dist: cryptography" in zipfile.ZipFile(grader_wheel).read(metadata).decode()
+
+
+def _grade(python: Path, cwd: Path, *args: str | Path, **env: str) -> tuple[int, str]:
+    cli = python.parent / "cnn-grader"
+    proc = run([cli, "grade", *args], cwd=cwd, check=False,
+               env=clean_env(CNN_GRADER_CACHE_DIR=str(cwd / ".cache"), **env))
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_a_wheel_grades_a_solution_with_full_marks_from_only_a_bundle(
+        fresh_venv, course_bundle: Path, encrypted_bundle: tuple[Path, str], user_dir: Path,
+        tmp_path: Path) -> None:
+    python = fresh_venv(tmp_path)
+    where = run([python, "-c", "import grader; print(grader.__file__)"], cwd=user_dir).stdout
+    assert str(REPO) not in where and str(tmp_path) in where  # the wheel's grader runs
+    shutil.copy(REPO / "solutions" / "ex01_convolution.ipynb", user_dir / "ex01.ipynb")
+    shutil.copy(course_bundle, user_dir / "course.bundle")
+
+    code, out = _grade(python, user_dir, "ex01.ipynb")
+    assert code == 2 and "--course BUNDLE" in out and "CNN_GRADER_COURSE" in out
+    assert not (user_dir / "reports").exists()
+
+    code, out = _grade(python, user_dir, "ex01.ipynb", "--course", "course.bundle",
+                       "--seed", "3")
+    assert code == 0, out
+    report = json.loads((user_dir / "reports" / "ex01.json").read_text())
+    assert report["score"] == report["max_score"] == 10.0
+    assert all(c["status"] == "passed" for c in report["checks"])
+
+    encrypted, key = encrypted_bundle
+    code, out = _grade(python, user_dir, "ex01.ipynb", "--out", "enc", "--seed", "4",
+                       CNN_GRADER_COURSE=str(encrypted), CNN_GRADER_BUNDLE_KEY=key)
+    assert code == 0, out
+    assert json.loads((user_dir / "enc" / "ex01.json").read_text())["score"] == 10.0
+
+    from grader.bundle import new_key
+
+    code, out = _grade(python, user_dir, "ex01.ipynb", "--out", "wrong",
+                       CNN_GRADER_COURSE=str(encrypted), CNN_GRADER_BUNDLE_KEY=new_key())
+    assert code == 2 and "not the key it was made with" in out
+    assert not (user_dir / "wrong").exists()
