@@ -174,7 +174,8 @@ def grade(path: Path, options: Options | None = None) -> GradeResult:
         if box is not None:
             box.close()  # nothing of the kernel runs on while its evidence is read
         out_dir = probe_root / plan.PROBE_DIRNAME / "out"
-        evidence = {c.key: ev_io.read(out_dir, c.key, run_status=run.extras[c.key].status)
+        evidence = {c.key: ev_io.read(out_dir, c.key, run_status=run.extras[c.key].status,
+                                      skipped_after=run.extras[c.key].skipped_after)
                     for c in probe_calls}
         checks = evaluate(exercise, evidence, bound, reference, answers, profile=profile,
                           timings={k: o.duration_s for k, o in run.extras.items()})

@@ -31,6 +31,10 @@ def _precondition(ev: Evidence, text: str, name: str) -> tuple[Outcome, str] | N
         where = f"\n{ev.traceback.strip()}" if ev.traceback else ""
         return Outcome.FAIL, f"{text} raised {ev.error_type}: {ev.error_message}{where}"
     if ev.status == "timeout":
+        if ev.extra.get("skipped_after"):
+            return Outcome.TIMEOUT, (f"{text} was not run: an earlier call of "
+                                     f"`{ev.extra['skipped_after']}` did not finish in time "
+                                     "(is there an endless loop?)")
         return Outcome.TIMEOUT, f"{text} did not finish in time (is there an endless loop?)"
     if ev.status == "kernel_died":
         return Outcome.FAIL, f"the kernel died while running {text}"

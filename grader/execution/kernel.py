@@ -62,6 +62,10 @@ class ExtraCell:
     source: str
     timeout: float | None = None
     setup: bool = False  # re-run after every kernel restart, before the next extra cell
+    # The student name this cell calls: once one call of it times out, its other calls are
+    # reported as timed out without waiting each (a function that hangs on grader inputs
+    # would otherwise cost one timeout per check).
+    calls: str = ""
 
 
 @dataclass
@@ -71,6 +75,7 @@ class ExtraOutcome:
     ename: str = ""
     evalue: str = ""
     duration_s: float = 0.0
+    skipped_after: str = ""  # "timeout" without running: the name whose earlier call hung
 
 
 @dataclass
@@ -326,8 +331,12 @@ class _Runner:
         outcomes: dict[str, ExtraOutcome] = {}
         setups = [e for e in extras if e.setup]
         need_setup = True
+        hung: set[str] = set()
         for extra in extras:
             if extra.setup:
+                continue
+            if extra.calls and extra.calls in hung:
+                outcomes[extra.key] = ExtraOutcome(extra.key, "timeout", skipped_after=extra.calls)
                 continue
             if self.client.km is None:
                 outcomes[extra.key] = ExtraOutcome(extra.key, "not_run")
@@ -353,6 +362,8 @@ class _Runner:
                 ename, evalue = why
             outcomes[extra.key] = ExtraOutcome(extra.key, status, ename, evalue[:500],
                                                time.monotonic() - t0)
+            if status == "timeout" and extra.calls:
+                hung.add(extra.calls)
             if status == "kernel_died" or (status == "timeout" and not await self._responsive()):
                 need_setup = True
                 if not await self.restart():

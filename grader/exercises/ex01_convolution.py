@@ -6,7 +6,7 @@ from grader.checks.core import Call, Exercise, standard_normal
 from grader.execution.kernel import Limits
 
 exercise = Exercise("ex01_convolution", title="Convolution by hand",
-                    limits=Limits(cell_timeout=30, notebook_timeout=300))
+                    limits=Limits(cell_timeout=30, notebook_timeout=300, probe_timeout=10))
 ex = exercise
 
 

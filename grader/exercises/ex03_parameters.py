@@ -11,7 +11,7 @@ from grader.execution.kernel import Limits
 from grader.checks.expect import expect_int, expect_match
 
 exercise = Exercise("ex03_parameters", title="Output sizes and parameter counts",
-                    limits=Limits(cell_timeout=30, notebook_timeout=300))
+                    limits=Limits(cell_timeout=30, notebook_timeout=300, probe_timeout=10))
 ex = exercise
 
 Stack = tuple[list[tuple[Any, ...]], tuple[int, int, int]]

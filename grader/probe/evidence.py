@@ -152,13 +152,15 @@ def _decode(v: Any, out_dir: Path, depth: int = 0) -> Any:
     raise _Unreadable("unexpected JSON object")
 
 
-def read(out_dir: Path, key: str, *, run_status: str) -> Evidence:
-    """The evidence of one probed call. `run_status` is how the probe cell itself ended."""
+def read(out_dir: Path, key: str, *, run_status: str, skipped_after: str = "") -> Evidence:
+    """The evidence of one probed call. `run_status` is how the probe cell itself ended;
+    `skipped_after` names the function whose earlier call hung, when this one was not run."""
     path = out_dir / f"{key}.json"
     if run_status in ("timeout", "kernel_died", "not_run"):
         # The probe never got to write this record, so a file here was put there by other
         # code (a record planted by the notebook): it is not evidence.
-        return Evidence(status=run_status)
+        return Evidence(status=run_status, extra={"skipped_after": skipped_after}
+                        if skipped_after else {})
     if path.is_symlink():  # the grader may run as root: never read through the kernel's links
         return Evidence(status="unreadable", error_message="the result record is a link")
     if not path.is_file():
