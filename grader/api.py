@@ -24,7 +24,7 @@ from grader.checks.core import Exercise, copy_value
 from grader.checks.reference import load_reference
 from grader.checks.runner import evaluate
 from grader.errors import InvalidNotebook, UnknownExercise
-from grader.execution import kernel
+from grader.execution import cells, kernel
 from grader.execution import notebook as nbio
 from grader.execution import sandbox
 from grader import integrity
@@ -177,6 +177,8 @@ def grade(path: Path, options: Options | None = None) -> GradeResult:
         evidence = {c.key: ev_io.read(out_dir, c.key, run_status=run.extras[c.key].status,
                                       skipped_after=run.extras[c.key].skipped_after)
                     for c in probe_calls}
+        for ev in evidence.values():  # "cell N, line M", not the kernel's scratch file names
+            ev.traceback = cells.student_frames(ev.traceback, nb)
         checks = evaluate(exercise, evidence, bound, reference, answers, profile=profile,
                           timings={k: o.duration_s for k, o in run.extras.items()})
     finally:

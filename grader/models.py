@@ -56,12 +56,15 @@ def points_for(status: CheckStatus, max_points: float) -> float:
 class CellProblem:
     """Something that went wrong in one cell of the student's notebook."""
 
-    cell_index: int
+    cell_index: int  # position in the notebook's list of cells, from 0 (markdown included)
     kind: str  # "error" | "timeout" | "kernel_died" | "skipped"
     ename: str = ""
     evalue: str = ""
     traceback: str = ""
     source_head: str = ""
+    # The number the student sees in Jupyter (code cells [1], [2], … after Restart & Run All;
+    # grader.execution.cells): what every report calls "cell N".
+    cell: int = 0
 
 
 @dataclass

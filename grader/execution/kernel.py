@@ -28,6 +28,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellControlSignal, DeadKernelError
 from nbformat import NotebookNode
 
+from grader.execution import cells
 from grader.models import CellProblem, ExecutionStatus, ExecutionSummary
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -183,6 +184,8 @@ class _Runner:
         self.problems: list[CellProblem] = []
         self.restarts = 0
         self.succeeded: list[int] = []  # notebook cells that ran without killing the kernel
+        self.numbers = cells.student_numbers(nb)  # index -> the number the student sees
+        self.count_to_index: dict[int, int] = {}  # this kernel's execution counts -> index
         self.executed = 0
         self.wedged = False  # replaying the cells that worked leaves a kernel that cannot run code
 
@@ -236,8 +239,10 @@ class _Runner:
         except Exception:  # noqa: BLE001 - a kernel that cannot start again ends the run
             await self.stop()
             return False
+        self.count_to_index = {}
         for idx in list(self.succeeded):
             status, *_ = await self._run_source(self.nb.cells[idx], idx, self.limits.cell_timeout)
+            self._counted(idx)
             if status == "kernel_died":
                 return await self.restart()
         if self.succeeded and not await self._responsive():
@@ -248,6 +253,12 @@ class _Runner:
             await self.stop()
             return False
         return True
+
+    def _counted(self, idx: int) -> None:
+        """Remember which cell the kernel's execution count names (`Cell In[k]`)."""
+        count = self.nb.cells[idx].get("execution_count")
+        if isinstance(count, int):
+            self.count_to_index[count] = idx
 
     # -- running one cell -------------------------------------------------------------
     async def _run_source(self, cell: NotebookNode, index: int,
@@ -302,6 +313,7 @@ class _Runner:
         for idx in code:
             cell = self.nb.cells[idx]
             status, ename, evalue, tb = await self._run_source(cell, idx, self.limits.cell_timeout)
+            self._counted(idx)
             self.executed += 1
             if self._over_limit(status):
                 status, ename, evalue, tb = "kernel_died", "", "", []
@@ -310,8 +322,10 @@ class _Runner:
                 continue
             problem = CellProblem(
                 cell_index=idx, kind=status, ename=ename, evalue=evalue[:500],
-                traceback=_short_traceback(tb, self.limits.max_traceback_chars),
-                source_head=_head(cell.source))
+                traceback=cells.student_frames(
+                    _short_traceback(tb, self.limits.max_traceback_chars), self.nb,
+                    self.count_to_index),
+                source_head=_head(cell.source), cell=self.numbers.get(idx, 0))
             self.problems.append(problem)
             if status == "error":
                 self.succeeded.append(idx)  # its definitions before the raise still count

@@ -215,7 +215,7 @@ def _problem_view(problem: CellProblem) -> _ProblemView:
         head += "\n…"
     return _ProblemView(
         problem=problem,
-        number=problem.cell_index + 1,
+        number=problem.cell,
         label=_PROBLEM_LABELS.get(problem.kind, problem.kind),
         source_head=head,
         traceback=_ANSI.sub("", problem.traceback).strip(),
