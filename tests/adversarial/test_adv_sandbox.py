@@ -67,7 +67,8 @@ def test_launcher_switches_user_network_and_view(grading_root: Path) -> None:
 
 
 def test_launcher_passes_no_secrets_to_the_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "MY_PASSWORD", "SSH_AUTH_SOCK"):
+    for name in ("GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "MY_PASSWORD", "SSH_AUTH_SOCK",
+                 "CNN_GRADER_BUNDLE_KEY"):
         monkeypatch.setenv(name, "s3cr3t")
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
     env = launcher.kernel_env(launcher.parse(["--home", "/h", "--", "python"]))

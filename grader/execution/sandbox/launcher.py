@@ -50,9 +50,9 @@ SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 O_PATH = getattr(os, "O_PATH", 0o10000000)
 
 # Variables that look like credentials are not passed to the student's code.
-SECRET = re.compile(r"(TOKEN|SECRET|PASSW|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_?KEY|AUTH|COOKIE|"
-                    r"SESSION|^AWS_|^GH_|^GITHUB_|^GITLAB_|^CI_JOB|^ACTIONS_|^SSH_|^GPG_|"
-                    r"^GOOGLE_APPLICATION|^AZURE_|^KUBE|^DOCKER_)", re.I)
+SECRET = re.compile(r"(TOKEN|SECRET|PASSW|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_?KEY|_KEY$|"
+                    r"AUTH|COOKIE|SESSION|^AWS_|^GH_|^GITHUB_|^GITLAB_|^CI_JOB|^ACTIONS_|"
+                    r"^SSH_|^GPG_|^GOOGLE_APPLICATION|^AZURE_|^KUBE|^DOCKER_)", re.I)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _LINUX = all(hasattr(_libc, name) for name in ("mount", "unshare", "prctl"))
