@@ -1,0 +1,146 @@
+"""What Gradescope's `run_autograder` runs for one submission: find the notebook, grade it,
+write results.json, always.
+
+    python -m grader.deploy.gradescope_run --root /autograder --exercise ex01_convolution \
+        --timeout 480
+
+The submission folder holds whatever the student uploaded: Jupyter's checkpoint copies
+(`.ipynb_checkpoints/x-checkpoint.ipynb`, often an older version), macOS's `__MACOSX/` and
+`._x.ipynb` shadows, notebooks of other exercises. One notebook is graded, chosen by name (the
+exercise's file name, then names holding its id, then its number), and the output the student
+sees names it and the notebooks left aside. A grader failure still writes a results.json that
+says it is not the student's fault.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+CHECKPOINT_DIR = ".ipynb_checkpoints"
+_MAX_ENTRIES = 20_000  # a submission is a handful of files; stop looking after this many
+
+
+@dataclass(frozen=True)
+class Pick:
+    """The notebook to grade, and what was left aside (paths relative to the submission)."""
+
+    notebook: Path | None
+    others: tuple[Path, ...] = ()
+    checkpoints: tuple[Path, ...] = ()
+
+    def describe(self, exercise: str) -> str:
+        """The lines the student reads first."""
+        lines = []
+        if self.notebook is None:
+            lines.append(f"No notebook (.ipynb) found in your submission: upload {exercise}.ipynb"
+                         " itself.")
+        else:
+            lines.append(f"Graded notebook: {self.notebook.as_posix()}")
+        if self.others:
+            names = ", ".join(p.as_posix() for p in self.others[:10])
+            more = f" and {len(self.others) - 10} more" if len(self.others) > 10 else ""
+            lines.append(f"Not graded (one notebook is graded per submission): {names}{more}")
+        if self.checkpoints:
+            n = len(self.checkpoints)
+            lines.append(f"Ignored {n} Jupyter checkpoint cop{'y' if n == 1 else 'ies'} "
+                         f"({CHECKPOINT_DIR}/, *-checkpoint.ipynb): they are autosaved "
+                         "snapshots, not your notebook.")
+        return "\n".join(lines)
+
+
+def is_checkpoint(rel: Path) -> bool:
+    return CHECKPOINT_DIR in rel.parts or rel.name.lower().endswith("-checkpoint.ipynb")
+
+
+def _ignored(rel: Path) -> bool:
+    """Hidden files and folders (macOS `._x` shadows too) and macOS's `__MACOSX/`."""
+    return any(part.startswith(".") or part == "__MACOSX" for part in rel.parts)
+
+
+def _rank(rel: Path, exercise: str) -> tuple[int, int, str]:
+    name = rel.name.lower()
+    ex = exercise.lower()
+    number = ex.split("_", 1)[0]  # "ex01"
+    if name == f"{ex}.ipynb":
+        tier = 0
+    elif ex in name:
+        tier = 1
+    elif re.search(rf"(?<![a-z0-9]){re.escape(number)}(?![0-9])", name):
+        tier = 2
+    else:
+        tier = 3
+    return tier, len(rel.parts), rel.as_posix()
+
+
+def pick_notebook(submission: Path, exercise: str) -> Pick:
+    """The notebook of `exercise` in the submission folder, by name; never a checkpoint copy."""
+    notebooks: list[Path] = []
+    checkpoints: list[Path] = []
+    seen = 0
+    for dirpath, dirnames, filenames in os.walk(submission, followlinks=False):
+        dirnames.sort()
+        for name in sorted(filenames):
+            seen += 1
+            path = Path(dirpath, name)
+            if not name.lower().endswith(".ipynb") or path.is_symlink() or not path.is_file():
+                continue
+            rel = path.relative_to(submission)
+            if is_checkpoint(rel):
+                checkpoints.append(rel)
+            elif not _ignored(rel):
+                notebooks.append(rel)
+        if seen > _MAX_ENTRIES:
+            break
+    notebooks.sort(key=lambda rel: _rank(rel, exercise))
+    if not notebooks:
+        return Pick(None, (), tuple(checkpoints))
+    return Pick(notebooks[0], tuple(notebooks[1:]), tuple(checkpoints))
+
+
+def grade_submission(root: Path, exercise: str, timeout: float | None) -> Path:
+    """Grade the submission under `root` (Gradescope's /autograder); returns results.json."""
+    from grader.api import Options, grade
+    from grader.reporting import write_reports
+    from grader.reporting.gradescope import write_results
+
+    submission, results = root / "submission", root / "results"
+    pick = pick_notebook(submission, exercise)
+    # No notebook at all: grading the expected path gives a report saying it could not be read.
+    notebook = submission / (pick.notebook or Path(f"{exercise}.ipynb"))
+    result = grade(notebook, Options(exercise=exercise, notebook_timeout=timeout))
+    write_reports(result, results / "reports", notebook.stem)
+    print(f"{pick.describe(exercise)}\n{result.exercise}: {result.score:g}/{result.max_score:g} "
+          f"[{result.execution.status.value}]")
+    return write_results([result], results / "results.json", note=pick.describe(exercise))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m grader.deploy.gradescope_run",
+                                description=__doc__.splitlines()[0] if __doc__ else None)
+    p.add_argument("--root", type=Path, default=Path("/autograder"))
+    p.add_argument("--exercise", required=True)
+    p.add_argument("--timeout", type=float, help="seconds the whole notebook may run")
+    args = p.parse_args(argv)
+    try:
+        grade_submission(args.root, args.exercise, args.timeout)
+    except Exception as exc:  # the grader failed: say so to the student, keep the traceback
+        from grader.reporting.gradescope import failure_document, write_document
+
+        traceback.print_exc()
+        write_document(failure_document(
+            "The autograder failed while grading this submission. This is not a problem with "
+            f"your notebook; your instructor can see the log ({type(exc).__name__})."),
+            args.root / "results" / "results.json")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
