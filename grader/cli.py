@@ -9,15 +9,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from grader import __version__
 from grader.errors import ConfigurationError
 from grader.models import ExecutionStatus, GradeResult
-
-_SYMBOL = {"passed": "✔", "failed": "✘", "not_attempted": "·", "error": "!", "timeout": "⧗"}
-
 
 def _grading_course() -> None:
     """Fail before any kernel starts when no course that can grade is at hand (exit 2)."""
@@ -63,28 +60,46 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     return worst
 
 
+def _release_root() -> Path | None:
+    """The student release the course is, if it is one (then `check` runs its public examples)."""
+    from grader.course import current
+
+    try:
+        course = current()
+    except ConfigurationError:
+        return None  # grading says which course is missing
+    return course.root if course.kind == "release" else None
+
+
+def _check_public(args: argparse.Namespace, path: Path, root: Path) -> int:
+    from grader.release import check_public
+    from grader.selfcheck.runtime import HIDDEN_NOTE
+
+    exercise, result = check_public(path, root, exercise=args.exercise, profile=args.profile,
+                                    cell_timeout=args.cell_timeout,
+                                    notebook_timeout=args.timeout)
+    if result is None:
+        print(f"{exercise.id} has no public self-checks: its checks all need the grader "
+              "(run your notebook in Jupyter to see it work)")
+        return 0
+    from grader.reporting import terminal
+
+    for line in terminal.render(result, public=HIDDEN_NOTE):
+        print(line)
+    return terminal.exit_code(result)
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     path = Path(args.notebook)
+    release = _release_root()
+    if release is not None:
+        return _check_public(args, path, release)
     result, paths = _grade_one(args, path)
-    print(f"{result.title or result.exercise} — {path.name}")
-    ex = result.execution
-    print(f"execution: {ex.status.value} in {ex.duration_s:.1f}s"
-          + (f" — {ex.message}" if ex.message else ""))
-    for p in ex.problems:
-        print(f"  cell {p.cell_index + 1}: {p.kind} {p.ename}: {p.evalue}".rstrip(": "))
-    group = None
-    for c in result.checks:
-        if c.group != group:
-            group = c.group
-            print(f"\n{group or 'other'}")
-        line = f"  {_SYMBOL.get(c.status.value, '?')} {c.title:<44} {c.score:g}/{c.max_score:g}"
+    from grader.reporting import terminal
+
+    for line in terminal.render(result, report=paths["html"].resolve()):
         print(line)
-        if c.status.value in ("failed", "timeout", "error") and c.message:
-            first = c.message.splitlines()[0]
-            print(f"      {first[:200]}")
-    print(f"\nscore: {result.score:g} / {result.max_score:g}   (seed {result.seed})")
-    print(f"full report: {paths['html'].resolve()}")
-    return 1 if ex.status is ExecutionStatus.INVALID_NOTEBOOK else 0
+    return terminal.exit_code(result)
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -112,6 +127,15 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_release(args: argparse.Namespace) -> int:
+    from grader.release import MANIFEST, build
+
+    files = build(Path(args.out), args.exercises)
+    size = sum(f.stat().st_size for f in files)
+    print(f"{Path(args.out) / MANIFEST}: {len(files)} files, {size / 1024:.0f} KiB")
+    return 0
+
+
 def _cmd_batch(args: argparse.Namespace) -> int:
     from grader.batch import run_batch
 
@@ -120,9 +144,11 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
 
 def _cmd_gradescope_zip(args: argparse.Namespace) -> int:
-    from grader.reporting.gradescope import build_autograder_zip
+    from grader.deploy.gradescope_zip import build_autograder_zip
 
-    print(build_autograder_zip(args.exercise, Path(args.out)))
+    print(build_autograder_zip(args.exercise, Path(args.out), course=args.course,
+                               wheel=Path(args.wheel) if args.wheel else None,
+                               autograder_minutes=args.autograder_timeout))
     return 0
 
 
@@ -191,6 +217,9 @@ def _add_grading_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--datasets", metavar="DIR", help="folder with dataset files for the Keras "
                    "exercises, e.g. mnist.npz (as the CNN_GRADER_DATASETS variable)")
     _add_course_option(p)
+    p.add_argument("--verbose", action="store_true",
+                   help="show what TensorFlow and other native libraries print (by default it "
+                        "goes to a log file in the grader's cache)")
 
 
 def _add_course_option(p: argparse.ArgumentParser) -> None:
@@ -226,6 +255,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_course_option(p)
     p.set_defaults(func=_cmd_list)
 
+    p = sub.add_parser("release", help="write what students receive: the starter notebooks "
+                                        "and public self-checks (no solutions)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder to write (new or empty, "
+                   "or an earlier release, which is replaced)")
+    p.add_argument("--exercise", dest="exercises", action="append", default=[], metavar="ID",
+                   help="an exercise to include (repeat; default: all)")
+    _add_course_option(p)
+    p.set_defaults(func=_cmd_release)
+
     p = sub.add_parser("generate", help="make exercises/ from solutions/")
     p.add_argument("--check", action="store_true", help="only report drift (exit 1 if any)")
     p.set_defaults(func=_cmd_generate)
@@ -244,6 +282,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gradescope-zip", help="build Gradescope's autograder zip for an exercise")
     p.add_argument("exercise", metavar="EXERCISE")
     p.add_argument("--out", default="autograder.zip", help="zip to write (default: autograder.zip)")
+    p.add_argument("--wheel", metavar="FILE",
+                   help="the cnn-grader wheel setup.sh installs (default: built now from this "
+                        "source checkout)")
+    p.add_argument("--autograder-timeout", type=float, default=10.0, metavar="MINUTES",
+                   help="the assignment's autograder timeout on Gradescope (default: 10, its "
+                        "default; at most 40): the notebook gets this less grading's share")
+    _add_course_option(p)
     p.set_defaults(func=_cmd_gradescope_zip)
 
     p = sub.add_parser("calibrate", help="measure the reference accuracies behind the smoke "
@@ -253,6 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", choices=["full", "smoke"],
                    help="training budget (default: full with a GPU, smoke without)")
     p.add_argument("--force", action="store_true", help="measure again even when cached")
+    p.add_argument("--verbose", action="store_true",
+                   help="show what TensorFlow prints (by default it goes to a log file)")
     p.add_argument("--datasets", metavar="DIR",
                    help="folder with dataset files (as the CNN_GRADER_DATASETS variable)")
     _add_course_option(p)
@@ -294,12 +341,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     from grader.course import COURSE_ENV
 
     before = os.environ.get(COURSE_ENV)
+    undo: Callable[[], None] = lambda: None  # noqa: E731
     try:
         if getattr(args, "course", None):  # read by grader.course, here and in worker processes
             from grader.course import resolve
 
             resolve(args.course)  # a bad --course is one clear message before any work
             os.environ[COURSE_ENV] = str(Path(args.course).expanduser().resolve())
+        if hasattr(args, "verbose") and not args.verbose:
+            from grader.console import divert_native_stderr
+
+            undo = divert_native_stderr()  # TensorFlow's C++ and absl lines go to the log
         return int(args.func(args))
     except ConfigurationError as exc:
         print(f"cnn-grader: {exc}", file=sys.stderr)
@@ -311,6 +363,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     finally:  # main() called in-process (tests, scripts) leaves the environment as it was
+        undo()
         if before is None:
             os.environ.pop(COURSE_ENV, None)
         else:

@@ -4,16 +4,23 @@ In a solution notebook, the code between a `### BEGIN SOLUTION` line and an `###
 line (at any indentation) is the answer. The student version replaces it with a stub that raises
 NotImplementedError at the same indentation, and drops all outputs. exercises/ is never edited
 by hand: a test fails if it drifts from what this module makes.
+
+After each cell that defines a function with public examples (grader.selfcheck.public), the
+student version gets a cell tagged `self-check` that runs them (`check(conv2d)`, from the
+release's `cnn_selfcheck`). Grading blanks those cells: they are never a grade.
 """
 
 from __future__ import annotations
 
+import ast
 import copy
 import re
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
+
+from grader.execution.notebook import SELF_CHECK_TAG
 
 BEGIN = re.compile(r"^(\s*)### BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*### END SOLUTION\s*$")
@@ -47,6 +54,19 @@ def strip_solution(source: str, *, where: str = "") -> str:
     return "\n".join(out)
 
 
+def solution_lines(solution: NotebookNode) -> list[str]:
+    """The stripped, non-blank lines between the solution markers of every code cell."""
+    lines: list[str] = []
+    for cell in solution.cells:
+        inside = False
+        for line in cell.source.splitlines() if cell.cell_type == "code" else []:
+            if BEGIN.match(line) or END.match(line):
+                inside = bool(BEGIN.match(line))
+            elif inside and line.strip():
+                lines.append(line.strip())
+    return lines
+
+
 def student_version(solution: NotebookNode, *, name: str = "") -> NotebookNode:
     nb = copy.deepcopy(solution)
     for i, cell in enumerate(nb.cells):
@@ -54,9 +74,40 @@ def student_version(solution: NotebookNode, *, name: str = "") -> NotebookNode:
             cell.source = strip_solution(cell.source, where=f"{name} cell {i + 1}")
             cell.outputs = []
             cell.execution_count = None
+    _add_self_checks(nb, _public_functions(Path(name).stem))
     meta = nb.metadata.setdefault("cnn_grader", {})
     meta["generated_from"] = f"solutions/{name}" if name else "solutions"
     return nb
+
+
+def _public_functions(exercise_id: str) -> set[str]:
+    from grader.exercises import available, get
+    from grader.selfcheck.public import public_functions
+
+    return set(public_functions(get(exercise_id))) if exercise_id in available() else set()
+
+
+def _add_self_checks(nb: NotebookNode, functions: set[str]) -> None:
+    """Insert a `self-check` cell after each code cell defining functions with public examples."""
+    cells = []
+    for cell in nb.cells:
+        cells.append(cell)
+        try:
+            tree = ast.parse(cell.source) if cell.cell_type == "code" else None
+        except SyntaxError:
+            tree = None
+        names = [n.name for n in (tree.body if tree else [])
+                 if isinstance(n, ast.FunctionDef) and n.name in functions]
+        if names:
+            check = nbformat.v4.new_code_cell(
+                f"from cnn_selfcheck import check\ncheck({', '.join(names)})")
+            check.metadata["tags"] = [SELF_CHECK_TAG]
+            if "id" in cell:  # ids must be stable, or the drift test would see a new one each time
+                check["id"] = f"{cell['id'][:58]}-check"
+            else:
+                check.pop("id", None)
+            cells.append(check)
+    nb.cells = cells
 
 
 def render(solution_path: Path) -> str:

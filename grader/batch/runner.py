@@ -10,8 +10,8 @@ uninterrupted one would have.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
-import importlib
 import json
 import os
 import sys
@@ -231,13 +231,25 @@ def _unknown(sub: Submission, why: str) -> Entry:
                  status=UNKNOWN_EXERCISE, message=why, graded_at=_now())
 
 
-def _config(exercise: str, profile: str, options: BatchOptions) -> str:
-    """What besides the notebook decides a grade: the exercise's checks and solution, the
-    options. A change to any of them makes cached rows stale."""
-    ex = get_exercise(exercise)
-    module = importlib.import_module(f"grader.exercises.{exercise}")
+@functools.lru_cache(maxsize=1)
+def _grader_source_digest() -> bytes:
+    """Every source file of the grader: checks lean on shared modules (drivers, the catalogue
+    of known mistakes, comparisons), so any change to the code may change a grade."""
+    root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
-    for path in (Path(str(module.__file__)), ex.solution_path):
+    for path in sorted(root.rglob("*")):
+        if path.suffix in (".py", ".j2") and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.digest()
+
+
+def _config(exercise: str, profile: str, options: BatchOptions) -> str:
+    """What besides the notebook decides a grade: the grader's code, the exercise's solution,
+    the options. A change to any of them makes cached rows stale."""
+    ex = get_exercise(exercise)
+    digest = hashlib.sha256(_grader_source_digest())
+    for path in (ex.solution_path,):
         try:
             digest.update(path.read_bytes())
         except OSError:

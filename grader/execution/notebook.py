@@ -14,6 +14,8 @@ from nbformat import NotebookNode
 from grader.errors import InvalidNotebook
 
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
+# The starters' cells that run the release's public examples (grader.generate): never graded.
+SELF_CHECK_TAG = "self-check"
 
 
 def read(path: Path) -> tuple[NotebookNode, list[str]]:
@@ -82,3 +84,16 @@ def exercise_from_metadata(nb: NotebookNode) -> str | None:
     if isinstance(meta, dict) and isinstance(meta.get("exercise"), str):
         return str(meta["exercise"])
     return None
+
+
+def blank_tagged(nb: NotebookNode, tag: str) -> int:
+    """Empty the source of the code cells tagged `tag` (in place), keeping the cells so that
+    cell numbers in the report still match the student's notebook; returns how many."""
+    count = 0
+    for cell in nb.cells:
+        meta = cell.get("metadata")  # untrusted: any JSON the schema check let through
+        tags = meta.get("tags") if isinstance(meta, dict) else None
+        if cell.cell_type == "code" and isinstance(tags, list) and tag in tags:
+            cell.source = ""
+            count += 1
+    return count

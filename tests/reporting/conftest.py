@@ -125,7 +125,7 @@ def sample_result(**overrides: Any) -> GradeResult:
         cells_executed=24,
         problems=[
             CellProblem(
-                cell_index=3,
+                cell_index=5, cell=4,  # the 4th code cell; 2 markdown cells before it
                 kind="error",
                 ename="ValueError",
                 evalue="operands could not be broadcast together with shapes (5,5) (3,3)",

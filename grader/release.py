@@ -1,0 +1,264 @@
+"""`cnn-grader release --out DIR`: what students receive, and `check` with nothing else.
+
+    DIR/release.json                 manifest: format, versions, exercises, sha256 of each file
+    DIR/README.md                    for students
+    DIR/<exercise>.ipynb             the starters, as `cnn-grader generate` makes them
+    DIR/cnn_selfcheck/               `from cnn_selfcheck import check; check(conv2d)`
+        checks/, selfcheck/          grader/checks/{outcomes,expect}.py and grader/selfcheck/
+                                     {codec,runtime}.py, copied byte for byte (NumPy only)
+        cases/<exercise>.json        the public examples: inputs and the reference's answers
+
+A student's copy of the comparisons is the grader's own file, so a self-check fails with the
+words of the report. No solution code goes in: the reference only answers the public inputs,
+which are drawn on streams no grading seed reaches (`grader.checks.core.PUBLIC_SALT`), and the
+build refuses to finish if a line of a solution block turns up in any file it wrote.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import hashlib
+import json
+import keyword
+import re
+import shutil
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from grader import __version__
+from grader.checks.core import Call, Exercise, copy_value
+from grader.checks.reference import load_reference
+from grader.course import RELEASE_FORMAT as FORMAT  # how grader.course recognises a release
+from grader.course import RELEASE_MANIFEST as MANIFEST
+from grader.errors import ConfigurationError, InternalError, InvalidNotebook
+from grader.models import GradeResult
+from grader.selfcheck.codec import decode
+from grader.selfcheck.public import public_cases, public_checks
+
+FORMAT_VERSION = 1
+PACKAGE = "cnn_selfcheck"
+GRADER_ROOT = Path(__file__).resolve().parent
+SHIPPED = ("checks/__init__.py", "checks/outcomes.py", "checks/expect.py",
+           "selfcheck/__init__.py", "selfcheck/codec.py", "selfcheck/runtime.py")
+PACKAGE_INIT = '''"""Public self-checks of the course: `check(conv2d)` after writing conv2d."""
+
+from .selfcheck.runtime import HIDDEN_NOTE, check
+
+__all__ = ["HIDDEN_NOTE", "check"]
+'''
+README = """# {title}
+
+This folder is your copy of the course's exercises: one notebook per exercise, and the
+`cnn_selfcheck/` folder its self-check cells need (keep it next to the notebooks).
+
+1. Open a notebook in Jupyter from this folder and write your code where it says
+   `# YOUR CODE HERE`.
+2. Under each function there is a cell such as
+
+       from cnn_selfcheck import check
+       check(conv2d)
+
+   Run it after your function's cell: it calls your function, as it is defined now, on a few
+   public examples and shows ✔ or ✘ with what was expected and a hint. It needs only NumPy.
+3. With the grader installed, `cnn-grader check NOTEBOOK --course DIR` (DIR: this folder) runs
+   your whole notebook in a fresh kernel and then the same public examples.
+
+These are public examples only: your final grade also uses hidden inputs, so make your
+functions right in general, not just on these examples.
+
+Exercises: {exercises}
+"""
+
+
+def build(out: Path, exercise_ids: Sequence[str] = ()) -> list[Path]:
+    """Write the release of `exercise_ids` (default: every exercise) into `out`; its files.
+
+    It is written beside `out` and moved there only when complete and checked, so a failed
+    build leaves nothing a teacher could hand out by mistake."""
+    from grader.course import current
+    from grader.exercises import available, get
+
+    course = current()
+    if course.kind == "release":
+        raise ConfigurationError(
+            f"the course is {course.describe()}: a release is made from the course folder or a "
+            "grading bundle (it needs the reference solutions), never from another release")
+    solutions = course.solutions_dir
+    ids = list(dict.fromkeys(exercise_ids)) or [
+        i for i in available() if (solutions / f"{i}.ipynb").is_file()]
+    exercises = [get(i) for i in ids]  # UnknownExercise lists the known ids
+    out = Path(out).resolve()
+    _check_target(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
+    try:
+        _write_release(tmp, exercises, course.exercises_dir)
+        if out.exists():
+            shutil.rmtree(out)  # an earlier release (_check_target), or an empty folder
+        tmp.rename(out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return sorted(p for p in out.rglob("*") if p.is_file())
+
+
+def _write_release(out: Path, exercises: list[Exercise], starters: Path) -> None:
+    from grader.generate import render
+
+    for ex in exercises:
+        text = render(ex.solution_path)
+        starter = starters / f"{ex.id}.ipynb"
+        if starter.is_file() and starter.read_text(encoding="utf-8") != text:
+            raise ConfigurationError(f"{starter} differs from what {ex.solution_path.name} "
+                                     "generates; run `cnn-grader generate` first")
+        _write(out / f"{ex.id}.ipynb", text)
+        reference = load_reference(ex.solution_path) if public_checks(ex) else None
+        _write(out / PACKAGE / "cases" / f"{ex.id}.json",
+               json.dumps(public_cases(ex, reference), ensure_ascii=False) + "\n")
+    for name in SHIPPED:
+        _write(out / PACKAGE / name, (GRADER_ROOT / name).read_bytes())
+    _write(out / PACKAGE / "__init__.py", PACKAGE_INIT)
+    ids = [ex.id for ex in exercises]
+    _write(out / "README.md", README.format(title="Convolutional neural networks: exercises",
+                                            exercises=", ".join(ids)))
+    files = sorted(p for p in out.rglob("*") if p.is_file())
+    _refuse_solution_lines(files, exercises)
+    manifest = {"format": FORMAT, "format_version": FORMAT_VERSION,
+                "grader_version": __version__, "exercises": ids,
+                "files": {p.relative_to(out).as_posix(): _sha256(p) for p in files}}
+    _write(out / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+
+
+def public_exercise(release_root: Path, exercise_id: str) -> Exercise:
+    """The exercise as a release can check it: its public examples, with the answers stored
+    in the release, so grading loads no reference (there is none on a student's machine)."""
+    from grader.exercises import get
+
+    base = get(exercise_id)
+    path = Path(release_root) / PACKAGE / "cases" / f"{exercise_id}.json"
+    if not path.is_file():
+        raise ConfigurationError(f"the release {release_root} does not hold {exercise_id}")
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    answers: dict[str, Any] = {}
+    # The registered exercise's limits and hooks (a Keras notebook still gets its budget and
+    # datasets); its checks replaced by the public examples, answered from the release. No
+    # known-wrong variants: they are computed from the reference, which a release has not, and
+    # the self-check cells could not name them, so both say the same.
+    ex = dataclasses.replace(base, checks=[], answers=answers, wrong=[], _inputs=0)
+
+    def as_input(name: str, value: Any) -> Any:
+        """A stored input shown by its name, as its hidden counterpart is in a report."""
+        return ex.input(name, lambda rng, v=value: copy_value(v))
+
+    for case in doc["cases"]:
+        kwargs = {k: decode(v, on_input=as_input) for k, v in case["kwargs"].items()}
+        call = Call(case["function"], *decode(case["args"], on_input=as_input),
+                    **kwargs).labelled(case["call"])
+        ex.compare(case["check"], points=1, call=call, hint=case["hint"], title=case["title"],
+                   atol=case["atol"], group=case["function"])
+        answers[call.key()] = decode(case["expected"])
+    return ex
+
+
+def check_public(notebook: Path, release_root: Path, *, exercise: str | None = None,
+                 profile: str | None = None, cell_timeout: float | None = None,
+                 notebook_timeout: float | None = None) -> tuple[Exercise, GradeResult | None]:
+    """Run a notebook in a fresh kernel, through the grading pipeline, against the release's
+    public examples; no result when the exercise has none (nothing worth running it for)."""
+    from grader.api import Options, grade, resolve_exercise
+    from grader.execution import notebook as nbio
+
+    try:
+        nb: Any = nbio.read(Path(notebook))[0]
+    except InvalidNotebook:
+        nb = None  # grade() says why, in the result
+    ex = public_exercise(release_root, resolve_exercise(Path(notebook), nb, exercise))
+    if not ex.checks:
+        return ex, None
+    return ex, grade(Path(notebook), Options(exercise=ex, profile=profile, seed=0,
+                                             cell_timeout=cell_timeout,
+                                             notebook_timeout=notebook_timeout))
+
+
+def _check_target(out: Path) -> None:
+    """`out` may be new, an empty folder, or an earlier release (replaced); nothing else."""
+    if out.exists() and not out.is_dir():
+        raise ConfigurationError(f"{out} is a file; give a folder for the release")
+    if out.is_dir() and any(out.iterdir()) and not _is_release(out / MANIFEST):
+        raise ConfigurationError(f"{out} is not empty and holds no release; give an empty "
+                                 "or new folder")
+
+
+def _is_release(manifest: Path) -> bool:
+    try:
+        return json.loads(manifest.read_text(encoding="utf-8")).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _write(path: Path, content: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _refuse_solution_lines(files: list[Path], exercises: list[Exercise]) -> None:
+    """The last guard: no line of a solution block in any file written, unless the course
+    publishes it anyway: a starter shows it outside its solution blocks (a later exercise may
+    give an earlier answer as given code), or a check's hint quotes it (every student who fails
+    that check reads it in the report)."""
+    from grader.generate import solution_lines
+
+    texts = {path: _readable(path) for path in files}
+    published = "\n".join([texts[p] for p in files if p.suffix == ".ipynb"]
+                          + [c.hint for ex in exercises for c in ex.checks])
+    for ex in exercises:
+        solution = nbformat.read(ex.solution_path, as_version=4)
+        secret = [line for line in solution_lines(solution)
+                  if _distinctive(line) and line not in published]
+        for path, text in texts.items():
+            found = next((line for line in secret if line in text), None)
+            if found is not None:
+                raise InternalError(f"release file {path.name} contains a line of "
+                                    f"{ex.solution_path.name}'s solution: {found!r}")
+
+
+def _distinctive(line: str) -> bool:
+    """A line that tells something of a solution: long enough, and naming more than keywords
+    and builtins (`raise ValueError(` could be anyone's code; `out = sums / counts` is not)."""
+    names = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", line)
+    return len(line) >= 12 and any(
+        not keyword.iskeyword(n) and not hasattr(builtins, n) for n in names)
+
+
+def _readable(path: Path) -> str:
+    """A file's text as a person reads it: a notebook's cell sources and a JSON file's
+    strings unescaped, besides the raw text."""
+    raw = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix not in (".ipynb", ".json"):
+        return raw
+    strings: list[str] = [raw]
+
+    def walk(v: Any) -> None:
+        if isinstance(v, str):
+            strings.append(v)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                walk(k)
+                walk(x)
+
+    walk(json.loads(raw))
+    return "\n".join(strings)

@@ -1,0 +1,94 @@
+"""`check(conv2d)` in a student's Python: the release alone, NumPy, no grader, no TensorFlow.
+
+The solution passes every public example; a mutant fails with the very message the grader's
+report gives on the same inputs; a stub is "not attempted yet"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import helpers
+import release_helpers
+from grader.api import Options, grade
+from grader.checks.reference import definitions_source
+from grader.course import exercises_dir
+from grader.exercises import get
+from grader.release import public_exercise
+from grader.selfcheck.public import public_functions
+from grader.selfcheck.runtime import HIDDEN_NOTE
+
+PUBLIC = ("ex01_convolution", "ex02_pooling", "ex03_parameters", "ex08_metrics")
+MUTANTS = Path(__file__).parents[1] / "mutants"
+# one per exercise, each caught by a public example; only_2d_inputs raises instead of returning
+CAUGHT = ("ex01_convolution/flipped_kernel", "ex01_convolution/only_2d_inputs",
+          "ex02_pooling/avg_same_divides_by_area", "ex03_parameters/valid_size_ceil")
+
+
+@pytest.mark.parametrize("eid", PUBLIC)
+def test_the_solution_passes_every_public_example(release_dir: Path, tmp_path: Path,
+                                                  eid: str) -> None:
+    functions = public_functions(get(eid))
+    out = release_helpers.run_isolated(release_dir, helpers.solution_definitions(eid), functions,
+                                       tmp_path)
+    n = len(release_helpers.cases(release_dir, eid))
+    assert out.count("✔") == n > 0, out
+    assert "✘" not in out and "not attempted" not in out
+    assert f"({HIDDEN_NOTE})" in out.splitlines()[-2]
+
+
+@pytest.mark.parametrize("name", CAUGHT)
+def test_a_mutant_fails_with_the_graders_own_message(release_dir: Path, tmp_path: Path,
+                                                     name: str) -> None:
+    eid = name.split("/")[0]
+    mutant = (MUTANTS / f"{name}.py").read_text(encoding="utf-8")
+    source = helpers.solution_definitions(eid) + "\n\n" + mutant
+    out = release_helpers.run_isolated(release_dir, source, public_functions(get(eid)), tmp_path)
+    seen = release_helpers.failures(out)
+    assert seen, out
+
+    # The grader on the same notebook and the same public inputs, through its pipeline.
+    notebook = helpers.write_notebook(tmp_path, f"{eid}.ipynb", [source], exercise=eid)
+    result = grade(notebook, Options(exercise=public_exercise(release_dir, eid), seed=0))
+    reported = [c.message.splitlines()[0] for c in result.checks if c.status.value == "failed"]
+    assert seen == reported, out
+
+
+@pytest.mark.parametrize("eid", PUBLIC)
+def test_a_stub_is_not_attempted_yet(release_dir: Path, tmp_path: Path, eid: str) -> None:
+    source = definitions_source(nbformat.read(exercises_dir() / f"{eid}.ipynb", as_version=4))
+    functions = public_functions(get(eid))
+    out = release_helpers.run_isolated(release_dir, source, functions, tmp_path)
+    assert out.count("not attempted yet") == len(functions), out
+    assert "✔" not in out and "✘" not in out
+
+
+def test_what_a_student_sees_for_odd_uses(release_dir: Path) -> None:
+    import io
+
+    import numpy as np
+
+    from grader.selfcheck.runtime import check
+
+    def conv2d(x, kernel, bias=None, stride=1, padding="valid"):  # type: ignore[no-untyped-def]
+        if padding == "same":
+            raise NotImplementedError  # one case still to write
+        return (np.zeros(1) for _ in range(2))  # a generator, read as the probe reads it
+
+    def unknown_name() -> None:
+        pass
+
+    out = io.StringIO()
+    check(conv2d, unknown_name, "conv2d", cases_dir=release_dir / "cnn_selfcheck" / "cases",
+          out=out)
+    text = out.getvalue()
+    assert "· conv2d(x (7, 7, 3), kernel (3, 3, 3, 4), bias=bias (4,), padding='same'): " \
+           "not attempted yet" in text
+    # a generator is read as the list of its items, as the grader's probe reads it
+    assert "✘ conv2d(image (7, 7), kernel (3, 3)): expected shape (5, 5), got (2, 1)" in text
+    assert text.count("✘ ") == 3 and "0 of 4 passed" in text
+    assert "unknown_name: this release has no public examples" in text
+    assert "check() takes your functions themselves" in text
+    assert text.rstrip().endswith(f"({HIDDEN_NOTE})")
