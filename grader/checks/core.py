@@ -13,10 +13,20 @@ and becomes status `error`, never the student's fault.
         expect_match(got, ctx.expected, what=ctx.text)
 
 `ex.compare(...)` registers exactly that common case in one line.
+
+Hidden inputs: a hidden input's maker must make the check's target mistakes visible at every
+seed. A check exists to catch some mistakes (a 'same' rounding check: floor instead of ceil, an
+even split of an odd padding); its inputs are drawn from a distribution in which each of them
+changes the answer (n not divisible by the stride, an odd total padding), never from one where
+they show only for some seeds: otherwise two students with the same bug get different grades.
+Those mistakes are declared next to the checks as known-wrong variants (`Exercise.wrong`, see
+grader.checks.variants) with the checks that must catch them; a test holds every maker to it,
+and a failed compare check names the variant the answer matches.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import zlib
 from collections.abc import Callable
@@ -93,7 +103,7 @@ class Driver:
     def run(self, namespace: Any, *args: Any, **kwargs: Any) -> Any:
         """Run against `namespace` (an object whose attributes are the names to drive)."""
         env: dict[str, Any] = {"__name__": f"cnn_grader_driver_{self.name}"}
-        exec(compile(self.source, f"<driver {self.name}>", "exec"), env)  # noqa: S102 - ours
+        exec(_compiled(self.source, self.name), env)  # noqa: S102 - ours
 
         def need(name: str) -> Any:
             if not hasattr(namespace, name):
@@ -101,6 +111,12 @@ class Driver:
             return getattr(namespace, name)
 
         return env[self.name](need, *args, **kwargs)
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(source: str, name: str) -> Any:
+    """A driver's code, compiled once per process (every check of a driver call runs it)."""
+    return compile(source, f"<driver {name}>", "exec")
 
 
 class Call:
@@ -277,9 +293,14 @@ class Exercise:
     # give the kernel its environment (dataset cache). Both return what the report should say.
     prepare: Callable[[Any, str], list[str]] | None = None
     kernel_env: Callable[[str], dict[str, str]] | None = None
+    # Limits that depend on the profile (a smoke budget trains in seconds, not half an hour),
+    # and what the report should say of them; None: `limits` under every profile.
+    profile_limits: Callable[[str], tuple[Limits, list[str]]] | None = None
     # Reference answers known ahead, keyed by call (a release's public examples carry theirs):
     # grading then loads no reference solution, which a student's machine does not have.
     answers: dict[str, Any] | None = None
+    # Known wrong answers (grader.checks.variants.Wrong) a failed check names when it sees one.
+    wrong: list[Any] = field(default_factory=list)
     _inputs: int = field(default=0, repr=False)
 
     @property
@@ -291,6 +312,12 @@ class Exercise:
     @property
     def max_score(self) -> float:
         return sum(c.points for c in self.checks)
+
+    def limits_for(self, profile: str) -> tuple[Limits, list[str]]:
+        """The limits a grading under `profile` runs with, and the report's notes on them."""
+        if self.profile_limits is None:
+            return self.limits, []
+        return self.profile_limits(profile)
 
     def input(self, name: str, make: Callable[[np.random.Generator], Any], *,
               stream: str = "") -> Input:
@@ -310,9 +337,13 @@ class Exercise:
                 atol: float = 1e-5, group: str = "") -> None:
         """A check that passes when the student's answer matches the reference's."""
         from grader.checks.expect import expect_match
+        from grader.checks.variants import explain
 
         def fn(got: Any, ctx: Context) -> None:
-            expect_match(got, ctx.expected, what=ctx.text, atol=atol)
+            try:
+                expect_match(got, ctx.expected, what=ctx.text, atol=atol)
+            except Fail as exc:
+                raise Fail(f"{exc}{explain(got, ctx, self.wrong, atol=atol)}") from None
 
         self._add(Check(id, points, fn, call, title or _title(id), hint, group or call.func,
                         compare_atol=atol))

@@ -6,6 +6,11 @@ function on it and hands back the result: the activation model itself (saved by 
 the list of feature maps. The grader rebuilds the same CNN from the same list and weights and
 compares in its own process. The CNN has a BatchNormalization and a Dropout layer between the
 Conv2D and MaxPooling2D layers, whose outputs must *not* be among the activation model's.
+
+feature_maps usually calls activation_model: the driver calls it twice, as written and with the
+grader's activation model (the line the hint gives) in place of the student's, and the feature
+map checks pass when either answer is right, so a wrong activation_model costs the
+activation_model checks only (grader/exercises/helper_drivers.py).
 """
 
 from __future__ import annotations
@@ -26,7 +31,12 @@ ex = exercise
 
 _DRIVERS = Path(__file__).resolve().parents[1] / "keras_support" / "kernel_drivers.py"
 ACTIVATION_DRIVER = Driver.from_file(_DRIVERS, "drive_activation_model")
-FEATURE_DRIVER = Driver.from_file(_DRIVERS, "drive_feature_maps")
+# The grader's CNN (kernel_drivers.build_probe_model), and feature_maps run twice: as written
+# and with the grader's activation_model (helper_drivers.drive_feature_maps_both).
+FEATURE_DRIVER = Driver(
+    "drive_feature_maps_both",
+    _DRIVERS.read_text(encoding="utf-8") + "\n\n"
+    + (Path(__file__).with_name("helper_drivers.py")).read_text(encoding="utf-8"))
 
 # The grader's CNN: 28 → conv valid 26 → (bn) → pool 13 → conv same 13 → pool 6 → dense.
 SPEC: list[tuple[Any, ...]] = [("conv", 6, 3, "valid"), ("bn",), ("pool", 2),
@@ -125,15 +135,40 @@ FEATURE_HINT = ("Add a batch axis (image[np.newaxis]), run the activation model,
                 "output[0] for each output: a list of (H, W, C) arrays.")
 
 
+HELPER_NOTE = (" (feature_maps ran with the grader's activation_model in place of yours, so "
+               "that a mistake in that counts in the activation_model checks only)")
+
+
 def _maps(got: Any, ctx: Context) -> list[np.ndarray]:
     if not isinstance(got, (list, tuple)):
         raise Fail(f"{ctx.text}: expected a list of arrays, got {type(got).__name__}")
     return [expect_array(m, what=f"{ctx.text}[{i}]") for i, m in enumerate(got)]
 
 
-@ex.check(points=2, call=FEATURE_CALL, hint=FEATURE_HINT,
-          title="feature_maps: one (H, W, C) array per Conv2D / MaxPooling2D layer")
-def feature_maps_shapes(got: Any, ctx: Context) -> None:
+def _either(judge: Any) -> Any:
+    """Pass when feature_maps is right with the grader's activation_model or as written; else
+    fail with what is wrong in the first of those answers."""
+    def check(got: Any, ctx: Context) -> None:
+        if not isinstance(got, dict):
+            raise Fail(f"{ctx.text}: the grader could not read the result (got "
+                       f"{type(got).__name__})")
+        runs = [(k, got[k]) for k in ("with_reference", "own") if got.get(k) is not None]
+        if not runs:
+            raise Fail(f"{ctx.text}: feature_maps returned None")
+        failures = []
+        for _, value in runs:
+            try:
+                judge(value, ctx)
+                return
+            except Fail as exc:
+                failures.append(str(exc))
+        note = HELPER_NOTE if runs[0][0] == "with_reference" and len(runs) > 1 \
+            and failures[0] != failures[1] else ""
+        raise Fail(failures[0] + note)
+    return check
+
+
+def _judge_shapes(got: Any, ctx: Context) -> None:
     maps = _maps(got, ctx)
     shapes = [tuple(int(d) for d in m.shape) for m in maps]
     if shapes != OUTPUT_SHAPES:
@@ -142,14 +177,20 @@ def feature_maps_shapes(got: Any, ctx: Context) -> None:
         raise Fail(f"{ctx.text}: expected arrays of shapes {OUTPUT_SHAPES}, got {shapes}{extra}")
 
 
-@ex.check(points=3, call=FEATURE_CALL, hint=FEATURE_HINT,
-          title="feature_maps: values equal the layers' outputs for the image")
-def feature_maps_values(got: Any, ctx: Context) -> None:
+def _judge_values(got: Any, ctx: Context) -> None:
     maps = _maps(got, ctx)
-    want = ctx.expected
+    want = ctx.expected["own"]
     if len(maps) != len(want):
         raise Fail(f"{ctx.text}: expected {len(want)} feature maps, got {len(maps)}")
     for i, (h, w) in enumerate(zip(maps, want)):
         if h.ndim == 4 and h.shape[0] == 1:  # a kept batch axis costs the shape check only
             h = h[0]
         expect_close(h, w, what=f"{ctx.text}[{i}]", atol=1e-4, rtol=1e-4)
+
+
+ex.check(points=2, call=FEATURE_CALL, hint=FEATURE_HINT,
+         title="feature_maps: one (H, W, C) array per Conv2D / MaxPooling2D layer",
+         id="feature_maps_shapes")(_either(_judge_shapes))
+ex.check(points=3, call=FEATURE_CALL, hint=FEATURE_HINT,
+         title="feature_maps: values equal the layers' outputs for the image",
+         id="feature_maps_values")(_either(_judge_values))

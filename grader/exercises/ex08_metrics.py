@@ -2,16 +2,25 @@
 
 Pure NumPy on hidden labels, compared with the reference; the notebook also trains a small
 model (for its plots), so it gets the smoke budget like the other Keras exercises.
+
+precision_recall_f1 usually calls confusion_matrix: it is run twice in the kernel, as written
+and with the grader's confusion matrix (np.add.at, as the hint says) in place of the student's,
+and passes when either answer is right, so a wrong confusion matrix costs the confusion checks
+only. The hidden labels show every catalogued mistake at every seed (grader.checks.core): 200
+labels over 10 classes, each class occurring and predicted, with a matrix that is not symmetric,
+and a fixed pattern of classes never predicted or never present.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from grader.checks.core import Call, Context, Fail
+from grader.checks.core import Call, Context, Driver, Fail
 from grader.checks.expect import expect_array, expect_match
+from grader.checks.variants import Wrong, explain
 from grader.keras_support.budget import SMOKE, Training
 
 TRAINING = Training(datasets=("fashion_mnist",), smoke=SMOKE)
@@ -20,11 +29,19 @@ ex = exercise
 
 
 def _random_labels(k: int, n: int) -> Any:
+    """Labels of a model that is right about two times in three, in which every class occurs and
+    is predicted and the confusion matrix is not symmetric (so a transposed matrix, or precision
+    and recall swapped, always show)."""
     def make(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        y_true = rng.integers(0, k, n)
-        noisy = rng.random(n) < 0.35  # a model that is right about two times in three
-        y_pred = np.where(noisy, rng.integers(0, k, n), y_true)
-        return y_true, y_pred
+        while True:
+            y_true = rng.integers(0, k, n)
+            noisy = rng.random(n) < 0.35
+            y_pred = np.where(noisy, rng.integers(0, k, n), y_true)
+            matrix = np.zeros((k, k), dtype=int)
+            np.add.at(matrix, (y_true, y_pred), 1)
+            if matrix.sum(axis=0).all() and matrix.sum(axis=1).all() \
+                    and (matrix != matrix.T).any():
+                return y_true, y_pred
     return make
 
 
@@ -68,14 +85,20 @@ def confusion_integer_dtype(got: Any, ctx: Context) -> None:
         raise Fail(f"{ctx.text}: expected an integer array (counts), got dtype {arr.dtype}")
 
 
-def _check_prf(got: Any, ctx: Context) -> None:
-    want = ctx.expected
+PRF_DRIVER = Driver.from_file(Path(__file__).with_name("helper_drivers.py"),
+                              "drive_precision_recall_f1")
+HELPER_NOTE = (" (precision_recall_f1 ran with the grader's confusion_matrix in place of yours, "
+               "so that a mistake in that counts in the confusion checks only)")
+
+
+def _judge_prf(got: Any, ctx: Context, want: Any) -> None:
     if not isinstance(got, (tuple, list)) or len(got) != 3:
         raise Fail(f"{ctx.text}: expected a tuple (precision, recall, f1), got "
                    f"{type(got).__name__}" + (f" of {len(got)} items"
                                               if isinstance(got, (tuple, list)) else ""))
-    for name, g, w in zip(("precision", "recall", "f1"), got, want):
-        arr = expect_array(g, what=f"{ctx.text}: {name}")
+    arrays = [expect_array(g, what=f"{ctx.text}: {name}")
+              for name, g in zip(("precision", "recall", "f1"), got)]
+    for name, arr, w in zip(("precision", "recall", "f1"), arrays, want):
         if arr.size == w.size and not np.all(np.isfinite(arr)):
             bad = [int(i) for i in np.flatnonzero(~np.isfinite(arr.ravel()))]
             raise Fail(f"{ctx.text}: {name} is NaN or infinite for class(es) {bad}; where the "
@@ -83,12 +106,84 @@ def _check_prf(got: Any, ctx: Context) -> None:
         expect_match(arr, w, what=f"{ctx.text}: {name}", atol=1e-6)
 
 
-ex.check(points=2, call=Call("precision_recall_f1", *RANDOM, 10), hint=PRF_HINT,
-         title="precision_recall_f1, 10 classes, 200 hidden labels",
+def _check_prf(got: Any, ctx: Context) -> None:
+    if not isinstance(got, dict):
+        raise Fail(f"{ctx.text}: the grader could not read the result (got "
+                   f"{type(got).__name__})")
+    want = ctx.expected["own"]
+    runs = [(k, got[k]) for k in ("with_reference", "own") if got.get(k) is not None]
+    if not runs:
+        raise Fail(f"{ctx.text}: precision_recall_f1 returned None")
+    failures = []
+    for _, value in runs:
+        try:
+            _judge_prf(value, ctx, want)
+            return
+        except Fail as exc:
+            failures.append(str(exc))
+    key, value = runs[0]
+    note = HELPER_NOTE if key == "with_reference" and len(runs) > 1 and failures[0] != \
+        failures[1] else ""
+    why = explain(list(value) if isinstance(value, (tuple, list)) else value, ctx, ex.wrong,
+                  atol=1e-6, part=list, expected=list(want))
+    raise Fail(f"{failures[0]}{why}{note}")
+
+
+ex.check(points=2, call=Call.driver(PRF_DRIVER, "precision_recall_f1", *RANDOM, 10),
+         hint=PRF_HINT, title="precision_recall_f1, 10 classes, 200 hidden labels",
          id="prf_random")(_check_prf)
-ex.check(points=1.5, call=Call("precision_recall_f1", *SPARSE, 8), hint=PRF_HINT,
-         title="precision_recall_f1: a class never predicted and classes that never occur "
-               "give 0.0", id="prf_zero_division")(_check_prf)
-ex.check(points=1.5, call=Call("precision_recall_f1", *SMALL, 3), hint=PRF_HINT,
-         title="precision_recall_f1 on the notebook's small example",
+ex.check(points=1.5, call=Call.driver(PRF_DRIVER, "precision_recall_f1", *SPARSE, 8),
+         hint=PRF_HINT, title="precision_recall_f1: a class never predicted and classes that "
+         "never occur give 0.0", id="prf_zero_division")(_check_prf)
+ex.check(points=1.5, call=Call.driver(PRF_DRIVER, "precision_recall_f1", *SMALL, 3),
+         hint=PRF_HINT, title="precision_recall_f1 on the notebook's small example",
          id="prf_small")(_check_prf)
+
+
+# -- known wrong answers (the mutant catalogue, tests/mutants/ex08_metrics) --------------------
+
+def _prf(ref: Any, y_true: Any, y_pred: Any, k: int, *, nan: bool = False) -> tuple[Any, ...]:
+    m = np.asarray(ref.confusion_matrix(y_true, y_pred, k), dtype=float)
+    tp, predicted, actual = np.diag(m), m.sum(axis=0), m.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p, r = tp / predicted, tp / actual
+        f1 = 2 * p * r / (p + r)
+    if not nan:
+        p, r, f1 = (np.nan_to_num(v, nan=0.0) for v in (p, r, f1))
+    return p, r, f1
+
+
+def _swapped(ref: Any, *args: Any) -> list[Any]:
+    p, r, f1 = ref.precision_recall_f1(*args)
+    return [r, p, f1]
+
+
+def _f1_mean(ref: Any, *args: Any) -> list[Any]:
+    p, r, _ = ref.precision_recall_f1(*args)
+    return [p, r, (np.asarray(p) + np.asarray(r)) / 2]
+
+
+CONFUSION = ("confusion_small", "confusion_random", "confusion_unused_classes")
+PRF = ("prf_random", "prf_zero_division", "prf_small")
+ex.wrong += [
+    Wrong("confusion_matrix", "transposed",
+          "transposed: rows must be the true class and columns the predicted class",
+          lambda ref, *args: np.asarray(ref.confusion_matrix(*args)).T, caught_by=CONFUSION),
+    Wrong("confusion_matrix", "size_from_labels",
+          "sized by the largest label + 1 instead of num_classes",
+          lambda ref, y_true, y_pred, k: np.asarray(ref.confusion_matrix(
+              y_true, y_pred, k))[:int(max(np.max(y_true), np.max(y_pred))) + 1,
+                                  :int(max(np.max(y_true), np.max(y_pred))) + 1],
+          caught_by=("confusion_unused_classes",)),
+    Wrong("precision_recall_f1", "precision_recall_swapped",
+          "with precision and recall swapped: precision divides by a column sum (how often the "
+          "class is predicted), recall by a row sum (how often it is true)", _swapped,
+          caught_by=PRF),
+    Wrong("precision_recall_f1", "f1_arithmetic_mean",
+          "with F1 as the mean (P + R) / 2; F1 is the harmonic mean 2PR / (P + R)", _f1_mean,
+          caught_by=PRF),
+    Wrong("precision_recall_f1", "nan_zero_division",
+          "with NaN where a denominator is 0; scikit-learn's zero_division=0 gives 0.0",
+          lambda ref, *args: list(_prf(ref, *args, nan=True)),
+          caught_by=("prf_zero_division",)),
+]

@@ -1,4 +1,5 @@
 # fails: conv2d_valid_stride2, conv2d_same_stride2, conv2d_valid_stride3_2d, conv2d_same_stride_pair
+# names: stride_ignored
 # The stride argument is accepted but never used: the window always moves one pixel.
 def conv2d(x, kernel, bias=None, stride=1, padding="valid"):
     x = np.asarray(x, dtype=float)

@@ -1,4 +1,5 @@
 # fails: conv2d_multichannel_bias, conv2d_same_odd_kernel, conv2d_same_stride_pair
+# names: bias_missing
 # The bias argument is accepted but never added.
 _solution_conv2d = conv2d
 

@@ -1,4 +1,5 @@
 # fails: conv2d_same_even_kernel, conv2d_same_stride2, conv2d_same_stride_pair
+# names: symmetric_same_split
 # 'same' padding split evenly, total // 2 on both sides: when the total is odd (an even kernel,
 # or a stride that does not divide the input) one row or column is lost and the output is too
 # small. Odd kernels with stride 1 (and sobel_edges) still pass.

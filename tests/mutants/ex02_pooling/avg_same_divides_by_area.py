@@ -1,4 +1,5 @@
 # fails: avg_pool_same
+# names: divides_by_area
 # 'same' average pooling that divides every window by pool_size**2, so the padded zeros drag
 # the edge averages towards 0 (Keras divides by the number of real cells).
 def avg_pool2d(x, pool_size=2, stride=None, padding="valid"):

@@ -1,8 +1,8 @@
-# fails: max_pool_same_negative
-# may fail: max_pool_same
+# fails: max_pool_same, max_pool_same_negative
+# names: zero_padding
 # 'same' max pooling that pads with zeros instead of -inf: wherever every real cell of an edge
-# window is negative, the padded zero wins the max. On all-negative input that is certain; on
-# standard-normal input some edge window is all negative for about 199 seeds in 200.
+# window is negative, the padded zero wins the max. Both 'same' checks have such a window at
+# every seed (all-negative input; a corner window whose one real cell is made negative).
 def max_pool2d(x, pool_size=2, stride=None, padding="valid"):
     x = np.asarray(x, dtype=float)
     kh, kw = (pool_size, pool_size) if np.ndim(pool_size) == 0 else pool_size

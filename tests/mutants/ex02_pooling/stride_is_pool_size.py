@@ -1,4 +1,5 @@
 # fails: max_pool_overlap, max_pool_pair, avg_pool_overlap, avg_pool_same
+# names: stride_ignored
 # Both poolings ignore the stride argument and always step by pool_size, so overlapping
 # windows are never produced. Checks where stride equals pool_size (or is None) still pass.
 _solution_max_pool2d = max_pool2d

@@ -1,4 +1,5 @@
 # fails: max_pool_valid_uneven
+# names: valid_rounds_up
 # A 'valid' output size rounded up (ceil instead of floor): the extra window hanging over
 # the edge is kept. Caught by pooling a 7x7 input with pool_size=2 (expected 3x3).
 import math

@@ -1,4 +1,5 @@
-# fails: summarize_dense_on_feature_map
+# fails: summarize_dense_on_feature_map_shapes, summarize_dense_on_feature_map_params
+# names: dense_flattens_input
 # Dense treated as if it flattened its input first: on a 3-D feature map the shape becomes
 # (units,) and the weights count H * W * C inputs. Keras applies Dense to the last axis.
 def summarize(layers, input_shape):

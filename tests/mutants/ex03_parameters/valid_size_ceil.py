@@ -1,7 +1,8 @@
-# fails: summarize_course_cnn, conv_output_size_fixed
-# may fail: conv_output_size_valid_strided, summarize_random_a, summarize_random_b
+# fails: conv_output_size_valid_strided, conv_output_size_fixed
+# names: valid_ceil
 # ceil instead of floor for 'valid': a window that hangs over the edge is counted. Its own
-# summarize (which uses it for convolutions and max pooling) inherits the bug.
+# summarize (which uses it for convolutions and max pooling) is judged with the grader's
+# conv_output_size too, and passes.
 import math
 
 

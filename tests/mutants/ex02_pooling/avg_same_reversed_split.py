@@ -1,0 +1,29 @@
+# fails: avg_pool_same
+# names: reversed_same_split
+# 'same' average pooling with the odd extra padding row or column on the top/left instead of
+# the bottom/right (padded cells correctly left out of the mean).
+def avg_pool2d(x, pool_size=2, stride=None, padding="valid"):
+    x = np.asarray(x, dtype=float)
+    kh, kw = (pool_size, pool_size) if np.ndim(pool_size) == 0 else pool_size
+    if stride is None:
+        stride = (kh, kw)
+    sh, sw = (stride, stride) if np.ndim(stride) == 0 else stride
+    flat = x.ndim == 2
+    if flat:
+        x = x[:, :, None]
+    H, W, C = x.shape
+    inside = np.ones((H, W, 1))
+    if padding == "same":
+        out_h, out_w = -(-H // sh), -(-W // sw)
+        ph = max((out_h - 1) * sh + kh - H, 0)
+        pw = max((out_w - 1) * sw + kw - W, 0)
+        widths = ((ph - ph // 2, ph // 2), (pw - pw // 2, pw // 2), (0, 0))
+        x, inside = np.pad(x, widths), np.pad(inside, widths)
+    else:
+        out_h, out_w = (H - kh) // sh + 1, (W - kw) // sw + 1
+    out = np.zeros((out_h, out_w, C))
+    for i in range(out_h):
+        for j in range(out_w):
+            rows, cols = slice(i * sh, i * sh + kh), slice(j * sw, j * sw + kw)
+            out[i, j] = x[rows, cols].sum(axis=(0, 1)) / inside[rows, cols].sum()
+    return out[:, :, 0] if flat else out

@@ -1,0 +1,79 @@
+"""A hidden input's maker must make the check's target mistakes visible at every seed.
+
+Each exercise declares its known-wrong variants (`Exercise.wrong`, grader.checks.variants) with
+the checks that exist to catch them (`caught_by`). Here, at 30 seeds, each such check is given
+the variant's answer on its own hidden inputs, as if a student had returned it: the check must
+fail, and its message must name a variant that gives that answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import inprocess
+from inprocess import EXERCISES, SEEDS
+from grader.checks.core import Check, Context, Exercise
+from grader.checks.reference import load_reference
+from grader.checks.runner import run_check
+from grader.checks.variants import Wrong, matches
+from grader.exercises import ex03_parameters, get
+from grader.probe.evidence import Evidence
+
+
+def _cases() -> list[Any]:
+    return [pytest.param(e, w, id=f"{e}/{w.func}/{w.id}") for e in EXERCISES
+            for w in get(e).wrong]
+
+
+def _context(ex: Exercise, check: Check, seed: int) -> Context:
+    assert check.call is not None
+    args, kwargs = check.call.bind(seed, {})
+    return Context(text=check.call.describe(args, kwargs), args=args, kwargs=kwargs,
+                   reference=load_reference(inprocess.solution_path(ex.id)), call=check.call)
+
+
+@pytest.mark.parametrize(("exercise", "wrong"), _cases())
+def test_variant_is_declared_for_real_checks_of_its_function(exercise: str, wrong: Wrong) -> None:
+    checks = {c.id: c for c in get(exercise).checks}
+    assert set(wrong.caught_by) <= set(checks), sorted(set(wrong.caught_by) - set(checks))
+    for cid in wrong.caught_by:
+        call = checks[cid].call
+        assert call is not None and call.func == wrong.func, (cid, wrong.func)
+    assert wrong.says and not wrong.says.endswith(".")
+
+
+@pytest.mark.parametrize(("exercise", "wrong"), _cases())
+def test_every_target_check_catches_and_names_the_variant_at_every_seed(
+        exercise: str, wrong: Wrong) -> None:
+    ex = get(exercise)
+    checks = {c.id: c for c in ex.checks}
+    for cid in wrong.caught_by:
+        check = checks[cid]
+        for seed in SEEDS:
+            ctx = _context(ex, check, seed)
+            value = wrong.value(ctx.reference, ctx.args, ctx.kwargs)
+            got = {"own": value} if check.call.kind == "driver" else value  # type: ignore[union-attr]
+            result = run_check(check, Evidence(status="returned", value=got), ctx)
+            where = f"{cid} at seed {seed} ({ctx.text[:200]})"
+            assert result.status.value == "failed", f"{wrong.id} passes {where}"
+            named = result.details.get("diagnosis", [])
+            assert named, f"{wrong.id} is not named by {where}: {result.message}"
+            if wrong.id not in named:  # another mistake with the very same answer here
+                other = next(w for w in ex.wrong if w.id == named[0] and w.func == wrong.func)
+                assert matches(other.value(ctx.reference, ctx.args, ctx.kwargs), value), where
+
+
+def test_the_size_rules_are_what_the_reference_computes() -> None:
+    """The makers' own arithmetic (`_shows_roundings`, `_stack_shapes`) agrees with the reference,
+    so the properties they promise hold of what the checks really compare."""
+    ref = load_reference(inprocess.solution_path("ex03_parameters"))
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        layers, shape = ex03_parameters.random_stack(rng)
+        rows = ref.summarize(layers, shape)
+        walked = ex03_parameters._stack_shapes(layers, shape)
+        assert [s for _, s in walked[1:]] == [r[0] for r in rows[:-1]]
+        assert ex03_parameters._shows_everything(layers, shape)
