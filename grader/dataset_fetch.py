@@ -40,7 +40,7 @@ def fetch(dataset_ids: list[str]) -> Iterator[str]:
         if found is not None:
             yield f"{dataset_id}: available ({found.origin})"
             continue
-        home, _ = datasets.prepare_keras_home(())
+        home = datasets.prepare_download_home()
         env = {**os.environ, "KERAS_HOME": str(home), "TF_CPP_MIN_LOG_LEVEL": "3",
                "KERAS_BACKEND": "tensorflow"}
         try:

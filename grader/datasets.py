@@ -8,19 +8,30 @@ Students call Keras' own loaders (`keras.datasets.fashion_mnist.load_data()`), w
                    (no hash check)
     mnist          datasets/mnist.npz (sha256 checked: a file with another hash is downloaded again)
 
-The grader keeps its own Keras home (`<cache root>/keras`) whose files are symlinks to copies
-found on the machine, looked for in this order:
+The grader finds each dataset on the machine, looked for in this order:
 
 1. the folder the instructor names (`CNN_GRADER_DATASETS`, or `--datasets`), flat or in Keras'
    layout: trusted as it is, so that a mirror or a purpose-built file works;
 2. an existing Keras cache (`$KERAS_HOME` or `~/.keras`);
 3. system packages (Debian's `dataset-fashion-mnist` in /usr/share/datasets/fashion-mnist);
-4. files a kernel downloaded into the grader's Keras home (online machines).
+4. files downloaded into the grader's own Keras cache (`<cache root>/keras`, where
+   `cnn-grader datasets fetch` has Keras download them on an online machine).
 
 Sources 2-4 must match the official content: the sha256 of the *uncompressed* bytes for the
 `.gz` files (Debian re-compresses them, so the compressed bytes differ from Keras' download),
-of the file itself for mnist.npz. The grader reads the test split from the located source, never
-from the kernel's view, so a notebook that writes into the cache changes nothing it is judged on.
+of the file itself for mnist.npz.
+
+**What kernels get, and what they never get.** Kernels get their own Keras home
+(`<cache root>/kernel-keras`, as `KERAS_HOME`): the training files are links to the located
+source, the test files are the grader's own copies holding only the *first half* of the test
+split (valid IDX `.gz` files, and for MNIST an `mnist.npz` whose `x_test`/`y_test` are cut the
+same way). The grader evaluates trained models on the *other half*, read from the located source,
+so a notebook that trains on its `x_test` (or saves a model trained on it) gains nothing on the
+images it is judged on; the sandbox hides the source folders from the kernel (the training
+files linked from them stay visible). Keras pins mnist.npz's sha256 (`get_file` takes a file with
+another hash for a broken download and downloads it again, which fails offline), so the kernel's
+start-up code (`grader/probe/prelude.py`) has `keras.datasets.mnist.load_data()` accept the
+grader's copy instead, by the sha256 the grader gives it (`SERVED_MNIST_ENV`).
 """
 
 from __future__ import annotations
@@ -33,12 +44,25 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import io
+import zipfile
+
 import numpy as np
 
 from grader.errors import DatasetUnavailable
 
 DATASETS_ENV = "CNN_GRADER_DATASETS"
 CACHE_ENV = "CNN_GRADER_CACHE_DIR"
+# The kernel's start-up code reads the sha256 of the grader's mnist.npz here (see the docstring).
+SERVED_MNIST_ENV = "CNN_GRADER_SERVED_MNIST_SHA256"
+MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+# What the report says of the images the grader evaluates on.
+HELD_OUT_TEXT = "the second half of the test split, which the notebook never received"
+
+
+def served_count(total: int) -> int:
+    """How many of `total` test images the kernel gets (the first ones); the rest are held out."""
+    return total // 2
 
 
 @dataclass(frozen=True)
@@ -83,9 +107,7 @@ FASHION_MNIST = Dataset(
 )
 MNIST = Dataset(
     "mnist", "MNIST", "keras.datasets.mnist.load_data()",
-    files=(DatasetFile("datasets/mnist.npz",
-                       "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
-                       "archive"),),
+    files=(DatasetFile("datasets/mnist.npz", MNIST_SHA256, "archive"),),
 )
 DATASETS: dict[str, Dataset] = {d.id: d for d in (FASHION_MNIST, MNIST)}
 
@@ -119,8 +141,13 @@ def cache_root() -> Path:
 
 
 def keras_home() -> Path:
-    """The folder kernels get as `KERAS_HOME`."""
+    """The grader's own Keras cache, where `cnn-grader datasets fetch` downloads (a source)."""
     return cache_root() / "keras"
+
+
+def kernel_home() -> Path:
+    """The folder kernels get as `KERAS_HOME`: the training files and half the test split."""
+    return cache_root() / "kernel-keras"
 
 
 def instructor_dir() -> Path | None:
@@ -211,23 +238,77 @@ def require(dataset_id: str) -> Located:
 
 
 def prepare_keras_home(dataset_ids: tuple[str, ...]) -> tuple[Path, list[str]]:
-    """Make the grader's Keras home offer every dataset found; returns it and report notes.
+    """Make the kernels' Keras home offer every dataset found; returns it and report notes.
 
-    Files are symlinked (atomically, so parallel gradings can share the folder). A dataset not
+    Training files are symlinked; test files are written by the grader with the first half of
+    the test split only (see the module docstring). Both are replaced atomically and written
+    only when their content changes, so parallel gradings can share the folder. A dataset not
     found is left to Keras, which downloads it when the machine is online.
     """
-    home = keras_home()
+    home = kernel_home()
     _make_home(home)
     notes: list[str] = []
     for dataset_id in dataset_ids:
         found = locate(dataset_id)
         if found is None:
             notes.append(unavailable_message(get(dataset_id))
-                         + "; the notebook's own download is tried")
+                         + "; the notebook's own download is tried (the grader then evaluates "
+                           "on test images the notebook may have seen)")
             continue
-        for relpath, source in found.paths.items():
-            _link(home / relpath, source)
+        for file in found.dataset.files:
+            dest, source = home / file.relpath, found.paths[file.relpath]
+            if file.role == "archive":
+                _serve_npz(dest, source)
+            elif file.role.startswith("test_"):
+                _serve_idx(dest, source)
+            else:
+                _link(dest, source)
     return home, notes
+
+
+def prepare_download_home() -> Path:
+    """The grader's own Keras cache, ready for Keras to download into (`datasets fetch`)."""
+    home = keras_home()
+    _make_home(home)
+    return home
+
+
+def served_mnist_sha256() -> str | None:
+    """The sha256 of the mnist.npz kernels get (None when none is served)."""
+    path = kernel_home() / MNIST.files[0].relpath
+    if not path.is_file() or path.is_symlink():
+        return None
+    return content_digest(path)
+
+
+def source_folders() -> list[Path]:
+    """Folders holding a located test split: hidden from kernels (the sandbox keeps the
+    training files linked from them visible). Never the kernels' own Keras home."""
+    own = kernel_home().resolve()
+    out: list[Path] = []
+    for dataset_id in DATASETS:
+        found = locate(dataset_id)
+        if found is None:
+            continue
+        for file in found.dataset.files:
+            if file.role not in ("archive", "test_images", "test_labels"):
+                continue
+            folder = found.paths[file.relpath].resolve().parent
+            if folder != own and own not in folder.parents and folder not in own.parents \
+                    and folder not in out:
+                out.append(folder)
+    return out
+
+
+def test_split_id(dataset_id: str) -> str:
+    """The content of the located test split, in a few characters: calibrations measured on
+    another copy of a dataset (a fake MNIST in the tests) never pass for this one's."""
+    found = locate(dataset_id)
+    if found is None:
+        return "unavailable"
+    digests = [content_digest(found.paths[f.relpath]) for f in found.dataset.files
+               if f.role in ("archive", "test_images", "test_labels")]
+    return hashlib.sha256("".join(digests).encode()).hexdigest()[:16]
 
 
 def _make_home(home: Path) -> None:
@@ -250,12 +331,81 @@ def _make_home(home: Path) -> None:
 
 def _link(dest: Path, source: Path) -> None:
     source = source.resolve()
-    if dest.resolve() == source:
+    if dest.is_symlink() and dest.resolve() == source:
         return
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}")
     os.symlink(source, tmp)
     os.replace(tmp, dest)
+
+
+def _write(dest: Path, data: bytes) -> None:
+    """Replace `dest` atomically with `data`, readable by every kernel's uid."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}")
+    tmp.write_bytes(data)
+    tmp.chmod(0o644)
+    os.replace(tmp, dest)
+
+
+# The digest each served file should have, per source file version: computed once per process.
+_served: dict[tuple[str, str, int, int], str] = {}
+
+
+def _fresh(dest: Path, source: Path) -> tuple[tuple[str, str, int, int], bool]:
+    st = source.stat()
+    key = (str(dest), str(source.resolve()), st.st_size, st.st_mtime_ns)
+    want = _served.get(key)
+    ok = (want is not None and dest.is_file() and not dest.is_symlink()
+          and content_digest(dest) == want)
+    return key, ok
+
+
+def _serve_idx(dest: Path, source: Path) -> None:
+    """An IDX .gz file with the first half of the source's items (gzip with a fixed mtime, so
+    every grading process writes the same bytes)."""
+    key, ok = _fresh(dest, source)
+    if ok:
+        return
+    with gzip.open(source, "rb") as fh:
+        data = fh.read()
+    dims = data[3] if len(data) > 4 else 0
+    header = 4 * (1 + dims)
+    if dims < 1 or len(data) < header:
+        raise DatasetUnavailable(f"{source} is not an IDX file")
+    count = int.from_bytes(data[4:8], "big")
+    item = int(np.prod([int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big")
+                        for i in range(1, dims)], dtype=np.int64)) if dims > 1 else 1
+    keep = served_count(count)
+    trimmed = data[:4] + keep.to_bytes(4, "big") + data[8:header] + \
+        data[header:header + keep * item]
+    _write(dest, gzip.compress(trimmed, compresslevel=6, mtime=0))
+    _served[key] = hashlib.sha256(trimmed).hexdigest()
+
+
+def _serve_npz(dest: Path, source: Path) -> None:
+    """mnist.npz with the training split and the first half of the test split. Stored, not
+    deflated, with fixed timestamps: the same bytes from every grading process, so the sha256
+    the kernel is given stays true while another grading writes the file again."""
+    key, ok = _fresh(dest, source)
+    if ok:
+        return
+    with np.load(source, allow_pickle=False) as archive:
+        arrays = {name: np.asarray(archive[name]) for name in
+                  ("x_train", "y_train", "x_test", "y_test")}
+    keep = served_count(len(arrays["x_test"]))
+    arrays["x_test"], arrays["y_test"] = arrays["x_test"][:keep], arrays["y_test"][:keep]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as zf:
+        for name, arr in arrays.items():
+            member = io.BytesIO()
+            np.lib.format.write_array(member, np.ascontiguousarray(arr), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, member.getvalue())
+    data = buffer.getvalue()
+    _write(dest, data)
+    _served[key] = hashlib.sha256(data).hexdigest()
 
 
 # -- reading the test split (grader side, no Keras) ----------------------------------------
@@ -273,7 +423,8 @@ def _idx(path: Path, magic: int, dims: int) -> np.ndarray:
 
 
 def load_test_split(found: Located, samples: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The first `samples` test images (uint8, (N, 28, 28)) and labels, as Keras' loader gives."""
+    """The first `samples` test images (uint8, (N, 28, 28)) and labels, as Keras' loader gives
+    them from the located source (the whole split, held-out half included)."""
     if found.dataset.id == "mnist":
         with np.load(found.path("archive"), allow_pickle=False) as archive:
             x, y = np.asarray(archive["x_test"]), np.asarray(archive["y_test"])
@@ -286,3 +437,21 @@ def load_test_split(found: Located, samples: int | None = None) -> tuple[np.ndar
     if samples is not None:
         x, y = x[:samples], y[:samples]
     return x.astype(np.uint8), y.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """The test images the grader evaluates on: never in the kernels' Keras home."""
+
+    x: np.ndarray
+    y: np.ndarray
+    first: int  # index of the first one in the test split
+    split_size: int
+
+
+def load_held_out(found: Located, samples: int | None = None) -> HeldOut:
+    """The first `samples` images of the held-out half of the test split (all of it: None)."""
+    x, y = load_test_split(found)
+    first = served_count(len(x))
+    end = len(x) if samples is None else min(len(x), first + samples)
+    return HeldOut(x[first:end], y[first:end], first, len(x))

@@ -8,12 +8,11 @@ import numpy as np
 
 from grader.checks.core import Call, Context, Fail
 from grader.checks.expect import expect_array, expect_close
-from grader.keras_support.budget import SMOKE, Training
+from grader.keras_support.budget import SMOKE_CNN_VS_DENSE, Training
 from grader.keras_support.calibration import AccuracySpec
-from grader.keras_support.checks import (AccuracyCheck, add_compile_check, architecture_check,
-                                         needs_dataset)
+from grader.keras_support.checks import add_accuracy_check, add_compile_check, architecture_check
 
-TRAINING = Training(datasets=("fashion_mnist",), smoke=SMOKE)
+TRAINING = Training(datasets=("fashion_mnist",), smoke=SMOKE_CNN_VS_DENSE)
 exercise = TRAINING.exercise("ex04_dense_baseline", "A dense baseline on Fashion-MNIST")
 ex = exercise
 
@@ -63,9 +62,8 @@ ex.check(points=2, call=BUILD, title="build_dense_model: layers, shapes and para
 add_compile_check(ex, BUILD, id="dense_compile")
 
 ACCURACY = AccuracySpec("ex04_dense_baseline", "dense_model", "fashion_mnist",
-                        course_threshold=0.85, training=TRAINING)
-ex.check(points=4, call=Call.get("dense_model"), requires=needs_dataset("fashion_mnist"),
-         title="dense_model reaches the test accuracy threshold", id="dense_accuracy",
-         hint="Train the model you built with dense_model.fit(x_train, y_train, "
-              "epochs=EPOCHS, batch_size=BATCH_SIZE) on the preprocessed images.")(
-    AccuracyCheck(ACCURACY))
+                        course_threshold=0.85, training=TRAINING, build="build_dense_model")
+add_accuracy_check(ex, ACCURACY, points=4, id="dense_accuracy",
+                   title="dense_model reaches the test accuracy threshold",
+                   hint="Train the model you built with dense_model.fit(x_train, y_train, "
+                        "epochs=EPOCHS, batch_size=BATCH_SIZE) on the preprocessed images.")

@@ -10,8 +10,7 @@ from __future__ import annotations
 from grader.checks.core import Call
 from grader.keras_support.budget import SMOKE, Training
 from grader.keras_support.calibration import AccuracySpec
-from grader.keras_support.checks import (AccuracyCheck, add_compile_check, architecture_check,
-                                         needs_dataset)
+from grader.keras_support.checks import add_accuracy_check, add_compile_check, architecture_check
 
 TRAINING = Training(datasets=("mnist",), smoke=SMOKE)
 exercise = TRAINING.exercise("ex09_mnist", "A CNN for MNIST")
@@ -26,9 +25,9 @@ ex.check(points=3, call=BUILD, title="build_mnist_cnn: layers, settings and outp
 add_compile_check(ex, BUILD, id="mnist_compile")
 
 ACCURACY = AccuracySpec("ex09_mnist", "mnist_model", "mnist", course_threshold=0.98,
-                        training=TRAINING)
-ex.check(points=6, call=Call.get("mnist_model"), requires=needs_dataset("mnist"),
-         title="mnist_model reaches the test accuracy threshold", id="mnist_accuracy",
-         hint="Train the model from build_mnist_cnn() with mnist_model.fit(x_train, y_train, "
-              "epochs=EPOCHS, batch_size=BATCH_SIZE) on the preprocessed images.")(
-    AccuracyCheck(ACCURACY))
+                        training=TRAINING, build="build_mnist_cnn")
+add_accuracy_check(ex, ACCURACY, points=6, id="mnist_accuracy",
+                   title="mnist_model reaches the test accuracy threshold",
+                   hint="Train the model from build_mnist_cnn() with mnist_model.fit(x_train, "
+                        "y_train, epochs=EPOCHS, batch_size=BATCH_SIZE) on the preprocessed "
+                        "images.")

@@ -1,11 +1,16 @@
 """The check functions Keras exercises declare: architecture, compile settings, accuracy.
 
     ex.check(points=3, call=Call("build_cnn"))(architecture_check())
-    ex.check(points=5, call=Call.get("cnn_model"), requires=needs_dataset("fashion_mnist"))(
-        AccuracyCheck(spec))
+    add_accuracy_check(ex, ACCURACY, points=5, id="cnn_accuracy", title=..., hint=...)
 
 Each one loads what the probe saved (a `.keras` file) with safe_mode, compares in the grader,
 and puts its side-by-side table in `ctx.extras["table"]` for the report.
+
+The accuracy check's call is a driver (`kernel_drivers.drive_trained_model`): besides the
+trained model it brings back what its build function returns, the budget parameters' final
+values, what the last fit() ran and which of Keras' saving functions the notebook replaced.
+Findings for the instructor go to `ctx.extras["integrity"]`, notes for the student to
+`ctx.extras["notes"]`; `grader.api` gathers both into the result.
 """
 
 from __future__ import annotations
@@ -16,11 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from grader import datasets
-from grader.checks.core import CheckFn, Context, Fail
+from grader.checks.core import Call, CheckFn, Context, Driver, Fail
 from grader.keras_support import architecture as arch
+from grader.keras_support.budget import PARAMETER_NAMES
 from grader.keras_support.calibration import AccuracySpec, threshold
 from grader.keras_support.evaluate import evaluate_model
 from grader.probe.evidence import KerasFile, ObjectInfo
+
+_DRIVERS = Path(__file__).with_name("kernel_drivers.py")
+TRAINED_DRIVER = Driver.from_file(_DRIVERS, "drive_trained_model")
 
 
 def needs_dataset(dataset_id: str) -> Callable[[], None]:
@@ -114,9 +123,22 @@ def _listing(head: str, problems: list[str]) -> str:
     return head + ":\n" + "\n".join(f"- {p}" for p in problems)
 
 
+def accuracy_call(spec: AccuracySpec) -> Call:
+    """The probe call of an accuracy check: the trained model and how it came about."""
+    return Call.driver(TRAINED_DRIVER, spec.variable, spec.variable, spec.build,
+                       list(PARAMETER_NAMES)).labelled(spec.variable)
+
+
+def add_accuracy_check(ex: Any, spec: AccuracySpec, *, points: float, id: str, title: str,
+                       hint: str) -> None:
+    ex.check(points=points, call=accuracy_call(spec), requires=needs_dataset(spec.dataset),
+             title=title, id=id, hint=hint)(AccuracyCheck(spec))
+
+
 class AccuracyCheck:
-    """The trained model reaches the profile's threshold on the test set, measured by the
-    grader in a clean process. Calibration (smoke) finds its spec through this class."""
+    """The trained model reaches the profile's threshold on held-out test images, measured by
+    the grader in a clean process; it must be the model the notebook's build function makes.
+    Calibration (smoke) finds its spec through this class."""
 
     def __init__(self, spec: AccuracySpec, *, measure_only: bool = False) -> None:
         self.spec = spec
@@ -125,22 +147,100 @@ class AccuracyCheck:
     def __call__(self, got: Any, ctx: Context) -> None:
         from grader.exercises import get as get_exercise
 
-        path = model_file(got, what=f"`{self.spec.variable}`")
+        what = f"`{self.spec.variable}`"
+        report = got if isinstance(got, dict) and "model" in got else {"model": got}
+        path = model_file(report.get("model"), what=what)
         found = datasets.require(self.spec.dataset)
         profile = ctx.profile or "full"
+        if not self.measure_only:
+            self._saving(report, ctx)
+            self._budget(report, ctx, profile)
+            self._same_model(report, ctx)
         samples = self.spec.training.eval_samples(profile)
-        result = evaluate_model(path, found, samples, what=f"`{self.spec.variable}`")
+        result = evaluate_model(path, found, samples, what=what)
         ctx.extras["accuracy"] = round(result.accuracy, 6)
         if self.measure_only:
             return
         limit = threshold(get_exercise(self.spec.exercise_id), self.spec, profile)
         ctx.extras["threshold"] = limit.value
-        ctx.extras["threshold_text"] = limit.explain(result.accuracy)
+        ctx.extras["threshold_text"] = limit.explain(result.accuracy) + \
+            ctx.extras.pop("budget_ran", "")
         if result.accuracy < limit.value:
-            raise Fail(f"`{self.spec.variable}` classifies {result.correct:,} of "
-                       f"{result.total:,} test images correctly (accuracy "
-                       f"{result.accuracy:.3f}); it needs at least {limit.value:.3f}. Was it "
-                       "trained (model.fit) after it was built, with the notebook's data?")
+            raise Fail(f"{what} classifies {result.correct:,} of {result.total:,} held-out "
+                       f"test images correctly (accuracy {result.accuracy:.3f}); it needs at "
+                       f"least {limit.value:.3f}. Was it trained (model.fit) after it was "
+                       "built, with the notebook's data?")
+
+    def _finding(self, ctx: Context, text: str) -> None:
+        ctx.extras.setdefault("integrity", []).append(f"`{self.spec.variable}`: {text}")
+
+    def _saving(self, report: dict[str, Any], ctx: Context) -> None:
+        replaced = report.get("saving_replaced")
+        if isinstance(replaced, list) and replaced:
+            names = ", ".join(str(x)[:100] for x in replaced[:5])
+            self._finding(ctx, f"the notebook replaced Keras' saving ({names}); the grader saved "
+                               "the model with Keras' own function, kept from before the "
+                               "notebook ran")
+        elif replaced is None and "saving_replaced" in report:
+            self._finding(ctx, "Keras' saving functions were not kept from before the notebook "
+                               "ran (the kernel's start-up code did not run, or the notebook "
+                               "changed how modules are imported): the model was saved with "
+                               "the notebook's own keras.Model.save")
+
+    def _budget(self, report: dict[str, Any], ctx: Context, profile: str) -> None:
+        """The budget that ran, where it is not the injected one: the notebook's parameters
+        after its last cell, and the epochs its model's last fit() ran."""
+        budget = self.spec.training.budget(profile)
+        if budget is None:
+            return
+        injected = budget.parameters()
+        final = report.get("parameters") if isinstance(report.get("parameters"), dict) else {}
+        changed = {k: final[k] for k in injected if k in final and final[k] != injected[k]}
+        fit = report.get("fit") if isinstance(report.get("fit"), dict) else {}
+        ran = fit.get("epochs_run")
+        parts = [f"{k}={v!r}" for k, v in changed.items()]
+        if isinstance(ran, int) and not isinstance(ran, bool) and ran > budget.epochs:
+            parts.append(f"its last fit() ran {ran} epochs")
+        if not parts:
+            return
+        shown = ", ".join(f"{k}={v!r}" for k, v in injected.items())
+        text = (f"the notebook trained `{self.spec.variable}` with {', '.join(parts)}, not the "
+                f"injected budget ({shown})")
+        ctx.extras.setdefault("notes", []).append(f"{profile} profile: {text}; the accuracy "
+                                                  "threshold is for the injected budget")
+        self._finding(ctx, text)
+        ctx.extras["budget_ran"] = f"; budget that ran: {', '.join(parts)}"
+
+    def _same_model(self, report: dict[str, Any], ctx: Context) -> None:
+        """The trained model has the architecture of what the notebook's build function returns
+        (or, where that function is unusable, the course's): a model swapped in for the one
+        the exercise builds is not graded as if it were that one."""
+        spec = self.spec
+        if not spec.build:
+            return
+        trained = arch.describe(student_model(report.get("model"), what=f"`{spec.variable}`"))
+        built, against = None, f"{spec.build}()"
+        if isinstance(report.get("built"), KerasFile):
+            try:
+                built = arch.describe(student_model(report["built"], what=f"{spec.build}()"))
+            except Fail:
+                built = None
+        if built is None and spec.exact_architecture:
+            build = getattr(ctx.reference, spec.build, None) if ctx.reference is not None \
+                else None
+            if build is None:
+                return
+            built, against = arch.describe(build()), f"the course's {spec.build}()"
+        if built is None:
+            return
+        result = arch.compare_layers(trained, built)
+        if result.ok:
+            return
+        ctx.extras["table"] = result.table
+        problems = "; ".join(result.problems[:3])
+        self._finding(ctx, f"the trained model is not the model {against} returns ({problems})")
+        raise Fail(f"`{spec.variable}` is not the model {against} returns ({problems}): train "
+                   f"the model {spec.build}() builds; its accuracy was not measured")
 
 
 def find_accuracy_specs(exercise: Any) -> list[AccuracySpec]:

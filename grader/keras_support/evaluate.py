@@ -6,7 +6,9 @@ fresh `python -m grader.keras_support.evaluate` process that no student code eve
 `safe_mode=True`, so that nothing but built-in Keras layers is rebuilt (a subclass that overrides
 `predict` cannot even be loaded). Predictions are the model's plain forward pass,
 `model(x, training=False)`, in batches; the comparison with the labels happens here too. The
-test split comes from the located dataset source, not from the kernel's Keras cache.
+images are the held-out half of the test split, read from the located dataset source: the
+kernel's Keras home never had them (`grader.datasets`), so training on the notebook's `x_test`
+buys nothing here.
 
 Protocol: a JSON request on stdin; one line `CNN_GRADER_EVAL {json}` on stdout. TensorFlow's
 chatter on stderr is ignored. The process runs on the CPU, so it never competes with training
@@ -35,6 +37,7 @@ NUM_CLASSES = 10
 class Evaluation:
     correct: int
     total: int
+    first: int = 0  # index in the test split of the first image evaluated
 
     @property
     def accuracy(self) -> float:
@@ -43,9 +46,9 @@ class Evaluation:
 
 def evaluate_model(model_path: Path, found: Any, samples: int | None, *, what: str,
                    timeout: float = 300.0) -> Evaluation:
-    """Accuracy of the saved model on the first `samples` test images of `found`
-    (a `grader.datasets.Located`). Fail: the student's model cannot be used; InternalError:
-    the evaluation itself broke."""
+    """Accuracy of the saved model on the first `samples` held-out test images of `found`
+    (a `grader.datasets.Located`; None: all of them). Fail: the student's model cannot be
+    used; InternalError: the evaluation itself broke."""
     from grader.keras_support.untrusted import check_archive
 
     check_archive(Path(model_path), what=what)
@@ -69,7 +72,7 @@ def evaluate_model(model_path: Path, found: Any, samples: int | None, *, what: s
                             f"without a result:\n{tail}")
     status = reply.get("status")
     if status == "ok":
-        return Evaluation(int(reply["correct"]), int(reply["total"]))
+        return Evaluation(int(reply["correct"]), int(reply["total"]), int(reply.get("first", 0)))
     if status in ("unloadable", "bad_output", "forward_failed"):
         raise Fail(f"{what}: {reply.get('message')}")
     raise InternalError(f"the evaluation failed: {reply.get('message')}")
@@ -90,7 +93,8 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
     found = datasets.Located(datasets.get(request["dataset"]),
                              {k: Path(v) for k, v in request["files"].items()},
                              str(request.get("origin", "")))
-    x, y = datasets.load_test_split(found, request.get("samples"))
+    held_out = datasets.load_held_out(found, request.get("samples"))
+    x, y = held_out.x, held_out.y
     inputs = (x.astype("float32") / 255.0)[..., np.newaxis]
 
     import warnings
@@ -113,7 +117,7 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
                            "custom classes and subclassed models cannot be graded."}
     try:
         with memory_cap(what="running the model"):
-            return _predict(model, inputs, y, keras, np)
+            return {**_predict(model, inputs, y, keras, np), "first": held_out.first}
     except ModelTooLarge as exc:
         return {"status": "forward_failed", "message": str(exc)}
 

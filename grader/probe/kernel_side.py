@@ -84,7 +84,14 @@ class Probe:
         keras = _sys.modules.get("keras")
         if keras is not None and isinstance(v, keras.Model):
             name = "%s__%d.keras" % (key, len(files))
-            v.save(_os.path.join(self.out, name))
+            # Keras' own saving function as it was before the notebook ran (prelude.py): a
+            # notebook that replaces keras.Model.save does not choose what is saved.
+            prelude = _sys.modules.get("_cnn_grader_probe_prelude")
+            save = getattr(prelude, "save_model", None)
+            if callable(save):
+                save(v, _os.path.join(self.out, name))
+            else:
+                v.save(_os.path.join(self.out, name))
             files.append(name)
             return {"__keras__": name}
         if keras is not None and isinstance(v, keras.callbacks.Callback):

@@ -6,9 +6,12 @@ The hidden inputs are written only after the student's cells have run (see
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import secrets
 import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,26 @@ from grader.execution.kernel import ExtraCell
 
 PROBE_DIRNAME = ".cnn_grader_probe"
 _KERNEL_SIDE = Path(__file__).with_name("kernel_side.py")
+_PRELUDE = Path(__file__).with_name("prelude.py")
+
+
+def prelude_env(folder: Path) -> dict[str, str]:
+    """The kernel environment that runs `prelude.py` before the notebook's first cell (IPython
+    runs `PYTHONSTARTUP` in every new kernel). The file is written into `folder` (the grader's
+    cache, which sandboxed kernels can read) under a name of its content, once."""
+    source = _PRELUDE.read_bytes()
+    path = folder / f"prelude-{hashlib.sha256(source).hexdigest()[:16]}.py"
+    if not path.is_file() or path.read_bytes() != source:
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.chmod(0o755)  # a sandboxed kernel runs as a uid of its own
+        except OSError:
+            pass
+        tmp = folder / f".{path.name}.{uuid.uuid4().hex}"
+        tmp.write_bytes(source)
+        tmp.chmod(0o644)
+        os.replace(tmp, path)
+    return {"PYTHONSTARTUP": str(path)}
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,27 @@ FLAGGED = {
         "overrides predict()",
     "!ls /work/main/solutions\nimport grader": "imports the grader",  # IPython syntax kept
     "def f(:\n    import grader": "imports the grader",  # does not parse: regex fallback
+    # Keras' saving patched: the grader saves with the original, kept before the notebook ran
+    "import keras\nsetattr(keras.Model, 'save', lambda self, p: None)":
+        "setattr(keras.Model, 'save', …)`: Keras' saving patched",
+    "import keras\nkeras.saving.save_model = print": "replaces `keras.saving.save_model`",
+    "from keras.src.saving import saving_lib\nsaving_lib.save_model = print":
+        "replaces `saving_lib.save_model`: Keras' saving patched",
+    "from keras import Model\nModel.save = print": "replaces `Model.save`: Keras' saving",
+    "import keras\ntype.__setattr__(keras.Sequential, 'save', print)": "type.__setattr__",
+    "import keras\nvars(keras.Model)['save'] = print": "changes `keras.Model.__dict__`",
+    "import keras\nkeras.Model.__dict__.update(save=print)": "changes `keras.Model.__dict__`",
+    "cnn_model.save = lambda path: None": "replaces `cnn_model.save`: Keras' saving patched",
+    # training on test data (validation on it is fine: see below)
+    "(a, b), (c, d) = keras.datasets.mnist.load_data()\nm.fit(c / 255, d)":
+        "trains on test data: `m.fit(c / 255, d)` uses c, d",
+    "model.fit(x_test, y_test, epochs=3)": "trains on test data",
+    "model.fit(x=x_test, y=y_test)": "trains on test data",
+    "model.train_on_batch(x_test[:32], y_test[:32])": "trains on test data",
+    "import numpy as np\nx_all = np.concatenate([x_train, x_test])\nmodel.fit(x_all, y_all)":
+        "joins training and test data: `np.concatenate([x_train, x_test])`",
+    "import tensorflow as tf\nds = tf.data.Dataset.from_tensor_slices((x_test, y_test))\n"
+    "model.fit(ds.batch(32), epochs=2)": "trains on test data: `model.fit(ds.batch(32), epochs=2)`",
 }
 
 
@@ -59,6 +80,12 @@ def test_scan_flags(source: str) -> None:
     "open('/dev/null', 'w').write('x')",
     "%matplotlib inline\nimport matplotlib.pyplot as plt",
     "class Net:\n    def predict(self, x):\n        return x",  # not a keras Model
+    "model.fit(x_train, y_train, validation_data=(x_test, y_test))\n"
+    "model.evaluate(x_test, y_test)",  # validating and evaluating on test data is what it is for
+    "import tensorflow as tf\ntest_ds = tf.data.Dataset.from_tensor_slices((x_test, y_test))\n"
+    "model.evaluate(test_ds.batch(32))",
+    "n_test = len(x_test)\nmodel.fit(x_train[:n_test], y_train[:n_test])",  # a length, not data
+    "model.save('my_model.keras')\nsetattr(config, 'epochs', 3)",
 ])
 def test_scan_leaves_ordinary_code_alone(source: str) -> None:
     assert integrity.scan(nb_of(source)) == []

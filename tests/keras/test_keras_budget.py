@@ -78,3 +78,32 @@ def test_budget_override_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
 def test_kernel_env_points_keras_at_the_grader_cache_and_asks_for_determinism() -> None:
     env = Training(datasets=("fashion_mnist",), smoke=SMOKE).kernel_env("smoke")
     assert env["KERAS_HOME"].endswith("keras") and env["TF_DETERMINISTIC_OPS"] == "1"
+
+
+def test_budget_set_again_after_the_injected_cell_is_noted_and_flagged() -> None:
+    from grader import integrity
+
+    nb = notebook(("EPOCHS = 5", ["parameters"]), ("EPOCHS = 30\nBATCH_SIZE = 8", []),
+                  ("def f():\n    global TRAIN_SAMPLES\n    TRAIN_SAMPLES = None", []),
+                  ("def g():\n    EPOCHS = 99  # a local name", []),
+                  ('globals()["TEST_SAMPLES"] = 9', []), ("SEED = 1", []))
+    notes = inject_parameters(nb, VALUES, profile="smoke")
+    overrides = [n.split(":")[0] for n in notes[1:]]
+    assert overrides == [
+        "cell 3 sets EPOCHS = 30 after the grader's injected budget (cell 2)",
+        "cell 4 sets TRAIN_SAMPLES = None after the grader's injected budget (cell 2)",
+        "cell 6 sets TEST_SAMPLES = 9 after the grader's injected budget (cell 2)",
+    ], notes  # BATCH_SIZE and SEED were not injected, g's EPOCHS is its own
+    assert "the notebook did not train with the injected budget (EPOCHS=1" in notes[1]
+    found = integrity.scan(nb)
+    assert "cell 3 sets EPOCHS = 30 after the grader's injected budget (cell 2): the notebook " \
+           "did not train with the injected budget" in found, found
+
+
+def test_budget_with_a_batch_size_injects_it_and_says_so() -> None:
+    budget = Budget(epochs=1, train_samples=30_000, test_samples=None, eval_samples=None,
+                    batch_size=32)
+    assert budget.parameters() == {"EPOCHS": 1, "BATCH_SIZE": 32, "TRAIN_SAMPLES": 30_000,
+                                   "TEST_SAMPLES": None}
+    assert budget.describe() == "1 epoch on the first 30,000 training images in batches of 32"
+

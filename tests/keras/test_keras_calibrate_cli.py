@@ -53,3 +53,36 @@ def test_threshold_text_says_where_the_number_comes_from() -> None:
                                    "notebook's own budget)")
     capped = Threshold(0.98, "smoke", "reference", reference=0.999, margin=0.01, budget_text="b")
     assert "course threshold (reference 0.999 − 0.01 is above it)" in capped.explain(0.99)
+
+
+@pytest.mark.parametrize("cnn, dense, value, source, text", [
+    (0.86, 0.819, 0.83, "reference",
+     "= reference 0.860 − 0.03; the ex04_dense_baseline reference (dense_model) under the "
+     "same budget 0.819 + 0.01 is below it"),
+    (0.86, 0.845, 0.855, "baseline",
+     "= the ex04_dense_baseline reference (dense_model) under the same budget 0.845 + 0.01, "
+     "which this model must beat; reference 0.860 − 0.03 is below it"),
+    (0.78, 0.80, 0.75, "reference",
+     "WARNING: under this budget the reference does not beat the ex04_dense_baseline"),
+])
+def test_the_cnn_must_beat_the_dense_reference_under_its_budget(
+        monkeypatch: pytest.MonkeyPatch, cnn: float, dense: float, value: float, source: str,
+        text: str) -> None:
+    """ex05's threshold is at least ex04's dense reference trained under ex05's budget + 0.01,
+    unless that budget cannot tell the two apart (the reference itself would fail): then the
+    threshold says so instead of failing the reference."""
+    measured = {"ex05_cnn": cnn, "ex04_dense_baseline": dense}
+    budgets = []
+
+    def reference_accuracy(exercise, spec, profile, **_):  # type: ignore[no-untyped-def]
+        budgets.append(spec.training)
+        return measured[spec.exercise_id], False
+
+    monkeypatch.setattr(calibration, "reference_accuracy", reference_accuracy)
+    from grader.exercises.ex05_cnn import ACCURACY, TRAINING
+
+    limit = calibration.threshold(get("ex05_cnn"), ACCURACY, "smoke")
+    assert (limit.value, limit.source) == (value, source)
+    assert text in limit.explain(0.9)
+    assert budgets == [TRAINING, TRAINING]  # the dense reference under ex05's budget
+    assert calibration.threshold(get("ex05_cnn"), ACCURACY, "full").value == 0.9

@@ -66,22 +66,32 @@ def test_unavailable_dataset_raises_the_message_for_the_report() -> None:
     assert str(datasets.keras_home() / "datasets") in text
 
 
-def test_keras_home_links_what_was_found_and_is_usable_by_another_uid(
+def test_kernel_home_serves_half_the_test_split_and_is_usable_by_another_uid(
         fake_mnist_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(datasets.DATASETS_ENV, str(fake_mnist_dir))
     home, notes = datasets.prepare_keras_home(("mnist",))
-    assert home == datasets.keras_home()
-    link = home / "datasets" / "mnist.npz"
-    assert link.is_symlink() and link.resolve() == (fake_mnist_dir / "mnist.npz").resolve()
-    assert notes == []
+    assert home == datasets.kernel_home() != datasets.keras_home()
+    served = home / "datasets" / "mnist.npz"
+    assert served.is_file() and not served.is_symlink() and notes == []
+    with np.load(served) as mine, np.load(fake_mnist_dir / "mnist.npz") as source:
+        assert np.array_equal(mine["x_train"], source["x_train"])
+        assert np.array_equal(mine["y_train"], source["y_train"])
+        assert np.array_equal(mine["x_test"], source["x_test"][:500])  # the first half only
+        assert np.array_equal(mine["y_test"], source["y_test"][:500])
+    held = datasets.load_held_out(datasets.require("mnist"))
+    assert held.first == 500 and len(held.x) == 500  # the grader's: the other half
     # Keras only uses a home it may write to; a sandboxed kernel has a uid of its own.
     assert home.stat().st_mode & 0o7777 == 0o1777
     assert (home / "keras.json").is_file()
+    assert served.stat().st_mode & 0o777 == 0o644
     # ... but the datasets folder is the grader's alone: no kernel swaps a file in it.
     assert (home / "datasets").stat().st_mode & 0o002 == 0
-    # again: idempotent, and the link is kept
+    # again: idempotent (the same bytes, not written again), so parallel gradings agree
+    digest, mtime = datasets.served_mnist_sha256(), served.stat().st_mtime_ns
     datasets.prepare_keras_home(("mnist",))
-    assert link.is_symlink()
+    assert served.stat().st_mtime_ns == mtime and datasets.served_mnist_sha256() == digest
+    # the source's folder is hidden from kernels
+    assert fake_mnist_dir.resolve() in datasets.source_folders()
 
 
 def test_keras_home_notes_a_missing_dataset() -> None:

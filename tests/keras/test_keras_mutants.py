@@ -154,24 +154,17 @@ def test_a_callback_that_never_stops_fails_and_costs_nothing_else(make_notebook)
 
 
 CRAFTED_SAVE = """
-import json, zipfile
-_real_save = keras.Model.save
+# The probe saves with Keras' own save_model, kept from before this cell ran; what it writes
+# still comes from the layers' get_config, which this notebook can replace.
+_real_config = keras.layers.Dense.get_config
 
-def _crafted_save(self, filepath, *args, **kwargs):
+def _huge_config(self):
     # Whatever the grader saves, the file it gets declares a 4.7 GB Dense kernel.
-    _real_save(self, filepath, *args, **kwargs)
-    with zipfile.ZipFile(filepath) as zf:
-        files = {name: zf.read(name) for name in zf.namelist()}
-    config = json.loads(files["config.json"])
-    for layer in config["config"]["layers"]:
-        if layer["class_name"] == "Dense":
-            layer["config"]["units"] = 1_500_000
-    files["config.json"] = json.dumps(config).encode()
-    with zipfile.ZipFile(filepath, "w") as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
+    config = _real_config(self)
+    config["units"] = 1_500_000
+    return config
 
-keras.Model.save = _crafted_save
+keras.layers.Dense.get_config = _huge_config
 dense_model = build_dense_model()
 """
 
@@ -180,9 +173,9 @@ dense_model = build_dense_model()
 @pytest.mark.skipif(not untrusted._cap_applies(),  # noqa: SLF001
                     reason="no memory cap where an NVIDIA driver is present")
 def test_a_crafted_model_file_fails_its_checks_with_the_grader_bounded(make_notebook) -> None:  # type: ignore[no-untyped-def]
-    """The kernel swaps the saved model for one whose config asks for gigabytes: every check
-    that opens it fails with a message, none is an error, and the grader's memory stays
-    bounded (without the guards this process would try to allocate 4.7 GB per load)."""
+    """The kernel has every saved model's config ask for gigabytes: every check that opens it
+    fails with a message, none is an error, and the grader's memory stays bounded (without the
+    guards this process would try to allocate 4.7 GB per load)."""
     path = make_notebook([helpers.solution_definitions("ex04_dense_baseline"), CRAFTED_SAVE],
                          exercise="ex04_dense_baseline")
     out = path.with_suffix(".json")
@@ -197,5 +190,6 @@ def test_a_crafted_model_file_fails_its_checks_with_the_grader_bounded(make_note
     for check in ("dense_architecture", "dense_accuracy"):
         assert status[check] == "failed", messages
         assert "needs more memory than the grader gives one model" in messages[check]
-    assert any("replaces `keras.Model.save`" in f for f in result["integrity"])
+    assert any("replaces `keras.layers.Dense.get_config`: Keras' saving patched" in f
+               for f in result["integrity"]), result["integrity"]
     assert peak < 4 * 2**30, f"the grader process reached {peak / 2**30:.1f} GiB"

@@ -364,6 +364,12 @@ def for_grading(root: Path, workdir: Path, limits: Limits, *, submission: Path,
             hide.insert(1, course.source.parent)  # the bundle file itself (--hide takes folders)
     except ConfigurationError:
         pass
+    # Where the datasets' test splits are: kernels get half of each in their own Keras home and
+    # are judged on the other half (grader.datasets); the training files linked from these
+    # folders stay visible (`keep`), the rest of them is hidden.
+    from grader import datasets
+
+    hide += [f for f in datasets.source_folders() if _may_hide(f)]
     return Sandbox(root, workdir, limits, hide=hide, keep=_keep_paths(env))
 
 

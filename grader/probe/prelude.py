@@ -1,0 +1,127 @@
+# Start-up code of a training exercise's kernel: it runs before any cell of the notebook.
+#
+# Never imported by the grader: the file is copied into the grader's cache and named by the
+# kernel's `PYTHONSTARTUP`, which IPython runs in a new kernel before its first cell (and again
+# in every kernel restarted after a crash). It leaves no name in the notebook's namespace and
+# imports nothing heavy: it waits for the notebook's own `import keras`, then
+#
+# - keeps Keras' saving functions as they were before any student code ran, in the module
+#   `_cnn_grader_probe_prelude` (`save_model`), so the probe saves the model the notebook holds
+#   with them, whatever the notebook did to `keras.Model.save` or `keras.saving`; `changed(model)`
+#   names the saving entry points the notebook replaced since (data for a finding);
+# - has `keras.datasets.mnist.load_data()` accept the grader's mnist.npz, which holds only half of
+#   the test split: Keras pins the official file's sha256, so the grader's copy is accepted by the
+#   sha256 the grader gives in `CNN_GRADER_SERVED_MNIST_SHA256` instead (any other file is still
+#   refused, as Keras would).
+#
+# A notebook can undo all of this in its own kernel (it runs arbitrary code there); it then only
+# loses what these protect, since the grader saves, loads and judges nothing on trust.
+#
+# (Comments, not a docstring: the file runs in the notebook's namespace, where a docstring
+# would become its __doc__.)
+
+
+def _cnn_grader_prelude():
+    import importlib.abc
+    import importlib.util
+    import os
+    import sys
+    import types
+
+    state = types.ModuleType("_cnn_grader_probe_prelude")
+    state.__doc__ = "cnn-grader: Keras' saving functions as they were before the notebook ran"
+    state.originals = {}
+    state.save_model = None
+    state.error = ""
+    sys.modules["_cnn_grader_probe_prelude"] = state
+    official_mnist = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+    served_mnist = os.environ.get("CNN_GRADER_SERVED_MNIST_SHA256", "")
+
+    def current(keras):
+        """The saving entry points, looked up as a notebook would call them."""
+        from keras.src.saving import saving_api, saving_lib
+
+        return {
+            "keras.Model.save": getattr(keras.Model, "save", None),
+            "keras.Sequential.save": getattr(keras.Sequential, "save", None),
+            "keras.saving.save_model": getattr(keras.saving, "save_model", None),
+            "keras.models.save_model": getattr(keras.models, "save_model", None),
+            "keras.src.saving.saving_api.save_model": getattr(saving_api, "save_model", None),
+            "keras.src.saving.saving_lib.save_model": getattr(saving_lib, "save_model", None),
+        }
+
+    def changed(model=None):
+        keras = sys.modules.get("keras")
+        if keras is None or not state.originals:
+            return []
+        now = current(keras)
+        out = [name for name, fn in state.originals.items() if now.get(name) is not fn]
+        if model is not None:
+            if "save" in getattr(model, "__dict__", {}):
+                out.append("the model's own save attribute")
+            elif getattr(type(model), "save", None) is not state.originals["keras.Model.save"] \
+                    and "keras.Model.save" not in out:
+                out.append(f"{type(model).__name__}.save")
+        return out
+
+    def on_keras(keras):
+        from keras.src.saving import saving_lib
+
+        state.originals = current(keras)
+        state.save_model = saving_lib.save_model
+        if served_mnist:
+            from keras.src.datasets import mnist
+
+            real_get_file = mnist.get_file
+
+            def get_file(fname=None, origin=None, file_hash=None, **kwargs):
+                if fname == "mnist.npz" and file_hash == official_mnist:
+                    file_hash = served_mnist
+                return real_get_file(fname=fname, origin=origin, file_hash=file_hash, **kwargs)
+
+            mnist.get_file = get_file
+
+    class AfterKerasImport(importlib.abc.MetaPathFinder):
+        """Runs `on_keras` once the notebook's `import keras` has finished."""
+
+        busy = False
+
+        def find_spec(self, fullname, path=None, target=None):
+            if fullname != "keras" or self.busy:
+                return None
+            self.busy = True
+            try:
+                spec = importlib.util.find_spec(fullname)
+            finally:
+                self.busy = False
+            if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+                return None
+            finder, loader = self, spec.loader
+            exec_module = loader.exec_module
+
+            def exec_then_capture(module):
+                exec_module(module)
+                try:
+                    sys.meta_path.remove(finder)
+                except ValueError:
+                    pass
+                try:
+                    on_keras(module)
+                except Exception as exc:  # noqa: BLE001 - never break the notebook's import
+                    state.error = f"{type(exc).__name__}: {exc}"[:300]
+
+            loader.exec_module = exec_then_capture
+            return spec
+
+    state.changed = changed
+    if "keras" in sys.modules:  # imported before the notebook ran (never, in a fresh kernel)
+        try:
+            on_keras(sys.modules["keras"])
+        except Exception as exc:  # noqa: BLE001
+            state.error = f"{type(exc).__name__}: {exc}"[:300]
+    else:
+        sys.meta_path.insert(0, AfterKerasImport())
+
+
+_cnn_grader_prelude()
+del _cnn_grader_prelude
