@@ -22,7 +22,8 @@ from typing import Any, TextIO
 from grader import __version__, profiles
 from grader.batch.discover import Submission, discover, student_slug
 from grader.batch.gradebook import GRADER_ERROR, UNKNOWN_EXERCISE, Entry, Gradebook
-from grader.batch.pool import Finished, run_tasks
+from grader.batch.executor import Executor, LocalExecutor
+from grader.batch.pool import Finished
 from grader.batch.progress import Progress
 from grader.batch.worker import Task
 from grader.errors import ConfigurationError
@@ -50,6 +51,8 @@ class BatchOptions:
     similarity_threshold: float = THRESHOLD
     progress: bool | None = None  # a live line; None: when stderr is a terminal
     context: str = "spawn"
+    # Where the gradings run (grader.batch.executor); None: worker processes on this machine.
+    executor: Executor | None = None
 
 
 @dataclass
@@ -105,7 +108,8 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
         summary.cached = sum(1 for s in found.submissions if s.exercise) - len(tasks)
         tasks.sort(key=lambda t: (not t.training, t.exercise, t.student))  # long ones first
 
-        workers = max(1, min(options.workers or default_workers(), len(tasks) or 1))
+        workers = (options.executor.workers if options.executor is not None
+                   else max(1, min(options.workers or default_workers(), len(tasks) or 1)))
         summary.workers = workers
         progress.workers = workers
         progress.start(len(found.submissions), len(found.submissions) - len(tasks))
@@ -125,11 +129,13 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
             last = why.strip().splitlines()[-1] if why.strip() else why
             progress.note(f"retrying {task.student} {task.exercise}: {last[:200]}")
 
+        executor = options.executor or LocalExecutor(
+            workers=workers,
+            training_workers=options.training_workers or default_training_workers(),
+            context=options.context)
         try:
-            run_tasks(tasks, workers=workers,
-                      training_workers=options.training_workers or default_training_workers(),
-                      deadline_s=lambda t: _deadline(t, options), on_finish=finish,
-                      on_retry=retry, on_poll=progress.tick, context=options.context)
+            executor.run(tasks, deadline_s=lambda t: _deadline(t, options), on_finish=finish,
+                         on_retry=retry, on_poll=progress.tick)
         finally:
             progress.close()
 
