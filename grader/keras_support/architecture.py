@@ -121,9 +121,7 @@ def load(path: Path, *, what: str) -> Any:
             raise
         except Exception as exc:  # noqa: BLE001 - anything in the file is the student's
             errors.append(f"{type(exc).__name__}: {exc}")
-    raise Fail(f"{what}: the model could not be loaded safely ({_first_line(errors[-1])}). "
-               "Build it from built-in Keras layers only: Lambda layers, custom layer classes "
-               "and subclassed models cannot be graded.")
+    raise Fail(untrusted.unloadable_message(path, what, _first_line(errors[-1])))
 
 
 def _first_line(text: str, limit: int = 300) -> str:
@@ -432,6 +430,29 @@ def _pair_row(row: int, w: LayerInfo, g: LayerInfo, *, kind_ok: bool) -> list[An
 
 
 # -- compile settings ----------------------------------------------------------------------
+def _ends_in_softmax(model: ModelInfo) -> bool:
+    last = model.layers[-1] if model.layers else None
+    if last is None:
+        return False
+    return last.kind == "Softmax" or last.settings.get("activation") == "softmax"
+
+
+def _logits_advice(got: ModelInfo, from_logits: bool) -> str:
+    """What is wrong depends on the student's last layer, not only on the flag."""
+    softmax = _ends_in_softmax(got)
+    if from_logits and softmax:
+        return ("your last layer already applies softmax, so its outputs are probabilities, "
+                "not logits: drop from_logits=True")
+    if from_logits:
+        return ("your last layer is linear and the loss takes its outputs as logits, which "
+                "trains, but the exercise asks for Dense(10, activation='softmax') and a loss "
+                "without from_logits, so that predict() gives probabilities")
+    if softmax:
+        return "the exercise's model outputs logits: drop the softmax and pass from_logits=True"
+    return ("your last layer is linear, so its outputs are logits: pass from_logits=True to "
+            "the loss (or end with a softmax, as the exercise asks)")
+
+
 def compare_compile(got: ModelInfo, want: ModelInfo) -> Comparison:
     """The optimizer, loss and metrics the exercise asks for, with advice on the usual slips."""
     w = want.compile
@@ -456,8 +477,7 @@ def compare_compile(got: ModelInfo, want: ModelInfo) -> Comparison:
         problems.append(f"the loss is {g.loss!r}, expected {w.loss!r}{advice}")
     elif g.from_logits != w.from_logits:
         problems.append(f"the loss has from_logits={g.from_logits}, expected {w.from_logits}: "
-                        "the last layer already applies softmax, so its outputs are "
-                        "probabilities, not logits")
+                        + _logits_advice(got, g.from_logits))
     lacking = [m for m in w.metrics if m not in g.metrics]
     if lacking:
         problems.append(f"the metrics are {list(g.metrics)!r}; {lacking[0]!r} is missing "

@@ -101,7 +101,7 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
 
     import keras
 
-    from grader.keras_support.untrusted import ModelTooLarge, memory_cap
+    from grader.keras_support.untrusted import ModelTooLarge, memory_cap, unloadable_message
 
     try:
         with memory_cap(what="the model"), warnings.catch_warnings():
@@ -112,9 +112,8 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - the file is the student's
         line = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
         return {"status": "unloadable",
-                "message": f"the model could not be loaded safely ({type(exc).__name__}: "
-                           f"{line}). Build it from built-in Keras layers only: Lambda layers, "
-                           "custom classes and subclassed models cannot be graded."}
+                "message": unloadable_message(Path(request["model"]), "the model",
+                                              f"{type(exc).__name__}: {line}")}
     try:
         with memory_cap(what="running the model"):
             return {**_predict(model, inputs, y, keras, np), "first": held_out.first}

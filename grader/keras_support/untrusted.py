@@ -28,6 +28,7 @@ import resource
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from grader.checks.core import Fail
 
@@ -93,6 +94,47 @@ def count_layers(path: Path) -> int | None:
         elif isinstance(node, list):
             stack.extend(node)
     return count
+
+
+def custom_classes(path: Path) -> list[str]:
+    """The classes in the archive's config that are not Keras' own (a layer subclass defined
+    in the notebook, a Lambda layer), read without Keras: what a "could not be loaded" message
+    should name."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            config = json.loads(zf.read("config.json").decode("utf-8"))
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, RecursionError):
+        return []
+    found: list[str] = []
+    stack: list[Any] = [config]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            name, module = node.get("class_name"), node.get("module")
+            if isinstance(name, str) and "config" in node:
+                own = isinstance(module, str) and module.split(".")[0] == "keras"
+                label = (f"{name} (module {module})" if isinstance(module, str) and module
+                         else name)
+                if (name == "Lambda" or not own) and label not in found:
+                    found.append(label)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def unloadable_message(path: Path, what: str, error: str) -> str:
+    """Why a student's model could not be loaded safely, naming its custom classes."""
+    custom = custom_classes(path)
+    if custom:
+        names = ", ".join(custom[:5]) + (" …" if len(custom) > 5 else "")
+        return (f"{what}: the model uses {names}, which is not a built-in Keras layer: the "
+                "grader loads models with safe_mode and runs none of the notebook's code, so "
+                "build the model from Keras' own layers (Conv2D, MaxPooling2D, Dense, …) "
+                f"instead (Keras said: {error})")
+    return (f"{what}: the model could not be loaded safely ({error}). Build it from built-in "
+            "Keras layers only: Lambda layers, custom layer classes and subclassed models "
+            "cannot be graded.")
 
 
 def data_segment_bytes() -> int | None:
