@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import zipfile
 from pathlib import Path
 
@@ -63,3 +64,27 @@ def test_a_wheel_grades_a_solution_with_full_marks_from_only_a_bundle(
                        CNN_GRADER_COURSE=str(encrypted), CNN_GRADER_BUNDLE_KEY=new_key())
     assert code == 2 and "not the key it was made with" in out
     assert not (user_dir / "wrong").exists()
+
+
+def test_a_wheel_runs_the_public_self_checks_from_a_release_alone(
+        fresh_venv, user_dir: Path, tmp_path: Path) -> None:
+    python = fresh_venv(tmp_path)
+    release = tmp_path / "release"
+    run([sys.executable, "-m", "grader.cli", "release", "--out", release, "--course", REPO],
+        env=clean_env())
+    assert not list(release.rglob("solutions"))
+    cli = python.parent / "cnn-grader"
+    env = clean_env(CNN_GRADER_CACHE_DIR=str(user_dir / ".cache"), CNN_GRADER_COURSE=str(release))
+    shutil.copy(REPO / "solutions" / "ex02_pooling.ipynb", user_dir / "mine.ipynb")
+    solved = run([cli, "check", "mine.ipynb", "--exercise", "ex02_pooling"], cwd=user_dir,
+                 env=env)
+    passed = [line for line in solved.stdout.splitlines() if "public examples passed" in line]
+    n = int(passed[0].split()[-1])
+    assert n > 0 and passed[0].endswith(f"passed: {n} of {n}")
+    assert "your final grade also uses hidden inputs" in solved.stdout
+    starter = run([cli, "check", str(release / "ex02_pooling.ipynb")], cwd=user_dir, env=env)
+    assert f"public examples passed: 0 of {n}" in starter.stdout
+    assert "Traceback" not in starter.stdout + starter.stderr
+    graded = run([cli, "grade", "mine.ipynb", "--exercise", "ex02_pooling"], cwd=user_dir,
+                 env=env, check=False)
+    assert graded.returncode == 2 and "student release" in graded.stderr
