@@ -71,9 +71,8 @@ def _device() -> str:
 
 def grading_times(profile: str, exercises: list[str]) -> list[dict[str, Any]]:
     """Grade each solution: calibration first (timed apart), then the graded run."""
-    from grader import Options, datasets, grade
+    from grader import Options, calibrate, datasets, grade
     from grader.exercises import get
-    from grader.keras_support import calibration
     from grader.keras_support.checks import find_accuracy_specs
 
     rows: list[dict[str, Any]] = []
@@ -87,7 +86,7 @@ def grading_times(profile: str, exercises: list[str]) -> list[dict[str, Any]]:
         for spec in specs:
             if profile == "smoke":
                 t0 = time.perf_counter()
-                calibration.reference_accuracy(exercise, spec, profile)
+                calibrate.reference_accuracy(exercise, spec, profile)
                 calib_s += time.perf_counter() - t0
         t0 = time.perf_counter()
         result = grade(exercise.solution_path, Options(profile=profile, seed=1))

@@ -154,7 +154,7 @@ def _cmd_gradescope_zip(args: argparse.Namespace) -> int:
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from grader import profiles
-    from grader.keras_support.calibration import calibrate
+    from grader.calibrate import calibrate
 
     _grading_course()
     for line in calibrate(args.exercises, profiles.resolve(args.profile), refresh=args.force):
@@ -277,6 +277,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="parallel kernels for exercises that train (default: 1 per GPU, else 1)")
     p.add_argument("--similarity-threshold", type=float, default=0.9,
                    help="flag pairs whose normalised code is at least this similar (default 0.9)")
+    p.add_argument("--executor", choices=["local", "dask"], default="local",
+                   help="where gradings run: worker processes here (local, the default) or the "
+                        "workers of a Dask cluster (dask; see README, 'Past one machine')")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="with --executor dask: that scheduler's workers (default: a local "
+                            "cluster of --workers processes)")
+    where.add_argument("--scheduler-file", metavar="FILE",
+                       help="with --executor dask: the scheduler named in this file")
+    p.add_argument("--gpu-share", type=float, default=1.0, metavar="F",
+                   help="with --executor dask: the share of a worker's GPU resource one "
+                        "training takes (default 1.0; 0.25: four trainings per GPU)")
+    p.add_argument("--require-sandbox", action="store_true",
+                   help="refuse to grade where kernels cannot be fully isolated (own user or "
+                        "user namespace, network off, hidden folders); default: grade, and "
+                        "each report says which isolation was in force")
     p.set_defaults(func=_cmd_batch)
 
     p = sub.add_parser("gradescope-zip", help="build Gradescope's autograder zip for an exercise")

@@ -30,7 +30,7 @@ from typing import Any
 
 import nbformat
 
-from grader import __version__
+from grader.version import __version__
 from grader.checks.core import Call, Exercise, copy_value
 from grader.checks.reference import load_reference
 from grader.course import RELEASE_FORMAT as FORMAT  # how grader.course recognises a release
@@ -169,8 +169,10 @@ def check_public(notebook: Path, release_root: Path, *, exercise: str | None = N
                  notebook_timeout: float | None = None) -> tuple[Exercise, GradeResult | None]:
     """Run a notebook in a fresh kernel, through the grading pipeline, against the release's
     public examples; no result when the exercise has none (nothing worth running it for)."""
-    from grader.api import Options, grade, resolve_exercise
+    from grader.api import resolve_exercise
     from grader.execution import notebook as nbio
+    from grader.options import Options
+    from grader.pipeline import grade_exercise
 
     try:
         nb: Any = nbio.read(Path(notebook))[0]
@@ -179,9 +181,9 @@ def check_public(notebook: Path, release_root: Path, *, exercise: str | None = N
     ex = public_exercise(release_root, resolve_exercise(Path(notebook), nb, exercise))
     if not ex.checks:
         return ex, None
-    return ex, grade(Path(notebook), Options(exercise=ex, profile=profile, seed=0,
-                                             cell_timeout=cell_timeout,
-                                             notebook_timeout=notebook_timeout))
+    return ex, grade_exercise(Path(notebook), ex, Options(profile=profile, seed=0,
+                                                          cell_timeout=cell_timeout,
+                                                          notebook_timeout=notebook_timeout))
 
 
 def _check_target(out: Path) -> None:

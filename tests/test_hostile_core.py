@@ -23,6 +23,7 @@ from grader import GradeResult
 from grader.checks.core import copy_value
 from grader.checks.reference import load_reference
 from grader.execution import kernel
+from grader.execution.executor import ExecutionRequest, NbclientExecutor
 from grader.execution.kernel import Limits
 from grader.exercises import get
 
@@ -109,13 +110,14 @@ def test_kernel_killed_by_a_cell_is_restarted_and_earlier_work_is_graded(tmp_pat
 def test_flood_of_output_is_truncated_and_kept_small(tmp_path: Path) -> None:
     runs: list[kernel.RunResult] = []
 
-    def spy(*args: Any, **kwargs: Any) -> kernel.RunResult:
-        runs.append(kernel.run(*args, **kwargs))
-        return runs[-1]
+    class Spy(NbclientExecutor):
+        def run(self, request: ExecutionRequest) -> kernel.RunResult:
+            runs.append(super().run(request))
+            return runs[-1]
 
     limits = Limits(cell_timeout=30, probe_timeout=5, max_output_bytes=1_000_000)
     result = grade_cells(tmp_path, DEFS, "for _ in range(50):\n    print('x' * 1_000_000)",
-                         limits=limits, executor=spy)
+                         limits=limits, executor=Spy())
     assert result.execution.output_truncated is True
     assert result.score == result.max_score, helpers.describe(result)
     # What the grader holds of the 50 MB stays within the budget.

@@ -1,8 +1,9 @@
 """The pipeline without a kernel: a fake executor (Options(executor=...)) replays evidence.
 
-The fake does what the kernel would: it lets the grader write the hidden inputs, then runs the
-real probe (`grader.probe.kernel_side.Probe`, in this process) against the reference
-functions, so the records are genuine. Tests then tamper with those records as a hostile
+The fake implements the execution seam (`grader.execution.executor.Executor`) and does what the
+kernel would: it lets the grader write the hidden inputs, then runs the real probe
+(`grader.probe.kernel_side.Probe`, in this process) against the reference functions, so the
+records are genuine. Tests then tamper with those records as a hostile
 notebook could, and check that nothing unreadable ever passes or becomes a grader `error`.
 """
 
@@ -18,10 +19,12 @@ import numpy as np
 import pytest
 
 import helpers
-from grader import GradeResult, Options, grade
+from grader import GradeResult, Options, calibrate, grade, profiles
 from grader.checks.reference import load_reference
 from grader.execution import kernel
-from grader.models import ExecutionStatus, ExecutionSummary
+from grader.execution.executor import ExecutionRequest, Executor
+from grader.exercises import get
+from grader.models import Calibration, ExecutionStatus, ExecutionSummary
 from grader.probe import plan
 from grader.probe.kernel_side import Probe
 
@@ -31,7 +34,8 @@ MISSING = object()  # an override that removes the name, as if the student never
 
 
 class ReplayExecutor:
-    """Stands in for `kernel.run`: no kernel, the reference functions answer every call."""
+    """Stands in for the nbclient executor: no kernel, the reference functions answer every
+    call."""
 
     def __init__(self, *, overrides: dict[str, Any] | None = None,
                  tamper: Tamper | None = None,
@@ -41,17 +45,17 @@ class ReplayExecutor:
         self.outcomes = outcomes or {}  # call name -> how its probe cell ended
         self.calls = 0
 
-    def __call__(self, nb: Any, workdir: Path, *, extras: list[kernel.ExtraCell],
-                 before_extras: Callable[[], Any], **_: Any) -> kernel.RunResult:
+    def run(self, request: ExecutionRequest) -> kernel.RunResult:
         self.calls += 1
-        before_extras()
-        probe_dir = workdir / plan.PROBE_DIRNAME
+        assert request.before_extras is not None
+        request.before_extras()
+        probe_dir = request.workdir / plan.PROBE_DIRNAME
         namespace = dict(vars(load_reference(helpers.solution_path(EX))))
         namespace.update(self.overrides)
         namespace = {k: v for k, v in namespace.items() if v is not MISSING}
         probe = Probe(namespace, str(probe_dir))
         outcomes = {}
-        for extra in extras:
+        for extra in request.extras:
             if extra.setup:
                 continue
             name = probe.calls[extra.key]["name"]
@@ -63,8 +67,7 @@ class ReplayExecutor:
             outcomes[extra.key] = kernel.ExtraOutcome(extra.key, status)
         summary = ExecutionSummary(status=ExecutionStatus.OK, duration_s=0.0, cells_total=1,
                                    cells_executed=1)
-        return kernel.RunResult(summary, outcomes, nb)
-
+        return kernel.RunResult(summary, outcomes, request.nb)
 
 @pytest.fixture
 def no_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -75,7 +78,7 @@ def no_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kernel, "run_async", refuse)
 
 
-def replay(executor: ReplayExecutor) -> GradeResult:
+def replay(executor: Executor) -> GradeResult:
     return grade(helpers.solution_path(EX), Options(seed=helpers.SEED, executor=executor))
 
 
@@ -84,6 +87,35 @@ def test_replayed_reference_gets_full_marks_without_a_kernel(no_kernel: None) ->
     executor = ReplayExecutor()
     result = replay(executor)
     assert executor.calls == 1  # the no_kernel fixture guarantees no real kernel was started
+    assert result.score == result.max_score, helpers.describe(result)
+
+
+def test_calibration_is_settled_before_the_kernel_starts(
+        no_kernel: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    events: list[str] = []
+    resolve = calibrate.resolve
+
+    def recording(exercise: Any, profile: str, **kw: Any) -> Calibration:
+        events.append(f"calibrate {exercise.id}")
+        return resolve(exercise, profile, **kw)
+
+    class Recording(ReplayExecutor):
+        def run(self, request: ExecutionRequest) -> kernel.RunResult:
+            events.append("kernel")
+            return super().run(request)
+
+    monkeypatch.setattr(calibrate, "resolve", recording)
+    replay(Recording())
+    assert events == [f"calibrate {EX}", "kernel"]
+
+
+def test_a_calibration_settled_ahead_is_used_as_it_is(
+        no_kernel: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a batch does: resolved once, carried to every grading on this kind of machine."""
+    settled = calibrate.resolve(get(EX), profiles.resolve(None))
+    monkeypatch.setattr(calibrate, "resolve", lambda *a, **k: pytest.fail("resolved again"))
+    result = grade(helpers.solution_path(EX), Options(seed=helpers.SEED, calibration=settled,
+                                                      executor=ReplayExecutor()))
     assert result.score == result.max_score, helpers.describe(result)
 
 

@@ -9,6 +9,8 @@ DIR then holds `gradebook.sqlite` (the resumable record of every grading), `stud
     discover   find submissions in nbgrader / per-student / flat layouts and zips (safezip)
     gradebook  SQLite, one committed row per finished submission; the cache of unchanged ones
     pool       worker processes, one submission each at a time; a crash fails only its task
+    executor   the seam between planning and running (local processes, or Dask:
+               dask_executor on the driver, dask_worker + remote on the workers)
     worker     the code inside a worker: grade, write reports, answer with plain data
     progress   the live line on stderr
     runner     the whole run, in order
@@ -20,9 +22,40 @@ import argparse
 import sys
 from pathlib import Path
 
-from grader.batch.runner import BatchOptions, BatchSummary, run
+from grader.batch.executor import Executor
+from grader.batch.runner import (BatchOptions, BatchSummary, default_training_workers,
+                                 default_workers, run)
+from grader.errors import ConfigurationError
 
 __all__ = ["BatchOptions", "BatchSummary", "run", "run_batch"]
+
+
+def executor_for(args: argparse.Namespace) -> Executor | None:
+    """The executor the command line asks for (None: the local worker processes)."""
+    kind = getattr(args, "executor", None) or "local"
+    scheduler, scheduler_file = getattr(args, "scheduler", None), getattr(args, "scheduler_file",
+                                                                          None)
+    if getattr(args, "require_sandbox", False) and kind == "local":
+        from grader.batch.remote import sandbox_gaps
+        from grader.execution.sandbox import capabilities
+
+        gaps = sandbox_gaps(capabilities())
+        if gaps:
+            raise ConfigurationError("--require-sandbox: kernels cannot be fully isolated on "
+                                     "this machine: " + "; ".join(gaps))
+    if kind != "dask":
+        if scheduler or scheduler_file:
+            raise ConfigurationError("--scheduler and --scheduler-file need --executor dask")
+        return None
+    from grader.batch.dask_executor import DaskExecutor, require_dask
+
+    require_dask()  # before any work
+    executor = DaskExecutor(
+        workers=args.workers or default_workers(), address=scheduler,
+        scheduler_file=scheduler_file, gpu_share=getattr(args, "gpu_share", None) or 1.0,
+        training_workers=getattr(args, "training_workers", None) or default_training_workers(),
+        require_sandbox=bool(getattr(args, "require_sandbox", False)))
+    return executor.connect() if scheduler or scheduler_file else executor
 
 
 def run_batch(args: argparse.Namespace) -> int:
@@ -33,7 +66,8 @@ def run_batch(args: argparse.Namespace) -> int:
         profile=args.profile, seed=args.seed, cell_timeout=args.cell_timeout,
         notebook_timeout=args.timeout, workers=args.workers,
         training_workers=getattr(args, "training_workers", None), force=args.force,
-        similarity_threshold=getattr(args, "similarity_threshold", None) or 0.9)
+        similarity_threshold=getattr(args, "similarity_threshold", None) or 0.9,
+        executor=executor_for(args))
     summary = run(options)
     print(f"{summary.submissions} submissions: {summary.graded} graded, {summary.cached} "
           f"unchanged, {summary.failed} grader failures, {summary.problems} with problems, "

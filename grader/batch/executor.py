@@ -6,7 +6,8 @@ machinery (a worker that dies or hangs) are retried; grades, timeouts and dead k
 results, never its business. Implementations:
 
     LocalExecutor   worker processes on this machine (grader.batch.pool)
-    (DaskExecutor)  the workers of a Dask distributed cluster (CONTRACT.md §5)
+    DaskExecutor    the workers of a Dask distributed cluster (grader.batch.dask_executor;
+                    CONTRACT.md §5)
 
 Tests add their own (e.g. one that replays recorded results).
 """
@@ -47,6 +48,20 @@ class LocalExecutor:
             on_finish: Callable[[Finished], None],
             on_retry: Callable[[Task, str], None] | None = None,
             on_poll: Callable[[], None] | None = None) -> None:
-        run_tasks(tasks, workers=self.workers, training_workers=self.training_workers,
-                  deadline_s=deadline_s, on_finish=on_finish, on_retry=on_retry,
-                  on_poll=on_poll, context=self.context, handler=self.handler)
+        try:
+            run_tasks(tasks, workers=self.workers, training_workers=self.training_workers,
+                      deadline_s=deadline_s, on_finish=on_finish, on_retry=on_retry,
+                      on_poll=on_poll, context=self.context, handler=self.handler)
+        finally:
+            sweep_cgroups()
+
+
+def sweep_cgroups() -> None:
+    """The cgroups of kernels whose worker was killed mid-grading (kill -9, the OOM killer, a
+    deadline) and so never removed them: removed, with anything still running in them."""
+    try:
+        from grader.execution.sandbox import cgroups
+
+        cgroups.sweep_orphans()
+    except Exception:  # noqa: BLE001 - cleaning up is best effort
+        pass

@@ -8,16 +8,26 @@ may lose the last commits on a power cut, which a rerun regrades).
 A row is reused instead of grading again when the notebook's bytes (sha256), the grader's
 version and the grading configuration (the exercise's checks and solution, the options) are all
 unchanged, and the last attempt was not a grader failure.
+
+A row's `status` is a `BatchOutcome`. Schema 1 wrote a grader failure as "error", the word a
+check's status uses for something else; opening such a gradebook migrates its rows (schema 2),
+and a row read from anywhere is read through `BatchOutcome.of`, which knows the old word. A
+row's `result` is the results document (`GradeResult.to_dict()`), read with `GradeResult.
+from_dict`: `Entry.row()` is what the CSV and the dashboard get.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
-SCHEMA_VERSION = "1"
+from grader.models import BatchOutcome, ClassEntry, GradeResult, SchemaError
+
+SCHEMA_VERSION = "2"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
@@ -50,11 +60,6 @@ CREATE TABLE IF NOT EXISTS similarity (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
-# Statuses of a row. The first four are the execution statuses of CONTRACT.md §3; the last two
-# are the batch's own: the grader failed on this submission, or no exercise matched it.
-GRADED = ("ok", "timeout", "kernel_died", "invalid_notebook")
-GRADER_ERROR = "error"
-UNKNOWN_EXERCISE = "unknown_exercise"
 
 
 @dataclass
@@ -68,7 +73,7 @@ class Entry:
     grader_version: str
     config: str
     seed: int | None
-    status: str
+    status: BatchOutcome
     score: float = 0.0
     max_score: float = 0.0
     result: str | None = None  # the results file (CONTRACT.md §3), as JSON text
@@ -79,8 +84,33 @@ class Entry:
     attempts: int = 1
     executions: int = 0  # how many times this row's notebook was actually run, over all runs
 
+    def __post_init__(self) -> None:
+        self.status = BatchOutcome.of(self.status)
+
+    def grade_result(self) -> GradeResult | None:
+        """The results document of a graded row; None without one, or for one this grader
+        cannot read (a row of another grader version keeps its columns)."""
+        if not self.result:
+            return None
+        try:
+            return GradeResult.from_dict(json.loads(self.result))
+        except (ValueError, SchemaError):
+            return None
+
+    def row(self) -> ClassEntry:
+        """This row as the class-level renderers (CSV, dashboard) see it."""
+        unknown = self.status is BatchOutcome.UNKNOWN_EXERCISE
+        return ClassEntry.of(student=self.student, exercise="" if unknown else self.exercise,
+                             status=self.status, result=self.grade_result(), score=self.score,
+                             max_score=self.max_score, report=self.report, notebook=self.path,
+                             message=self.message, duration_s=self.duration_s)
+
 
 _COLUMNS = [f.name for f in fields(Entry)]
+
+
+def _entry(row: Any) -> Entry:
+    return Entry(**{k: row[k] for k in _COLUMNS})
 
 
 class Gradebook:
@@ -96,6 +126,15 @@ class Gradebook:
         with self._db:
             self._db.executescript(_SCHEMA)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            self._migrate()
+
+    def _migrate(self) -> None:
+        """Schema 1 → 2: a grader failure was stored as "error"."""
+        found = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if found is not None and found[0] == "1":
+            self._db.execute("UPDATE submissions SET status = ? WHERE status = 'error'",
+                             (BatchOutcome.GRADER_FAILURE.value,))
+            self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))
 
     def __enter__(self) -> Gradebook:
         return self
@@ -109,12 +148,12 @@ class Gradebook:
     def get(self, student: str, exercise: str) -> Entry | None:
         row = self._db.execute("SELECT * FROM submissions WHERE student = ? AND exercise = ?",
                                (student, exercise)).fetchone()
-        return Entry(**{k: row[k] for k in _COLUMNS}) if row else None
+        return _entry(row) if row else None
 
     def is_fresh(self, entry: Entry | None, *, sha256: str, grader_version: str,
                  config: str) -> bool:
         """Can this row stand for the submission as it is now, without running it again?"""
-        return (entry is not None and entry.status != GRADER_ERROR
+        return (entry is not None and entry.status is not BatchOutcome.GRADER_FAILURE
                 and entry.sha256 == sha256 and entry.grader_version == grader_version
                 and entry.config == config)
 
@@ -122,7 +161,7 @@ class Gradebook:
         """Insert or replace the row and commit; `executed` counts a real run of the notebook."""
         old = self.get(entry.student, entry.exercise)
         entry.executions = (old.executions if old else 0) + (1 if executed else 0)
-        values = asdict(entry)
+        values = asdict(entry) | {"status": entry.status.value}
         with self._db:
             self._db.execute(
                 f"INSERT OR REPLACE INTO submissions ({', '.join(_COLUMNS)}) "
@@ -132,7 +171,7 @@ class Gradebook:
 
     def entries(self) -> list[Entry]:
         rows = self._db.execute("SELECT * FROM submissions ORDER BY student, exercise")
-        return [Entry(**{k: r[k] for k in _COLUMNS}) for r in rows]
+        return [_entry(r) for r in rows]
 
     def replace_similarity(self, exercise: str,
                            pairs: Iterable[tuple[str, str, float]]) -> None:

@@ -17,23 +17,33 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
-from typing import Any
+from typing import Any, Literal
 
 from grader.batch.worker import Task, grade_task, kill_tree, worker_main
 
 MAX_ATTEMPTS = 2
 Handler = Callable[[Task], tuple[str, str]]
+# How a task ended, before the runner turns it into a gradebook row (a `BatchOutcome`).
+TaskEnd = Literal["ok", "unknown", "failed"]
 
 
 @dataclass(frozen=True)
 class Finished:
-    """How one task ended: "ok" (payload: results JSON), "unknown" (no such exercise) or
-    "failed" (payload: what went wrong in the grader, after the last attempt)."""
+    """How one task ended: "ok" (payload: the results document, `GradeResult.to_dict()` as
+    JSON), "unknown" (no such exercise) or "failed" (payload: what went wrong in the grader,
+    after the last attempt)."""
 
     task: Task
-    kind: str
+    kind: TaskEnd
     payload: str
     wall_s: float
+
+
+def task_end(kind: str) -> TaskEnd:
+    """A handler's word for how a task ended; anything but "ok" and "unknown" is a failure."""
+    if kind == "ok":
+        return "ok"
+    return "unknown" if kind == "unknown" else "failed"
 
 
 class _Worker:
@@ -132,7 +142,7 @@ def run_tasks(tasks: Iterable[Task], *, workers: int, training_workers: int,
                         on_retry(task, payload)
                     pending.appendleft(replace(task, attempt=task.attempt + 1))
                     continue
-                on_finish(Finished(task, kind, payload, wall))
+                on_finish(Finished(task, task_end(kind), payload, wall))
     finally:
         for w in idle + busy:
             if w.task is not None:

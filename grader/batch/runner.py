@@ -10,27 +10,29 @@ uninterrupted one would have.
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import hashlib
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from grader import __version__, profiles
+from grader import calibrate, profiles
 from grader.batch.discover import Submission, discover, student_slug
-from grader.batch.gradebook import GRADER_ERROR, UNKNOWN_EXERCISE, Entry, Gradebook
+from grader.batch.gradebook import Entry, Gradebook
 from grader.batch.executor import Executor, LocalExecutor
 from grader.batch.pool import Finished
 from grader.batch.progress import Progress
 from grader.batch.worker import Task
 from grader.errors import ConfigurationError
 from grader.exercises import get as get_exercise
-from grader.reporting.csv_report import CheckEntry, ClassEntry, write_csv
+from grader.models import BatchOutcome, ClassEntry, GradeResult
+from grader.reporting.csv_report import write_csv
 from grader.reporting.dashboard import render_dashboard
 from grader.similarity import THRESHOLD, SimilarPair, similar_pairs
+from grader.version import __version__, source_digest
 
 GRADEBOOK = "gradebook.sqlite"
 REPORTS = "students"
@@ -60,7 +62,7 @@ class BatchSummary:
     submissions: int = 0
     graded: int = 0
     cached: int = 0
-    failed: int = 0  # grader failures (status "error") in this run
+    failed: int = 0  # grader failures (BatchOutcome.GRADER_FAILURE) in this run
     problems: int = 0  # of the submissions found: timed out, kernel died, unreadable, unknown
     similar_pairs: int = 0
     workers: int = 0
@@ -107,6 +109,7 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
         tasks, by_key, configs = _plan(found.submissions, gb, profile, options, out)
         summary.cached = sum(1 for s in found.submissions if s.exercise) - len(tasks)
         tasks.sort(key=lambda t: (not t.training, t.exercise, t.student))  # long ones first
+        tasks = _calibrated(tasks, profile, progress.note)
 
         workers = (options.executor.workers if options.executor is not None
                    else max(1, min(options.workers or default_workers(), len(tasks) or 1)))
@@ -119,11 +122,11 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
             entry = _entry(sub, done, configs[done.task.exercise])
             gb.put(entry, executed=True)
             summary.graded += 1
-            summary.failed += entry.status == GRADER_ERROR
-            shown = (f"{entry.score:g}/{entry.max_score:g} [{entry.status}]"
-                     if entry.status != GRADER_ERROR else "grader failure")
-            progress.finished(sub.student, sub.exercise or "?",
-                              f"{shown} in {done.wall_s:.1f}s", failed=entry.status != "ok")
+            summary.failed += entry.status is BatchOutcome.GRADER_FAILURE
+            shown = (f"{entry.score:g}/{entry.max_score:g} [{entry.status.value}]"
+                     if entry.status is not BatchOutcome.GRADER_FAILURE else "grader failure")
+            progress.finished(sub.student, sub.exercise or "?", f"{shown} in {done.wall_s:.1f}s",
+                              failed=entry.status is not BatchOutcome.OK)
 
         def retry(task: Task, why: str) -> None:
             last = why.strip().splitlines()[-1] if why.strip() else why
@@ -144,8 +147,8 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
         current = {(s.student, s.exercise or f"unknown:{s.label}") for s in found.submissions}
         rows = gb.entries()
         summary.problems = sum(1 for e in rows if (e.student, e.exercise) in current
-                               and e.status not in ("ok", GRADER_ERROR))
-        entries = [class_entry(e) for e in rows]
+                               and e.status not in (BatchOutcome.OK, BatchOutcome.GRADER_FAILURE))
+        entries = [e.row() for e in rows]
         stored = [SimilarPair(*row) for row in gb.similarity()]
     run_info = {"submissions": summary.submissions, "graded this run": summary.graded,
                 "unchanged (not rerun)": summary.cached, "grader failures": summary.failed,
@@ -191,41 +194,28 @@ def _plan(subs: list[Submission], gb: Gradebook, profile: str, options: BatchOpt
     return tasks, by_key, configs
 
 
-def class_entry(e: Entry) -> ClassEntry:
-    """A gradebook row as the class-level renderers see it."""
-    data: dict[str, Any] = {}
-    if e.result:
-        try:
-            data = json.loads(e.result)
-        except json.JSONDecodeError:
-            data = {}
-    checks = tuple(CheckEntry(id=str(c.get("id", "")), status=str(c.get("status", "")),
-                              score=float(c.get("score", 0.0)),
-                              max_score=float(c.get("max_score", 0.0)),
-                              title=str(c.get("title", "")), message=str(c.get("message", "")))
-                   for c in data.get("checks", []) if isinstance(c, dict))
-    message = e.message or str((data.get("execution") or {}).get("message", ""))
-    return ClassEntry(student=e.student,
-                      exercise="" if e.status == UNKNOWN_EXERCISE else e.exercise,
-                      status=e.status, score=e.score, max_score=e.max_score, checks=checks,
-                      report=e.report, notebook=e.path, message=message,
-                      duration_s=e.duration_s, title=str(data.get("title", "")))
+def _calibrated(tasks: list[Task], profile: str, note: Callable[[str], None]) -> list[Task]:
+    """The tasks, each with what calibration settled for its exercise on this machine:
+    resolved once per exercise before any task starts (measuring a reference solution here
+    where the cache lacks it), so that no worker calibrates."""
+    settled = calibrate.resolve_all({t.exercise for t in tasks}, profile, note=note)
+    return [replace(t, calibration=settled[t.exercise]) for t in tasks]
 
 
 def _entry(sub: Submission, done: Finished, config: str) -> Entry:
     exercise = done.task.exercise
     base = Entry(student=sub.student, exercise=exercise, path=sub.label, sha256=sub.sha256,
                  grader_version=__version__, config=config, seed=done.task.seed,
-                 status=GRADER_ERROR, graded_at=_now(), duration_s=round(done.wall_s, 3),
+                 status=BatchOutcome.GRADER_FAILURE, graded_at=_now(),
+                 duration_s=round(done.wall_s, 3),
                  attempts=done.task.attempt)
     if done.kind == "ok":
-        data = json.loads(done.payload)
-        return replace(base, status=str(data["execution"]["status"]),
-                       score=float(data["score"]), max_score=float(data["max_score"]),
-                       result=done.payload,
+        result = GradeResult.from_dict(json.loads(done.payload))
+        return replace(base, status=BatchOutcome(result.execution.status.value),
+                       score=result.score, max_score=result.max_score, result=done.payload,
                        report=f"{REPORTS}/{student_slug(sub.student)}/{exercise}.html")
     if done.kind == "unknown":
-        return replace(base, status=UNKNOWN_EXERCISE, message=done.payload)
+        return replace(base, status=BatchOutcome.UNKNOWN_EXERCISE, message=done.payload)
     return replace(base, max_score=float(get_exercise(exercise).max_score),
                    message=f"the grader failed on this submission (not the student's fault); "
                            f"last attempt:\n{done.payload}")
@@ -234,27 +224,14 @@ def _entry(sub: Submission, done: Finished, config: str) -> Entry:
 def _unknown(sub: Submission, why: str) -> Entry:
     return Entry(student=sub.student, exercise=f"unknown:{sub.label}", path=sub.label,
                  sha256=sub.sha256, grader_version=__version__, config="", seed=None,
-                 status=UNKNOWN_EXERCISE, message=why, graded_at=_now())
-
-
-@functools.lru_cache(maxsize=1)
-def _grader_source_digest() -> bytes:
-    """Every source file of the grader: checks lean on shared modules (drivers, the catalogue
-    of known mistakes, comparisons), so any change to the code may change a grade."""
-    root = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        if path.suffix in (".py", ".j2") and "__pycache__" not in path.parts:
-            digest.update(path.relative_to(root).as_posix().encode())
-            digest.update(path.read_bytes())
-    return digest.digest()
+                 status=BatchOutcome.UNKNOWN_EXERCISE, message=why, graded_at=_now())
 
 
 def _config(exercise: str, profile: str, options: BatchOptions) -> str:
     """What besides the notebook decides a grade: the grader's code, the exercise's solution,
     the options. A change to any of them makes cached rows stale."""
     ex = get_exercise(exercise)
-    digest = hashlib.sha256(_grader_source_digest())
+    digest = hashlib.sha256(source_digest().encode())
     for path in (ex.solution_path,):
         try:
             digest.update(path.read_bytes())

@@ -23,10 +23,15 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from grader.models import Calibration
+
 
 @dataclass(frozen=True)
 class Task:
-    """One grading to do; plain fields only, so it crosses the process boundary as it is."""
+    """One grading to do; plain data only, so it crosses the process boundary as it is.
+    `calibration` is what the batch settled for the exercise before fanning out (thresholds,
+    the reference's grading time): a worker grades with it and never calibrates, unless it
+    is a machine of another kind (then `grade()` resolves its own)."""
 
     key: int
     student: str
@@ -40,6 +45,7 @@ class Task:
     report_stem: str
     training: bool = False
     attempt: int = 1
+    calibration: Calibration | None = None
 
 
 def grade_task(task: Task) -> tuple[str, str]:
@@ -55,7 +61,8 @@ def grade_task(task: Task) -> tuple[str, str]:
     try:
         result = grade(Path(task.path), Options(
             exercise=task.exercise, profile=task.profile, seed=task.seed,
-            cell_timeout=task.cell_timeout, notebook_timeout=task.notebook_timeout))
+            cell_timeout=task.cell_timeout, notebook_timeout=task.notebook_timeout,
+            calibration=task.calibration))
     except UnknownExercise as exc:
         return "unknown", str(exc)
     report_dir = Path(task.report_dir)

@@ -38,7 +38,7 @@ import numpy as np
 
 from grader.checks.outcomes import Fail as Fail  # re-exported: checks raise them from here
 from grader.checks.outcomes import NotAttempted as NotAttempted
-from grader.execution.kernel import Limits
+from grader.models import Calibration, Limits
 
 # The public examples of a student release (grader.selfcheck.public) are drawn from the same
 # makers as the hidden inputs, on streams no grading seed can reach. A hidden stream's entropy is
@@ -229,6 +229,11 @@ class Context:
     _have_expected: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
     profile: str = ""  # the training budget this grading runs under ("full" | "smoke")
+    # What calibration settled for this check before grading (an accuracy check's threshold),
+    # or why it could not (`threshold_problem`, a configuration problem): a check reads it and
+    # never computes it.
+    threshold: Any = None
+    threshold_problem: str = ""
 
     @property
     def expected(self) -> Any:
@@ -293,9 +298,10 @@ class Exercise:
     # give the kernel its environment (dataset cache). Both return what the report should say.
     prepare: Callable[[Any, str], list[str]] | None = None
     kernel_env: Callable[[str], dict[str, str]] | None = None
-    # Limits that depend on the profile (a smoke budget trains in seconds, not half an hour),
-    # and what the report should say of them; None: `limits` under every profile.
-    profile_limits: Callable[[str], tuple[Limits, list[str]]] | None = None
+    # Limits that depend on the profile (a smoke budget trains in seconds, not half an hour)
+    # and on how long grading the reference solution took (from calibration, None when not
+    # measured), and what the report should say of them; None: `limits` under every profile.
+    profile_limits: Callable[[str, float | None], tuple[Limits, list[str]]] | None = None
     # Reference answers known ahead, keyed by call (a release's public examples carry theirs):
     # grading then loads no reference solution, which a student's machine does not have.
     answers: dict[str, Any] | None = None
@@ -313,11 +319,13 @@ class Exercise:
     def max_score(self) -> float:
         return sum(c.points for c in self.checks)
 
-    def limits_for(self, profile: str) -> tuple[Limits, list[str]]:
+    def limits_for(self, profile: str,
+                   calibration: Calibration | None = None) -> tuple[Limits, list[str]]:
         """The limits a grading under `profile` runs with, and the report's notes on them."""
         if self.profile_limits is None:
             return self.limits, []
-        return self.profile_limits(profile)
+        return self.profile_limits(profile, calibration.reference_seconds
+                                   if calibration is not None else None)
 
     def input(self, name: str, make: Callable[[np.random.Generator], Any], *,
               stream: str = "") -> Input:

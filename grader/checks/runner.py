@@ -13,7 +13,7 @@ from typing import Any
 
 from grader.checks.core import Check, Context, Exercise, Fail, NotAttempted
 from grader.errors import ConfigurationError
-from grader.models import CheckResult, Outcome, points_for, status_of
+from grader.models import Calibration, CheckResult, Outcome, points_for, status_of
 from grader.probe.evidence import Evidence
 
 
@@ -86,23 +86,26 @@ def run_check(check: Check, ev: Evidence | None, ctx: Context,
 def evaluate(exercise: Exercise, evidence: Mapping[str, Evidence],
              bound: Mapping[str, tuple[tuple[Any, ...], dict[str, Any]]],
              reference: Any, expected: Mapping[str, Any] | None = None, *,
-             profile: str = "", timings: Mapping[str, float] | None = None) -> list[CheckResult]:
+             profile: str = "", timings: Mapping[str, float] | None = None,
+             calibration: Calibration | None = None) -> list[CheckResult]:
     """Run every check. `expected` holds reference answers computed ahead (keyed by call);
     `profile` is the training budget the notebook ran under (thresholds depend on it);
-    `timings` the seconds each grading call took in the kernel (keyed by call). A call that
-    several checks share is counted in the first of them only."""
+    `timings` the seconds each grading call took in the kernel (keyed by call); `calibration`
+    what was settled before grading (each check's threshold). A call that several checks
+    share is counted in the first of them only."""
     timings = dict(timings or {})
+    settled = calibration if calibration is not None else Calibration(profile=profile)
     results = []
     for check in exercise.checks:
         call = check.call
+        args, kwargs = bound[call.key()] if call is not None else ((), {})
+        ctx = Context(text=call.describe(args, kwargs) if call is not None else check.title,
+                      args=args, kwargs=kwargs, reference=reference, call=call,
+                      profile=profile, threshold=settled.thresholds.get(check.id),
+                      threshold_problem=settled.problems.get(check.id, ""))
         if call is None:
-            ctx = Context(text=check.title, args=(), kwargs={}, reference=reference, call=None,
-                          profile=profile)
             results.append(run_check(check, None, ctx))
             continue
-        args, kwargs = bound[call.key()]
-        ctx = Context(text=call.describe(args, kwargs), args=args, kwargs=kwargs,
-                      reference=reference, call=call, profile=profile)
         if expected is not None and call.key() in expected:
             ctx._expected, ctx._have_expected = expected[call.key()], True
         results.append(run_check(check, evidence.get(call.key()), ctx,

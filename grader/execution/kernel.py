@@ -30,29 +30,10 @@ from nbformat import NotebookNode
 
 from grader.execution import cells
 from grader.models import CellProblem, ExecutionStatus, ExecutionSummary
+from grader.models import Limits as Limits  # re-exported: it lives with the other models
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _TIMEOUT_ENAME = "CellTimeoutError"
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Time and size budgets for one submission. All are per submission, in seconds or bytes.
-
-    memory, processes and disk are enforced by grader.execution.sandbox (cgroup, rlimits and a
-    watchdog); the defaults leave TensorFlow room to train and the machine room to breathe.
-    """
-
-    cell_timeout: float = 120.0
-    notebook_timeout: float = 900.0
-    probe_timeout: float = 20.0
-    startup_timeout: float = 60.0
-    max_output_bytes: int = 2_000_000
-    max_restarts: int = 3
-    max_traceback_chars: int = 4000
-    memory_bytes: int = 6 * 2**30
-    max_processes: int = 256
-    disk_bytes: int = 2 * 2**30
 
 
 @dataclass

@@ -15,7 +15,7 @@ import numpy as np
 
 from grader.checks.core import Call, Exercise, standard_normal
 from grader.checks.variants import Wrong
-from grader.execution.kernel import Limits
+from grader.models import Limits
 
 exercise = Exercise("ex02_pooling", title="Pooling by hand",
                     limits=Limits(cell_timeout=30, notebook_timeout=300, probe_timeout=10))

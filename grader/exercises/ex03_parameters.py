@@ -24,7 +24,7 @@ import numpy as np
 from grader.checks.core import Call, Context, Driver, Exercise, Fail, Input
 from grader.checks.expect import expect_int, expect_match
 from grader.checks.variants import Wrong, explain
-from grader.execution.kernel import Limits
+from grader.models import Limits
 
 exercise = Exercise("ex03_parameters", title="Output sizes and parameter counts",
                     limits=Limits(cell_timeout=30, notebook_timeout=300))

@@ -9,7 +9,7 @@ import numpy as np
 from grader.checks.core import Call, Context, Fail
 from grader.checks.expect import expect_array, expect_close
 from grader.keras_support.budget import SMOKE_CNN_VS_DENSE, Training
-from grader.keras_support.calibration import AccuracySpec
+from grader.keras_support.spec import AccuracySpec
 from grader.keras_support.checks import add_accuracy_check, add_compile_check, architecture_check
 
 TRAINING = Training(datasets=("fashion_mnist",), smoke=SMOKE_CNN_VS_DENSE)

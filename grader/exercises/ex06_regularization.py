@@ -16,7 +16,7 @@ from typing import Any
 from grader.checks.core import Call, Context, Driver, Fail
 from grader.keras_support import architecture as arch
 from grader.keras_support.budget import SMOKE, Training
-from grader.keras_support.calibration import AccuracySpec
+from grader.keras_support.spec import AccuracySpec
 from grader.keras_support.checks import add_accuracy_check, reference_model, student_model
 
 TRAINING = Training(datasets=("fashion_mnist",), smoke=SMOKE)

@@ -21,7 +21,7 @@ from nbformat import NotebookNode
 from grader import datasets
 from grader.checks.core import Exercise
 from grader.errors import ConfigurationError
-from grader.execution.kernel import Limits
+from grader.models import Limits
 from grader.training_scan import budget_overrides
 from grader.probe import plan
 
@@ -151,28 +151,20 @@ class Training:
         """An exercise whose notebook trains this way: Keras' limits and the profile hooks."""
         return Exercise(exercise_id, title=title, limits=KERAS_LIMITS, needs_tensorflow=True,
                         datasets=self.datasets, prepare=self.prepare, kernel_env=self.kernel_env,
-                        profile_limits=lambda profile: self.limits_and_notes(exercise_id,
-                                                                             profile))
+                        profile_limits=self.limits_and_notes)
 
-    def limits(self, exercise_id: str, profile: str) -> Limits:
+    def limits(self, profile: str, reference_seconds: float | None) -> Limits:
         """Under smoke, a cell may take a generous multiple of what grading the reference
-        solution took on this machine (`reference_seconds`): a notebook that trains far longer
-        than the injected budget stops there, instead of holding a worker for half an hour.
-        Unknown until the exercise is calibrated (`cnn-grader calibrate`): KERAS_LIMITS."""
-        seconds = self.reference_seconds(exercise_id, profile)
-        if seconds is None:
+        solution took on this machine (`reference_seconds`, from calibration): a notebook that
+        trains far longer than the injected budget stops there, instead of holding a worker
+        for half an hour. Unknown until the exercise is calibrated (`cnn-grader calibrate`),
+        and under `full`: KERAS_LIMITS."""
+        if reference_seconds is None or self.budget(profile) is None:
             return KERAS_LIMITS
-        cell = min(KERAS_LIMITS.cell_timeout, round(CELL_FACTOR * seconds + CELL_EXTRA_S))
+        cell = min(KERAS_LIMITS.cell_timeout,
+                   round(CELL_FACTOR * reference_seconds + CELL_EXTRA_S))
         return replace(KERAS_LIMITS, cell_timeout=cell,
                        notebook_timeout=min(KERAS_LIMITS.notebook_timeout, 2 * cell + 60))
-
-    def reference_seconds(self, exercise_id: str, profile: str) -> float | None:
-        if self.budget(profile) is None:
-            return None
-        from grader.exercises import get
-        from grader.keras_support.calibration import reference_seconds
-
-        return reference_seconds(get(exercise_id), profile)
 
     def budget(self, profile: str) -> Budget | None:
         """The injected budget, or None where the notebook keeps its own (full)."""
@@ -195,15 +187,15 @@ class Training:
         _, missing = datasets.prepare_keras_home(self.datasets)
         return notes + missing
 
-    def limits_and_notes(self, exercise_id: str, profile: str) -> tuple[Limits, list[str]]:
+    def limits_and_notes(self, profile: str,
+                         reference_seconds: float | None) -> tuple[Limits, list[str]]:
         """The Exercise hook `profile_limits`: the limits and the report's line about them."""
-        limits = self.limits(exercise_id, profile)
-        seconds = self.reference_seconds(exercise_id, profile)
-        if seconds is None or limits.cell_timeout >= KERAS_LIMITS.cell_timeout:
+        limits = self.limits(profile, reference_seconds)
+        if reference_seconds is None or limits.cell_timeout >= KERAS_LIMITS.cell_timeout:
             return limits, []
         return limits, [f"{profile} profile: each cell may run {limits.cell_timeout:.0f}s "
-                        f"({CELL_FACTOR:g} × the {seconds:.0f}s that grading the reference "
-                        f"solution took on this machine + {CELL_EXTRA_S:.0f}s)"]
+                        f"({CELL_FACTOR:g} × the {reference_seconds:.0f}s that grading the "
+                        f"reference solution took on this machine + {CELL_EXTRA_S:.0f}s)"]
 
     def kernel_env(self, profile: str) -> dict[str, str]:
         home, _ = datasets.prepare_keras_home(self.datasets)

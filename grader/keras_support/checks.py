@@ -10,7 +10,9 @@ The accuracy check's call is a driver (`kernel_drivers.drive_trained_model`): be
 trained model it brings back what its build function returns, the budget parameters' final
 values, what the last fit() ran and which of Keras' saving functions the notebook replaced.
 Findings for the instructor go to `ctx.extras["integrity"]`, notes for the student to
-`ctx.extras["notes"]`; `grader.api` gathers both into the result.
+`ctx.extras["notes"]`; grader.pipeline gathers both into the result. Its threshold was settled
+before grading (grader.calibrate) and comes in the check's context: no check here ever starts
+work of its own besides evaluating the model it was given.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from typing import Any
 
 from grader import datasets
 from grader.checks.core import Call, CheckFn, Context, Driver, Fail
+from grader.errors import ConfigurationError
 from grader.keras_support import architecture as arch
 from grader.keras_support.budget import PARAMETER_NAMES
-from grader.keras_support.calibration import AccuracySpec, threshold
 from grader.keras_support.evaluate import evaluate_model
+from grader.keras_support.spec import AccuracySpec, Threshold
 from grader.probe.evidence import KerasFile, ObjectInfo
 
 _DRIVERS = Path(__file__).with_name("kernel_drivers.py")
@@ -135,33 +138,38 @@ def add_accuracy_check(ex: Any, spec: AccuracySpec, *, points: float, id: str, t
              title=title, id=id, hint=hint)(AccuracyCheck(spec))
 
 
+def _trained_model(spec: AccuracySpec, got: Any) -> tuple[dict[str, Any], Path, Any]:
+    """What the driver brought back (a dict, or a bare model), the saved model's path and the
+    dataset the grader evaluates on (DatasetUnavailable where it is missing)."""
+    what = f"`{spec.variable}`"
+    report = got if isinstance(got, dict) and "model" in got else {"model": got}
+    return report, model_file(report.get("model"), what=what), datasets.require(spec.dataset)
+
+
 class AccuracyCheck:
     """The trained model reaches the profile's threshold on held-out test images, measured by
     the grader in a clean process; it must be the model the notebook's build function makes.
-    Calibration (smoke) finds its spec through this class."""
+    The threshold was settled before grading (grader.calibrate) and comes in `ctx.threshold`:
+    this check measures the student's model and compares, nothing else."""
 
-    def __init__(self, spec: AccuracySpec, *, measure_only: bool = False) -> None:
+    def __init__(self, spec: AccuracySpec) -> None:
         self.spec = spec
-        self.measure_only = measure_only  # calibration: record the accuracy, judge nothing
 
     def __call__(self, got: Any, ctx: Context) -> None:
-        from grader.exercises import get as get_exercise
-
         what = f"`{self.spec.variable}`"
-        report = got if isinstance(got, dict) and "model" in got else {"model": got}
-        path = model_file(report.get("model"), what=what)
-        found = datasets.require(self.spec.dataset)
+        report, path, found = _trained_model(self.spec, got)
         profile = ctx.profile or "full"
-        if not self.measure_only:
-            self._saving(report, ctx)
-            self._budget(report, ctx, profile)
-            self._same_model(report, ctx)
+        self._saving(report, ctx)
+        self._budget(report, ctx, profile)
+        self._same_model(report, ctx)
         samples = self.spec.training.eval_samples(profile)
         result = evaluate_model(path, found, samples, what=what)
         ctx.extras["accuracy"] = round(result.accuracy, 6)
-        if self.measure_only:
-            return
-        limit = threshold(get_exercise(self.spec.exercise_id), self.spec, profile)
+        limit = ctx.threshold
+        if not isinstance(limit, Threshold):
+            raise ConfigurationError(ctx.threshold_problem or (
+                f"no accuracy threshold was settled for {what} before grading (the grading "
+                "was started without calibration: grader.calibrate.resolve)"))
         ctx.extras["threshold"] = limit.value
         ctx.extras["threshold_text"] = limit.explain(result.accuracy) + \
             ctx.extras.pop("budget_ran", "")
@@ -243,7 +251,21 @@ class AccuracyCheck:
                    f"the model {spec.build}() builds; its accuracy was not measured")
 
 
+class AccuracyMeasurement:
+    """Calibration's only check (grader.calibrate.measure): the reference solution's trained
+    model, evaluated as a submission's is and recorded in `ctx.extras["accuracy"]`; judged
+    against nothing."""
+
+    def __init__(self, spec: AccuracySpec) -> None:
+        self.spec = spec
+
+    def __call__(self, got: Any, ctx: Context) -> None:
+        _, path, found = _trained_model(self.spec, got)
+        samples = self.spec.training.eval_samples(ctx.profile or "full")
+        result = evaluate_model(path, found, samples, what=f"`{self.spec.variable}`")
+        ctx.extras["accuracy"] = round(result.accuracy, 6)
+
+
 def find_accuracy_specs(exercise: Any) -> list[AccuracySpec]:
     """The accuracy checks of an exercise (what `cnn-grader calibrate` measures)."""
-    return [c.fn.spec for c in exercise.checks
-            if isinstance(c.fn, AccuracyCheck) and not c.fn.measure_only]
+    return [c.fn.spec for c in exercise.checks if isinstance(c.fn, AccuracyCheck)]

@@ -3,8 +3,10 @@
     student, ex01.score, ex01.max, ex01.status, ex01.<check id>..., ex02.score, ..., total,
     max_total, similarity
 
-`ClassEntry` is the gradebook row as every class-level renderer (this CSV, the dashboard) sees
-it: plain values, no database, so that renderers stay below the batch that fills the gradebook.
+`ClassEntry` (grader.models) is the gradebook row as every class-level renderer (this CSV, the
+dashboard) sees it: typed values built from the results document, no database, so that
+renderers stay below the batch that fills the gradebook.
+
 Text cells that a spreadsheet would run as a formula (=, +, -, @) are quoted with a leading
 apostrophe: student names and messages come from students.
 """
@@ -14,39 +16,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.models import CheckEntry as CheckEntry  # re-exported: the renderers' row model
+from grader.models import ClassEntry as ClassEntry
 from grader.similarity import SimilarPair
-
-
-@dataclass(frozen=True)
-class CheckEntry:
-    id: str
-    status: str
-    score: float
-    max_score: float
-    title: str = ""
-    message: str = ""
-
-
-@dataclass(frozen=True)
-class ClassEntry:
-    """One student's latest grading of one exercise. `exercise` is "" when no exercise matched
-    the notebook; `status` is an execution status of CONTRACT.md §3, or "error" (the grader
-    failed) or "unknown_exercise"."""
-
-    student: str
-    exercise: str
-    status: str
-    score: float = 0.0
-    max_score: float = 0.0
-    checks: tuple[CheckEntry, ...] = field(default_factory=tuple)
-    report: str | None = None  # the HTML report, relative to the output folder
-    notebook: str = ""
-    message: str = ""
-    duration_s: float = 0.0
-    title: str = ""
 
 
 def short_id(exercise: str) -> str:
@@ -102,7 +76,7 @@ def render_csv(entries: Sequence[ClassEntry], pairs: Sequence[SimilarPair] = ())
             total += got.score
             max_total += got.max_score
             by_id = {c.id: c for c in got.checks}
-            row += [_num(got.score), _num(got.max_score), got.status]
+            row += [_num(got.score), _num(got.max_score), got.status.value]
             row += [_num(by_id[c].score) if c in by_id else "" for c in checks[ex]]
         row += [_num(total), _num(max_total), _text("; ".join(flags.get(student, [])))]
         writer.writerow(row)

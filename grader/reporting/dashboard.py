@@ -23,7 +23,8 @@ from urllib.parse import quote
 
 import jinja2
 
-from grader.reporting.csv_report import ClassEntry, check_ids, exercises_of, short_id
+from grader.models import BatchOutcome, CheckStatus, ClassEntry
+from grader.reporting.csv_report import check_ids, exercises_of, short_id
 from grader.reporting.html_report import format_duration, format_points
 from grader.similarity import SimilarPair
 
@@ -31,14 +32,14 @@ BINS = 10
 TOP_FAILURES = 8
 _CHART_W, _CHART_H, _PAD_L, _PAD_B, _PAD_T = 520, 170, 8, 26, 18
 _NUMBER = re.compile(r"(?<![A-Za-z_\d.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![A-Za-z_\d])")
-FAILED_CHECK = ("failed", "timeout", "error")
+FAILED_CHECK = frozenset({CheckStatus.FAILED, CheckStatus.TIMEOUT, CheckStatus.ERROR})
 STATUS_LABELS = {
-    "ok": "Graded",
-    "timeout": "Timed out",
-    "kernel_died": "Kernel died",
-    "invalid_notebook": "Not a valid notebook",
-    "error": "Grader failure",
-    "unknown_exercise": "Unknown exercise",
+    BatchOutcome.OK.value: "Graded",
+    BatchOutcome.TIMEOUT.value: "Timed out",
+    BatchOutcome.KERNEL_DIED.value: "Kernel died",
+    BatchOutcome.INVALID_NOTEBOOK.value: "Not a valid notebook",
+    BatchOutcome.GRADER_FAILURE.value: "Grader failure",
+    BatchOutcome.UNKNOWN_EXERCISE.value: "Unknown exercise",
     "missing": "Not submitted",
 }
 
@@ -118,7 +119,7 @@ def render_dashboard(entries: Sequence[ClassEntry], pairs: Sequence[SimilarPair]
         max_total = sum(c.max_score for c in cells)
         students.append({"name": name, "cells": cells, "total": total, "max_total": max_total})
     problems = [e for e in sorted(entries, key=lambda e: (e.exercise, e.student))
-                if e.status != "ok"]
+                if e.status is not BatchOutcome.OK]
     scores = {(e.student, e.exercise): e for e in entries}
     pair_views = [{"p": p, "a": scores.get((p.student_a, p.exercise)),
                    "b": scores.get((p.student_b, p.exercise))} for p in pairs]
@@ -138,12 +139,12 @@ def _href(entry: ClassEntry | None) -> str | None:
 def _cell(entry: ClassEntry | None) -> _Cell:
     if entry is None:
         return _Cell(None, 0.0, "missing", None)
-    return _Cell(entry.score, entry.max_score, entry.status, _href(entry))
+    return _Cell(entry.score, entry.max_score, entry.status.value, _href(entry))
 
 
 def _exercise(entries: Sequence[ClassEntry], exercise: str) -> _Exercise:
     rows = [e for e in entries if e.exercise == exercise]
-    graded = [e for e in rows if e.status != "error"]
+    graded = [e for e in rows if e.status is not BatchOutcome.GRADER_FAILURE]
     scores = [e.score for e in graded]
     max_score = max((e.max_score for e in rows), default=0.0)
     title = next((e.title for e in rows if e.title), exercise)
@@ -179,7 +180,7 @@ def _rates(graded: Sequence[ClassEntry], ids: Sequence[str]) -> list[_Rate]:
     out = []
     for cid in ids:
         checks = [c for e in graded for c in e.checks if c.id == cid]
-        passed = sum(1 for c in checks if c.status == "passed")
+        passed = sum(1 for c in checks if c.status is CheckStatus.PASSED)
         pct = round(100.0 * passed / len(checks), 1) if checks else 0.0
         title = next((c.title for c in checks if c.title), "")
         tone = "good" if pct >= 80 else "fair" if pct >= 50 else "poor"

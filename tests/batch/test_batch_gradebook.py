@@ -65,3 +65,42 @@ def test_public_surface_of_the_batch_package_is_small() -> None:
     import grader.batch
 
     assert sorted(grader.batch.__all__) == ["BatchOptions", "BatchSummary", "run", "run_batch"]
+
+
+def test_a_schema_1_gradebook_opens_and_its_grader_failures_are_migrated(
+        tmp_path: Path) -> None:
+    """Schema 1 wrote a grader failure as "error" (a check status's word) and results documents
+    without `schema_version`: both still read, the first as `BatchOutcome.GRADER_FAILURE`."""
+    from grader.batch import gradebook
+    from grader.models import BatchOutcome, CheckStatus
+
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(gradebook._SCHEMA)
+    db.execute("INSERT INTO meta VALUES ('schema', '1')")
+    document = ('{"exercise": "ex01_convolution", "title": "Convolution", "score": 1.0, '
+                '"max_score": 2.0, "execution": {"status": "ok", "duration_s": 1.5}, '
+                '"checks": [{"id": "a", "status": "passed", "score": 1.0, "max_score": 1.0}, '
+                '{"id": "b", "status": "error", "score": 0.0, "max_score": 1.0, '
+                '"message": "internal"}], "notebook": "a.ipynb", "seed": 3, '
+                '"profile": "smoke", "grader_version": "0.1.0", "graded_at": "then"}')
+    for student, status, result in (("alice", "ok", document), ("bob", "error", None)):
+        db.execute("INSERT INTO submissions (student, exercise, path, sha256, grader_version, "
+                   "config, seed, status, score, max_score, result, graded_at) VALUES "
+                   "(?, 'ex01_convolution', 'a.ipynb', 'aa', '1', 'c', 3, ?, 1, 2, ?, 'then')",
+                   (student, status, result))
+    db.commit()
+    db.close()
+    with Gradebook(path) as gb:
+        alice, bob = gb.entries()
+        assert bob.status is BatchOutcome.GRADER_FAILURE
+        assert not gb.is_fresh(bob, sha256="aa", grader_version="1", config="c")
+        row = alice.row()
+        assert row.status is BatchOutcome.OK and row.title == "Convolution"
+        assert [(c.id, c.status) for c in row.checks] == [("a", CheckStatus.PASSED),
+                                                          ("b", CheckStatus.ERROR)]
+    raw = sqlite3.connect(path)
+    assert raw.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)
+    assert raw.execute("SELECT status FROM submissions WHERE student = 'bob'").fetchone() == (
+        "grader_failure",)
+    raw.close()

@@ -6,10 +6,11 @@ import json
 
 import pytest
 
+from grader import calibrate
 from grader.cli import main
 from grader.exercises import get
 from grader.keras_support import calibration
-from grader.keras_support.calibration import AccuracySpec, Threshold
+from grader.keras_support.spec import AccuracySpec, Threshold
 
 
 def test_an_exercise_without_accuracy_check_has_nothing_to_calibrate(
@@ -78,11 +79,11 @@ def test_the_cnn_must_beat_the_dense_reference_under_its_budget(
         budgets.append(spec.training)
         return measured[spec.exercise_id], False
 
-    monkeypatch.setattr(calibration, "reference_accuracy", reference_accuracy)
+    monkeypatch.setattr(calibrate, "reference_accuracy", reference_accuracy)
     from grader.exercises.ex05_cnn import ACCURACY, TRAINING
 
-    limit = calibration.threshold(get("ex05_cnn"), ACCURACY, "smoke")
+    limit = calibrate.threshold(get("ex05_cnn"), ACCURACY, "smoke")
     assert (limit.value, limit.source) == (value, source)
     assert text in limit.explain(0.9)
     assert budgets == [TRAINING, TRAINING]  # the dense reference under ex05's budget
-    assert calibration.threshold(get("ex05_cnn"), ACCURACY, "full").value == 0.9
+    assert calibrate.threshold(get("ex05_cnn"), ACCURACY, "full").value == 0.9

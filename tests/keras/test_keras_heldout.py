@@ -26,7 +26,7 @@ import pytest
 
 import helpers
 import keras_helpers
-from grader import datasets
+from grader import calibrate, datasets
 from grader.errors import DatasetUnavailable
 from grader.keras_support import budget, calibration
 from grader.keras_support.budget import KERAS_LIMITS, SMOKE_ENV, Training
@@ -201,16 +201,13 @@ def test_the_cell_limit_follows_the_calibrated_reference_time(
                in n for n in result.execution.notes), result.execution.notes
 
 
-def test_cell_limit_is_five_times_the_reference_plus_a_minute(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cell_limit_is_five_times_the_reference_plus_a_minute() -> None:
     training = Training(datasets=(), smoke=budget.SMOKE)
-    monkeypatch.setattr(calibration, "reference_seconds", lambda exercise, profile: 24.0)
-    limits, notes = training.limits_and_notes("ex04_dense_baseline", "smoke")
+    limits, notes = training.limits_and_notes("smoke", 24.0)
     assert limits.cell_timeout == 5 * 24 + 60 and limits.notebook_timeout == 2 * 180 + 60
     assert notes and "180s" in notes[0]
-    assert training.limits("ex04_dense_baseline", "full") == KERAS_LIMITS  # no calibration
-    monkeypatch.setattr(calibration, "reference_seconds", lambda exercise, profile: None)
-    assert training.limits_and_notes("ex04_dense_baseline", "smoke") == (KERAS_LIMITS, [])
+    assert training.limits("full", 24.0) == KERAS_LIMITS  # the notebook's own budget
+    assert training.limits_and_notes("smoke", None) == (KERAS_LIMITS, [])  # not calibrated
 
 
 # -- a dense network is not the CNN ------------------------------------------------------------
@@ -262,9 +259,9 @@ def test_a_dense_network_built_by_build_cnn_fails_the_cnn_threshold_under_smoke(
     check = helpers.by_id(result)["cnn_accuracy"]
     from grader.exercises.ex05_cnn import ACCURACY
 
-    dense = calibration.baseline_threshold(ACCURACY, "smoke")
+    dense = calibrate.baseline(ACCURACY, "smoke")
     assert dense is not None
-    assert check.details["threshold"] >= dense[2] > check.details["accuracy"]
+    assert check.details["threshold"] >= dense.floor > check.details["accuracy"]
 
 
 def test_unavailable_dataset_is_not_served(monkeypatch: pytest.MonkeyPatch) -> None:

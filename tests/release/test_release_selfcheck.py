@@ -12,7 +12,8 @@ import pytest
 
 import helpers
 import release_helpers
-from grader.api import Options, grade
+from grader.options import Options
+from grader.pipeline import grade_exercise
 from grader.checks.reference import definitions_source
 from grader.course import exercises_dir
 from grader.exercises import get
@@ -51,7 +52,7 @@ def test_a_mutant_fails_with_the_graders_own_message(release_dir: Path, tmp_path
 
     # The grader on the same notebook and the same public inputs, through its pipeline.
     notebook = helpers.write_notebook(tmp_path, f"{eid}.ipynb", [source], exercise=eid)
-    result = grade(notebook, Options(exercise=public_exercise(release_dir, eid), seed=0))
+    result = grade_exercise(notebook, public_exercise(release_dir, eid), Options(seed=0))
     reported = [c.message.splitlines()[0] for c in result.checks if c.status.value == "failed"]
     assert seen == reported, out
 

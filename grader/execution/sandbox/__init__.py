@@ -38,7 +38,7 @@ from typing import Any
 import psutil
 
 from grader.errors import ConfigurationError
-from grader.execution.kernel import Limits
+from grader.models import Limits
 from grader.execution.sandbox import cgroups
 from grader.execution.sandbox.machine import (LAUNCHER, PRIVATE_TMP, PRIVATE_TMP_BYTES,
                                               Capabilities, capabilities, free_uid,

@@ -128,9 +128,10 @@ class KernelCgroups:
 
 
 def create(memory_bytes: int, max_tasks: int) -> KernelCgroups | None:
-    """New groups for one kernel with its limits, or None where this machine does not let us."""
+    """New groups for one kernel with its limits, or None where this machine does not let us.
+    The name carries this process's pid, so that `sweep_orphans` can tell whose it was."""
     mounts, own = _mounts(), _own_paths()
-    name = _PREFIX + secrets.token_hex(6)
+    name = f"{_PREFIX}{os.getpid()}-{secrets.token_hex(6)}"
     if "unified" in mounts and "unified" in own and "memory" not in mounts:
         made = _create_v2(mounts["unified"] / own["unified"].lstrip("/") / name,
                           memory_bytes, max_tasks)
@@ -198,3 +199,36 @@ def _create_v1(mounts: dict[str, Path], own: dict[str, str], name: str, memory_b
             except OSError:
                 pass
     return KernelCgroups(1, mem, pids)
+
+
+def sweep_orphans() -> int:
+    """Remove the groups whose grader process is gone (killed with -9, or by the OOM killer,
+    while it graded): whatever still runs in them is killed first. Groups of live processes,
+    and groups whose name carries no pid, are left alone. Returns how many were removed."""
+    mounts, own = _mounts(), _own_paths()
+    removed = 0
+    for controller in ("unified", "memory", "pids"):
+        if controller not in mounts or controller not in own:
+            continue
+        parent = mounts[controller] / own[controller].lstrip("/")
+        try:
+            groups = [d for d in parent.iterdir() if d.name.startswith(_PREFIX) and d.is_dir()]
+        except OSError:
+            continue
+        for group in groups:
+            owner = group.name[len(_PREFIX):].split("-", 1)[0]
+            if not owner.isdigit() or _alive(int(owner)):
+                continue
+            KernelCgroups(2 if controller == "unified" else 1, group, None).remove()
+            removed += not group.exists()
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,59 @@
+"""The kernel-execution seam of grading: run a notebook, then the probe's cells, somewhere.
+
+    class Executor(Protocol):
+        def run(self, request: ExecutionRequest) -> RunResult: ...
+
+Grading hands one `ExecutionRequest` to an executor and reads the probe's files afterwards;
+where and how the cells ran is the executor's business (httpx's `BaseTransport` is the model:
+one method, one request object, one response). `NbclientExecutor` runs them in a fresh Jupyter
+kernel (grader.execution.kernel); tests replay recorded evidence with their own
+(tests/test_pipeline_replay.py). This module imports neither nbclient nor jupyter_client: the
+real runner is loaded when it first runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from grader.models import Limits
+
+if TYPE_CHECKING:
+    from grader.execution.kernel import ExtraCell, KernelGuard, RunResult
+
+
+@dataclass(frozen=True)
+class ExecutionRequest:
+    """One notebook to run in `workdir`, then `extras` (the probe's cells); `before_extras()`
+    runs in between (it writes the hidden inputs); `guard` sandboxes every kernel start."""
+
+    nb: Any  # nbformat.NotebookNode
+    workdir: Path
+    limits: Limits
+    env: Mapping[str, str]
+    extras: Sequence[ExtraCell] = ()
+    before_extras: Callable[[], None] | None = None
+    launch_prefix: tuple[str, ...] = ()
+    guard: KernelGuard | None = None
+
+
+class Executor(Protocol):
+    """Runs one request; never raises for anything the notebook does (a timeout, a dead
+    kernel: fields of the result's `ExecutionSummary`)."""
+
+    def run(self, request: ExecutionRequest) -> RunResult: ...
+
+
+class NbclientExecutor:
+    """The real one: a fresh Jupyter kernel through nbclient, with grader.execution.kernel's
+    recovery (an interrupted cell, a restarted kernel and the good cells replayed)."""
+
+    def run(self, request: ExecutionRequest) -> RunResult:
+        from grader.execution import kernel
+
+        return kernel.run(request.nb, request.workdir, limits=request.limits,
+                          env=dict(request.env), launch_prefix=request.launch_prefix,
+                          extras=request.extras, before_extras=request.before_extras,
+                          guard=request.guard)
