@@ -4,11 +4,17 @@ For each solution notebook, times (as separate processes, interleaved, median of
   plain   python -c "nbclient.NotebookClient(nb).execute()"   (what Jupyter would do)
   grade   cnn-grader grade NOTEBOOK --out TMP                    (execute + probe + check + report)
 and prints the ratio grade / plain. Run: .venv/bin/python benchmarks/grade_vs_nbclient.py
+
+Keras exercises (e.g. `… grade_vs_nbclient.py --repeat 3 ex04_dense_baseline ex05_cnn`) are
+compared under the smoke profile: the plain run executes the same notebook with the same
+injected budget cell and the same Keras home (the datasets offline), and the grader runs with
+`--profile smoke` after `cnn-grader calibrate` (so calibration is not timed).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -25,10 +31,33 @@ PLAIN = (
 )
 
 
-def _time(cmd: list[str]) -> float:
+def _time(cmd: list[str], env: dict[str, str] | None = None) -> float:
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   env=env)
     return time.perf_counter() - t0
+
+
+def _plain_notebook(eid: str, tmp: Path) -> tuple[Path, dict[str, str] | None, list[str]]:
+    """The notebook plain nbclient runs, its environment, and the grader's extra options: for
+    an exercise that trains, the smoke budget injected as the grader injects it."""
+    import nbformat
+
+    from grader.exercises import get
+
+    nb_path = ROOT / "solutions" / f"{eid}.ipynb"
+    exercise = get(eid)
+    if exercise.prepare is None:
+        return nb_path, None, []
+    subprocess.run([sys.executable, "-m", "grader.cli", "calibrate", eid, "--profile", "smoke"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    nb = nbformat.read(nb_path, as_version=4)
+    exercise.prepare(nb, "smoke")
+    out = tmp / f"{eid}.plain.ipynb"
+    nbformat.write(nb, out)
+    kernel_env = exercise.kernel_env("smoke") if exercise.kernel_env else {}
+    env = {**os.environ, **{k: v for k, v in kernel_env.items() if k != "PYTHONSTARTUP"}}
+    return out, env, ["--profile", "smoke"]
 
 
 def main() -> int:
@@ -42,10 +71,11 @@ def main() -> int:
         nb = ROOT / "solutions" / f"{eid}.ipynb"
         plain, graded = [], []
         with tempfile.TemporaryDirectory() as tmp:
+            plain_nb, env, extra = _plain_notebook(eid, Path(tmp))
             for _ in range(args.repeat):
-                plain.append(_time([sys.executable, "-c", PLAIN, str(nb), tmp]))
+                plain.append(_time([sys.executable, "-c", PLAIN, str(plain_nb), tmp], env))
                 graded.append(_time([sys.executable, "-m", "grader.cli", "grade", str(nb),
-                                     "--out", tmp, "--seed", "1"]))
+                                     "--out", tmp, "--seed", "1", *extra]))
         p, g = statistics.median(plain), statistics.median(graded)
         print(f"{eid:<22}{p:>9.2f}{g:>9.2f}{g / p:>8.2f}")
     return 0
