@@ -14,6 +14,7 @@ import ast
 from dataclasses import dataclass
 from typing import Any
 
+from grader.execution.notebook import INJECTED_TAG
 from grader.integrity import Cell, _dotted, _short, cells_of
 
 
@@ -146,7 +147,6 @@ class _TestData:
 
 
 # -- the training budget -------------------------------------------------------------------
-INJECTED_TAG = "injected-parameters"  # grader.keras_support.budget writes this cell
 
 
 @dataclass(frozen=True)

@@ -20,20 +20,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from grader.execution.notebook import INJECTED_TAG, SELF_CHECK_TAG, tags
 
-INJECTED_TAG = "injected-parameters"
-SELF_CHECK_TAG = "self-check"
 _IPYKERNEL_SEED = 0xC70F6907  # ipykernel.compiler.get_tmp_hash_seed()
 
 _CELL_IN = re.compile(r"Cell In\[(\d+)\], line (\d+)")
 _FRAME_FILE = re.compile(
     r'(?:File )?"?(?:[^\s"]*/)?ipykernel_\d+/(\d+)\.py"?(?::(\d+)|, line (\d+))')
-
-
-def _tags(cell: Any) -> list[str]:
-    meta = cell.get("metadata")  # untrusted: whatever JSON the notebook holds
-    tags = meta.get("tags") if isinstance(meta, dict) else None
-    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
 
 
 def student_numbers(nb: Any) -> dict[int, int]:
@@ -43,10 +36,10 @@ def student_numbers(nb: Any) -> dict[int, int]:
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
-        tags = _tags(cell)
-        if INJECTED_TAG in tags:
+        cell_tags = tags(cell)
+        if INJECTED_TAG in cell_tags:
             continue
-        if cell.source.strip() or SELF_CHECK_TAG in tags:
+        if cell.source.strip() or SELF_CHECK_TAG in cell_tags:
             n += 1
             out[i] = n
     return out

@@ -16,6 +16,8 @@ from grader.errors import InvalidNotebook
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
 # The starters' cells that run the release's public examples (grader.generate): never graded.
 SELF_CHECK_TAG = "self-check"
+# The cell the grader inserts with a profile's training budget (grader.keras_support.budget).
+INJECTED_TAG = "injected-parameters"
 
 
 def read(path: Path) -> tuple[NotebookNode, list[str]]:
@@ -91,9 +93,14 @@ def blank_tagged(nb: NotebookNode, tag: str) -> int:
     cell numbers in the report still match the student's notebook; returns how many."""
     count = 0
     for cell in nb.cells:
-        meta = cell.get("metadata")  # untrusted: any JSON the schema check let through
-        tags = meta.get("tags") if isinstance(meta, dict) else None
-        if cell.cell_type == "code" and isinstance(tags, list) and tag in tags:
+        if cell.cell_type == "code" and tag in tags(cell):
             cell.source = ""
             count += 1
     return count
+
+
+def tags(cell: Any) -> list[str]:
+    """A cell's tags; the metadata is untrusted, any JSON the schema check let through."""
+    meta = cell.get("metadata")
+    found = meta.get("tags") if isinstance(meta, dict) else None
+    return [t for t in found if isinstance(t, str)] if isinstance(found, list) else []

@@ -21,13 +21,13 @@ from nbformat import NotebookNode
 from grader import datasets
 from grader.checks.core import Exercise
 from grader.errors import ConfigurationError
+from grader.execution.notebook import INJECTED_TAG, tags
 from grader.models import Limits
 from grader.training_scan import budget_overrides
 from grader.probe import plan
 
 PARAMETER_NAMES = ("EPOCHS", "BATCH_SIZE", "TRAIN_SAMPLES", "TEST_SAMPLES", "SEED")
 PARAMETERS_TAG = "parameters"
-INJECTED_TAG = "injected-parameters"
 
 # Kernels of Keras exercises: reproducible runs, datasets from the grader's cache.
 DETERMINISM_ENV = {"TF_DETERMINISTIC_OPS": "1", "TF_CUDNN_DETERMINISTIC": "1"}
@@ -94,11 +94,6 @@ def eval_text(samples: int | None) -> str:
     return f"{samples:,} test images of {datasets.HELD_OUT_TEXT}"
 
 
-def _tags(cell: NotebookNode) -> list[str]:
-    tags = cell.get("metadata", {}).get("tags", [])
-    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
-
-
 def _assigns_parameters(source: str) -> bool:
     try:
         tree = ast.parse(source)
@@ -114,9 +109,9 @@ def _assigns_parameters(source: str) -> bool:
 
 def inject_parameters(nb: NotebookNode, values: dict[str, Any], *, profile: str) -> list[str]:
     """Insert the `injected-parameters` cell (in place); returns notes for the report."""
-    nb.cells = [c for c in nb.cells if INJECTED_TAG not in _tags(c)]
+    nb.cells = [c for c in nb.cells if INJECTED_TAG not in tags(c)]
     code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    anchor = next((i for i in code if PARAMETERS_TAG in _tags(nb.cells[i])), None)
+    anchor = next((i for i in code if PARAMETERS_TAG in tags(nb.cells[i])), None)
     how = "after the cell tagged 'parameters'"
     if anchor is None:
         anchor = next((i for i in code if _assigns_parameters(nb.cells[i].source)), None)
