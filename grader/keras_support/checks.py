@@ -146,6 +146,23 @@ def _trained_model(spec: AccuracySpec, got: Any) -> tuple[dict[str, Any], Path, 
     return report, model_file(report.get("model"), what=what), datasets.require(spec.dataset)
 
 
+# Below this an accuracy is about what guessing gets (0.10 for ten classes): the model was
+# most likely never trained; above it, it was, and the question is how.
+UNTRAINED_BELOW = 0.25
+
+
+def _shortfall(accuracy: float, limit: Threshold) -> str:
+    """Why a trained model may fall short, without blaming the student for the grader's line:
+    "was it trained?" only where the accuracy is near chance."""
+    if accuracy < UNTRAINED_BELOW:
+        return ("That is close to guessing: was it trained (model.fit) after it was built, "
+                "with the notebook's data?")
+    reached = (f"the reference solution reaches {limit.reference:.3f} under the same budget; "
+               if limit.reference is not None else "")
+    return (f"It learned (well above guessing), but not enough: {reached}compare the "
+            "preprocessing, the layers and the fit() arguments with the notebook's instructions.")
+
+
 class AccuracyCheck:
     """The trained model reaches the profile's threshold on held-out test images, measured by
     the grader in a clean process; it must be the model the notebook's build function makes.
@@ -173,11 +190,15 @@ class AccuracyCheck:
         ctx.extras["threshold"] = limit.value
         ctx.extras["threshold_text"] = limit.explain(result.accuracy) + \
             ctx.extras.pop("budget_ran", "")
+        if limit.reference is not None and limit.reference < limit.value:
+            raise ConfigurationError(  # the grader's own calibration, never the student's fault
+                f"the threshold for {what} ({limit.value:.3f}) is above what the reference "
+                f"solution reaches ({limit.reference:.3f}): recalibrate (cnn-grader calibrate "
+                "--refresh)")
         if result.accuracy < limit.value:
             raise Fail(f"{what} classifies {result.correct:,} of {result.total:,} held-out "
                        f"test images correctly (accuracy {result.accuracy:.3f}); it needs at "
-                       f"least {limit.value:.3f}. Was it trained (model.fit) after it was "
-                       "built, with the notebook's data?")
+                       f"least {limit.value:.3f}. " + _shortfall(result.accuracy, limit))
 
     def _finding(self, ctx: Context, text: str) -> None:
         ctx.extras.setdefault("integrity", []).append(f"`{self.spec.variable}`: {text}")

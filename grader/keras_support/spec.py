@@ -1,10 +1,15 @@
 """What an accuracy check judges (`AccuracySpec`) and what it judges against (`Threshold`).
 
-Plain data, decided before grading: under `full` the course threshold, under `smoke` the
-reference solution's accuracy under the same budget on the same machine, minus a declared
-margin, and never below a simpler exercise's reference plus `beat_margin` where the spec names
-one (`must_beat`). `threshold_for` computes it from the accuracies calibration measured
-(grader.calibrate); the check only compares (grader.keras_support.checks).
+Plain data, decided before grading. Under every profile the threshold follows what the
+reference solution reaches under the same budget on the same machine, minus a declared margin,
+and never above the course target: a correct notebook passes whatever its seed, and the course
+target stays the line wherever the budget lets the reference clear it. Under `smoke` (a small
+injected budget) it is also never below a simpler exercise's reference plus `beat_margin` where
+the spec names one (`must_beat`). Under `full` (the notebook's own budget) the course target is
+shown beside the number, and a reference that does not reach it is said to the instructor
+(grader.calibrate), never to the student. `threshold_for` computes it from the accuracies
+calibration measured (grader.calibrate); the check only compares
+(grader.keras_support.checks).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ class AccuracySpec:
     exercise_id: str
     variable: str  # the notebook's variable holding the trained model
     dataset: str
-    course_threshold: float  # the full profile's threshold
+    course_threshold: float  # the course target: caps the threshold, shown beside it (full)
     training: Training  # the exercise's budgets (the same object its hooks come from)
     margin: float = 0.03  # smoke: below the reference by at most this much
     build: str = ""  # the notebook's function that builds the model (its architecture is kept)
@@ -38,13 +43,28 @@ class AccuracySpec:
 class Threshold:
     value: float
     profile: str
-    source: str  # "course" | "reference" | "baseline"
+    source: str  # "reference" | "baseline" ("course": the target itself, no reference)
     reference: float | None = None
     margin: float = 0.0
     budget_text: str = ""
     baseline: float | None = None  # the simpler model's accuracy under the same budget
     baseline_name: str = ""
     beat_margin: float = 0.0
+    course: float | None = None  # the course target, shown beside a calibrated number
+
+    @property
+    def below_course(self) -> bool:
+        """The reference itself does not reach the course target under this budget."""
+        return (self.course is not None and self.reference is not None
+                and self.reference < self.course)
+
+    def _course_text(self) -> str:
+        if self.course is None:
+            return ""
+        if self.below_course:
+            return (f"course target {self.course:g}, which the reference does not reach under "
+                    "this budget on this machine; ")
+        return f"course target {self.course:g}; "
 
     def explain(self, accuracy: float) -> str:
         """The line of the report: '0.873 ≥ 0.859 = reference 0.889 − 0.03 (smoke profile…)'."""
@@ -54,15 +74,17 @@ class Threshold:
             ref = (f"; reference {self.reference:.3f} − {self.margin:g} is below it"
                    if self.reference is not None else "")
             return (f"{head} = {self.baseline_name} {self.baseline:.3f} + {self.beat_margin:g}, "
-                    f"which this model must beat{ref} ({self.profile} profile: "
-                    f"{self.budget_text})")
+                    f"which this model must beat{ref} ({self._course_text()}{self.profile} "
+                    f"profile: {self.budget_text})")
         if self.source == "reference" and self.reference is not None:
             capped = self.value < round(self.reference - self.margin, 4)
             how = (f"course threshold (reference {self.reference:.3f} − {self.margin:g} is above it)"
                    if capped else f"reference {self.reference:.3f} − {self.margin:g}")
             beat = (f"; {self.baseline_name} {self.baseline:.3f} + {self.beat_margin:g} is "
                     "below it" if self.baseline is not None else "")
-            return f"{head} = {how}{beat} ({self.profile} profile: {self.budget_text})"
+            course = "" if capped else self._course_text()
+            return (f"{head} = {how}{beat} ({course}{self.profile} profile: "
+                    f"{self.budget_text})")
         return f"{head}, the course threshold ({self.profile} profile: {self.budget_text})"
 
 
@@ -82,17 +104,20 @@ class Baseline:
 def threshold_for(spec: AccuracySpec, profile: str, reference: float | None,
                   baseline: Baseline | None = None) -> Threshold:
     """The threshold from what calibration measured: `reference` is the reference solution's
-    accuracy under the profile's budget (None under `full`, which needs none)."""
+    accuracy under the profile's budget on this machine (the injected one under `smoke`, the
+    notebook's own under `full`)."""
     training = spec.training
     evaluated = f"accuracy on {eval_text(training.eval_samples(profile))}"
     budget = training.budget(profile)
-    if budget is None:
-        return Threshold(spec.course_threshold, profile, "course",
-                         budget_text=f"the notebook's own budget; {evaluated}")
     if reference is None:
         raise ValueError(f"{spec.exercise_id}: under the {profile} profile the threshold "
                          "follows the reference solution's accuracy, which is needed here")
     value = min(spec.course_threshold, round(reference - spec.margin, 4))
+    course = spec.course_threshold
+    if budget is None:
+        text = f"the notebook's own budget; {evaluated}; reference measured on this machine"
+        return Threshold(value, profile, "reference", reference, spec.margin, text,
+                         course=course)
     text = f"{budget.describe()}; {evaluated}; reference measured on this machine"
     if baseline is None:
         return Threshold(value, profile, "reference", reference, spec.margin, text)

@@ -19,7 +19,7 @@ from grader.checks.runner import run_check
 from grader.errors import ConfigurationError
 from grader.exercises.ex09_mnist import ACCURACY
 from grader.execution import kernel
-from grader.keras_support.checks import AccuracyCheck
+from grader.keras_support.checks import AccuracyCheck, _shortfall
 from grader.keras_support.spec import Threshold
 from grader.probe.evidence import Evidence, KerasFile
 
@@ -108,3 +108,32 @@ def test_without_a_threshold_the_check_is_a_grader_error_not_a_calibration(
     assert result.status.value == "error" and result.score == 0
     assert result.message == ("grader configuration problem: calibrating ex09_mnist: the "
                               "solution failed")
+
+
+def calibrated(value: float, reference: float) -> Threshold:
+    return Threshold(value, "full", "reference", reference=reference, margin=0.03,
+                     budget_text="the notebook's own budget", course=0.9)
+
+
+@pytest.mark.usefixtures("no_grading", "fake_mnist")
+def test_a_model_that_learned_is_not_asked_whether_it_was_trained(
+        models: dict[str, KerasFile]) -> None:
+    """Only an accuracy near guessing suggests the model was never trained; a trained model
+    below the line hears what the reference reaches, not a question about model.fit."""
+    learned = _shortfall(0.85, calibrated(0.869, 0.899))
+    assert "Was it trained" not in learned and "was it trained" not in learned
+    assert "the reference solution reaches 0.899 under the same budget" in learned
+    check = AccuracyCheck(ACCURACY)
+    ctx = context(calibrated(0.5, 0.8))
+    with pytest.raises(Fail, match="close to guessing: was it trained"):
+        check(models["untrained"], ctx)
+    assert ctx.extras["accuracy"] < 0.25
+
+
+@pytest.mark.usefixtures("no_grading", "fake_mnist")
+def test_a_threshold_above_the_reference_is_the_graders_problem(trained: KerasFile) -> None:
+    """Never blame the student for the grader's calibration: a line the reference itself does
+    not reach is a configuration error (status error, no points lost to the student's name)."""
+    check = AccuracyCheck(ACCURACY)
+    with pytest.raises(ConfigurationError, match="above what the reference solution reaches"):
+        check(trained, context(calibrated(0.95, 0.9)))

@@ -49,9 +49,16 @@ def test_threshold_text_says_where_the_number_comes_from() -> None:
     assert smoke.explain(0.873) == ("0.873 ≥ 0.859 = reference 0.889 − 0.03 (smoke profile: "
                                     "1 epoch on the first 10,000 training images)")
     assert smoke.explain(0.5).startswith("0.500 < 0.859")
-    full = Threshold(0.9, "full", "course", budget_text="the notebook's own budget")
-    assert full.explain(0.912) == ("0.912 ≥ 0.900, the course threshold (full profile: the "
-                                   "notebook's own budget)")
+    full = Threshold(0.869, "full", "reference", reference=0.899, margin=0.03,
+                     budget_text="the notebook's own budget", course=0.9)
+    assert full.explain(0.88) == ("0.880 ≥ 0.869 = reference 0.899 − 0.03 (course target 0.9, "
+                                  "which the reference does not reach under this budget on "
+                                  "this machine; full profile: the notebook's own budget)")
+    above = Threshold(0.9, "full", "reference", reference=0.95, margin=0.03, budget_text="b",
+                      course=0.9)
+    assert above.explain(0.91) == ("0.910 ≥ 0.900 = course threshold (reference 0.950 − 0.03 is "
+                                   "above it) (full profile: b)")
+    assert not above.below_course and full.below_course
     capped = Threshold(0.98, "smoke", "reference", reference=0.999, margin=0.01, budget_text="b")
     assert "course threshold (reference 0.999 − 0.01 is above it)" in capped.explain(0.99)
 
@@ -86,4 +93,28 @@ def test_the_cnn_must_beat_the_dense_reference_under_its_budget(
     assert (limit.value, limit.source) == (value, source)
     assert text in limit.explain(0.9)
     assert budgets == [TRAINING, TRAINING]  # the dense reference under ex05's budget
-    assert calibrate.threshold(get("ex05_cnn"), ACCURACY, "full").value == 0.9
+    budgets.clear()
+    full = calibrate.threshold(get("ex05_cnn"), ACCURACY, "full")
+    # Under full: the reference under the notebook's own budget, capped at the course target,
+    # with the target beside it; no baseline (the course targets themselves differ there).
+    assert (full.value, full.source, full.course) == (round(cnn - 0.03, 4), "reference", 0.9)
+    assert budgets == [TRAINING] and full.baseline is None
+    assert "course target 0.9, which the reference does not reach" in full.explain(0.9)
+
+
+def test_a_reference_below_the_course_target_is_said_to_the_instructor(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under full, a reference that misses the course target is a loud line for whoever
+    calibrates, and the threshold stays below the reference so the solution passes."""
+    monkeypatch.setattr(calibrate, "reference_accuracy", lambda *a, **k: (0.899, True))
+    from grader.exercises.ex05_cnn import ACCURACY
+
+    heard: list[str] = []
+    limit = calibrate.threshold(get("ex05_cnn"), ACCURACY, "full", note=heard.append)
+    assert limit.value == 0.869 and limit.reference == 0.899
+    assert len(heard) == 1 and heard[0].startswith("WARNING: ex05_cnn's reference solution "
+                                                   "reaches 0.8990 under the full profile")
+    monkeypatch.setattr(calibrate, "reference_accuracy", lambda *a, **k: (0.93, True))
+    heard.clear()
+    assert calibrate.threshold(get("ex05_cnn"), ACCURACY, "full", note=heard.append).value == 0.9
+    assert heard == []
