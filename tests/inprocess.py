@@ -30,11 +30,15 @@ from grader.course import solutions_dir
 from grader.exercises import get
 from grader.models import CheckResult
 from grader.probe.evidence import Evidence, ObjectInfo
+from helpers import NUMPY_EXERCISES
+from mutant_catalogue import MUTANTS_DIR
 
 MAX_ITEMS = 10_000  # as grader/probe/kernel_side.py
-# The exercises graded here (the NumPy ones, and ex08's metrics), and the seeds every catalogued
-# mutant is held to: the suite's two fixed seeds and 28 more.
-EXERCISES = ("ex01_convolution", "ex02_pooling", "ex03_parameters", "ex08_metrics")
+# The exercises graded here: every NumPy exercise, and every other exercise with a mutant
+# catalogue (ex08's metrics are NumPy functions in a notebook that trains); both discovered.
+# And the seeds every catalogued mutant is held to: the suite's two fixed seeds and 28 more.
+EXERCISES = tuple(sorted(set(NUMPY_EXERCISES) | {
+    d.name for d in MUTANTS_DIR.iterdir() if d.is_dir() and any(d.glob("*.py"))}))
 SEEDS = (1234, 20240917, *range(28))
 
 

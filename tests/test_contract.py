@@ -1,7 +1,9 @@
 """The contract of every exercise: the reference solution gets full marks, the generated starter
 gets nothing and no grader error, and the results file has the fields CONTRACT.md §3 fixes.
 
-Covering another exercise is one more id in `helpers.NUMPY_EXERCISES` (or in CONTRACT_IDS).
+The NumPy exercises are covered here, found by discovery (`helpers.NUMPY_EXERCISES`: every
+exercise module whose Exercise does not need TensorFlow); the Keras ones, which train, in
+tests/keras. An exercise is a notebook pair and one module: the pairing is pinned here too.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import pytest
 
 import helpers
 from grader import GradeResult, write_reports
-from grader.exercises import available, get
+from grader.course import exercises_dir, solutions_dir
+from grader.exercises import ID_PATTERN, available, get
 
 CONTRACT_IDS = list(helpers.NUMPY_EXERCISES)
 
@@ -44,6 +47,18 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
 
 def test_contract_ids_are_registered_exercises() -> None:
     assert set(CONTRACT_IDS) <= set(available())
+    assert "ex10_conv_backward" in CONTRACT_IDS  # found by discovery, never listed
+
+
+def test_every_exercise_is_a_notebook_pair_and_a_module() -> None:
+    """What is discovered is what the course folders hold: each module's solution and starter
+    exist, and each solution notebook has its module."""
+    solutions = {p.stem for p in solutions_dir().glob("ex*.ipynb") if ID_PATTERN.fullmatch(p.stem)}
+    starters = {p.stem for p in exercises_dir().glob("ex*.ipynb") if ID_PATTERN.fullmatch(p.stem)}
+    assert set(available()) == solutions, sorted(set(available()) ^ solutions)
+    assert starters == solutions, sorted(starters ^ solutions)
+    for eid in available():
+        assert get(eid).id == eid
 
 
 @pytest.mark.parametrize("eid", CONTRACT_IDS)

@@ -77,3 +77,36 @@ def test_the_size_rules_are_what_the_reference_computes() -> None:
         walked = ex03_parameters._stack_shapes(layers, shape)
         assert [s for _, s in walked[1:]] == [r[0] for r in rows[:-1]]
         assert ex03_parameters._shows_everything(layers, shape)
+
+
+def test_ex10_inputs_hold_what_its_docstring_promises() -> None:
+    """The properties the catalogued ex10 mistakes rely on, on the bound hidden inputs: the
+    'same' calls pad an odd total on both axes, the strided 'valid' call leaves a column of x in
+    no window, the planted max-pool maximum is not the first cell of a window it is the maximum
+    of and (where windows overlap) is in two windows or more, and max-pool inputs have no ties."""
+    from grader.exercises import ex10_conv_backward as m
+
+    def totals(call: Any, seed: int) -> list[int]:
+        (dout, x, kernel), kwargs = call.bind(seed, {})
+        s = m._pair(kwargs.get("stride", 1))
+        return [sum(m._pads(n, k, st)) for n, k, st in zip(x.shape[:2], kernel.shape[:2], s)]
+
+    for seed in SEEDS[:5]:
+        assert all(t % 2 == 1 for t in totals(m.SAME, seed) + totals(m.SAME_1, seed))
+        (dout, x, kernel), _ = m.STRIDED.bind(seed, {})
+        assert (dout.shape[1] - 1) * 2 + kernel.shape[1] < x.shape[1]
+        for check in get("ex10_conv_backward").checks:
+            if check.call is None or check.call.func != "max_pool2d_backward":
+                continue
+            (dout, x), kwargs = check.call.bind(seed, {})
+            kh, kw = m._pair(kwargs.get("pool_size", 2))
+            sh, sw = m._pair(kwargs.get("stride") or (kh, kw))
+            x3 = x if x.ndim == 3 else x[:, :, None]
+            assert all(len(np.unique(x3[..., c])) == x3[..., c].size for c in range(x3.shape[2]))
+            assert (dout > 0).all()
+            r, c = np.unravel_index(np.argmax(x3[..., 0]), x3.shape[:2])
+            windows = [(i, j) for i in range(dout.shape[0]) for j in range(dout.shape[1])
+                       if i * sh <= r < i * sh + kh and j * sw <= c < j * sw + kw]
+            assert any((i * sh, j * sw) != (r, c) for i, j in windows), check.id
+            if sh < kh or sw < kw:
+                assert len(windows) >= 2, check.id

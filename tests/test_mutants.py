@@ -7,6 +7,10 @@ solution notebook plus one code cell holding the mutant, so the buggy definition
 solution's other functions call it, as a student's own helpers would be called); for ex08,
 whose notebook trains a model, the solution's definitions only.
 
+Every exercise with a mutant catalogue is graded here (tests/inprocess.py finds them: the NumPy
+exercises and any other with tests/mutants/<exercise>/); an exercise whose notebook trains (it
+needs TensorFlow) is graded from its definitions only.
+
 tests/test_mutants_inprocess.py holds every mutant to its header at 30 seeds without a kernel.
 Here each one is graded once through the real pipeline (a few a second time, at another seed),
 and the result must be the header's and the in-process one's: same statuses, scores and
@@ -25,8 +29,9 @@ from grader.exercises import get
 from mutant_catalogue import Mutant, all_mutants
 
 SECOND_SEED = 20240917
-KERNEL_EXERCISES = (*helpers.NUMPY_EXERCISES, "ex08_metrics")
-DEFINITIONS_ONLY = {"ex08_metrics"}  # its notebook trains: the definitions are what is graded
+KERNEL_EXERCISES = inprocess.EXERCISES
+# Their notebooks train: the definitions are what is graded (ex08's metrics).
+DEFINITIONS_ONLY = {e for e in KERNEL_EXERCISES if get(e).needs_tensorflow}
 
 MUTANTS = [m for m in all_mutants() if m.exercise in KERNEL_EXERCISES]
 # A second seed for one mutant per exercise whose result must not move at all, and the issue's.
@@ -35,6 +40,7 @@ TWICE = {
     "ex02_pooling/stride_is_pool_size",
     "ex03_parameters/flatten_drops_channels",
     "ex03_parameters/same_size_floor",
+    "ex10_conv_backward/numgrad_x_modified",
 }
 
 

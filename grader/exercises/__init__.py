@@ -1,31 +1,39 @@
-"""The registry of exercises: one module of checks per exercise, imported on first use."""
+"""The registry of exercises: one module of checks per exercise, found by its file name.
+
+An exercise is a module `grader/exercises/exNN_<name>.py` (defining `exercise`) beside its
+solution notebook `solutions/exNN_<name>.ipynb`: adding one is adding that pair (and the
+generated starter), never editing a list. The id is the module's name; NN, the exercise's
+number, is what short file names refer to (`ex10.ipynb`). Modules are imported on first use.
+"""
 
 from __future__ import annotations
 
 import importlib
 import re
 from pathlib import Path
+from typing import Any
 
 from grader.checks.core import Exercise
 from grader.errors import UnknownExercise
 
-EXERCISE_IDS = (
-    "ex01_convolution",
-    "ex02_pooling",
-    "ex03_parameters",
-    "ex04_dense_baseline",
-    "ex05_cnn",
-    "ex06_regularization",
-    "ex07_feature_maps",
-    "ex08_metrics",
-    "ex09_mnist",
-)
+_HERE = Path(__file__).parent
+# What an exercise module's (and its notebooks') name looks like: ex, two digits, _, a name.
+ID_PATTERN = re.compile(r"ex(\d{2})_[a-z0-9_]+")
+# A short reference to an exercise in a file name: "ex10", "Ex01-conv", "exercise_3", "ex 2".
+_NUMBER = re.compile(r"(?:^|[^a-z0-9])ex(?:ercise)?[ _-]?0*([1-9][0-9]?)(?![0-9])")
 
 
 def available() -> list[str]:
-    """The exercise ids whose check module exists in this version."""
-    here = Path(__file__).parent
-    return [i for i in EXERCISE_IDS if (here / f"{i}.py").is_file()]
+    """The exercise ids whose check module exists in this version, in exercise order."""
+    return sorted(p.stem for p in _HERE.glob("ex*.py") if ID_PATTERN.fullmatch(p.stem))
+
+
+def number(exercise_id: str) -> int:
+    """The exercise's number: 10 for ex10_conv_backward."""
+    m = ID_PATTERN.fullmatch(exercise_id)
+    if m is None:
+        raise ValueError(f"{exercise_id!r} is not an exercise id (exNN_name)")
+    return int(m.group(1))
 
 
 def get(exercise_id: str) -> Exercise:
@@ -37,13 +45,28 @@ def get(exercise_id: str) -> Exercise:
 
 
 def infer_from_name(filename: str) -> str | None:
-    """`alice_ex01_convolution.ipynb`, `ex01.ipynb`, `Ex01-conv.ipynb` → ex01_convolution."""
+    """The exercise a file name refers to, or None.
+
+    `alice_ex10_conv_backward.ipynb` (a full id anywhere in the name) → ex10_conv_backward;
+    `ex11.ipynb`, `alice_ex10.ipynb`, `Ex01-conv.ipynb`, `exercise_3.ipynb` (a number after
+    "ex" or "exercise", not inside a word) → the exercise with that number. A number no
+    exercise has, or that two exercises share, is not a guess: None.
+    """
     stem = Path(filename).stem.lower()
-    for eid in EXERCISE_IDS:
+    ids = available()
+    for eid in sorted(ids, key=len, reverse=True):
         if eid in stem:
             return eid
-    m = re.search(r"(?:^|[^a-z0-9])ex(?:ercise)?[ _-]?0?([1-9])(?![0-9])", stem)
+    m = _NUMBER.search(stem)
     if m:
-        number = int(m.group(1))
-        return EXERCISE_IDS[number - 1]
+        matches = [eid for eid in ids if number(eid) == int(m.group(1))]
+        if len(matches) == 1:
+            return matches[0]
     return None
+
+
+def __getattr__(name: str) -> Any:
+    """`EXERCISE_IDS`, the hand-kept tuple this module used to hold, as what is discovered."""
+    if name == "EXERCISE_IDS":
+        return tuple(available())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

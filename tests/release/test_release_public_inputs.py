@@ -49,7 +49,8 @@ def _arrays(value: Any) -> list[np.ndarray]:
 
 def test_the_release_ships_the_public_draw_and_no_hidden_input(release_dir: Path) -> None:
     checked = 0
-    for eid in ("ex01_convolution", "ex02_pooling", "ex03_parameters", "ex08_metrics"):
+    for eid in ("ex01_convolution", "ex02_pooling", "ex03_parameters", "ex08_metrics",
+                "ex10_conv_backward"):
         ex = get(eid)
         by_id = {c.id: c for c in ex.checks}
         for case in release_helpers.cases(release_dir, eid):
@@ -83,7 +84,8 @@ def _same(a: Any, b: Any) -> bool:
 def test_public_examples_are_compare_checks_on_grader_inputs_a_few_per_function() -> None:
     chosen = {e: public_checks(get(e)) for e in available()}
     assert {e for e, checks in chosen.items() if checks} == {
-        "ex01_convolution", "ex02_pooling", "ex03_parameters", "ex08_metrics"}
+        "ex01_convolution", "ex02_pooling", "ex03_parameters", "ex08_metrics",
+        "ex10_conv_backward"}
     for checks in chosen.values():
         per_function: dict[str, int] = {}
         for c in checks:
@@ -94,6 +96,12 @@ def test_public_examples_are_compare_checks_on_grader_inputs_a_few_per_function(
     ids = {c.id for checks in chosen.values() for c in checks}
     # fixed arguments are a graded case itself: never public
     assert not ids & {"conv_output_size_fixed", "conv2d_params_int", "confusion_small"}
+    # ex10: one example per conv2d_backward call (its whole answer), none for the driver's f
+    assert {c.id for c in chosen["ex10_conv_backward"] if c.call and
+            c.call.func == "conv2d_backward"} == {"conv_valid_dx", "conv_stride_dx",
+                                                  "conv_same_dx", "conv_same_stride1_dx"}
+    assert not any(c.call and c.call.func == "numerical_gradient"
+                   for c in chosen["ex10_conv_backward"])
     # spread over what the hints are about, not the first four declared
     conv = [c for c in chosen["ex01_convolution"] if c.call and c.call.func == "conv2d"]
     assert len({c.hint for c in conv}) == len(conv) == MAX_PER_FUNCTION

@@ -21,11 +21,13 @@ from grader.release import public_exercise
 from grader.selfcheck.public import public_functions
 from grader.selfcheck.runtime import HIDDEN_NOTE
 
-PUBLIC = ("ex01_convolution", "ex02_pooling", "ex03_parameters", "ex08_metrics")
+PUBLIC = ("ex01_convolution", "ex02_pooling", "ex03_parameters", "ex08_metrics",
+          "ex10_conv_backward")
 MUTANTS = Path(__file__).parents[1] / "mutants"
 # one per exercise, each caught by a public example; only_2d_inputs raises instead of returning
 CAUGHT = ("ex01_convolution/flipped_kernel", "ex01_convolution/only_2d_inputs",
-          "ex02_pooling/avg_same_divides_by_area", "ex03_parameters/valid_size_ceil")
+          "ex02_pooling/avg_same_divides_by_area", "ex03_parameters/valid_size_ceil",
+          "ex10_conv_backward/maxpool_first_cell")
 
 
 @pytest.mark.parametrize("eid", PUBLIC)

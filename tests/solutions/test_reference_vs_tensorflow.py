@@ -1,4 +1,5 @@
-"""The reference solutions of ex01-ex03 agree with TensorFlow/Keras ("TF semantics", CONTRACT.md §1).
+"""The reference solutions of ex01-ex03 and ex10 agree with TensorFlow/Keras ("TF semantics",
+CONTRACT.md §1); ex10's backward passes agree with tf.GradientTape in float64.
 
 The functions are taken from the solution notebooks themselves: only the top-level imports,
 functions and classes of their code cells are executed, as the grader does. A second group of tests
@@ -39,6 +40,11 @@ CONTRACT = {
         "conv2d_params": "(kernel_size, in_channels, filters, use_bias=True)",
         "dense_params": "(in_features, units, use_bias=True)",
         "summarize": "(layers, input_shape)",
+    },
+    "ex10_conv_backward": {
+        "conv2d_backward": "(dout, x, kernel, stride=1, padding='valid')",
+        "max_pool2d_backward": "(dout, x, pool_size=2, stride=None)",
+        "numerical_gradient": "(f, x, eps=1e-05)",
     },
 }
 
@@ -100,6 +106,11 @@ def ex02() -> dict:
 @pytest.fixture(scope="module")
 def ex03() -> dict:
     return _definitions(_read("ex03_parameters"))
+
+
+@pytest.fixture(scope="module")
+def ex10() -> dict:
+    return _definitions(_read("ex10_conv_backward"))
 
 
 def _pair(v):
@@ -380,6 +391,114 @@ def test_summarize_matches_keras(ex03):
 def test_summarize_rejects_unknown_layer(ex03):
     with pytest.raises(ValueError):
         ex03["summarize"]([("conv3d", 4, 3)], (8, 8, 1))
+
+
+# --------------------------------------------------------------------------- ex10
+
+GRAD_ATOL = 1e-5  # CONTRACT.md §1: equal to tf.GradientTape within 1e-5 in float64
+
+CONV_GRAD_CASES = [
+    # x shape, kernel shape, stride, padding
+    ((6, 7, 2), (3, 2, 2, 3), 1, "valid"),
+    ((9, 8, 2), (3, 3, 2, 3), 2, "valid"),   # a column in no window
+    ((9, 8, 2), (4, 3, 2, 3), 2, "same"),    # odd total padding on both axes
+    ((6, 5, 2), (2, 4, 2, 3), 1, "same"),    # even kernel, odd totals
+    ((10, 11, 3), (3, 3, 3, 4), (3, 2), "same"),
+    ((12, 13, 2), (5, 4, 2, 1), (2, 3), "valid"),
+    ((7, 5, 1), (4, 4, 1, 2), 3, "same"),
+    ((5, 5, 4), (1, 1, 4, 2), 1, "valid"),
+]
+
+
+def _tf_conv_grads(x, kernel, bias, dout, stride, padding):
+    """dL/dx, dL/dkernel, dL/dbias of L = sum(dout * (conv2d(x, kernel) + bias)) by GradientTape."""
+    tx = tf.constant(x[None])
+    tk, tb = tf.constant(kernel), tf.constant(bias)
+    with tf.GradientTape() as tape:
+        tape.watch([tx, tk, tb])
+        out = tf.nn.conv2d(tx, tk, strides=(1, *_pair(stride), 1), padding=padding.upper()) + tb
+        loss = tf.reduce_sum(out * tf.constant(dout[None]))
+    dx, dk, db = tape.gradient(loss, [tx, tk, tb])
+    return dx.numpy()[0], dk.numpy(), db.numpy()
+
+
+@pytest.mark.parametrize("x_shape, k_shape, stride, padding", CONV_GRAD_CASES)
+def test_conv2d_backward_matches_gradient_tape(ex10, x_shape, k_shape, stride, padding):
+    rng = np.random.default_rng([*x_shape, *k_shape, len(padding)])
+    x, kernel = rng.standard_normal(x_shape), rng.standard_normal(k_shape)
+    bias = rng.standard_normal(k_shape[-1])
+    out_shape = tf.nn.conv2d(x[None], kernel, strides=(1, *_pair(stride), 1),
+                             padding=padding.upper()).shape[1:]
+    dout = rng.standard_normal(tuple(out_shape))
+    want_dx, want_dk, want_db = _tf_conv_grads(x, kernel, bias, dout, stride, padding)
+    dx, dk, db = ex10["conv2d_backward"](dout, x, kernel, stride, padding)
+    assert (dx.shape, dk.shape, db.shape) == (x.shape, kernel.shape, (k_shape[-1],))
+    np.testing.assert_allclose(dx, want_dx, rtol=0, atol=GRAD_ATOL)
+    np.testing.assert_allclose(dk, want_dk, rtol=0, atol=GRAD_ATOL)
+    np.testing.assert_allclose(db, want_db, rtol=0, atol=GRAD_ATOL)
+
+
+POOL_GRAD_CASES = [
+    # x shape, pool_size, stride (None: pool_size)
+    ((6, 6, 3), 2, None),
+    ((7, 7, 2), 3, 2),        # overlapping windows, a row and a column in no window
+    ((7, 8), (3, 2), 2),      # 2-D input, overlapping rows
+    ((9, 9, 1), 3, 1),        # heavy overlap
+    ((5, 8, 2), (2, 3), (1, 2)),
+]
+
+
+@pytest.mark.parametrize("x_shape, pool_size, stride", POOL_GRAD_CASES)
+def test_max_pool2d_backward_matches_gradient_tape(ex10, x_shape, pool_size, stride):
+    rng = np.random.default_rng(len(x_shape) * 100 + x_shape[0])
+    x = rng.permutation(np.prod(x_shape)).reshape(x_shape) / 7.0  # distinct values: no ties
+    x4 = x if x.ndim == 3 else x[:, :, None]
+    strides = _pair(pool_size if stride is None else stride)
+    tx = tf.constant(x4[None])
+    with tf.GradientTape() as tape:
+        tape.watch(tx)
+        out = tf.nn.max_pool2d(tx, _pair(pool_size), strides, "VALID")
+        dout = rng.standard_normal(out.shape[1:])
+        loss = tf.reduce_sum(out * tf.constant(dout[None]))
+    want = tape.gradient(loss, tx).numpy()[0]
+    if x.ndim == 2:
+        want, dout = want[:, :, 0], dout[:, :, 0]
+    got = ex10["max_pool2d_backward"](dout, x, pool_size, stride)
+    assert got.shape == x.shape
+    np.testing.assert_allclose(got, want, rtol=0, atol=GRAD_ATOL)
+    np.testing.assert_allclose(got.sum(), dout.sum())  # every window's gradient lands somewhere
+
+
+def test_numerical_gradient_is_central_differences_and_leaves_x(ex10):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 4))
+    before = x.copy()
+
+    def f(v):
+        return float(np.sum(np.sin(v) * v ** 2))
+
+    got = ex10["numerical_gradient"](f, x, 1e-3)
+    assert np.array_equal(x, before)
+    want = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[idx] = 1e-3
+        want[idx] = (f(x + e) - f(x - e)) / 2e-3
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+    exact = np.cos(x) * x ** 2 + 2 * x * np.sin(x)
+    np.testing.assert_allclose(ex10["numerical_gradient"](f, x), exact, rtol=0, atol=1e-8)
+
+
+def test_numerical_gradient_checks_the_backward_passes_as_the_notebook_does(ex10):
+    rng = np.random.default_rng(4)
+    x, kernel = rng.standard_normal((7, 6, 2)), rng.standard_normal((3, 2, 2, 3))
+    conv, backward, num = ex10["conv2d"], ex10["conv2d_backward"], ex10["numerical_gradient"]
+    dout = rng.standard_normal(conv(x, kernel, None, 2, "same").shape)
+    dx, dk, _ = backward(dout, x, kernel, 2, "same")
+    np.testing.assert_allclose(num(lambda v: np.sum(conv(v, kernel, None, 2, "same") * dout), x),
+                               dx, atol=1e-7)
+    np.testing.assert_allclose(num(lambda k: np.sum(conv(x, k, None, 2, "same") * dout), kernel),
+                               dk, atol=1e-7)
 
 
 # --------------------------------------------------------------------------- notebook conventions

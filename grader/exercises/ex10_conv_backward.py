@@ -1,0 +1,435 @@
+"""Checks for ex10: the backward passes of a convolution and of max pooling, and a numerical
+gradient (central differences) to check them with.
+
+conv2d_backward returns (dx, dkernel, dbias): each is judged by a check of its own on the same
+call, so a mistake in one gradient costs that gradient's checks only. The hidden inputs show
+every catalogued mistake at every seed (grader.checks.core): C_in = 2 and C_out = 3 (a kernel
+reshaped instead of transposed always mixes its weights up), a non-square kernel, a stride-2
+'valid' case with a column in no window, 'same' cases whose total padding is odd on both axes
+(so the crop is asymmetric), random normal values (a flipped kernel always shows).
+
+max_pool2d_backward gets inputs without ties, positive upstream gradients and one planted
+maximum per check that is not the first cell of (one of) its windows and, where windows overlap,
+lies in two or more windows (so sending dout to the first cell, or overwriting instead of
+adding, always shows).
+
+numerical_gradient needs a function: a driver (run in the kernel, and against the reference
+here) differentiates the grader's curved f(x) = Σ w·exp(x) + c/2·(Σx)², whose second
+derivatives are at least c on the diagonal and c off it: one-sided differences are off by at
+least eps·c/2 everywhere, and an x left perturbed by earlier entries shifts the later ones by
+eps·c per entry. The same driver reports x as it is after the call, for the check that x is left
+unchanged. The step is eps=1e-3, where both errors are far above the comparison's tolerance and
+central differences agree with the reference's to rounding.
+
+Public examples of the release: max_pool2d_backward's compare checks and, for conv2d_backward,
+one per call (its dx check is marked), which compares the whole (dx, dkernel, dbias) answer;
+numerical_gradient has none (its f is grader code, not data).
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from grader.checks.core import Call, Context, Driver, Exercise, Fail, standard_normal
+from grader.checks.expect import expect_match
+from grader.checks.variants import Wrong, explain
+from grader.models import Limits
+
+exercise = Exercise("ex10_conv_backward", title="Backpropagation through a convolution",
+                    limits=Limits(cell_timeout=30, notebook_timeout=300, probe_timeout=10))
+ex = exercise
+
+
+# -- conv2d_backward ---------------------------------------------------------------------------
+
+X_6x7x2 = ex.input("x", standard_normal(6, 7, 2))
+K_3x2x2x3 = ex.input("kernel", standard_normal(3, 2, 2, 3))
+DOUT_4x6x3 = ex.input("dout", standard_normal(4, 6, 3))
+X_9x8x2 = ex.input("x", standard_normal(9, 8, 2))
+K_3x3x2x3 = ex.input("kernel", standard_normal(3, 3, 2, 3))
+DOUT_4x3x3 = ex.input("dout", standard_normal(4, 3, 3))  # valid, stride 2: column 7 unused
+K_4x3x2x3 = ex.input("kernel", standard_normal(4, 3, 2, 3))
+DOUT_5x4x3 = ex.input("dout", standard_normal(5, 4, 3))  # same, stride 2: totals 3 and 1
+X_6x5x2 = ex.input("x", standard_normal(6, 5, 2))
+K_2x4x2x3 = ex.input("kernel", standard_normal(2, 4, 2, 3))
+DOUT_6x5x3 = ex.input("dout", standard_normal(6, 5, 3))  # same, stride 1: totals 1 and 3
+
+VALID = Call("conv2d_backward", DOUT_4x6x3, X_6x7x2, K_3x2x2x3)
+STRIDED = Call("conv2d_backward", DOUT_4x3x3, X_9x8x2, K_3x3x2x3, stride=2)
+SAME = Call("conv2d_backward", DOUT_5x4x3, X_9x8x2, K_4x3x2x3, stride=2, padding="same")
+SAME_1 = Call("conv2d_backward", DOUT_6x5x3, X_6x5x2, K_2x4x2x3, padding="same")
+
+PARTS = ("dx", "dkernel", "dbias")
+DX_HINT = ("Scatter back: for each output position, dx_padded[window] += kernel @ dout[i, j]. As a "
+           "convolution: dout padded with kh - 1 zeros, the kernel flipped in both spatial axes "
+           "and its channel axes transposed (kernel[::-1, ::-1].transpose(0, 1, 3, 2)).")
+DK_HINT = ("The kernel is shared by every position: dkernel sums window ⊗ dout[i, j] over all "
+           "output positions (+=, not =).")
+DB_HINT = "dbias[o] sums dout[..., o] over the two spatial axes: dout.sum(axis=(0, 1))."
+STRIDE_HINT = ("Output (i, j) came from the window starting at (i * sh, j * sw): its gradient goes "
+               "back there. Cells of x in no window get 0.")
+SAME_HINT = ("With 'same' the loop gives the gradient of the padded input: crop it back to x's "
+             "shape, removing TensorFlow's padding (the smaller half top/left, the extra row or "
+             "column bottom/right).")
+
+
+def _part_check(index: int) -> Callable[[Any, Context], None]:
+    """A check of one of (dx, dkernel, dbias): the others are judged by their own checks."""
+    name = PARTS[index]
+
+    def fn(got: Any, ctx: Context) -> None:
+        if not isinstance(got, (tuple, list)) or len(got) != 3:
+            raise Fail(f"{ctx.text}: expected a tuple (dx, dkernel, dbias), got "
+                       + (f"{type(got).__name__} of {len(got)} items"
+                          if isinstance(got, (tuple, list)) else type(got).__name__))
+        want = ctx.expected[index]
+        try:
+            expect_match(got[index], want, what=f"{ctx.text}: {name}")
+        except Fail as exc:
+            why = explain(got[index], ctx, ex.wrong, part=lambda v: v[index], expected=want)
+            raise Fail(f"{exc}{why}") from None
+    return fn
+
+
+def _conv_check(id: str, points: float, call: Call, index: int, *, title: str, hint: str,
+                public: bool = False) -> None:
+    """Register a check of one part of conv2d_backward's answer.
+
+    `public`: the check's call becomes a public example of the release (grader.selfcheck), which
+    compares the whole (dx, dkernel, dbias) answer; one check per call is marked, so that each
+    call is one example."""
+    ex.check(points=points, call=call, title=title, hint=hint, id=id)(_part_check(index))
+    if public:
+        ex.checks[-1].compare_atol = 1e-5
+
+
+_conv_check("conv_valid_dx", 1, VALID, 0, title="conv2d_backward, valid, stride 1: dx",
+            hint=DX_HINT, public=True)
+_conv_check("conv_valid_dkernel", 1, VALID, 1, title="conv2d_backward, valid, stride 1: dkernel",
+            hint=DK_HINT)
+_conv_check("conv_valid_dbias", 0.5, VALID, 2, title="conv2d_backward, valid, stride 1: dbias",
+            hint=DB_HINT)
+_conv_check("conv_stride_dx", 0.5, STRIDED, 0, title="conv2d_backward, valid, stride 2: dx",
+            hint=STRIDE_HINT, public=True)
+_conv_check("conv_stride_dkernel", 0.5, STRIDED, 1,
+            title="conv2d_backward, valid, stride 2: dkernel", hint=STRIDE_HINT + " " + DK_HINT)
+_conv_check("conv_same_dx", 1, SAME, 0, title="conv2d_backward, 'same', stride 2: dx",
+            hint=SAME_HINT + " " + STRIDE_HINT, public=True)
+_conv_check("conv_same_dkernel", 0.5, SAME, 1, title="conv2d_backward, 'same', stride 2: dkernel",
+            hint=SAME_HINT + " " + DK_HINT)
+_conv_check("conv_same_stride1_dx", 0.5, SAME_1, 0,
+            title="conv2d_backward, 'same', stride 1, even 2×4 kernel: dx", hint=SAME_HINT,
+            public=True)
+
+
+# -- max_pool2d_backward -----------------------------------------------------------------------
+
+def _planted(shape: tuple[int, ...], at: tuple[int, int]) -> Callable[[np.random.Generator], Any]:
+    """Normal values (no ties) with the largest one planted at `at` in every channel: a cell that
+    is not the first of (one of) its windows and, where windows overlap, lies in more than one."""
+    def make(rng: np.random.Generator) -> np.ndarray:
+        x = rng.standard_normal(shape)
+        x[at] = x.max(axis=(0, 1)) + 1.0
+        return x
+    return make
+
+
+def _positive(*shape: int) -> Callable[[np.random.Generator], np.ndarray]:
+    """Upstream gradients in [0.5, 1.5]: overlapping windows' sums never cancel."""
+    return lambda rng: rng.uniform(0.5, 1.5, shape)
+
+
+P_X_6x6x3 = ex.input("x", _planted((6, 6, 3), (1, 1)))
+P_DOUT_3x3x3 = ex.input("dout", _positive(3, 3, 3))
+P_X_7x7x2 = ex.input("x", _planted((7, 7, 2), (2, 4)))  # in four windows of pool 3, stride 2
+P_DOUT_3x3x2 = ex.input("dout", _positive(3, 3, 2))
+P_X_7x8 = ex.input("x", _planted((7, 8), (2, 1)))  # rows 0-2 and 2-4 of pool (3, 2), stride 2
+P_DOUT_3x4 = ex.input("dout", _positive(3, 4))
+
+ROUTE_HINT = ("All of dout[i, j] goes to the position of window (i, j)'s maximum (not to every "
+              "cell, not to the first), per channel.")
+OVERLAP_HINT = ("When stride < pool_size the windows overlap and a cell can be the maximum of "
+                "several: add their gradients (+=), do not overwrite.")
+
+ex.compare("maxpool_backward_default", points=1,
+           call=Call("max_pool2d_backward", P_DOUT_3x3x3, P_X_6x6x3), hint=ROUTE_HINT,
+           title="max_pool2d_backward, pool 2, 3 channels")
+ex.compare("maxpool_backward_overlap", points=1,
+           call=Call("max_pool2d_backward", P_DOUT_3x3x2, P_X_7x7x2, pool_size=3, stride=2),
+           hint=OVERLAP_HINT, title="max_pool2d_backward, overlapping windows (pool 3, stride 2)")
+ex.compare("maxpool_backward_2d_pair", points=0.5,
+           call=Call("max_pool2d_backward", P_DOUT_3x4, P_X_7x8, pool_size=(3, 2), stride=2),
+           hint=ROUTE_HINT + " " + OVERLAP_HINT,
+           title="max_pool2d_backward, 2-D input, pool (3, 2), stride 2")
+
+
+# -- numerical_gradient ------------------------------------------------------------------------
+
+NUMGRAD_DRIVER = Driver("drive_numerical_gradient", '''
+def drive_numerical_gradient(need, x, w, c, eps, report="gradient"):
+    """numerical_gradient(f, x, eps) of the grader's f(x) = sum(w * exp(x)) + c / 2 * sum(x)**2;
+    `report`: "gradient" returns what it returned, "x" the array x after the call."""
+    import numpy as np
+
+    numerical_gradient = need("numerical_gradient")
+    weights = np.asarray(w, dtype=float)
+
+    def f(v):
+        v = np.asarray(v, dtype=float)
+        return float(np.sum(weights * np.exp(v)) + 0.5 * c * np.sum(v) ** 2)
+
+    given = np.array(x, dtype=float)
+    grad = numerical_gradient(f, given, eps)
+    return {"own": given if report == "x" else grad}
+''')
+
+EPS = 1e-3
+COUPLING = 2.0
+NUMGRAD_ATOL = 1e-6
+
+
+def _uniform(*shape: int, low: float = -1.0, high: float = 1.0) -> Callable[..., np.ndarray]:
+    return lambda rng: rng.uniform(low, high, shape)
+
+
+N_X_6 = ex.input("x", _uniform(6))
+N_W_6 = ex.input("w", _uniform(6, low=0.5, high=1.5))
+N_X_2x3x4 = ex.input("x", _uniform(2, 3, 4))
+N_W_2x3x4 = ex.input("w", _uniform(2, 3, 4, low=0.5, high=1.5))
+F_TEXT = "f(x) = sum(w * exp(x)) + (sum(x))**2"
+
+
+def _numgrad_call(x: Any, w: Any, shape: str, report: str = "gradient") -> Call:
+    return Call.driver(NUMGRAD_DRIVER, "numerical_gradient", x, w, COUPLING, EPS,
+                       report=report).labelled(
+        f"numerical_gradient(f, x {shape}, eps={EPS:g}) with {F_TEXT}")
+
+
+NUMGRAD_HINT = ("Central differences: (f(x + eps·e_i) - f(x - eps·e_i)) / (2·eps) for every entry "
+                "i of x (np.ndindex(x.shape) visits them all); the one-sided "
+                "(f(x + eps·e_i) - f(x)) / eps is only accurate to O(eps).")
+KEEP_X_HINT = ("Work on a copy (xc = np.array(x, dtype=float)) or put each entry back after "
+               "perturbing it: x must be exactly as it was, for the caller and for the next entry.")
+
+
+def _numgrad_check(got: Any, ctx: Context) -> None:
+    if not isinstance(got, dict) or "own" not in got:
+        raise Fail(f"{ctx.text}: the grader could not read the result (got "
+                   f"{type(got).__name__})")
+    want = ctx.expected["own"]
+    what = f"{ctx.text}: " + ("x after the call" if ctx.kwargs.get("report") == "x"
+                              else "the gradient")
+    try:
+        expect_match(got["own"], want, what=what, atol=NUMGRAD_ATOL)
+    except Fail as exc:
+        why = explain(got["own"], ctx, ex.wrong, atol=NUMGRAD_ATOL, expected=want)
+        raise Fail(f"{exc}{why}") from None
+
+
+ex.check(points=0.5, call=_numgrad_call(N_X_6, N_W_6, "(6,)"), hint=NUMGRAD_HINT,
+         title="numerical_gradient of a curved f, x of shape (6,)",
+         id="numgrad_vector")(_numgrad_check)
+ex.check(points=1, call=_numgrad_call(N_X_2x3x4, N_W_2x3x4, "(2, 3, 4)"), hint=NUMGRAD_HINT,
+         title="numerical_gradient of a curved f, x of shape (2, 3, 4)",
+         id="numgrad_3d")(_numgrad_check)
+ex.check(points=0.5, call=_numgrad_call(N_X_2x3x4, N_W_2x3x4, "(2, 3, 4)", report="x"),
+         hint=KEEP_X_HINT, title="numerical_gradient leaves x unchanged",
+         id="numgrad_leaves_x")(_numgrad_check)
+
+
+# -- known wrong answers (the mutant catalogue, tests/mutants/ex10_conv_backward) ---------------
+
+def _pads(n: int, k: int, s: int) -> tuple[int, int]:
+    out = -(-n // s)
+    total = max((out - 1) * s + k - n, 0)
+    return total // 2, total - total // 2
+
+
+def _pair(v: Any) -> tuple[int, int]:
+    return (int(v), int(v)) if np.ndim(v) == 0 else (int(v[0]), int(v[1]))
+
+
+def _padded(x: Any, kernel: Any, stride: Any, padding: str) -> tuple[np.ndarray, int, int]:
+    """x as the forward pass convolves it, and the (top, left) padding to crop off again."""
+    x = np.asarray(x, dtype=float)
+    kh, kw = np.shape(kernel)[:2]
+    sh, sw = _pair(stride)
+    if padding != "same":
+        return x, 0, 0
+    rows, cols = _pads(x.shape[0], kh, sh), _pads(x.shape[1], kw, sw)
+    return np.pad(x, (rows, cols, (0, 0))), rows[0], cols[0]
+
+
+def _with(index: int, wrong: Callable[..., Any]) -> Callable[..., Any]:
+    """The reference's answer with part `index` replaced by `wrong(ref, *args)`'s same part."""
+    def make(ref: Any, dout: Any, x: Any, kernel: Any, stride: Any = 1,
+             padding: str = "valid") -> tuple[Any, ...]:
+        right = list(ref.conv2d_backward(dout, x, kernel, stride, padding))
+        right[index] = wrong(ref, dout, x, kernel, stride, padding)[index]
+        return tuple(right)
+    return make
+
+
+def _last_position(ref: Any, dout: Any, x: Any, kernel: Any, stride: Any,
+                   padding: str) -> Any:
+    mask = np.zeros(np.shape(dout))
+    mask[-1, -1] = 1.0
+    return ref.conv2d_backward(np.asarray(dout) * mask, x, kernel, stride, padding)
+
+
+def _not_cropped(ref: Any, dout: Any, x: Any, kernel: Any, stride: Any, padding: str) -> Any:
+    xp, _, _ = _padded(x, kernel, stride, padding)
+    return ref.conv2d_backward(dout, xp, kernel, stride, "valid")
+
+
+def _stride_ignored(ref: Any, dout: Any, x: Any, kernel: Any, stride: Any = 1,
+                    padding: str = "valid") -> Any:
+    """Windows at (i, j) instead of (i * sh, j * sw): the stride-1 backward of the padded x with
+    dout in the top-left corner of a stride-1 sized upstream gradient."""
+    xp, top, left = _padded(x, kernel, stride, padding)
+    kh, kw = np.shape(kernel)[:2]
+    dout = np.asarray(dout, dtype=float)
+    big = np.zeros((xp.shape[0] - kh + 1, xp.shape[1] - kw + 1, dout.shape[2]))
+    big[:dout.shape[0], :dout.shape[1]] = dout
+    dxp, dk, db = ref.conv2d_backward(big, xp, kernel, 1, "valid")
+    h, w = np.shape(x)[:2]
+    return dxp[top:top + h, left:left + w], dk, db
+
+
+def _kernel_as(change: Callable[[np.ndarray], np.ndarray]) -> Callable[..., Any]:
+    """The backward pass computed with a changed kernel (what a dx written as a convolution
+    with a kernel not flipped, or reshaped instead of transposed, amounts to)."""
+    def make(ref: Any, dout: Any, x: Any, kernel: Any, stride: Any, padding: str) -> Any:
+        return ref.conv2d_backward(dout, x, change(np.asarray(kernel, dtype=float)), stride,
+                                   padding)
+    return make
+
+
+def _reshaped(kernel: np.ndarray) -> np.ndarray:
+    kh, kw, c_in, c_out = kernel.shape
+    return kernel.reshape(kh, kw, c_out, c_in).transpose(0, 1, 3, 2)
+
+
+DX = ("conv_valid_dx", "conv_stride_dx", "conv_same_dx", "conv_same_stride1_dx")
+DKERNEL = ("conv_valid_dkernel", "conv_stride_dkernel", "conv_same_dkernel")
+STRIDED_CHECKS = ("conv_stride_dx", "conv_stride_dkernel", "conv_same_dx", "conv_same_dkernel")
+ex.wrong += [
+    Wrong("conv2d_backward", "dkernel_last_position",
+          "with dkernel from the last output position only (= instead of +=); the kernel is "
+          "shared, so dkernel sums window ⊗ dout over every output position",
+          _with(1, _last_position), caught_by=DKERNEL),
+    Wrong("conv2d_backward", "dx_kernel_not_flipped",
+          "with dx convolved with the kernel not flipped; written as a convolution of dout, dx "
+          "needs the kernel flipped in both spatial axes (kernel[::-1, ::-1])",
+          _with(0, _kernel_as(lambda k: k[::-1, ::-1])), caught_by=DX),
+    Wrong("conv2d_backward", "dx_channels_reshaped",
+          "with the kernel's channel axes reshaped to (kh, kw, C_out, C_in) instead of "
+          "transposed (kernel.transpose(0, 1, 3, 2)), which mixes up its weights",
+          _with(0, _kernel_as(_reshaped)), caught_by=DX),
+    Wrong("conv2d_backward", "dbias_channels_first",
+          "with dbias summed over axes (1, 2) as for channels-first arrays; here channels are "
+          "last: sum over axes (0, 1)",
+          lambda ref, dout, *a, **k: (*ref.conv2d_backward(dout, *a, **k)[:2],
+                                      np.asarray(dout).sum(axis=(1, 2))),
+          caught_by=("conv_valid_dbias",)),
+    Wrong("conv2d_backward", "dbias_all_axes",
+          "with dbias summed over every axis (one number); it has one value per output channel",
+          lambda ref, dout, *a, **k: (*ref.conv2d_backward(dout, *a, **k)[:2],
+                                      float(np.sum(dout))),
+          caught_by=("conv_valid_dbias",)),
+    Wrong("conv2d_backward", "same_not_cropped",
+          "with the gradient of the padded input, not cropped back to x's shape",
+          _with(0, _not_cropped), caught_by=("conv_same_dx", "conv_same_stride1_dx")),
+    Wrong("conv2d_backward", "stride_ignored",
+          "with the stride ignored (the gradient of output (i, j) sent to the window at (i, j) "
+          "instead of (i * stride, j * stride))", _stride_ignored, caught_by=STRIDED_CHECKS),
+]
+
+
+def _route(how: str) -> Callable[..., Any]:
+    """max_pool2d_backward with each window's gradient sent the wrong way: to the whole window,
+    to its first cell, or assigned to its maximum (a later window overwrites an earlier one)."""
+    def make(ref: Any, dout: Any, x: Any, pool_size: Any = 2, stride: Any = None) -> Any:
+        x = np.asarray(x, dtype=float)
+        dout = np.asarray(dout, dtype=float)
+        flat = x.ndim == 2
+        if flat:
+            x, dout = x[:, :, None], dout[:, :, None]
+        kh, kw = _pair(pool_size)
+        sh, sw = (kh, kw) if stride is None else _pair(stride)
+        dx = np.zeros_like(x)
+        channels = np.arange(x.shape[2])
+        for i in range(dout.shape[0]):
+            for j in range(dout.shape[1]):
+                r, c = i * sh, j * sw
+                if how == "whole":
+                    dx[r:r + kh, c:c + kw] += dout[i, j]
+                elif how == "first":
+                    dx[r, c] += dout[i, j]
+                else:
+                    best = x[r:r + kh, c:c + kw].reshape(kh * kw, -1).argmax(axis=0)
+                    u, v = np.unravel_index(best, (kh, kw))
+                    dx[r + u, c + v, channels] = dout[i, j]
+        return dx[:, :, 0] if flat else dx
+    return make
+
+
+MAXPOOL = ("maxpool_backward_default", "maxpool_backward_overlap", "maxpool_backward_2d_pair")
+ex.wrong += [
+    Wrong("max_pool2d_backward", "whole_window",
+          "with dout sent to every cell of the window (the gradient of a sum); only the "
+          "window's maximum gets it", _route("whole"), caught_by=MAXPOOL),
+    Wrong("max_pool2d_backward", "first_cell",
+          "with dout sent to the first cell of each window; it goes to the window's maximum",
+          _route("first"), caught_by=MAXPOOL),
+    Wrong("max_pool2d_backward", "overlap_overwritten",
+          "with overlapping windows' gradients overwritten (=) instead of added (+=)",
+          _route("assign"), caught_by=("maxpool_backward_overlap", "maxpool_backward_2d_pair")),
+]
+
+
+def _forward(f: Any, x: Any, eps: float) -> np.ndarray:
+    grad = np.zeros(np.shape(x))
+    base = f(x)
+    for idx in np.ndindex(grad.shape):
+        xp = np.array(x, dtype=float)
+        xp[idx] += eps
+        grad[idx] = (f(xp) - base) / eps
+    return grad
+
+
+def _not_restored(f: Any, x: Any, eps: float) -> np.ndarray:
+    """Perturbs x in place and never puts the entries back."""
+    grad = np.zeros(np.shape(x))
+    for idx in np.ndindex(grad.shape):
+        old = x[idx]
+        x[idx] = old + eps
+        f_plus = f(x)
+        x[idx] = old - eps
+        grad[idx] = (f_plus - f(x)) / (2 * eps)
+    return grad
+
+
+def _numgrad_as(numerical_gradient: Callable[..., Any]) -> Callable[..., Any]:
+    """What the driver reports when the kernel's numerical_gradient is this one."""
+    def make(ref: Any, *args: Any, **kwargs: Any) -> Any:
+        namespace = types.SimpleNamespace(numerical_gradient=numerical_gradient)
+        return NUMGRAD_DRIVER.run(namespace, *args, **kwargs)["own"]
+    return make
+
+
+NUMGRAD = ("numgrad_vector", "numgrad_3d")
+ex.wrong += [
+    Wrong("numerical_gradient", "forward_difference",
+          "with one-sided differences (f(x + eps·e_i) - f(x)) / eps, accurate to O(eps) only; "
+          "central differences divide f(x + eps·e_i) - f(x - eps·e_i) by 2·eps",
+          _numgrad_as(_forward), caught_by=NUMGRAD),
+    Wrong("numerical_gradient", "x_not_restored",
+          "with the entries of x perturbed in place and never put back (so x changes, and "
+          "every later entry starts from a shifted x)", _numgrad_as(_not_restored),
+          caught_by=(*NUMGRAD, "numgrad_leaves_x")),
+]
