@@ -4,7 +4,9 @@ Kernels have no network (their own network namespace), so a grading machine fetc
 datasets before it grades: Classroom's workflow and Gradescope's setup.sh call this. Fetching
 goes through Keras' own loaders, in a child process whose `KERAS_HOME` is the grader's
 (`<cache root>/keras`), so the files land where Keras and the grader look, in Keras' layout,
-and are then checked against the official content hashes like any other source.
+and are then checked against the official content hashes like any other source. (CIFAR-10:
+Keras keeps the 170 MB archive as `datasets/cifar-10-batches-py-target_archive`, the file the
+grader verifies and reads, and extracts it beside; kernels get the grader's own extraction.)
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ Students call Keras' own loaders (`keras.datasets.fashion_mnist.load_data()`), w
     fashion_mnist  datasets/fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz
                    (no hash check)
     mnist          datasets/mnist.npz (sha256 checked: a file with another hash is downloaded again)
+    cifar10        datasets/cifar-10-batches-py-target_archive (the official cifar-10-python.tar.gz,
+                   sha256 checked), extracted on every load into datasets/cifar-10-batches-py-target/
 
 The grader finds each dataset on the machine, looked for in this order:
 
@@ -19,7 +21,7 @@ The grader finds each dataset on the machine, looked for in this order:
 
 Sources 2-4 must match the official content: the sha256 of the *uncompressed* bytes for the
 `.gz` files (Debian re-compresses them, so the compressed bytes differ from Keras' download),
-of the file itself for mnist.npz.
+of the file itself for mnist.npz and the CIFAR-10 archive.
 
 **What kernels get, and what they never get.** Kernels get their own Keras home
 (`<cache root>/kernel-keras`, as `KERAS_HOME`): the training files are links to the located
@@ -31,7 +33,9 @@ images it is judged on; the sandbox hides the source folders from the kernel (th
 files linked from them stay visible). Keras pins mnist.npz's sha256 (`get_file` takes a file with
 another hash for a broken download and downloads it again, which fails offline), so the kernel's
 start-up code (`grader/probe/prelude.py`) has `keras.datasets.mnist.load_data()` accept the
-grader's copy instead, by the sha256 the grader gives it (`SERVED_MNIST_ENV`).
+grader's copy instead, by the sha256 the grader gives it (`SERVED_MNIST_ENV`). CIFAR-10 is
+served already extracted, with the first half of its test batch, and the start-up code has
+`keras.datasets.cifar10.load_data()` read that folder (`grader.cifar10_files` says why).
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ import zipfile
 
 import numpy as np
 
+from grader import cifar10_files
 from grader.errors import DatasetUnavailable
 
 DATASETS_ENV = "CNN_GRADER_DATASETS"
@@ -71,11 +76,19 @@ class DatasetFile:
 
     relpath: str  # e.g. "datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
     content_sha256: str  # of the uncompressed bytes for .gz, of the file otherwise
-    role: str  # "train_images" | "train_labels" | "test_images" | "test_labels" | "archive"
+    # "train_images" | "train_labels" | "test_images" | "test_labels" | "archive" (an .npz) |
+    # "tarball" (a .tar.gz of pickled batches, hashed as it is, whatever its name)
+    role: str
+    aliases: tuple[str, ...] = ()  # other names the file goes by (the official download's)
 
     @property
     def name(self) -> str:
         return self.relpath.rsplit("/", 1)[-1]
+
+    @property
+    def raw_hash(self) -> bool:
+        """Hashed as stored: Keras pins the compressed archive's own sha256."""
+        return self.role == "tarball"
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,10 @@ class Dataset:
     loader: str  # what the notebook calls
     files: tuple[DatasetFile, ...]
     system_dirs: tuple[str, ...] = ()
+    image_shape: tuple[int, ...] = (28, 28)  # one image as the loader gives it
+    # The course lets a model scale pixels itself (a Rescaling layer): the grader then gives
+    # such a model pixels in [0, 255], as the notebook gave them to fit(); otherwise [0, 1].
+    rescaling_allowed: bool = False
 
 
 FASHION_MNIST = Dataset(
@@ -109,7 +126,14 @@ MNIST = Dataset(
     "mnist", "MNIST", "keras.datasets.mnist.load_data()",
     files=(DatasetFile("datasets/mnist.npz", MNIST_SHA256, "archive"),),
 )
-DATASETS: dict[str, Dataset] = {d.id: d for d in (FASHION_MNIST, MNIST)}
+CIFAR10 = Dataset(
+    "cifar10", "CIFAR-10", "keras.datasets.cifar10.load_data()",
+    files=(DatasetFile(f"datasets/{cifar10_files.ARCHIVE}", cifar10_files.OFFICIAL_SHA256,
+                       "tarball", aliases=("cifar-10-python.tar.gz",
+                                           "cifar-10-batches-py.tar.gz")),),
+    image_shape=(32, 32, 3), rescaling_allowed=True,
+)
+DATASETS: dict[str, Dataset] = {d.id: d for d in (FASHION_MNIST, MNIST, CIFAR10)}
 
 
 @dataclass(frozen=True)
@@ -157,7 +181,8 @@ def instructor_dir() -> Path | None:
 
 def unavailable_message(dataset: Dataset) -> str:
     """The one message for a dataset that is not on this machine (a configuration problem)."""
-    names = ", ".join(f.name for f in dataset.files)
+    names = ", ".join(f.name + (f" (Keras' name for the download {f.aliases[0]})"
+                                if f.aliases else "") for f in dataset.files)
     return (f"the {dataset.title} dataset is not available on this machine: put {names} in "
             f"{keras_home() / dataset.files[0].relpath.rsplit('/', 1)[0]} or set {DATASETS_ENV} "
             f"to a folder that holds {'them' if len(dataset.files) > 1 else 'it'}")
@@ -167,13 +192,20 @@ def unavailable_message(dataset: Dataset) -> str:
 _digests: dict[tuple[str, int, int], str] = {}
 
 
-def content_digest(path: Path) -> str:
-    """sha256 of the file's content (uncompressed for .gz), remembered per file version."""
+def file_digest(path: Path, file: DatasetFile) -> str:
+    """The digest `file.content_sha256` is compared with."""
+    return content_digest(path, raw=file.raw_hash)
+
+
+def content_digest(path: Path, *, raw: bool = False) -> str:
+    """sha256 of the file's content (uncompressed for .gz unless `raw`), remembered per file
+    version."""
     st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    gunzip = path.name.endswith(".gz") and not raw
+    key = (str(path.resolve()) + ("|gunzip" if gunzip else ""), st.st_size, st.st_mtime_ns)
     if key not in _digests:
         h = hashlib.sha256()
-        opener = gzip.open if path.name.endswith(".gz") else open
+        opener = gzip.open if gunzip else open
         with opener(path, "rb") as fh:  # type: ignore[operator]
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)
@@ -183,7 +215,7 @@ def content_digest(path: Path) -> str:
 
 def _verified(path: Path, file: DatasetFile) -> bool:
     try:
-        return path.is_file() and content_digest(path) == file.content_sha256
+        return path.is_file() and file_digest(path, file) == file.content_sha256
     except (OSError, EOFError, gzip.BadGzipFile):
         return False
 
@@ -192,7 +224,8 @@ def _verified(path: Path, file: DatasetFile) -> bool:
 def _candidates(folder: Path, file: DatasetFile) -> list[Path]:
     """A folder may be flat, a Keras `datasets/` folder, or a Keras home."""
     inner = file.relpath.split("/", 1)[1]  # without the leading "datasets/"
-    return [folder / file.name, folder / inner, folder / file.relpath]
+    out = [folder / file.name, folder / inner, folder / file.relpath]
+    return out + [f for a in file.aliases for f in (folder / a, folder / "datasets" / a)]
 
 
 def _sources() -> list[tuple[str, Path, bool]]:
@@ -257,7 +290,9 @@ def prepare_keras_home(dataset_ids: tuple[str, ...]) -> tuple[Path, list[str]]:
             continue
         for file in found.dataset.files:
             dest, source = home / file.relpath, found.paths[file.relpath]
-            if file.role == "archive":
+            if file.role == "tarball":
+                cifar10_files.serve(home, source, served_count)
+            elif file.role == "archive":
                 _serve_npz(dest, source)
             elif file.role.startswith("test_"):
                 _serve_idx(dest, source)
@@ -291,7 +326,7 @@ def source_folders() -> list[Path]:
         if found is None:
             continue
         for file in found.dataset.files:
-            if file.role not in ("archive", "test_images", "test_labels"):
+            if file.role not in ("archive", "tarball", "test_images", "test_labels"):
                 continue
             folder = found.paths[file.relpath].resolve().parent
             if folder != own and own not in folder.parents and folder not in own.parents \
@@ -306,8 +341,8 @@ def test_split_id(dataset_id: str) -> str:
     found = locate(dataset_id)
     if found is None:
         return "unavailable"
-    digests = [content_digest(found.paths[f.relpath]) for f in found.dataset.files
-               if f.role in ("archive", "test_images", "test_labels")]
+    digests = [file_digest(found.paths[f.relpath], f) for f in found.dataset.files
+               if f.role in ("archive", "tarball", "test_images", "test_labels")]
     return hashlib.sha256("".join(digests).encode()).hexdigest()[:16]
 
 
@@ -423,17 +458,22 @@ def _idx(path: Path, magic: int, dims: int) -> np.ndarray:
 
 
 def load_test_split(found: Located, samples: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The first `samples` test images (uint8, (N, 28, 28)) and labels, as Keras' loader gives
-    them from the located source (the whole split, held-out half included)."""
-    if found.dataset.id == "mnist":
+    """The first `samples` test images (uint8, (N, 28, 28); CIFAR-10 (N, 32, 32, 3)) and labels,
+    as Keras' loader gives them from the located source (the whole split, held-out half
+    included)."""
+    shape = found.dataset.image_shape
+    if found.dataset.id == "cifar10":
+        x, y = cifar10_files.load_test_split(found.path("tarball"))
+    elif found.dataset.id == "mnist":
         with np.load(found.path("archive"), allow_pickle=False) as archive:
             x, y = np.asarray(archive["x_test"]), np.asarray(archive["y_test"])
     else:
         x = _idx(found.path("test_images"), 2051, 3)
         y = _idx(found.path("test_labels"), 2049, 1)
-    if x.ndim != 3 or x.shape[1:] != (28, 28) or y.shape != (x.shape[0],):
+    if x.shape[1:] != shape or y.shape != (x.shape[0],):
         raise DatasetUnavailable(f"the {found.dataset.title} test split from {found.origin} has "
-                                 f"shapes {x.shape} and {y.shape}, not (N, 28, 28) and (N,)")
+                                 f"shapes {x.shape} and {y.shape}, not (N, "
+                                 f"{', '.join(map(str, shape))}) and (N,)")
     if samples is not None:
         x, y = x[:samples], y[:samples]
     return x.astype(np.uint8), y.astype(np.int64)

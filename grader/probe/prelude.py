@@ -12,7 +12,11 @@
 # - has `keras.datasets.mnist.load_data()` accept the grader's mnist.npz, which holds only half of
 #   the test split: Keras pins the official file's sha256, so the grader's copy is accepted by the
 #   sha256 the grader gives in `CNN_GRADER_SERVED_MNIST_SHA256` instead (any other file is still
-#   refused, as Keras would).
+#   refused, as Keras would);
+# - has `keras.datasets.cifar10.load_data()` read the folder the grader extracted into the
+#   kernel's Keras home (training batches, half the test batch; `grader/cifar10_files.py`) when
+#   it holds the grader's marker, instead of checking the official archive's pinned hash and
+#   extracting it again (offline, into a folder the kernel may not write, shared by kernels).
 #
 # A notebook can undo all of this in its own kernel (it runs arbitrary code there); it then only
 # loses what these protect, since the grader saves, loads and judges nothing on trust.
@@ -36,6 +40,7 @@ def _cnn_grader_prelude():
     sys.modules["_cnn_grader_probe_prelude"] = state
     official_mnist = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
     served_mnist = os.environ.get("CNN_GRADER_SERVED_MNIST_SHA256", "")
+    official_cifar10 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
 
     def current(keras):
         """The saving entry points, looked up as a notebook would call them."""
@@ -80,6 +85,23 @@ def _cnn_grader_prelude():
                 return real_get_file(fname=fname, origin=origin, file_hash=file_hash, **kwargs)
 
             mnist.get_file = get_file
+
+        from keras.src.datasets import cifar10
+
+        real_cifar_get_file = cifar10.get_file
+
+        def cifar_get_file(fname=None, origin=None, file_hash=None, **kwargs):
+            if fname == "cifar-10-batches-py-target" and file_hash == official_cifar10:
+                from keras.src.backend import config
+
+                home = os.path.expanduser(kwargs.get("cache_dir") or config.keras_home())
+                served = os.path.join(home, kwargs.get("cache_subdir") or "datasets", fname)
+                if os.path.isfile(os.path.join(served, ".cnn-grader-served")):
+                    return served
+            return real_cifar_get_file(fname=fname, origin=origin, file_hash=file_hash,
+                                       **kwargs)
+
+        cifar10.get_file = cifar_get_file
 
     class AfterKerasImport(importlib.abc.MetaPathFinder):
         """Runs `on_keras` once the notebook's `import keras` has finished."""

@@ -55,3 +55,12 @@ def fake_mnist_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("fake-mnist")
     keras_helpers.write_fake_mnist(folder / "mnist.npz")
     return folder
+
+
+@pytest.fixture(scope="session")
+def fake_cifar10_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with a small, learnable CIFAR-10 archive under the name Keras keeps its
+    download by (datasets/cifar-10-batches-py-target_archive), made once per run."""
+    folder = tmp_path_factory.mktemp("fake-cifar10")
+    keras_helpers.write_fake_cifar10(folder / "datasets" / "cifar-10-batches-py-target_archive")
+    return folder
