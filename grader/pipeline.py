@@ -28,7 +28,8 @@ from grader.checks.runner import evaluate
 from grader.errors import InvalidNotebook
 from grader.execution import cells, kernel, sandbox
 from grader.execution import notebook as nbio
-from grader.execution.executor import ExecutionRequest, NbclientExecutor
+from grader.execution.executor import ExecutionRequest, NbclientExecutor, Prestarting
+from grader.keras_support import judge
 from grader.models import (Calibration, CheckResult, CheckStatus, ExecutionStatus,
                            ExecutionSummary, GradeResult)
 from grader.options import Options
@@ -102,6 +103,20 @@ def _reference_answers(exercise: Exercise, bound: dict[str, Any]) -> tuple[Any, 
     return reference, answers
 
 
+def _claim(executor: Any, exercise: Exercise, limits: Any, env: dict[str, str],
+           extra_env: dict[str, str], path: Path, opts: Options) -> Any:
+    """A kernel the executor started ahead with exactly what this submission's would be
+    started with (grader.execution.warm), or None: then the kernel starts as it always did."""
+    if not isinstance(executor, Prestarting):
+        return None
+    from grader.execution import warm
+
+    prelude = warm.TRAINING_PRELUDE if exercise.prepare is not None else warm.NUMPY_PRELUDE
+    return executor.claim(warm.KernelSpec.of(
+        limits=limits, env=env, sandbox_env=extra_env, submission=path,
+        launch_prefix=tuple(opts.launch_prefix), sandboxed=opts.sandbox, prelude=prelude))
+
+
 def grade_notebook(path: Path, nb: Any, notes: list[str], exercise: Exercise, opts: Options,
                    start: Start, calibration: Calibration) -> GradeResult:
     """Grade a notebook already read (`nb`, with the reader's `notes`)."""
@@ -133,14 +148,27 @@ def grade_notebook(path: Path, nb: Any, notes: list[str], exercise: Exercise, op
     findings = integrity.scan(nb)
     notes += integrity.structure_notes(nb, sorted({c.func for c in calls}))
 
-    root = Path(tempfile.mkdtemp(prefix="cnn-grader-"))
-    workdir = root / "work"  # the kernel's folder; the kernel log stays beside it, in root
-    workdir.mkdir()
-    box: sandbox.Sandbox | None = None
+    if judge.wanted_by(exercise):
+        judge.prestart()  # TensorFlow is imported there while the notebook runs
+    executor = opts.executor or NbclientExecutor()
+    box: sandbox.Sandbox | None
+    warm = _claim(executor, exercise, limits, env, extra_env, path, opts)
+    if warm is not None:  # started ahead for a submission like this one, used by none
+        root, workdir, box = warm.root, warm.workdir, warm.box
+        if box is not None:
+            box.limits = limits  # its caps are these already; its report names the timeouts
+        notes.append(warm.spec.note())
+    else:
+        root = Path(tempfile.mkdtemp(prefix="cnn-grader-"))
+        workdir = root / "work"  # the kernel's folder; the kernel log stays beside it, in root
+        workdir.mkdir()
+        box = None
     sandbox_notes: list[str] = []
     try:
         shutil.copyfile(path, workdir / "submission.ipynb")
-        if opts.sandbox:
+        if warm is not None and box is not None:
+            box.adopt(workdir / "submission.ipynb")
+        if opts.sandbox and warm is None:
             box = sandbox.for_grading(root, workdir, limits, submission=path, env=extra_env)
         # With a sandbox the probe's folder sits in `root`, where only the grader writes (a link
         # in workdir points to it): no grader write goes through a path the notebook controls.
@@ -154,10 +182,11 @@ def grade_notebook(path: Path, nb: Any, notes: list[str], exercise: Exercise, op
         request = ExecutionRequest(nb=nb, workdir=workdir, limits=limits, env=env,
                                    extras=plan.cells(probe_calls, workdir),
                                    before_extras=write_inputs,
-                                   launch_prefix=tuple(opts.launch_prefix), guard=box)
+                                   launch_prefix=tuple(opts.launch_prefix), guard=box,
+                                   warm=warm)
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
             ref_future = pool.submit(_reference_answers, exercise, bound)
-            run = (opts.executor or NbclientExecutor()).run(request)
+            run = executor.run(request)
             reference, answers = ref_future.result()
         if box is not None:
             box.close()  # nothing of the kernel runs on while its evidence is read
@@ -176,6 +205,8 @@ def grade_notebook(path: Path, nb: Any, notes: list[str], exercise: Exercise, op
             findings += [f for f in c.details.pop("integrity", []) if f not in findings]
             notes += [n for n in c.details.pop("notes", []) if n not in notes]
     finally:
+        if warm is not None:
+            warm.kill()  # already stopped, unless the grading broke before its kernel ran
         if box is not None:
             box.close()
             sandbox_notes = box.notes()

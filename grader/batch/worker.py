@@ -2,7 +2,9 @@
 
 A worker is a separate process so that anything going wrong while one submission is graded
 (a grader bug, memory blown by a huge output, a kernel that kills its parent) ends that worker
-only. It holds no state between tasks besides warm imports, answers with plain data (the results
+only. It holds no state between tasks besides warm imports, one kernel started ahead for the next
+submission (grader.execution.warm: used by that submission alone) and the warm judge
+(grader.keras_support.judge), answers with plain data (the results
 file as JSON text), and exits by itself when the batch's parent process disappears, taking its
 kernel with it, so a killed batch leaves nothing running.
 """
@@ -48,6 +50,22 @@ class Task:
     calibration: Calibration | None = None
 
 
+# This worker's pool of kernels started ahead (grader.execution.warm.KernelPool), made on the
+# first grading in a worker process (`worker_main` sets `_pooling`); elsewhere None, and a
+# grading starts its kernel when it needs it.
+_pooling = False
+_kernels: Any = None
+
+
+def _kernel_pool() -> Any:
+    global _kernels
+    if _pooling and _kernels is None:
+        from grader.execution.warm import KernelPool
+
+        _kernels = KernelPool()
+    return _kernels
+
+
 def grade_task(task: Task) -> tuple[str, str]:
     """("ok", results JSON) or ("unknown", why): runs the submission and writes its reports.
 
@@ -62,7 +80,7 @@ def grade_task(task: Task) -> tuple[str, str]:
         result = grade(Path(task.path), Options(
             exercise=task.exercise, profile=task.profile, seed=task.seed,
             cell_timeout=task.cell_timeout, notebook_timeout=task.notebook_timeout,
-            calibration=task.calibration))
+            calibration=task.calibration, executor=_kernel_pool()))
     except UnknownExercise as exc:
         return "unknown", str(exc)
     report_dir = Path(task.report_dir)
@@ -84,7 +102,17 @@ def worker_main(conn: Connection, parent_pid: int,
     warnings.simplefilter("ignore")  # a warning would tear the parent's progress line
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
     import grader.api  # noqa: F401 - warm the imports while the parent is still planning
+    global _pooling, _kernels
+    _pooling = True
+    try:
+        _serve(conn, handler)
+    finally:
+        if _kernels is not None:
+            _kernels.close()
+            _kernels = None
 
+
+def _serve(conn: Connection, handler: Callable[[Task], tuple[str, str]]) -> None:
     while True:
         try:
             task = conn.recv()

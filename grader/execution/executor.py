@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from grader.models import Limits
 
@@ -37,6 +37,9 @@ class ExecutionRequest:
     before_extras: Callable[[], None] | None = None
     launch_prefix: tuple[str, ...] = ()
     guard: KernelGuard | None = None
+    # A kernel started ahead for this request (grader.execution.warm.WarmKernel), or None:
+    # only the pool that handed it out can run it.
+    warm: Any = None
 
 
 class Executor(Protocol):
@@ -46,12 +49,23 @@ class Executor(Protocol):
     def run(self, request: ExecutionRequest) -> RunResult: ...
 
 
+@runtime_checkable
+class Prestarting(Protocol):
+    """An executor that starts kernels ahead (grader.execution.warm.KernelPool): the pipeline
+    claims one for a submission's spec, and gets None when none was started with exactly it."""
+
+    def claim(self, spec: Any) -> Any: ...
+
+
 class NbclientExecutor:
     """The real one: a fresh Jupyter kernel through nbclient, with grader.execution.kernel's
     recovery (an interrupted cell, a restarted kernel and the good cells replayed)."""
 
     def run(self, request: ExecutionRequest) -> RunResult:
         from grader.execution import kernel
+
+        if request.warm is not None:
+            raise ValueError("a warm kernel runs on the pool that started it")
 
         return kernel.run(request.nb, request.workdir, limits=request.limits,
                           env=dict(request.env), launch_prefix=request.launch_prefix,

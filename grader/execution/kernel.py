@@ -140,8 +140,10 @@ def _head(source: str, n: int = 3) -> str:
 
 class _Runner:
     def __init__(self, nb: NotebookNode, workdir: Path, limits: Limits, env: dict[str, str],
-                 launch_prefix: list[str], guard: KernelGuard | None = None) -> None:
+                 launch_prefix: list[str], guard: KernelGuard | None = None,
+                 warm: Any = None) -> None:
         self.nb = nb
+        self.warm = warm  # a kernel started ahead (grader.execution.warm), used by start()
         self.guard = guard
         self.limits = limits
         self.env = env
@@ -172,6 +174,17 @@ class _Runner:
 
     # -- kernel lifecycle -------------------------------------------------------------
     async def start(self) -> None:
+        warm, self.warm = self.warm, None
+        if warm is not None:  # started ahead, with this run's sandbox: only connect to it
+            self.client.km = warm.km
+            try:
+                await self.client.async_start_new_kernel_client()
+                return
+            except Exception:  # noqa: BLE001 - it died waiting: a fresh one, as always
+                if self.client.km is not None:
+                    await self.stop()
+                elif self.guard is not None:
+                    self.guard.stopped()
         km = self.client.create_kernel_manager()
         assert isinstance(km, _KernelManager)
         km.launch_prefix = list(self.launch_prefix)
@@ -191,6 +204,15 @@ class _Runner:
     async def stop(self) -> None:
         if self.client.km is None:
             return
+        # Shutdown is "immediate" (a kill) anyway; killing and reaping the process here spares
+        # jupyter_client's wait, which polls every 0.1 s (a tenth of a NumPy grading).
+        proc = getattr(getattr(self.client.km, "provisioner", None), "process", None)
+        if proc is not None and proc.poll() is None:
+            try:
+                proc.kill()
+                proc.wait(5)
+            except Exception:  # noqa: BLE001 - the usual shutdown below still runs
+                pass
         try:
             await self.client._async_cleanup_kernel()
         except Exception:  # noqa: BLE001 - a kernel that is already gone is fine
@@ -386,12 +408,16 @@ def default_kernel_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 async def run_async(nb: NotebookNode, workdir: Path, *, limits: Limits,
                     extras: Sequence[ExtraCell] = (), env: dict[str, str] | None = None,
                     launch_prefix: Sequence[str] = (),
-                    before_extras: Any = None, guard: KernelGuard | None = None) -> RunResult:
+                    before_extras: Any = None, guard: KernelGuard | None = None,
+                    warm: Any = None) -> RunResult:
     """Execute `nb` in `workdir`, then `extras`. `before_extras()` runs in between (it writes the
     hidden inputs, which therefore do not exist while the student's own cells run). `guard`
-    sandboxes every kernel start (limits, isolation) and says why it stopped one."""
+    sandboxes every kernel start (limits, isolation) and says why it stopped one. `warm` is a
+    kernel already started for this run, in `workdir` and under `guard` (grader.execution.warm);
+    a restart starts a fresh one, as always."""
     t0 = time.monotonic()
-    runner = _Runner(nb, workdir, limits, env or default_kernel_env(), list(launch_prefix), guard)
+    runner = _Runner(nb, workdir, limits, env or default_kernel_env(), list(launch_prefix), guard,
+                     warm)
     cells_total = sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip())
     status = ExecutionStatus.OK
     message = ""

@@ -488,3 +488,43 @@ def compare_compile(got: ModelInfo, want: ModelInfo) -> Comparison:
                _cell(g.loss + (" (from_logits)" if g.from_logits else ""), loss_ok)],
               ["metrics", ", ".join(w.metrics), _cell(", ".join(g.metrics) or "none", not lacking)]]
     return Comparison(problems, table)
+
+
+# -- properties, for exercises that ask for kinds of layers rather than exact ones -----------
+# Keras' image augmentation layers: random in training, the identity at inference.
+AUGMENTATION_EXTRA = frozenset({"AugMix", "RandAugment", "MixUp", "CutMix", "Solarization"})
+
+
+def is_augmentation(layer: LayerInfo) -> bool:
+    return layer.kind.startswith("Random") or layer.kind in AUGMENTATION_EXTRA
+
+
+def leading_layers(info: ModelInfo, *, also: frozenset[str] = frozenset({"Rescaling"})
+                   ) -> list[LayerInfo]:
+    """The augmentation layers (and `also`: pixel scaling) the model starts with, up to its
+    first other layer: where augmentation belongs, so that every later layer learns from it."""
+    out: list[LayerInfo] = []
+    for layer in info.layers:
+        if not (is_augmentation(layer) or layer.kind in also):
+            break
+        out.append(layer)
+    return out
+
+
+def conv_blocks(info: ModelInfo) -> list[tuple[LayerInfo, ...]]:
+    """The model's Conv2D → BatchNormalization → MaxPooling2D blocks, in order: each a run of
+    layers that ends in a MaxPooling2D and holds a Conv2D followed, within the run, by a
+    BatchNormalization (Conv-BN-Conv-BN-Pool is one block). A pooling without them ends a run
+    that is no block."""
+    blocks: list[tuple[LayerInfo, ...]] = []
+    run: list[LayerInfo] = []
+    for layer in info.layers:
+        run.append(layer)
+        if layer.kind != "MaxPooling2D":
+            continue
+        kinds = [x.kind for x in run]
+        first_conv = kinds.index("Conv2D") if "Conv2D" in kinds else None
+        if first_conv is not None and "BatchNormalization" in kinds[first_conv:]:
+            blocks.append(tuple(run[first_conv:]))
+        run = []
+    return blocks

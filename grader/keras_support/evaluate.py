@@ -10,16 +10,17 @@ images are the held-out half of the test split, read from the located dataset so
 kernel's Keras home never had them (`grader.datasets`), so training on the notebook's `x_test`
 buys nothing here.
 
-Protocol: a JSON request on stdin; one line `CNN_GRADER_EVAL {json}` on stdout. TensorFlow's
-chatter on stderr is ignored. The process runs on the CPU, so it never competes with training
-kernels for GPU memory.
+The evaluating process is the grading process's warm judge (grader.keras_support.judge): started
+while the notebook runs, TensorFlow already imported when the model comes, replaced after
+anything unusual, never sent student code. `python -m grader.keras_support.evaluate` still
+evaluates one request (a JSON request on stdin; one line `CNN_GRADER_EVAL {json}` on stdout),
+as the fresh process did. Either runs on the CPU, so it never competes with training kernels
+for GPU memory.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,22 +55,15 @@ def evaluate_model(model_path: Path, found: Any, samples: int | None, *, what: s
     check_archive(Path(model_path), what=what)
     request = {"model": str(model_path), "dataset": found.dataset.id, "origin": found.origin,
                "files": {k: str(v) for k, v in found.paths.items()}, "samples": samples}
-    env = dict(os.environ)
-    env.update({"CUDA_VISIBLE_DEVICES": "-1", "TF_CPP_MIN_LOG_LEVEL": "3",
-                "PYTHONHASHSEED": "0", "KERAS_BACKEND": "tensorflow"})
+    from grader.keras_support import judge
+
     try:
-        proc = subprocess.run([sys.executable, "-m", "grader.keras_support.evaluate"],
-                              input=json.dumps(request), capture_output=True, text=True,
-                              timeout=timeout, env=env, check=False)
-    except subprocess.TimeoutExpired:
+        reply = judge.shared().ask(request, timeout=timeout)
+    except judge.JudgeTimeout:
         raise Fail(f"{what}: evaluating the model on the test set took more than "
                    f"{timeout:.0f}s; the course models take a few seconds") from None
-    reply = next((json.loads(line[len(MARKER):]) for line in reversed(proc.stdout.splitlines())
-                  if line.startswith(MARKER)), None)
-    if reply is None:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
-        raise InternalError(f"the evaluation process ended with code {proc.returncode} "
-                            f"without a result:\n{tail}")
+    except judge.JudgeDied as exc:
+        raise InternalError(str(exc)) from None
     status = reply.get("status")
     if status == "ok":
         return Evaluation(int(reply["correct"]), int(reply["total"]), int(reply.get("first", 0)))
@@ -95,7 +89,6 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
                              str(request.get("origin", "")))
     held_out = datasets.load_held_out(found, request.get("samples"))
     x, y = held_out.x, held_out.y
-    inputs = (x.astype("float32") / 255.0)[..., np.newaxis]
 
     import warnings
 
@@ -114,11 +107,26 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
         return {"status": "unloadable",
                 "message": unloadable_message(Path(request["model"]), "the model",
                                               f"{type(exc).__name__}: {line}")}
+    inputs = x.astype("float32")[..., np.newaxis] if x.ndim == 3 else x.astype("float32")
+    if not (found.dataset.rescaling_allowed and _rescales(model)):
+        inputs = inputs / 255.0  # as the notebook scaled them before fit()
     try:
         with memory_cap(what="running the model"):
             return {**_predict(model, inputs, y, keras, np), "first": held_out.first}
     except ModelTooLarge as exc:
         return {"status": "forward_failed", "message": str(exc)}
+
+
+def _rescales(model: Any) -> bool:
+    """Whether the model scales pixels itself (a Rescaling layer, nested models included): it
+    is then given pixels in [0, 255], as the notebook gave them to fit(), else in [0, 1]."""
+    stack = list(getattr(model, "layers", []))
+    while stack:
+        layer = stack.pop()
+        if type(layer).__name__ == "Rescaling":
+            return True
+        stack.extend(getattr(layer, "layers", []) or [])
+    return False
 
 
 def _predict(model: Any, inputs: Any, y: Any, keras: Any, np: Any) -> dict[str, Any]:
@@ -146,12 +154,45 @@ def _predict(model: Any, inputs: Any, y: Any, keras: Any, np: Any) -> dict[str, 
             raise  # memory_cap says it in words
         return {"status": "forward_failed",
                 "message": f"the model could not be applied to test images of shape "
-                           f"(N, 28, 28, 1): {type(exc).__name__}: {str(exc)[:300]}"}
+                           f"(N, {', '.join(map(str, inputs.shape[1:]))}): "
+                           f"{type(exc).__name__}: {str(exc)[:300]}"}
     predicted = np.concatenate(predictions) if predictions else np.zeros(0, dtype=int)
     return {"status": "ok", "correct": int((predicted == y).sum()), "total": int(len(y))}
 
 
+def serve() -> int:
+    """The warm judge's loop (grader.keras_support.judge): TensorFlow imported once, then one
+    request per line, each evaluated as `main` would, until stdin closes."""
+    import gc
+    import os
+    import warnings
+
+    warnings.simplefilter("ignore")
+    # The protocol keeps the pipe to itself: whatever a library prints goes to the log.
+    out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    import keras  # the point of the judge: imported once, before the first request
+    import numpy  # noqa: F401
+
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            reply = _run(json.loads(line))
+        except Exception as exc:  # noqa: BLE001 - reported to the grader as its own failure
+            reply = {"status": "internal", "message": f"{type(exc).__name__}: {exc}"}
+        if reply.get("status") != "ok":
+            reply["recycle"] = True  # whatever went wrong stays with this process
+        out.write(MARKER + json.dumps(reply) + "\n")
+        out.flush()
+        keras.backend.clear_session()
+        gc.collect()
+    return 0
+
+
 def main() -> int:
+    if sys.argv[1:] == ["--serve"]:
+        return serve()
     try:
         request = json.loads(sys.stdin.read())
         return _emit(_run(request))

@@ -7,12 +7,22 @@ same `GradeResult`, so the page a student reads and the file a tool parses canno
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from grader.models import GradeResult
-from grader.reporting.html_report import render_html
 from grader.reporting.json_report import to_json
 
 __all__ = ["render_html", "to_json", "write_reports"]
+
+
+def __getattr__(name: str) -> Any:
+    """`render_html` on first use: jinja2 and the page's template stay unloaded for what only
+    needs the JSON (a batch's gradebook, a worker's answer)."""
+    if name == "render_html":
+        from grader.reporting.html_report import render_html
+
+        return render_html
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def write_reports(result: GradeResult, out_dir: str | Path, stem: str) -> dict[str, Path]:
@@ -21,6 +31,8 @@ def write_reports(result: GradeResult, out_dir: str | Path, stem: str) -> dict[s
     Both documents are rendered before either file is written, so a rendering bug never leaves
     a JSON file without its HTML twin (or the reverse).
     """
+    from grader.reporting.html_report import render_html
+
     out = Path(out_dir)
     documents = {"json": to_json(result), "html": render_html(result)}
     out.mkdir(parents=True, exist_ok=True)

@@ -39,7 +39,7 @@ import psutil
 
 from grader.errors import ConfigurationError
 from grader.models import Limits
-from grader.execution.sandbox import cgroups
+from grader.execution.sandbox import cgroups, seed
 from grader.execution.sandbox.machine import (LAUNCHER, PRIVATE_TMP, PRIVATE_TMP_BYTES,
                                               Capabilities, capabilities, free_uid,
                                               launcher_cmd, python_paths, task_cap)
@@ -94,9 +94,15 @@ class Sandbox:
             d.mkdir(exist_ok=True)
         for d in (self.workdir, self.home, self.ipc):
             self._own(d, 0o700)
+        seed.seed_home(self.home, self.uid)
         for f in self.workdir.iterdir():
             if f.is_file() and not f.is_symlink():
                 self._own(f, 0o600)
+
+    def adopt(self, path: Path) -> None:
+        """A file the grader put in the kernel's folder after the kernel started (a warm
+        kernel's submission): the kernel's own, as the files there before its start are."""
+        self._own(path, 0o600)
 
     def inputs_written(self, probe_dir: Path, *, link: Path) -> None:
         """The probe's folder (in root): inputs readable by this kernel only, outputs writable
@@ -367,11 +373,36 @@ def for_grading(root: Path, workdir: Path, limits: Limits, *, submission: Path,
     # Where the datasets' test splits are: kernels get half of each in their own Keras home and
     # are judged on the other half (grader.datasets); the training files linked from these
     # folders stay visible (`keep`), the rest of them is hidden.
-    from grader import datasets
-
-    hide += [f for f in datasets.source_folders() if _may_hide(f)]
+    hide += [f for f in dataset_folders() if _may_hide(f)]
     return Sandbox(root, workdir, limits, hide=hide, keep=_keep_paths(env))
 
 
-__all__ = ["LAUNCHER", "Capabilities", "Sandbox", "capabilities", "describe", "for_grading",
-           "python_paths"]
+def dataset_folders() -> list[Path]:
+    """Every folder where a dataset's test split may be: each place `grader.datasets` looks,
+    that holds a file of a test split's name. A superset of `datasets.source_folders()`
+    (which verifies each file's sha256 first: 0.3-0.9 s of gunzipping per process, most of a
+    NumPy grading's sandbox set-up); hiding a folder the grader would not have used takes
+    nothing the kernel needs, since the training files linked from it stay visible."""
+    from grader import datasets
+
+    own = datasets.kernel_home().resolve()
+    out: list[Path] = []
+    for dataset in datasets.DATASETS.values():
+        folders = [f for _, f, _ in datasets._sources()]
+        folders += [Path(d) for d in dataset.system_dirs] + [datasets.keras_home()]
+        for file in dataset.files:
+            if file.role not in ("archive", "test_images", "test_labels"):
+                continue
+            for folder in folders:
+                for path in datasets._candidates(folder, file):
+                    if not path.is_file():
+                        continue
+                    real = path.resolve().parent
+                    if real != own and own not in real.parents and real not in own.parents \
+                            and real not in out:
+                        out.append(real)
+    return out
+
+
+__all__ = ["LAUNCHER", "Capabilities", "Sandbox", "capabilities", "dataset_folders", "describe",
+           "for_grading", "python_paths"]

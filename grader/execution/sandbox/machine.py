@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,8 +80,18 @@ def _selftest(extra: Sequence[str], workdir: Path) -> dict[str, Any] | None:
         return None
 
 
-@functools.lru_cache(maxsize=1)
+_probe_lock = threading.Lock()
+
+
 def capabilities() -> Capabilities:
+    """What this machine allows, probed on the first call in this process (callers in other
+    threads wait for that probe rather than run their own)."""
+    with _probe_lock:
+        return _probe()
+
+
+@functools.lru_cache(maxsize=1)
+def _probe() -> Capabilities:
     """Try each isolation step once, in a throw-away folder laid out like a real grading."""
     problems: list[str] = []
     root = Path(tempfile.mkdtemp(prefix="cnn-grader-probe-"))
