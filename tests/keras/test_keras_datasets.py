@@ -115,3 +115,25 @@ def test_fashion_mnist_test_split_matches_keras_loader() -> None:
     assert x.shape == (10_000, 28, 28) and y.shape == (10_000,)
     assert sorted(np.bincount(y)) == [1000] * 10  # balanced test set
     assert int(y[0]) == 9 and int(y[1]) == 2  # an ankle boot, then a pullover
+
+
+def test_digests_are_remembered_across_processes_per_file_version(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A digest computed once is read back from the cache by the next process (no rehash);
+    a file rewritten in place is hashed again, whatever its size."""
+    monkeypatch.setenv("CNN_GRADER_CACHE_DIR", str(tmp_path / "cache"))
+    data = tmp_path / "blob.bin"
+    data.write_bytes(b"a" * 1000)
+    first = datasets.content_digest(data)
+    assert (tmp_path / "cache" / datasets.DIGESTS_FILE).is_file()
+    monkeypatch.setattr(datasets, "_digests", {})  # a new process
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("hashed again")
+
+    with monkeypatch.context() as m:
+        m.setattr(datasets.hashlib, "sha256", refuse)
+        assert datasets.content_digest(data) == first
+    data.write_bytes(b"b" * 1000)  # same size, new content
+    monkeypatch.setattr(datasets, "_digests", {})
+    assert datasets.content_digest(data) != first
