@@ -45,9 +45,9 @@ def test_one_dead_or_broken_worker_fails_only_its_own_task(tmp_path: Path) -> No
 
 def test_a_hanging_worker_is_killed_at_its_deadline(tmp_path: Path) -> None:
     t0 = time.monotonic()
-    done, retried = _run([_task(0, "hang", tmp_path), _task(1, "ok1", tmp_path)], deadline=3)
+    done, retried = _run([_task(0, "hang", tmp_path), _task(1, "ok1", tmp_path)], deadline=8)
     assert time.monotonic() - t0 < 30
-    assert done["hang"].kind == "failed" and "longer than 3 s" in done["hang"].payload
+    assert done["hang"].kind == "failed" and "longer than 8 s" in done["hang"].payload
     assert done["ok1"].kind == "ok" and retried == ["hang"]
 
 
