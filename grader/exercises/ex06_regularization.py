@@ -9,7 +9,6 @@ describe what make_callbacks returns; the grader decides from that data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,8 @@ from grader.keras_support import architecture as arch
 from grader.keras_support.budget import SMOKE, Training
 from grader.keras_support.spec import AccuracySpec
 from grader.keras_support.checks import add_accuracy_check, reference_model, student_model
+from grader.keras_support.properties import (Property, labels, property_check, softmax_output,
+                                             table)
 
 TRAINING = Training(datasets=("fashion_mnist",), smoke=SMOKE)
 exercise = TRAINING.exercise("ex06_regularization",
@@ -29,34 +30,23 @@ AUGMENT = {"RandomRotation", "RandomTranslation", "RandomZoom"}
 DROPOUT_RANGE = (0.2, 0.5)
 
 
-@dataclass(frozen=True)
-class Property:
-    requirement: str
-    ok: bool
-    found: str
-
-
-def _labels(layers: list[arch.LayerInfo]) -> str:
-    return ", ".join(x.label() for x in layers) or "none"
-
-
 def augmentation(info: arch.ModelInfo) -> list[Property]:
     flips = [x for x in info.layers if x.kind == "RandomFlip"]
     others = [x for x in info.layers if x.kind in AUGMENT]
     return [Property("RandomFlip('horizontal')",
-                     any(x.settings.get("mode") == "horizontal" for x in flips), _labels(flips)),
+                     any(x.settings.get("mode") == "horizontal" for x in flips), labels(flips)),
             Property("RandomRotation, RandomTranslation or RandomZoom", bool(others),
-                     _labels(others))]
+                     labels(others))]
 
 
 def normalisation(info: arch.ModelInfo) -> list[Property]:
     norms = [x for x in info.layers if x.kind == "BatchNormalization"]
     drops = [x for x in info.layers if x.kind == "Dropout"]
     low, high = DROPOUT_RANGE
-    return [Property("BatchNormalization", bool(norms), _labels(norms)),
+    return [Property("BatchNormalization", bool(norms), labels(norms)),
             Property(f"Dropout with rate in [{low}, {high}]",
                      any(low <= float(x.settings.get("rate") or 0) <= high for x in drops),
-                     _labels(drops))]
+                     labels(drops))]
 
 
 def _has_l2(layer: arch.LayerInfo) -> bool:
@@ -70,33 +60,15 @@ def l2_penalty(info: arch.ModelInfo) -> list[Property]:
     dense = [x for x in info.layers if x.kind == "Dense"]
     hidden = dense[:-1] if info.layers and info.layers[-1].kind == "Dense" else dense
     return [Property("a hidden Dense layer with an L2 kernel_regularizer",
-                     any(_has_l2(x) for x in hidden), _labels(hidden))]
+                     any(_has_l2(x) for x in hidden), labels(hidden))]
 
 
 def output(info: arch.ModelInfo) -> list[Property]:
-    last = info.layers[-1] if info.layers else None
     convs = [x for x in info.layers if x.kind == "Conv2D"]
     return [Property("input (28, 28, 1)", info.input_shape == (28, 28, 1),
                      str(info.input_shape)),
             Property("Conv2D layers", bool(convs), f"{len(convs)}"),
-            Property("output layer Dense(10, softmax)",
-                     last is not None and last.kind == "Dense"
-                     and last.settings.get("units") == 10
-                     and last.settings.get("activation") == "softmax",
-                     last.label() if last else "none")]
-
-
-def _property_check(pick: Any) -> Any:
-    def check(got: Any, ctx: Context) -> None:
-        info = arch.describe(student_model(got, what=ctx.text))
-        props = pick(info)
-        ctx.extras["table"] = [["requirement", "your model"]] + [
-            [p.requirement, {"text": p.found, "status": "ok" if p.ok else "bad"}] for p in props]
-        bad = [p for p in props if not p.ok]
-        if bad:
-            raise Fail(f"{ctx.text}: the model lacks "
-                       + "; ".join(f"{p.requirement} (found: {p.found})" for p in bad))
-    return check
+            softmax_output(info)]
 
 
 BUILD = Call("build_regularized_cnn")
@@ -104,15 +76,15 @@ ex.check(points=1, call=BUILD, id="reg_augmentation",
          title="build_regularized_cnn: augmentation layers",
          hint="Start the model with keras.layers.RandomFlip('horizontal') and e.g. "
               "keras.layers.RandomTranslation(0.1, 0.1); they are only active in training.")(
-    _property_check(augmentation))
+    property_check(augmentation))
 ex.check(points=1, call=BUILD, id="reg_batchnorm_dropout",
          title="build_regularized_cnn: BatchNormalization and Dropout(0.2–0.5)",
          hint="BatchNormalization after the convolutions; Dropout(0.3) before the output layer.")(
-    _property_check(normalisation))
+    property_check(normalisation))
 ex.check(points=1, call=BUILD, id="reg_l2",
          title="build_regularized_cnn: L2 penalty on a hidden Dense layer",
          hint="Dense(128, activation='relu', kernel_regularizer=keras.regularizers.l2(1e-4))")(
-    _property_check(l2_penalty))
+    property_check(l2_penalty))
 
 
 @ex.check(points=1, call=BUILD, id="reg_output_compile",
@@ -123,9 +95,7 @@ def reg_output_compile(got: Any, ctx: Context) -> None:
     info = arch.describe(student_model(got, what=ctx.text))
     props = output(info)
     result = arch.compare_compile(info, arch.describe(reference_model(ctx)))
-    ctx.extras["table"] = [["requirement", "your model"]] + [
-        [p.requirement, {"text": p.found, "status": "ok" if p.ok else "bad"}] for p in props
-    ] + [[row[0], row[2]] for row in result.table[1:]]
+    ctx.extras["table"] = table(props) + [[row[0], row[2]] for row in result.table[1:]]
     problems = [f"{p.requirement} (found: {p.found})" for p in props if not p.ok]
     problems += result.problems
     if problems:

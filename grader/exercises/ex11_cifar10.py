@@ -18,15 +18,14 @@ without it the accuracy check is a grader configuration error, as MNIST's is.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from grader.checks.core import Call, Context, Fail
 from grader.keras_support import architecture as arch
 from grader.keras_support.devices import expected_gpus
 from grader.keras_support.budget import SMOKE, Training
-from grader.keras_support.checks import (add_accuracy_check, add_compile_check, model_file,
-                                         student_model)
+from grader.keras_support.checks import add_accuracy_check, add_compile_check, model_file
+from grader.keras_support.properties import Property, labels, property_check, softmax_output
 from grader.keras_support.spec import AccuracySpec
 
 TRAINING = Training(datasets=("cifar10",), smoke=SMOKE)
@@ -72,60 +71,31 @@ def gpu_summary(got: Any, ctx: Context) -> None:
 
 
 # -- the model's properties -----------------------------------------------------------------
-@dataclass(frozen=True)
-class Property:
-    requirement: str
-    ok: bool
-    found: str
-
-
-def _labels(layers: Any) -> str:
-    return ", ".join(x.label() for x in layers) or "none"
-
-
 def augmentation(info: arch.ModelInfo) -> list[Property]:
     first = arch.leading_layers(info)
     flips = [x for x in info.layers if x.kind == "RandomFlip"]
     shifts = [x for x in info.layers if x.kind in SHIFTS]
     later = [x for x in info.layers if arch.is_augmentation(x) and x not in first]
     return [Property("RandomFlip('horizontal')",
-                     any(x.settings.get("mode") == "horizontal" for x in flips), _labels(flips)),
-            Property("RandomTranslation or RandomRotation", bool(shifts), _labels(shifts)),
+                     any(x.settings.get("mode") == "horizontal" for x in flips), labels(flips)),
+            Property("RandomTranslation or RandomRotation", bool(shifts), labels(shifts)),
             Property("augmentation layers first (before the first Conv2D)",
                      bool(first) and not later and any(arch.is_augmentation(x) for x in first),
-                     f"first layers: {_labels(first)}"
-                     + (f"; later: {_labels(later)}" if later else ""))]
+                     f"first layers: {labels(first)}"
+                     + (f"; later: {labels(later)}" if later else ""))]
 
 
 def structure(info: arch.ModelInfo) -> list[Property]:
     blocks = arch.conv_blocks(info)
     drops = [x for x in info.layers if x.kind == "Dropout"]
-    last = info.layers[-1] if info.layers else None
     return [Property(f"input {INPUT_SHAPE}", info.input_shape == INPUT_SHAPE,
                      str(info.input_shape)),
             Property("at least two Conv2D + BatchNormalization + MaxPooling2D blocks",
                      len(blocks) >= 2,
-                     f"{len(blocks)}" + (": " + " | ".join(_labels(b) for b in blocks)
+                     f"{len(blocks)}" + (": " + " | ".join(labels(b) for b in blocks)
                                          if blocks else "")),
-            Property("Dropout", bool(drops), _labels(drops)),
-            Property("output layer Dense(10, softmax)",
-                     last is not None and last.kind == "Dense"
-                     and last.settings.get("units") == 10
-                     and last.settings.get("activation") == "softmax",
-                     last.label() if last else "none")]
-
-
-def _property_check(pick: Any) -> Any:
-    def check(got: Any, ctx: Context) -> None:
-        info = arch.describe(student_model(got, what=ctx.text))
-        props = pick(info)
-        ctx.extras["table"] = [["requirement", "your model"]] + [
-            [p.requirement, {"text": p.found, "status": "ok" if p.ok else "bad"}] for p in props]
-        bad = [p for p in props if not p.ok]
-        if bad:
-            raise Fail(f"{ctx.text}: the model lacks "
-                       + "; ".join(f"{p.requirement} (found: {p.found})" for p in bad))
-    return check
+            Property("Dropout", bool(drops), labels(drops)),
+            softmax_output(info)]
 
 
 BUILD = Call("build_cifar_cnn")
@@ -134,14 +104,14 @@ AUG_HINT = ("Start the model with keras.layers.RandomFlip('horizontal') and "
             "; a Rescaling(1/255) layer may come before or after them).")
 ex.check(points=1.5, call=BUILD, id="cifar_augmentation",
          title="build_cifar_cnn: augmentation layers first", hint=AUG_HINT)(
-    _property_check(augmentation))
+    property_check(augmentation))
 ex.check(points=2, call=BUILD, id="cifar_structure",
          title="build_cifar_cnn: input, Conv2D + BatchNormalization + MaxPooling2D blocks, "
                "Dropout, Dense(10, softmax)",
          hint="keras.Input(shape=(32, 32, 3)); twice (or more): Conv2D(…, padding='same', "
               "activation='relu'), BatchNormalization(), MaxPooling2D(2); then Flatten, "
               "Dropout(0.3…0.5) and Dense(10, activation='softmax').")(
-    _property_check(structure))
+    property_check(structure))
 add_compile_check(ex, BUILD, id="cifar_compile")
 
 
@@ -206,7 +176,7 @@ def judge_training_only(model: Any, *, what: str) -> list[list[Any]]:
         augmenting = [x for x in info.layers if arch.is_augmentation(x)]
         raise Fail(f"{what}: in training (training=True, dropout switched off) the model gives "
                    "the same output for the same 8 images on three calls, so nothing augments "
-                   f"them (augmentation layers found: {_labels(augmenting)})")
+                   f"them (augmentation layers found: {labels(augmenting)})")
     return [["call on the same 8 images", "expected", "your model"],
             ["twice at inference", "same output", {"text": "same output", "status": "ok"}],
             ["three times in training (dropout off)", "different outputs",
