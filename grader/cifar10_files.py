@@ -26,16 +26,15 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import pickle
 import tarfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from grader.atomic_files import replace_bytes
 from grader.errors import DatasetUnavailable
 
 OFFICIAL_SHA256 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
@@ -158,11 +157,8 @@ def serve(home: Path, archive: Path, keep: Any) -> None:
 
 
 def _write(dest: Path, data: bytes) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}")
-    tmp.write_bytes(data)
-    tmp.chmod(0o644)
-    os.replace(tmp, dest)
+    """Replace `dest` atomically with `data`, readable by every kernel's uid."""
+    replace_bytes(dest, data, mode=0o644)
 
 
 def write_archive(path: Path, batches: dict[str, tuple[np.ndarray, np.ndarray]], *,

@@ -54,6 +54,7 @@ import zipfile
 import numpy as np
 
 from grader import cifar10_files
+from grader.atomic_files import replace_bytes
 from grader.errors import DatasetUnavailable
 
 DATASETS_ENV = "CNN_GRADER_DATASETS"
@@ -213,14 +214,10 @@ def _stored_digests() -> dict[str, str]:
 def _store_digest(key: str, digest: str) -> None:
     """Remember a digest across processes: hashing Fashion-MNIST's four files costs ~0.5 s,
     which every grading of a Keras exercise would otherwise pay before its kernel starts."""
-    path = cache_root() / DIGESTS_FILE
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         data = _stored_digests()
         data[key] = digest
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-        tmp.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
-        tmp.replace(path)
+        replace_bytes(cache_root() / DIGESTS_FILE, json.dumps(data, sort_keys=True).encode())
     except OSError:
         pass  # a read-only cache: this process still remembers it
 
@@ -413,11 +410,7 @@ def _link(dest: Path, source: Path) -> None:
 
 def _write(dest: Path, data: bytes) -> None:
     """Replace `dest` atomically with `data`, readable by every kernel's uid."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}")
-    tmp.write_bytes(data)
-    tmp.chmod(0o644)
-    os.replace(tmp, dest)
+    replace_bytes(dest, data, mode=0o644)
 
 
 # The digest each served file should have, per source file version: computed once per process.
