@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import time
 import zipfile
 from collections.abc import Mapping
@@ -151,3 +152,17 @@ def fake_grade(task: Any) -> tuple[str, str]:
               "start": start, "end": time.time(), "training": task.training}
     Path(task.report_dir, f"{task.student}.json").write_text(json.dumps(record))
     return "ok", json.dumps(record)
+
+
+def gradebook_rows(out: Path) -> dict[str, dict[str, Any]]:
+    """The gradebook's rows by student, as far as a batch (maybe still running) wrote them."""
+    if not (out / "gradebook.sqlite").exists():
+        return {}
+    db = sqlite3.connect(out / "gradebook.sqlite", timeout=10)
+    db.row_factory = sqlite3.Row
+    try:
+        return {r["student"]: dict(r) for r in db.execute("SELECT * FROM submissions")}
+    except sqlite3.OperationalError:  # the table is not created yet
+        return {}
+    finally:
+        db.close()

@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -31,8 +30,8 @@ import pytest
 pytest.importorskip("distributed")
 psutil = pytest.importorskip("psutil")
 
-from batch_fixtures import (INFINITE_LOOP, KILL_KERNEL, appended, solution,  # noqa: E402
-                            starter, write)
+from batch_fixtures import (INFINITE_LOOP, KILL_KERNEL, appended, gradebook_rows,  # noqa: E402
+                            solution, starter, write)
 from dask_fakes import behave  # noqa: E402
 
 from grader.batch import executor_for  # noqa: E402
@@ -67,23 +66,10 @@ def batch(subs: Path, out: Path, *extra: str,
                           capture_output=True, text=True, timeout=timeout)
 
 
-def rows(out: Path) -> dict[str, dict[str, Any]]:
-    if not (out / "gradebook.sqlite").exists():
-        return {}
-    db = sqlite3.connect(out / "gradebook.sqlite", timeout=10)
-    db.row_factory = sqlite3.Row
-    try:
-        return {r["student"]: dict(r) for r in db.execute("SELECT * FROM submissions")}
-    except sqlite3.OperationalError:  # not created yet
-        return {}
-    finally:
-        db.close()
-
-
 def verdicts(out: Path) -> dict[tuple[str, str], Any]:
     """Per student and exercise: status, score, and each check's id, status and score."""
     found = {}
-    for r in rows(out).values():
+    for r in gradebook_rows(out).values():
         checks = json.loads(r["result"])["checks"] if r["result"] else []
         found[(r["student"], r["exercise"])] = (
             r["status"], r["score"], [(c["id"], c["status"], c["score"]) for c in checks])
@@ -106,7 +92,7 @@ def test_same_gradebook_as_the_local_executor_on_a_local_cluster_and_an_external
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert verdicts(out) == expected
     assert (out / "grades.csv").read_text() == (local / "grades.csv").read_text()
-    for r in rows(out).values():  # reports written here, from what the workers sent back
+    for r in gradebook_rows(out).values():  # reports written here, from the workers' results
         if r["report"]:
             page = out / r["report"]
             assert page.is_file() and "<html" in page.read_text(encoding="utf-8").lower()
@@ -231,7 +217,7 @@ def test_a_worker_killed_mid_grading_takes_its_kernel_and_the_task_is_graded_onc
     assert _gone(kernel, 10), "the dead worker's kernel is still running"
     stdout, stderr = proc.communicate(timeout=240)
     assert proc.returncode == 0, stderr[-3000:]
-    found = rows(out)
+    found = gradebook_rows(out)
     assert set(found) == {"alice", "carol", "dan", "gus"}
     assert all(r["executions"] == 1 for r in found.values()), "exactly one result each"
     assert all(r["status"] != "grader_failure" for r in found.values()), stderr[-3000:]
@@ -251,12 +237,12 @@ def test_driver_killed_mid_run_leaves_nothing_running_and_resumes(tmp_path: Path
            "--executor", "dask"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while not rows(out) and time.monotonic() < deadline and proc.poll() is None:
+    while not gradebook_rows(out) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
     below = psutil.Process(proc.pid).children(recursive=True)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    before = rows(out)
+    before = gradebook_rows(out)
     assert 1 <= len(before) < 4, "killed after the first commit, before the last"
     assert below and all(_gone(p, 20) for p in below), "a worker or kernel outlived the driver"
 
@@ -264,7 +250,7 @@ def test_driver_killed_mid_run_leaves_nothing_running_and_resumes(tmp_path: Path
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"{len(before)} unchanged since the last run" in resumed.stderr
     assert f"{4 - len(before)} graded, {len(before)} unchanged" in resumed.stdout
-    after = rows(out)
+    after = gradebook_rows(out)
     for student, row in before.items():  # committed before the kill: not run again
         assert after[student]["executions"] == 1
         assert after[student]["graded_at"] == row["graded_at"]

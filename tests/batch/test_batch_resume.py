@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from batch_fixtures import ALT_EX01, solution, starter, with_functions, write
+from batch_fixtures import ALT_EX01, gradebook_rows, solution, starter, with_functions, write
 
 CLI = str(Path(sys.executable).with_name("cnn-grader"))
 OPTS = ["--seed", "7", "--cell-timeout", "10", "--timeout", "60"]
@@ -26,19 +25,6 @@ def _class(root: Path) -> Path:
     write(subs / "cat_ex03.ipynb", solution("ex03_parameters"))
     write(subs / "dan_ex01.ipynb", with_functions(starter("ex01_convolution"), ALT_EX01))
     return subs
-
-
-def _graded(out: Path) -> dict[str, dict[str, Any]]:
-    if not (out / "gradebook.sqlite").exists():
-        return {}
-    db = sqlite3.connect(out / "gradebook.sqlite", timeout=10)
-    db.row_factory = sqlite3.Row
-    try:
-        return {r["student"]: dict(r) for r in db.execute("SELECT * FROM submissions")}
-    except sqlite3.OperationalError:  # the table is not created yet
-        return {}
-    finally:
-        db.close()
 
 
 def _verdicts(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -57,19 +43,19 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path: Path) -> None:
     proc = subprocess.Popen([CLI, "batch", str(subs), "--out", str(killed), "--workers", "1",
                              *OPTS], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
-    while not _graded(killed) and time.monotonic() < deadline and proc.poll() is None:
+    while not gradebook_rows(killed) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     proc.stderr.close()  # type: ignore[union-attr]
-    before = _graded(killed)
+    before = gradebook_rows(killed)
     assert 1 <= len(before) < 4, "killed after the first commit, before the last"
 
     resumed = subprocess.run([CLI, "batch", str(subs), "--out", str(killed), *OPTS],
                              capture_output=True, text=True, timeout=240)
     assert resumed.returncode == 0, resumed.stderr
     assert f"{len(before)} unchanged since the last run" in resumed.stderr
-    after = _graded(killed)
+    after = gradebook_rows(killed)
     for student in before:  # what was committed before the kill was not run again
         assert after[student]["executions"] == 1
         assert after[student]["graded_at"] == before[student]["graded_at"]
@@ -77,7 +63,7 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path: Path) -> None:
     straight = subprocess.run([CLI, "batch", str(subs), "--out", str(tmp_path / "straight"),
                                *OPTS], capture_output=True, text=True, timeout=240)
     assert straight.returncode == 0, straight.stderr
-    assert _verdicts(after) == _verdicts(_graded(tmp_path / "straight"))
+    assert _verdicts(after) == _verdicts(gradebook_rows(tmp_path / "straight"))
     assert (killed / "grades.csv").read_text() == (tmp_path / "straight" / "grades.csv").read_text()
 
 
@@ -89,22 +75,22 @@ def test_unchanged_class_is_a_cache_hit_and_force_regrades(tmp_path: Path) -> No
     first = subprocess.run([CLI, "batch", str(subs), "--out", str(out), *OPTS],
                            capture_output=True, text=True, timeout=240)
     assert first.returncode == 0, first.stderr
-    graded = _graded(out)
+    graded = gradebook_rows(out)
 
     again = subprocess.run([CLI, "batch", str(subs), "--out", str(out)],  # seed from content
                            capture_output=True, text=True, timeout=240)
     assert "2 submissions: 0 unchanged" in again.stderr, "other options, other grading"
-    assert all(r["executions"] == 2 for r in _graded(out).values())
+    assert all(r["executions"] == 2 for r in gradebook_rows(out).values())
 
     cached = subprocess.run([CLI, "batch", str(subs), "--out", str(out)],
                             capture_output=True, text=True, timeout=240)
     assert "2 submissions: 2 unchanged since the last run, 0 to grade" in cached.stderr
     assert "0 graded, 2 unchanged" in cached.stdout
-    assert all(r["executions"] == 2 for r in _graded(out).values()), "nothing ran again"
+    assert all(r["executions"] == 2 for r in gradebook_rows(out).values()), "nothing ran again"
 
     forced = subprocess.run([CLI, "batch", str(subs), "--out", str(out), "--force"],
                             capture_output=True, text=True, timeout=240)
     assert "2 graded, 0 unchanged" in forced.stdout
-    regraded = _graded(out)
+    regraded = gradebook_rows(out)
     assert all(r["executions"] == 3 for r in regraded.values())
     assert {s: r["score"] for s, r in regraded.items()} == {s: r["score"] for s, r in graded.items()}
