@@ -84,7 +84,10 @@ def test_without_cifar10_the_message_says_where_to_put_it() -> None:
 
 
 def test_the_kernel_home_gets_the_training_batches_and_half_the_test_batch(
-        with_cifar: Path) -> None:
+        with_cifar: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A cache of its own: another xdist worker serving its own fake copy into the shared
+    # cache would rewrite the files between the two calls below.
+    monkeypatch.setenv("CNN_GRADER_CACHE_DIR", str(tmp_path / "cache"))
     home, notes = datasets.prepare_keras_home(("cifar10",))
     assert notes == []
     inner = cifar10_files.served_dir(home) / cifar10_files.INNER
