@@ -101,10 +101,12 @@ def _check_public(args: argparse.Namespace, path: Path, root: Path) -> int:
     if result is None:
         print(f"{exercise.id} has no public self-checks: its checks all need the grader "
               "(run your notebook in Jupyter to see it work)")
+        for name, why in exercise.unchecked.items():
+            print(f"  {name}: {why}")
         return 0
     from grader.reporting import terminal
 
-    for line in terminal.render(result, public=HIDDEN_NOTE):
+    for line in terminal.render(result, public=HIDDEN_NOTE, unchecked=exercise.unchecked):
         print(line)
     return terminal.exit_code(result)
 
@@ -131,6 +133,26 @@ def _cmd_list(args: argparse.Namespace) -> int:
         for c in ex.checks:
             print(f"    {c.id:<40} {c.points:g}  {c.title}")
     return 0
+
+
+def _cmd_catalogue(args: argparse.Namespace) -> int:
+    from grader import catalogue
+    from grader.checks.reference import load_reference
+    from grader.exercises import available, get
+
+    ids = args.exercises or [e for e in available() if get(e).wrong]
+    seeds = tuple(range(args.seeds))
+    holes = 0
+    for eid in ids:
+        ex = get(eid)
+        entries = catalogue.survey(ex, load_reference(ex.solution_path), seeds)
+        for line in catalogue.lines(ex, entries, len(seeds)):
+            print(line)
+        holes += sum(not e.ok for e in entries)
+    print(f"{holes} catalogued mistake{'s' if holes != 1 else ''} not caught everywhere"
+          if holes else "every catalogued mistake fails a graded check at every seed and a "
+                        "public example")
+    return 1 if holes else 0
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -274,6 +296,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="list the exercises and their checks with points")
     _add_course_option(p)
     p.set_defaults(func=_cmd_list)
+
+    p = sub.add_parser("catalogue", help="each exercise's catalogue of mistakes: the graded "
+                                          "checks and public examples that catch each one")
+    p.add_argument("--exercise", dest="exercises", action="append", default=[], metavar="ID",
+                   help="an exercise to survey (repeat; default: all with a catalogue)")
+    p.add_argument("--seeds", type=int, default=30, metavar="N",
+                   help="grading seeds to judge each check at (default: 30)")
+    _add_course_option(p)
+    p.set_defaults(func=_cmd_catalogue)
 
     p = sub.add_parser("release", help="write what students receive: the starter notebooks "
                                         "and public self-checks (no solutions)")

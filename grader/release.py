@@ -4,9 +4,11 @@
     DIR/README.md                    for students
     DIR/<exercise>.ipynb             the starters, as `cnn-grader generate` makes them
     DIR/cnn_selfcheck/               `from cnn_selfcheck import check; check(conv2d)`
-        checks/, selfcheck/          grader/checks/{outcomes,expect}.py and grader/selfcheck/
-                                     {codec,runtime}.py, copied byte for byte (NumPy only)
-        cases/<exercise>.json        the public examples: inputs and the reference's answers
+        checks/, selfcheck/          grader/checks/{outcomes,expect,diagnosis}.py and
+                                     grader/selfcheck/{codec,runtime}.py, copied byte for byte
+                                     (NumPy only)
+        cases/<exercise>.json        the public examples: inputs, the reference's answers and
+                                     the catalogued mistakes' answers (to name them)
 
 A student's copy of the comparisons is the grader's own file, so a self-check fails with the
 words of the report. No solution code goes in: the reference only answers the public inputs,
@@ -31,19 +33,20 @@ from typing import Any
 import nbformat
 
 from grader.version import __version__
-from grader.checks.core import Call, Exercise, copy_value
+from grader.checks.core import Call, Context, Driver, Exercise, Fail, copy_value
 from grader.checks.reference import load_reference
 from grader.course import RELEASE_FORMAT as FORMAT  # how grader.course recognises a release
 from grader.course import RELEASE_MANIFEST as MANIFEST
 from grader.errors import ConfigurationError, InternalError, InvalidNotebook
 from grader.models import GradeResult
 from grader.selfcheck.codec import decode
-from grader.selfcheck.public import public_cases, public_checks
+from grader.selfcheck.public import candidates, public_cases
+from grader.selfcheck.runtime import judge
 
 FORMAT_VERSION = 1
 PACKAGE = "cnn_selfcheck"
 GRADER_ROOT = Path(__file__).resolve().parent
-SHIPPED = ("checks/__init__.py", "checks/outcomes.py", "checks/expect.py",
+SHIPPED = ("checks/__init__.py", "checks/outcomes.py", "checks/expect.py", "checks/diagnosis.py",
            "selfcheck/__init__.py", "selfcheck/codec.py", "selfcheck/runtime.py")
 PACKAGE_INIT = '''"""Public self-checks of the course: `check(conv2d)` after writing conv2d."""
 
@@ -116,7 +119,7 @@ def _write_release(out: Path, exercises: list[Exercise], starters: Path) -> None
             raise ConfigurationError(f"{starter} differs from what {ex.solution_path.name} "
                                      "generates; run `cnn-grader generate` first")
         _write(out / f"{ex.id}.ipynb", text)
-        reference = load_reference(ex.solution_path) if public_checks(ex) else None
+        reference = load_reference(ex.solution_path) if candidates(ex) else None
         _write(out / PACKAGE / "cases" / f"{ex.id}.json",
                json.dumps(public_cases(ex, reference), ensure_ascii=False) + "\n")
     for name in SHIPPED:
@@ -145,23 +148,44 @@ def public_exercise(release_root: Path, exercise_id: str) -> Exercise:
     doc = json.loads(path.read_text(encoding="utf-8"))
     answers: dict[str, Any] = {}
     # The registered exercise's limits and hooks (a Keras notebook still gets its budget and
-    # datasets); its checks replaced by the public examples, answered from the release. No
-    # known-wrong variants: they are computed from the reference, which a release has not, and
-    # the self-check cells could not name them, so both say the same.
-    ex = dataclasses.replace(base, checks=[], answers=answers, wrong=[], _inputs=0)
+    # datasets); its checks replaced by the public examples, answered and their mistakes named
+    # from the release by the self-check cells' own `judge`, so both say the same.
+    ex = dataclasses.replace(base, checks=[], answers=answers, wrong=[], examples=[],
+                             unchecked=dict(doc.get("unchecked", {})), _inputs=0)
 
     def as_input(name: str, value: Any) -> Any:
         """A stored input shown by its name, as its hidden counterpart is in a report."""
         return ex.input(name, lambda rng, v=value: copy_value(v))
 
     for case in doc["cases"]:
+        args = decode(case["args"], on_input=as_input)
         kwargs = {k: decode(v, on_input=as_input) for k, v in case["kwargs"].items()}
-        call = Call(case["function"], *decode(case["args"], on_input=as_input),
-                    **kwargs).labelled(case["call"])
-        ex.compare(case["check"], points=1, call=call, hint=case["hint"], title=case["title"],
-                   atol=case["atol"], group=case["function"])
-        answers[call.key()] = decode(case["expected"])
+        driver = case.get("driver")
+        if driver is not None:
+            call = Call.driver(Driver(driver["name"], driver["source"]), case["function"],
+                               *args, **kwargs)
+        else:
+            call = Call(case["function"], *args, **kwargs)
+        call.labelled(case["call"])
+        ex.check(points=1, call=call, hint=case["hint"], title=case["title"],
+                 group=case["function"], id=case["check"])(_public_check(case))
+        expected = decode(case["expected"])
+        answers[call.key()] = {"own": expected} if driver is not None else expected
     return ex
+
+
+def _public_check(case: dict[str, Any]) -> Any:
+    """The check of one public example: the self-check cell's own judgement of it."""
+    def fn(got: Any, ctx: Context) -> None:
+        if case.get("driver") is not None:
+            if not isinstance(got, dict) or "own" not in got:
+                raise Fail(f"{ctx.text}: the grader could not read the result (got "
+                           f"{type(got).__name__})")
+            got = got["own"]
+        verdict = judge(got, case)
+        if verdict is not None:
+            raise Fail(verdict[0], hint=verdict[1])
+    return fn
 
 
 def check_public(notebook: Path, release_root: Path, *, exercise: str | None = None,

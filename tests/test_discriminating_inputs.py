@@ -38,6 +38,7 @@ def _context(ex: Exercise, check: Check, seed: int) -> Context:
 @pytest.mark.parametrize(("exercise", "wrong"), _cases())
 def test_variant_is_declared_for_real_checks_of_its_function(exercise: str, wrong: Wrong) -> None:
     checks = {c.id: c for c in get(exercise).checks}
+    assert wrong.caught_by, f"{wrong.id}: a catalogued mistake no check is meant to catch"
     assert set(wrong.caught_by) <= set(checks), sorted(set(wrong.caught_by) - set(checks))
     for cid in wrong.caught_by:
         call = checks[cid].call

@@ -32,7 +32,8 @@ DEFS = helpers.solution_definitions(EX)
 FAST = Limits(cell_timeout=2, probe_timeout=2, notebook_timeout=60, startup_timeout=60)
 MAX_POOL_CHECKS = {"max_pool_2d_default", "max_pool_3d_pool3", "max_pool_valid_uneven",
                    "max_pool_overlap",
-                   "max_pool_same", "max_pool_same_negative", "max_pool_pair"}
+                   "max_pool_same", "max_pool_same_wide", "max_pool_same_negative",
+                   "max_pool_pair"}
 AVG_POOL_CHECKS = {"avg_pool_default", "avg_pool_overlap", "avg_pool_same"}
 ALL_CHECKS = MAX_POOL_CHECKS | AVG_POOL_CHECKS | {"global_avg_pool"}
 

@@ -67,9 +67,12 @@ class Input:
         rng = np.random.default_rng([seed, self._crc()])
         return self.make(rng)
 
-    def materialise_public(self) -> Any:
-        """The input of the student release's public example: fixed, and never a hidden one."""
-        rng = np.random.default_rng(np.random.SeedSequence(self._crc(), spawn_key=(PUBLIC_SALT,)))
+    def materialise_public(self, draw: int = 0) -> Any:
+        """The input of the student release's public example: fixed, and never a hidden one.
+        `draw` > 0 draws again on another public stream (the release keeps drawing until every
+        catalogued mistake fails a public example)."""
+        key = (PUBLIC_SALT,) if draw == 0 else (PUBLIC_SALT, draw)
+        rng = np.random.default_rng(np.random.SeedSequence(self._crc(), spawn_key=key))
         return self.make(rng)
 
     def _crc(self) -> int:
@@ -165,9 +168,10 @@ class Call:
     def bind(self, seed: int, cache: dict[int, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
         return self._bind(lambda i: i.materialise(seed), cache)
 
-    def bind_public(self, cache: dict[int, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    def bind_public(self, cache: dict[int, Any],
+                    draw: int = 0) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """The arguments of the release's public example of this call (see PUBLIC_SALT)."""
-        return self._bind(Input.materialise_public, cache)
+        return self._bind(lambda i: i.materialise_public(draw), cache)
 
     def _bind(self, make: Callable[[Input], Any],
               cache: dict[int, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
@@ -265,6 +269,27 @@ def copy_value(v: Any) -> Any:
 CheckFn = Callable[[Any, Context], None]
 
 
+@dataclass(frozen=True)
+class Example:
+    """A public example of the student release that is not a graded compare check.
+
+    Graded checks on fixed arguments (`conv2d_params(3, 32, 64)`) or through a grader driver
+    that also runs the grader's helpers (summarize) cannot become public examples; an example
+    declares the call the release may make instead, on grader inputs drawn on a public stream.
+    `parts` names the items of a tuple answer, each compared (and named in a message) on its
+    own, with `part_hints` beside them. A driver call's answer is its driver's `own` value;
+    `subject` says what of it is compared, as the graded check's message does ("the gradient")."""
+
+    id: str
+    call: Call
+    hint: str
+    title: str
+    atol: float = 1e-5
+    parts: tuple[str, ...] = ()
+    part_hints: tuple[str, ...] = ()
+    subject: str = ""
+
+
 @dataclass
 class Check:
     id: str
@@ -305,8 +330,13 @@ class Exercise:
     # Reference answers known ahead, keyed by call (a release's public examples carry theirs):
     # grading then loads no reference solution, which a student's machine does not have.
     answers: dict[str, Any] | None = None
-    # Known wrong answers (grader.checks.variants.Wrong) a failed check names when it sees one.
+    # Known wrong answers (grader.checks.variants.Wrong) a failed check names when it sees one:
+    # the exercise's catalogue of mistakes.
     wrong: list[Any] = field(default_factory=list)
+    # Public examples besides the compare checks (grader.selfcheck.public), and the functions
+    # a student writes that get none, with the reason the self-check shows.
+    examples: list[Example] = field(default_factory=list)
+    unchecked: dict[str, str] = field(default_factory=dict)
     _inputs: int = field(default=0, repr=False)
 
     @property
@@ -351,10 +381,25 @@ class Exercise:
             try:
                 expect_match(got, ctx.expected, what=ctx.text, atol=atol)
             except Fail as exc:
-                raise Fail(f"{exc}{explain(got, ctx, self.wrong, atol=atol)}") from None
+                raise Fail(f"{exc}{explain(got, ctx, self.wrong, atol=atol)}",
+                           hint=exc.hint) from None
 
         self._add(Check(id, points, fn, call, title or _title(id), hint, group or call.func,
                         compare_atol=atol))
+
+    def example(self, id: str, *, call: Call, hint: str, title: str = "", atol: float = 1e-5,
+                parts: tuple[str, ...] = (), part_hints: tuple[str, ...] = (),
+                subject: str = "") -> None:
+        """Declare a public example that no compare check gives (see `Example`)."""
+        if any(e.id == id for e in self.examples) or any(c.id == id for c in self.checks):
+            raise ValueError(f"{self.id}: duplicate example id {id!r}")
+        self.examples.append(Example(id, call, hint, title or _title(id), atol, parts,
+                                     part_hints, subject))
+
+    def functions(self) -> list[str]:
+        """The names a student writes that the checks call, in the order they are first used."""
+        names = [c.call.func for c in self.checks if c.call is not None and c.call.kind != "get"]
+        return list(dict.fromkeys(names + [e.call.func for e in self.examples]))
 
     def _add(self, check: Check) -> None:
         if any(c.id == check.id for c in self.checks):

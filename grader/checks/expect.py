@@ -55,6 +55,7 @@ def expect_close(got: Any, want: Any, *, what: str, atol: float = 1e-5, rtol: fl
     diff = np.abs(arr - want_arr)
     bad = diff > atol + rtol * np.abs(want_arr)
     if np.any(bad):
+        _precision_problem(np.asarray(got), arr, want_arr, what=what)
         n = int(bad.sum())
         idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), diff.shape)) \
             if diff.ndim else ()
@@ -62,6 +63,40 @@ def expect_close(got: Any, want: Any, *, what: str, atol: float = 1e-5, rtol: fl
         raise Fail(f"{what}: {n} of {arr.size} values differ from the expected ones; the largest "
                    f"difference is {float(diff.max()):.4g}{at} (expected {float(want_arr[idx]):.6g},"
                    f" got {float(arr[idx]):.6g})")
+
+
+PRECISION_HINT = ("Keep the arithmetic in float64: an output made with np.zeros_like(x) takes "
+                  "x's dtype, and .astype(np.float16) or np.float32 drop digits the comparison "
+                  "needs.")
+INTEGER_HINT = ("An output array made with np.zeros_like(x) of an integer x, or with dtype=int, "
+                "holds whole numbers only: allocate it as floats (np.zeros(shape)).")
+
+
+def _precision_problem(raw: np.ndarray, arr: np.ndarray, want: np.ndarray, *, what: str) -> None:
+    """Fail with a dtype diagnosis when the answer is the expected values at a lower precision
+    (float16, float32) or cut to integers: the right computation, stored in the wrong dtype.
+    Such an answer matches no mistake of the exercise, and the check's hint would mislead."""
+    if raw.dtype.kind not in "biuf" or not np.all(np.isfinite(want)) or not want.size:
+        return
+    if raw.dtype.kind == "f" and raw.dtype.itemsize < 8:
+        eps = float(np.finfo(raw.dtype).eps)
+        if np.all(np.abs(arr - want) <= 50 * eps * max(1.0, float(np.abs(want).max()))):
+            raise Fail(f"{what}: your answer has dtype {raw.dtype}: its values are the expected "
+                       f"ones only to {raw.dtype} precision; compute and return float64",
+                       hint=PRECISION_HINT)
+    elif raw.dtype.kind in "biu" and not np.all(want == np.round(want)):
+        if np.all(np.abs(arr - want) < 1.0):
+            raise Fail(f"{what}: your answer has dtype {raw.dtype}: it holds the expected values "
+                       "cut to whole numbers", hint=INTEGER_HINT)
+
+
+def expect_parts(got: Any, names: tuple[str, ...] | list[str], *, what: str) -> list[Any]:
+    """The items of a tuple answer such as (dx, dkernel, dbias), each judged on its own."""
+    if not isinstance(got, (tuple, list)) or len(got) != len(names):
+        raise Fail(f"{what}: expected a tuple ({', '.join(names)}), got "
+                   + (f"{type(got).__name__} of {len(got)} items"
+                      if isinstance(got, (tuple, list)) else type(got).__name__))
+    return list(got)
 
 
 def expect_int(got: Any, want: int, *, what: str) -> None:

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 
 class Fail(Exception):
-    """The student's answer is wrong; the message says how, for the student."""
+    """The student's answer is wrong; the message says how, for the student.
+
+    `hint`, when given, replaces the check's own hint: the comparison found a cause of its own
+    (a result at the wrong precision), and the check's hint (about padding, say) would mislead.
+    """
+
+    def __init__(self, message: str = "", *, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 class NotAttempted(Exception):

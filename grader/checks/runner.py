@@ -50,6 +50,7 @@ def run_check(check: Check, ev: Evidence | None, ctx: Context,
     t0 = time.monotonic()
     name = check.call.func if check.call else ""
     message = ""
+    hint = check.hint
     details: dict[str, Any] = {}
     pre = _precondition(ev, ctx.text, name) if ev is not None else None
     try:
@@ -65,6 +66,7 @@ def run_check(check: Check, ev: Evidence | None, ctx: Context,
             outcome = Outcome.RETURNED
         except Fail as exc:
             outcome, message = Outcome.FAIL, str(exc)
+            hint = exc.hint or check.hint
         except NotAttempted as exc:
             outcome, message = Outcome.NOT_ATTEMPTED, str(exc) or f"`{name}` is not written yet"
         except ConfigurationError as exc:  # the machine's problem (a dataset), not a bug
@@ -78,7 +80,7 @@ def run_check(check: Check, ev: Evidence | None, ctx: Context,
     return CheckResult(
         id=check.id, status=status, score=points_for(status, check.points),
         max_score=float(check.points), message=message, title=check.title,
-        hint=check.hint if status.value in ("failed", "timeout") else "",
+        hint=hint if status.value in ("failed", "timeout") else "",
         call=ctx.text, group=check.group, details=details,
         duration_s=round(call_seconds + time.monotonic() - t0, 3))
 

@@ -114,7 +114,7 @@ def _conv_padded(split: str, *, floor: bool = False) -> Any:
             out = n // s if floor else -(-n // s)
             total = max((out - 1) * s + k - n, 0)
             before = {"tf": total // 2, "reversed": total - total // 2,
-                      "symmetric": total // 2}[split]
+                      "symmetric": total // 2, "after": 0}[split]
             after = total // 2 if split == "symmetric" else total - before
             widths.append((before, after))
             outs.append(out)
@@ -124,11 +124,27 @@ def _conv_padded(split: str, *, floor: bool = False) -> Any:
     return make
 
 
-def _sobel(combine: Any, padding: str = "same", same_kernel: bool = False) -> Any:
+def _course_same(ref: Any, x: Any, kernel: Any, bias: Any = None, stride: Any = 1,
+                 padding: str = "valid") -> Any:
+    """'same' as CS231n's and deeplearning.ai's conv_forward pad: p = (k - 1) // 2 zeros on
+    every side, output floor((n + 2p - k) / s) + 1."""
+    if padding != "same":
+        return ref.conv2d(x, kernel, bias=bias, stride=stride, padding=padding)
+    x = np.asarray(x, dtype=float)
+    ph, pw = ((k - 1) // 2 for k in np.shape(kernel)[:2])
+    x = np.pad(x, [(ph, ph), (pw, pw)] + [(0, 0)] * (x.ndim - 2))
+    return ref.conv2d(x, kernel, bias=bias, stride=stride, padding="valid")
+
+
+def _sobel(combine: Any, padding: str = "same", same_kernel: bool = False,
+           conv: Any = None) -> Any:
+    """sobel_edges gone wrong; `conv(ref, x, kernel, padding=...)`: a mistaken conv2d it calls."""
     def make(ref: Any, image: Any) -> Any:
         kx = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=float)
-        gx = ref.conv2d(image, kx, padding=padding)
-        gy = ref.conv2d(image, kx if same_kernel else kx.T, padding=padding)
+        convolve = (lambda x, k, padding: conv(ref, x, k, padding=padding)) if conv else \
+            ref.conv2d
+        gx = convolve(image, kx, padding=padding)
+        gy = convolve(image, kx if same_kernel else kx.T, padding=padding)
         return combine(gx, gy)
     return make
 
@@ -138,6 +154,9 @@ CONV = ("conv2d_valid_2d", "conv2d_valid_even_kernel", "conv2d_multichannel_bias
         "conv2d_valid_stride2", "conv2d_same_stride2", "conv2d_valid_stride3_2d",
         "conv2d_same_stride_pair")
 ODD_SAME = ("conv2d_same_even_kernel", "conv2d_same_stride2", "conv2d_same_stride_pair")
+# 'same' cases padding a total of 2 or more on an axis: all of it after the image shows there
+WIDE_SAME = ("conv2d_same_odd_kernel", "conv2d_same_even_kernel", "conv2d_same_stride2",
+             "conv2d_same_stride_pair")
 STRIDED = ("conv2d_valid_stride2", "conv2d_same_stride2", "conv2d_valid_stride3_2d",
            "conv2d_same_stride_pair")
 ex.wrong += [
@@ -160,6 +179,19 @@ ex.wrong += [
           "with the odd extra 'same' padding row or column on the top/left; TensorFlow puts "
           "the smaller half first and the extra one on the bottom/right",
           _conv_padded("reversed"), caught_by=ODD_SAME),
+    Wrong("conv2d", "same_all_after",
+          "with all of the 'same' padding after the image (bottom/right), as Keras' NumPy test "
+          "oracles pad; TensorFlow splits it: the smaller half on the top/left, the rest on the "
+          "bottom/right", _conv_padded("after"), caught_by=WIDE_SAME,
+          source="Keras' NumPy test oracles (np_conv2d)"),
+    Wrong("conv2d", "same_course_padding",
+          "with p = (k - 1) // 2 zeros on every side and the size floor((n + 2p - k) / s) + 1, "
+          "as the CS231n and deeplearning.ai assignments pad; TensorFlow's 'same' gives "
+          "ceil(n / stride) and pads max((out - 1) * stride + k - n, 0) in total, the extra row "
+          "or column on the bottom/right", _course_same,
+          caught_by=("conv2d_same_even_kernel", "conv2d_same_stride2",
+                     "conv2d_same_stride_pair"),
+          source="CS231n / deeplearning.ai conv_forward"),
     Wrong("conv2d", "same_floor",
           "with the 'same' output size floor(n / stride) instead of ceil(n / stride)",
           _conv_padded("tf", floor=True),
@@ -190,4 +222,10 @@ ex.wrong += [
           "with the same kernel for gx and gy; gy uses the transposed kernel",
           _sobel(lambda gx, gy: np.sqrt(gx ** 2 + gy ** 2), same_kernel=True),
           caught_by=("sobel_edges",)),
+    Wrong("sobel_edges", "same_all_after",
+          "with a conv2d that puts all of the 'same' padding after the image (bottom/right); "
+          "TensorFlow splits it: the smaller half on the top/left (check conv2d with "
+          "padding='same')", _sobel(lambda gx, gy: np.sqrt(gx ** 2 + gy ** 2),
+                                    conv=_conv_padded("after")),
+          caught_by=("sobel_edges",), source="Keras' NumPy test oracles (np_conv2d)"),
 ]

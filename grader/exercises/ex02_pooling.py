@@ -1,10 +1,14 @@
 """Checks for ex02: max and average pooling (TF semantics) and global average pooling.
 
 The shapes of the hidden inputs are fixed and chosen so that every mistake a check is about
-shows at every seed (grader.checks.core): every 'same' case pads an odd total on each axis (so a
-split the wrong way round shifts windows) and has an edge window with padded cells; the one of
-max_pool_same always has a window whose real cells are all negative (so a padded 0 would win).
-The known-wrong variants below name the mistake in a failed check's message.
+shows at every seed (grader.checks.core): the pool-2 'same' cases pad an odd total on each axis
+(so a split the wrong way round shifts windows) and have an edge window with padded cells; the
+one of max_pool_same always has a window whose real cells are all negative (so a padded 0 would
+win); the pool-3 'same' cases (max_pool_same_wide, avg_pool_same) pad a total of 2 on the rows (so all the padding after the image,
+as Keras' NumPy test oracles put it, shifts the windows: for max pooling the third row is made
+the largest, so the first window's maximum changes) and an odd total on the columns. The catalogue
+of mistakes below, ours and other courses' and libraries' conventions, names the mistake in a
+failed check's message.
 """
 
 from __future__ import annotations
@@ -39,12 +43,30 @@ def _negative_corner(rng: np.random.Generator) -> np.ndarray:
 
 
 X_SAME_MAX = ex.input("x", _negative_corner)
-X_8x10x2 = ex.input("x", standard_normal(8, 10, 2))  # pool 3, stride 2, 'same': total 1 and 1
+
+
+def _third_row_largest(rng: np.random.Generator) -> np.ndarray:
+    """9×10: pool 3, stride 2, 'same' pads 1 and 1 on the rows (all after: 0 and 2), 0 and 1 on
+    the columns. Row 2 holds the largest values, so it wins the first output row's windows when
+    they start at row 0 (all after) and not when they start at row -1 (TensorFlow). Every value
+    is negative, so a padded 0 wins every window with padding in it (padding with zeros always
+    shows too, at every seed, rather than at some)."""
+    x = -rng.uniform(1.0, 2.0, (9, 10, 2))
+    x[2] = -rng.uniform(0.1, 0.5, (10, 2))
+    return x
+
+
+X_WIDE_MAX = ex.input("x", _third_row_largest)
+# pool 3, stride 2, 'same': a total of 2 on the rows (all after differs from TF's 1 and 1), 1 on
+# the columns (a split the wrong way round differs); padded cells in the edge windows
+X_9x10x2 = ex.input("x", standard_normal(9, 10, 2))
 
 NON_OVERLAP = "With stride None the window moves by pool_size: windows do not overlap."
 OVERLAP = "When stride < pool_size the windows overlap; output size is floor((n - k) / s) + 1."
 SAME_MAX = ("With padding='same' the output size is ceil(n / stride) and the padded cells must "
             "never win the max (pad with -inf, or only look at real cells).")
+SAME_SPLIT = ("TensorFlow splits the total 'same' padding: the smaller half on the top/left, "
+              "the rest on the bottom/right (not all of it after the image).")
 SAME_AVG = ("With padding='same', TensorFlow divides by the number of real cells in the window, "
             "not by pool_size²: padded cells do not count in the mean.")
 
@@ -59,9 +81,13 @@ ex.compare("max_pool_valid_uneven", points=1, call=Call("max_pool2d", X_7x7x2, p
 ex.compare("max_pool_overlap", points=1,
            call=Call("max_pool2d", X_7x7x2, pool_size=3, stride=2), hint=OVERLAP,
            title="max_pool2d, overlapping windows (pool 3, stride 2)")
-ex.compare("max_pool_same", points=1,
+ex.compare("max_pool_same", points=0.5,
            call=Call("max_pool2d", X_SAME_MAX, pool_size=2, stride=2, padding="same"),
            hint=SAME_MAX, title="max_pool2d, padding='same'")
+ex.compare("max_pool_same_wide", points=0.5,
+           call=Call("max_pool2d", X_WIDE_MAX, pool_size=3, stride=2, padding="same"),
+           hint=SAME_MAX + " " + SAME_SPLIT,
+           title="max_pool2d, padding='same', pool 3 (padding split top/bottom)")
 ex.compare("max_pool_same_negative", points=0.5,
            call=Call("max_pool2d", NEG_5x5x2, pool_size=2, padding="same"), hint=SAME_MAX,
            title="max_pool2d, padding='same' on all-negative values")
@@ -74,8 +100,9 @@ ex.compare("avg_pool_overlap", points=1,
            call=Call("avg_pool2d", X_7x7x2, pool_size=3, stride=2), hint=OVERLAP,
            title="avg_pool2d, overlapping windows")
 ex.compare("avg_pool_same", points=1,
-           call=Call("avg_pool2d", X_8x10x2, pool_size=3, stride=2, padding="same"),
-           hint=SAME_AVG, title="avg_pool2d, padding='same' (padded cells not counted)")
+           call=Call("avg_pool2d", X_9x10x2, pool_size=3, stride=2, padding="same"),
+           hint=SAME_AVG + " " + SAME_SPLIT,
+           title="avg_pool2d, padding='same' (padded cells not counted, padding split)")
 ex.compare("global_avg_pool", points=1, call=Call("global_avg_pool", X_5x7x4),
            hint="Average over the two spatial axes: (H, W, C) → (C,).",
            title="global_avg_pool")
@@ -99,7 +126,7 @@ def _padded(x: Any, pool_size: Any, stride: Any, *, split: str, rounding: str = 
             total = max((-(-n // s) - 1) * s + k - n, 0)
         else:
             total = max(-(-(n - k) // s) * s + k - n, 0)
-        before = {"tf": total // 2, "reversed": total - total // 2, "none": 0}[split]
+        before = {"tf": total // 2, "reversed": total - total // 2, "none": 0, "after": 0}[split]
         widths.append((before, total - before))
     return np.pad(x, widths + [(0, 0)] * (x.ndim - 2), constant_values=fill)
 
@@ -114,16 +141,19 @@ def _max_padded(split: str, fill: float = -np.inf, rounding: str = "same") -> An
     return make
 
 
-def _avg_reversed(ref: Any, x: Any, pool_size: Any = 2, stride: Any = None,
-                  padding: str = "valid") -> Any:
-    if padding != "same":
-        return ref.avg_pool2d(x, pool_size, stride, padding)
-    sums = ref.avg_pool2d(_padded(x, pool_size, stride, split="reversed", fill=0.0),
-                          pool_size, stride, "valid")
-    ones = np.ones(np.shape(x)[:2] + (1,) * (np.ndim(x) - 2))
-    counts = ref.avg_pool2d(_padded(ones, pool_size, stride, split="reversed", fill=0.0),
-                            pool_size, stride, "valid")
-    return sums / counts
+def _avg_split(split: str) -> Any:
+    """avg_pool2d with the 'same' padding split another way, padded cells not counted."""
+    def make(ref: Any, x: Any, pool_size: Any = 2, stride: Any = None,
+             padding: str = "valid") -> Any:
+        if padding != "same":
+            return ref.avg_pool2d(x, pool_size, stride, padding)
+        sums = ref.avg_pool2d(_padded(x, pool_size, stride, split=split, fill=0.0),
+                              pool_size, stride, "valid")
+        ones = np.ones(np.shape(x)[:2] + (1,) * (np.ndim(x) - 2))
+        counts = ref.avg_pool2d(_padded(ones, pool_size, stride, split=split, fill=0.0),
+                                pool_size, stride, "valid")
+        return sums / counts
+    return make
 
 
 def _avg_by_area(ref: Any, x: Any, pool_size: Any = 2, stride: Any = None,
@@ -145,18 +175,26 @@ def _max_over_channels(ref: Any, x: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 MAX_SAME = ("max_pool_same", "max_pool_same_negative")
+ALL_AFTER = ("with all of the 'same' padding after the image (bottom/right), as Keras' NumPy test "
+             "oracles pad; TensorFlow splits it: the smaller half on the top/left, the rest on "
+             "the bottom/right")
+KERAS_ORACLE = "Keras' NumPy test oracles (np_maxpool2d, np_avgpool2d)"
 ex.wrong += [
     Wrong("max_pool2d", "zero_padding",
           "with 'same' padding of zeros, so a padded 0 beats negative values; padded cells "
-          "must never win (pad with -inf)", _max_padded("tf", fill=0.0), caught_by=MAX_SAME),
+          "must never win (pad with -inf)", _max_padded("tf", fill=0.0),
+          caught_by=(*MAX_SAME, "max_pool_same_wide"),
+          source="np.pad's default (zeros)"),
     Wrong("max_pool2d", "reversed_same_split",
           "with the odd extra 'same' padding row or column on the top/left; TensorFlow puts "
           "the smaller half first and the extra one on the bottom/right",
           _max_padded("reversed"), caught_by=MAX_SAME),
+    Wrong("max_pool2d", "same_all_after", ALL_AFTER, _max_padded("after"),
+          caught_by=("max_pool_same_wide",), source=KERAS_ORACLE),
     Wrong("max_pool2d", "valid_rounds_up",
           "with ceil((n - k) / s) + 1 windows for 'valid', keeping the window that hangs over "
-          "the edge", _max_padded("none", rounding="valid"),
-          caught_by=("max_pool_valid_uneven",)),
+          "the edge (PyTorch's ceil_mode=True)", _max_padded("none", rounding="valid"),
+          caught_by=("max_pool_valid_uneven",), source="PyTorch MaxPool2d(ceil_mode=True)"),
     Wrong("max_pool2d", "stride_ignored", "with the stride ignored (it steps by pool_size)",
           _stride_is_pool("max_pool2d"), caught_by=("max_pool_overlap", "max_pool_pair")),
     Wrong("max_pool2d", "default_stride_one",
@@ -172,11 +210,15 @@ ex.wrong += [
                      "max_pool_same", "max_pool_same_negative", "max_pool_pair")),
     Wrong("avg_pool2d", "divides_by_area",
           "dividing every window by pool_size²; TensorFlow divides by the number of real "
-          "cells: padded cells do not count", _avg_by_area, caught_by=("avg_pool_same",)),
+          "cells: padded cells do not count (PyTorch's count_include_pad=True)", _avg_by_area,
+          caught_by=("avg_pool_same",),
+          source="PyTorch AvgPool2d(count_include_pad=True)"),
     Wrong("avg_pool2d", "reversed_same_split",
           "with the odd extra 'same' padding row or column on the top/left; TensorFlow puts "
-          "the smaller half first and the extra one on the bottom/right", _avg_reversed,
+          "the smaller half first and the extra one on the bottom/right", _avg_split("reversed"),
           caught_by=("avg_pool_same",)),
+    Wrong("avg_pool2d", "same_all_after", ALL_AFTER, _avg_split("after"),
+          caught_by=("avg_pool_same",), source=KERAS_ORACLE),
     Wrong("avg_pool2d", "stride_ignored", "with the stride ignored (it steps by pool_size)",
           _stride_is_pool("avg_pool2d"), caught_by=("avg_pool_overlap", "avg_pool_same")),
     Wrong("global_avg_pool", "keepdims", "with keepdims=True: shape (1, 1, C) instead of (C,)",

@@ -375,6 +375,59 @@ ex.compare("dense_params_no_bias", points=0.5,
            title="dense_params without bias")
 
 
+# -- public examples (grader.selfcheck.public) -------------------------------------------------
+# The graded parameter counts use fixed arguments, and summarize's checks a driver that also runs
+# the grader's helpers: the release gets calls of its own, drawn on public streams, chosen so that
+# every catalogued mistake shows on one of them (a (kh, kw) kernel with kh ≠ kw, C_in ≥ 2, each
+# use_bias; random stacks holding everything summarize's checks are about).
+
+def _count_args(rng: np.random.Generator) -> tuple[Any, int, int]:
+    kh, kw = (int(v) for v in rng.choice(np.arange(1, 8), size=2, replace=False))
+    return (kh, kw), int(rng.integers(2, 65)), int(rng.integers(2, 129))
+
+
+def _count_inputs(stream: str, names: tuple[str, ...], square: bool = False) -> list[Input]:
+    def pick(i: int) -> Any:
+        def make(rng: np.random.Generator) -> Any:
+            value = _count_args(rng)[i]
+            return value[0] if square and i == 0 else value
+        return make
+    return [ex.input(name, pick(i), stream=stream) for i, name in enumerate(names)]
+
+
+def _feature_map_stack(rng: np.random.Generator) -> Stack:
+    h, w, c = (int(v) for v in rng.integers(5, 17, size=3))
+    return ([("conv2d", int(rng.choice([4, 8, 16])), int(rng.choice([2, 3])), 1, "same"),
+             ("batchnorm",), ("dense", int(rng.integers(2, 33))), ("dropout", 0.2)], (h, w, c))
+
+
+COUNT_NAMES = ("kernel_size", "in_channels", "filters")
+ex.example("conv2d_params_example", call=Call("conv2d_params", *_count_inputs(
+    "public_conv_params", COUNT_NAMES)), hint=CONV_HINT + " kernel_size may be a pair (kh, kw).",
+    title="conv2d_params with a (kh, kw) kernel")
+ex.example("conv2d_params_no_bias_example", call=Call("conv2d_params", *_count_inputs(
+    "public_conv_params_no_bias", COUNT_NAMES, square=True), use_bias=False), hint=CONV_HINT,
+    title="conv2d_params without bias")
+
+
+def _dense_inputs(stream: str) -> tuple[Input, Input]:
+    return (ex.input("in_features", lambda rng: int(rng.integers(2, 4097)), stream=stream),
+            ex.input("units", lambda rng: int(rng.integers(2, 257)), stream=stream + "_units"))
+
+
+ex.example("dense_params_example", call=Call("dense_params", *_dense_inputs(
+    "public_dense_params")), hint=DENSE_HINT, title="dense_params")
+ex.example("dense_params_no_bias_example", call=Call("dense_params", *_dense_inputs(
+    "public_dense_params_no_bias"), use_bias=False), hint=DENSE_HINT,
+    title="dense_params without bias")
+ex.example("summarize_random_example", call=Call("summarize", *_stack_inputs("public_stack")),
+           hint=SUMMARY_HINT, title="summarize a random stack")
+ex.example("summarize_dense_on_feature_map_example", call=Call(
+    "summarize", ex.input("layers", lambda rng: _feature_map_stack(rng)[0], stream="public_fm"),
+    ex.input("input_shape", lambda rng: _feature_map_stack(rng)[1], stream="public_fm")),
+    hint=SUMMARY_HINT, title="summarize: dense on a 3-D input acts on the last axis")
+
+
 def _layer_text(layer: Any) -> str:
     return repr(tuple(layer)) if isinstance(layer, (list, tuple)) else repr(layer)
 

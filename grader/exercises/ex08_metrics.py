@@ -140,6 +140,14 @@ ex.check(points=1.5, call=Call.driver(PRF_DRIVER, "precision_recall_f1", *SMALL,
          id="prf_small")(_check_prf)
 
 
+# Public examples of precision_recall_f1 (its graded checks use a driver that also runs the
+# grader's confusion_matrix): the plain call, each of the three arrays compared on its own.
+for _name, (_labels, _k) in (("random", (RANDOM, 10)), ("zero_division", (SPARSE, 8))):
+    ex.example(f"prf_{_name}_example", call=Call("precision_recall_f1", *_labels, _k),
+               hint=PRF_HINT, title=f"precision_recall_f1, {_k} classes", atol=1e-6,
+               parts=("precision", "recall", "f1"))
+
+
 # -- known wrong answers (the mutant catalogue, tests/mutants/ex08_metrics) --------------------
 
 def _prf(ref: Any, y_true: Any, y_pred: Any, k: int, *, nan: bool = False) -> tuple[Any, ...]:

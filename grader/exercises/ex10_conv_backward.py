@@ -21,9 +21,10 @@ eps·c per entry. The same driver reports x as it is after the call, for the che
 unchanged. The step is eps=1e-3, where both errors are far above the comparison's tolerance and
 central differences agree with the reference's to rounding.
 
-Public examples of the release: max_pool2d_backward's compare checks and, for conv2d_backward,
-one per call (its dx check is marked), which compares the whole (dx, dkernel, dbias) answer;
-numerical_gradient has none (its f is grader code, not data).
+Public examples of the release: max_pool2d_backward's compare checks; for conv2d_backward one
+example per call, which compares dx, dkernel and dbias each on its own and names them; for
+numerical_gradient the same driver, shipped as source (it is grader code, not a solution), on
+public inputs.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from grader.checks.core import Call, Context, Driver, Exercise, Fail, standard_normal
-from grader.checks.expect import expect_match
+from grader.checks.expect import expect_match, expect_parts
 from grader.checks.variants import Wrong, explain
 from grader.models import Limits
 
@@ -82,16 +83,13 @@ def _part_check(index: int) -> Callable[[Any, Context], None]:
     name = PARTS[index]
 
     def fn(got: Any, ctx: Context) -> None:
-        if not isinstance(got, (tuple, list)) or len(got) != 3:
-            raise Fail(f"{ctx.text}: expected a tuple (dx, dkernel, dbias), got "
-                       + (f"{type(got).__name__} of {len(got)} items"
-                          if isinstance(got, (tuple, list)) else type(got).__name__))
+        got = expect_parts(got, PARTS, what=ctx.text)
         want = ctx.expected[index]
         try:
             expect_match(got[index], want, what=f"{ctx.text}: {name}")
         except Fail as exc:
             why = explain(got[index], ctx, ex.wrong, part=lambda v: v[index], expected=want)
-            raise Fail(f"{exc}{why}") from None
+            raise Fail(f"{exc}{why}", hint=exc.hint) from None
     return fn
 
 
@@ -99,12 +97,13 @@ def _conv_check(id: str, points: float, call: Call, index: int, *, title: str, h
                 public: bool = False) -> None:
     """Register a check of one part of conv2d_backward's answer.
 
-    `public`: the check's call becomes a public example of the release (grader.selfcheck), which
-    compares the whole (dx, dkernel, dbias) answer; one check per call is marked, so that each
-    call is one example."""
+    `public`: the call becomes a public example of the release (grader.selfcheck), which
+    compares dx, dkernel and dbias each on its own, with their hints; one per call."""
     ex.check(points=points, call=call, title=title, hint=hint, id=id)(_part_check(index))
     if public:
-        ex.checks[-1].compare_atol = 1e-5
+        ex.example(f"{id.removesuffix('_dx')}_example", call=call, hint=hint,
+                   title=title.removesuffix(": dx"), parts=PARTS,
+                   part_hints=(hint, DK_HINT, DB_HINT))
 
 
 _conv_check("conv_valid_dx", 1, VALID, 0, title="conv2d_backward, valid, stride 1: dx",
@@ -227,7 +226,7 @@ def _numgrad_check(got: Any, ctx: Context) -> None:
         expect_match(got["own"], want, what=what, atol=NUMGRAD_ATOL)
     except Fail as exc:
         why = explain(got["own"], ctx, ex.wrong, atol=NUMGRAD_ATOL, expected=want)
-        raise Fail(f"{exc}{why}") from None
+        raise Fail(f"{exc}{why}", hint=exc.hint) from None
 
 
 ex.check(points=0.5, call=_numgrad_call(N_X_6, N_W_6, "(6,)"), hint=NUMGRAD_HINT,
@@ -239,6 +238,15 @@ ex.check(points=1, call=_numgrad_call(N_X_2x3x4, N_W_2x3x4, "(2, 3, 4)"), hint=N
 ex.check(points=0.5, call=_numgrad_call(N_X_2x3x4, N_W_2x3x4, "(2, 3, 4)", report="x"),
          hint=KEEP_X_HINT, title="numerical_gradient leaves x unchanged",
          id="numgrad_leaves_x")(_numgrad_check)
+
+
+ex.example("numgrad_example", call=_numgrad_call(N_X_2x3x4, N_W_2x3x4, "(2, 3, 4)"),
+           hint=NUMGRAD_HINT, title="numerical_gradient of a curved f", atol=NUMGRAD_ATOL,
+           subject="the gradient")
+ex.example("numgrad_leaves_x_example",
+           call=_numgrad_call(N_X_2x3x4, N_W_2x3x4, "(2, 3, 4)", report="x"), hint=KEEP_X_HINT,
+           title="numerical_gradient leaves x unchanged", atol=NUMGRAD_ATOL,
+           subject="x after the call")
 
 
 # -- known wrong answers (the mutant catalogue, tests/mutants/ex10_conv_backward) ---------------

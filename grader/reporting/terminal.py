@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from grader.models import CheckStatus, ExecutionStatus, GradeResult
@@ -44,9 +44,11 @@ def message_lines(text: str, *, indent: str = "      ", cols: int | None = None,
     return lines
 
 
-def render(result: GradeResult, *, report: Path | None = None, public: str = "") -> Iterator[str]:
+def render(result: GradeResult, *, report: Path | None = None, public: str = "",
+           unchecked: Mapping[str, str] | None = None) -> Iterator[str]:
     """The lines of the terminal report. `public` is the note that these were public examples
-    only (a release's self-check), printed first and last."""
+    only (a release's self-check), printed first and last; `unchecked` the functions that have
+    none, with why (counted on the total line)."""
     cols = width()
     if public:
         yield public
@@ -73,7 +75,11 @@ def render(result: GradeResult, *, report: Path | None = None, public: str = "")
     yield ""
     if public:
         passed = sum(c.status is CheckStatus.PASSED for c in result.checks)
-        yield f"public examples passed: {passed} of {len(result.checks)}"
+        missing = dict(unchecked or {})
+        yield (f"public examples passed: {passed} of {len(result.checks)}"
+               + (f"; {', '.join(missing)}: no public examples" if missing else ""))
+        for name, why in missing.items():
+            yield from _wrapped(f"{name}: {why}", "  ", cols)
     else:
         yield f"score: {result.score:g} / {result.max_score:g}   (seed {result.seed})"
     if report is not None:

@@ -1,81 +1,242 @@
-"""The public examples of a student release: which checks, on which inputs, with which answers.
+"""The public examples of a student release: which calls, on which inputs, with which answers.
 
 A public example is a compare check (`Exercise.compare`) of a function called on grader inputs,
-drawn again on a *public* stream (`Input.materialise_public`, never a grading seed's) and
-answered by the reference solution when the release is made. Calls on fixed arguments only are
-left out: their inputs are the graded ones, so their answers would be a graded check's answer.
-At most MAX_PER_FUNCTION per function, spread over the checks' different hints, so that each
-example shows a different aspect (valid, same, stride, channels).
+or an example an exercise declares (`Exercise.example`: a driver's call, a tuple answer compared
+part by part, a function whose graded checks use fixed arguments), drawn on a *public* stream
+(`Input.materialise_public`, never a grading seed's) and answered by the reference solution when
+the release is made. Compare checks on fixed arguments only are left out: their inputs are the
+graded ones, so their answers would be a graded check's answer.
 
-`cnn-grader generate` asks `public_functions` which functions get a self-check cell and the
-release asks `public_cases` for the data: both go through `public_checks`, so they agree.
+Chosen by the exercise's catalogue of mistakes (grader.checks.variants): first a few examples
+per function spread over the checks' different hints (valid, same, stride, channels) and every
+declared example; then, for each catalogued mistake of the function that none of them shows, the
+release keeps drawing (the mistake's own checks first, then the others, draw after draw) until an
+example shows it. A mistake no draw shows stops the release: the self-checks would pass a
+notebook the grade marks down.
+
+Each case ships, besides the reference's answer, the catalogued mistakes' answers on the same
+inputs, so a self-check names a mistake in the words of the graded report
+(grader.checks.diagnosis). `cnn-grader generate` asks `public_functions` which functions get a
+self-check cell; the release asks `public_cases` for the data.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from grader.checks.core import Check, Exercise, Input, copy_value
+from grader.checks.core import Call, Exercise, Input, copy_value
+from grader.checks.diagnosis import matches
 from grader.errors import ConfigurationError
 from grader.selfcheck.codec import NotData, encode
 from grader.selfcheck.runtime import CASES_FORMAT
 
-CASES_FORMAT_VERSION = 1
-MAX_PER_FUNCTION = 4
+CASES_FORMAT_VERSION = 2
+MAX_PER_FUNCTION = 4  # before the catalogue asks for more
+MAX_DRAWS = 40  # public draws tried per candidate for a mistake no example shows yet
 
 
-def public_checks(exercise: Exercise) -> list[Check]:
-    """The checks that become public examples, in declaration order."""
-    by_function: dict[str, list[Check]] = {}
+@dataclass(frozen=True)
+class Candidate:
+    """A call that can be a public example (a compare check, or a declared example)."""
+
+    id: str
+    call: Call
+    hint: str
+    title: str
+    atol: float
+    parts: tuple[str, ...] = ()
+    part_hints: tuple[str, ...] = ()
+    subject: str = ""
+    declared: bool = False  # an Exercise.example: always shown
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """A candidate on one public draw: what the release ships as one case."""
+
+    candidate: Candidate
+    draw: int
+
+    @property
+    def id(self) -> str:
+        return self.candidate.id if self.draw == 0 else f"{self.candidate.id}_draw{self.draw}"
+
+
+def candidates(exercise: Exercise) -> list[Candidate]:
+    """Every call of the exercise that can be a public example, in declaration order."""
+    out = []
     for check in exercise.checks:
-        if _qualifies(check):
-            assert check.call is not None
-            by_function.setdefault(check.call.func, []).append(check)
-    chosen: set[str] = set()
-    for checks in by_function.values():
-        first_of_hint: list[Check] = []
-        for c in checks:
-            if all(c.hint != f.hint for f in first_of_hint):
-                first_of_hint.append(c)
-        rest = [c for c in checks if c not in first_of_hint]
-        chosen |= {c.id for c in (first_of_hint + rest)[:MAX_PER_FUNCTION]}
-    return [c for c in exercise.checks if c.id in chosen]
+        call = check.call
+        if check.compare_atol is None or call is None or call.kind != "call":
+            continue
+        if _qualifies(call):
+            out.append(Candidate(check.id, call, check.hint, check.title, check.compare_atol))
+    for example in exercise.examples:
+        if not _qualifies(example.call):
+            raise ConfigurationError(f"{exercise.id}: example {example.id} has no grader input "
+                                     "or an argument that is not plain data")
+        out.append(Candidate(example.id, example.call, example.hint, example.title,
+                             example.atol, example.parts, example.part_hints, example.subject,
+                             declared=True))
+    return out
 
 
 def public_functions(exercise: Exercise) -> list[str]:
     """The student functions that have public examples, in the order the checks name them."""
-    return list(dict.fromkeys(c.call.func for c in public_checks(exercise) if c.call))
+    return list(dict.fromkeys(c.call.func for c in candidates(exercise)))
+
+
+def unchecked(exercise: Exercise) -> dict[str, str]:
+    """The functions a student writes that get no public example, and why (for the student)."""
+    have = set(public_functions(exercise))
+    missing = [f for f in exercise.functions() if f not in have]
+    undeclared = [f for f in missing if f not in exercise.unchecked]
+    if undeclared:
+        raise ConfigurationError(f"{exercise.id}: {', '.join(undeclared)} get no public example "
+                                 "and the exercise does not say why (Exercise.unchecked)")
+    return {f: exercise.unchecked[f] for f in missing}
+
+
+class Answers:
+    """The reference's and the catalogued mistakes' answers on public draws, computed once."""
+
+    def __init__(self, exercise: Exercise, reference: Any) -> None:
+        self.exercise = exercise
+        self.reference = reference
+        self._bound: dict[tuple[str, int], tuple[tuple[Any, ...], dict[str, Any]]] = {}
+        self._expected: dict[tuple[str, int], Any] = {}
+        self._caches: dict[int, dict[int, Any]] = {}
+
+    def bound(self, chosen: Chosen) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        key = (chosen.candidate.id, chosen.draw)
+        if key not in self._bound:
+            # Inputs shared by several calls are drawn once per draw, as in a grading.
+            cache = self._caches.setdefault(chosen.draw, {})
+            self._bound[key] = chosen.candidate.call.bind_public(cache, chosen.draw)
+        return self._bound[key]
+
+    def expected(self, chosen: Chosen) -> Any:
+        key = (chosen.candidate.id, chosen.draw)
+        if key not in self._expected:
+            args, kwargs = copy_value(self.bound(chosen))
+            call = chosen.candidate.call
+            if call.driver_code is not None:
+                self._expected[key] = call.driver_code.run(self.reference, *args, **kwargs)["own"]
+            else:
+                self._expected[key] = getattr(self.reference, call.func)(*args, **kwargs)
+        return self._expected[key]
+
+    def wrong(self, chosen: Chosen) -> list[tuple[Any, Any]]:
+        """(Wrong, its answer) for each mistake of the function that differs here."""
+        args, kwargs = self.bound(chosen)
+        want = self.expected(chosen)
+        out = []
+        for wrong in self.exercise.wrong:
+            if wrong.func != chosen.candidate.call.func:
+                continue
+            try:
+                value = wrong.value(self.reference, args, kwargs)
+            except Exception:  # noqa: BLE001 - this mistake has no answer for these inputs
+                continue
+            if not matches(value, want, atol=chosen.candidate.atol):
+                out.append((wrong, value))
+        return out
+
+    def shows(self, wrong: Any, chosen: Chosen) -> bool:
+        return any(w is wrong for w, _ in self.wrong(chosen))
+
+
+def choose(exercise: Exercise, reference: Any, *, strict: bool = True) -> list[Chosen]:
+    """The public examples of every function: a spread, then draws until the catalogue is shown
+    (see the module docstring); ConfigurationError names a mistake no draw shows (with
+    `strict=False` it is left unshown: `cnn-grader catalogue` reports it)."""
+    answers = Answers(exercise, reference)
+    by_function: dict[str, list[Candidate]] = {}
+    for c in candidates(exercise):
+        by_function.setdefault(c.call.func, []).append(c)
+    chosen: list[Chosen] = []
+    for func, cands in by_function.items():
+        picks = [Chosen(c, 0) for c in _spread(cands)]
+        for wrong in (w for w in exercise.wrong if w.func == func):
+            if any(answers.shows(wrong, p) for p in picks):
+                continue
+            order = ([c for c in cands if c.id in wrong.caught_by]
+                     + [c for c in cands if c.id not in wrong.caught_by])
+            found = next((Chosen(c, d) for d in range(MAX_DRAWS) for c in order
+                          if answers.shows(wrong, Chosen(c, d))), None)
+            if found is None and not strict:
+                continue
+            if found is None:
+                raise ConfigurationError(
+                    f"{exercise.id}: no public example of {func} shows the mistake {wrong.id} "
+                    f"in {MAX_DRAWS} draws of {len(order)} calls; declare an example whose "
+                    "inputs show it (Exercise.example)")
+            picks.append(found)
+        chosen += picks
+    return chosen
+
+
+def _spread(cands: list[Candidate]) -> list[Candidate]:
+    """Every declared example, and compare checks up to MAX_PER_FUNCTION, one per hint first."""
+    declared = [c for c in cands if c.declared]
+    compares = [c for c in cands if not c.declared]
+    first_of_hint: list[Candidate] = []
+    for c in compares:
+        if all(c.hint != f.hint for f in first_of_hint):
+            first_of_hint.append(c)
+    rest = [c for c in compares if c not in first_of_hint]
+    room = max(MAX_PER_FUNCTION - len(declared), 0)
+    keep = {c.id for c in (first_of_hint + rest)[:room]}
+    return [c for c in cands if c.declared or c.id in keep]
 
 
 def public_cases(exercise: Exercise, reference: Any) -> dict[str, Any]:
-    """The exercise's cases file: every public example with its reference answer, as data."""
-    cache: dict[int, Any] = {}
+    """The exercise's cases file: every public example with the reference's answer and the
+    catalogued mistakes' answers, as data; and the functions without examples, with why."""
+    answers = Answers(exercise, reference)
     cases = []
-    for check in public_checks(exercise):
-        call = check.call
-        assert call is not None and check.compare_atol is not None
-        args, kwargs = call.bind_public(cache)
-        expected = getattr(reference, call.func)(*copy_value(args), **copy_value(kwargs))
+    for chosen in choose(exercise, reference):
+        c = chosen.candidate
+        args, kwargs = answers.bound(chosen)
         try:
-            answer = encode(expected)
+            expected = encode(answers.expected(chosen))
         except NotData as exc:
             raise ConfigurationError(
-                f"{exercise.id}: the reference's answer to {check.id} is {exc}, not plain data; "
-                "a compare check on such a function cannot be a public example") from None
-        cases.append({
-            "check": check.id, "title": check.title, "hint": check.hint, "function": call.func,
-            "call": call.describe(args, kwargs),
-            "args": [_encode_arg(raw, value) for raw, value in zip(call.args, args)],
-            "kwargs": {k: _encode_arg(call.kwargs[k], v) for k, v in kwargs.items()},
-            "expected": answer, "atol": check.compare_atol,
-        })
+                f"{exercise.id}: the reference's answer to {c.id} is {exc}, not plain data; "
+                "such a call cannot be a public example") from None
+        case: dict[str, Any] = {
+            "check": chosen.id, "title": c.title, "hint": c.hint, "function": c.call.func,
+            "call": c.call.describe(args, kwargs),
+            "args": [_encode_arg(raw, value) for raw, value in zip(c.call.args, args)],
+            "kwargs": {k: _encode_arg(c.call.kwargs[k], v) for k, v in kwargs.items()},
+            "expected": expected, "atol": c.atol, "wrong": _encode_wrong(answers.wrong(chosen)),
+        }
+        if c.parts:
+            case["parts"], case["part_hints"] = list(c.parts), list(c.part_hints)
+        if c.subject:
+            case["subject"] = c.subject
+        if c.call.driver_code is not None:
+            case["driver"] = {"name": c.call.driver_code.name,
+                              "source": c.call.driver_code.source}
+        cases.append(case)
     return {"format": CASES_FORMAT, "format_version": CASES_FORMAT_VERSION,
-            "exercise": exercise.id, "title": exercise.title, "cases": cases}
+            "exercise": exercise.id, "title": exercise.title, "cases": cases,
+            "unchecked": unchecked(exercise)}
 
 
-def _qualifies(check: Check) -> bool:
-    call = check.call
-    if check.compare_atol is None or call is None or call.kind != "call":
+def _encode_wrong(wrongs: list[tuple[Any, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for wrong, value in wrongs:
+        try:
+            out.append({"id": wrong.id, "says": wrong.says, "value": encode(value)})
+        except NotData:
+            continue  # a mistake whose answer is no plain data is not named here
+    return out
+
+
+def _qualifies(call: Call) -> bool:
+    if call.kind not in ("call", "driver"):
         return False
     if not _has_input(list(call.args) + list(call.kwargs.values())):
         return False

@@ -2,9 +2,11 @@
 
 A student calls this from the self-check cell under each function of a starter notebook. It
 calls the function on the public inputs and compares with the reference's answers stored in
-`cases/*.json`, using the grader's own comparisons (`expect_match`), so a wrong answer reads
-exactly as it will in the grader's report. It decides no grade: the hidden inputs of the real
-checks are not here, and a function that passes these examples can still fail them.
+`cases/*.json`, using the grader's own comparisons (`expect_match`) and its own naming of
+catalogued mistakes (the mistakes' answers on the same inputs are stored beside the reference's),
+so a wrong answer reads exactly as it will in the grader's report. It decides no grade: the
+hidden inputs of the real checks are not here, and a function that passes these examples can
+still fail them. `cnn-grader check --course RELEASE` judges a whole notebook with `judge` too.
 
 Shipped in the student release as `cnn_selfcheck/selfcheck/runtime.py`: NumPy, the standard
 library and relative imports only.
@@ -22,7 +24,8 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from ..checks.expect import expect_match
+from ..checks.diagnosis import name_mistakes
+from ..checks.expect import expect_match, expect_parts
 from ..checks.outcomes import Fail
 from .codec import decode
 
@@ -35,66 +38,133 @@ _MAX_ITEMS = 10_000  # as the grader's probe: a generator is read as its first i
 
 def load_cases(cases_dir: Path = CASES_DIR) -> list[dict[str, Any]]:
     """Every public example of the release, in exercise order."""
-    cases: list[dict[str, Any]] = []
+    return [case for doc in _documents(cases_dir) for case in doc["cases"]]
+
+
+def load_unchecked(cases_dir: Path = CASES_DIR) -> dict[str, str]:
+    """The functions without public examples, and why, over the whole release."""
+    return {name: why for doc in _documents(cases_dir)
+            for name, why in doc.get("unchecked", {}).items()}
+
+
+def _documents(cases_dir: Path) -> list[dict[str, Any]]:
+    docs = []
     for path in sorted(Path(cases_dir).glob("*.json")):
         doc = json.loads(path.read_text(encoding="utf-8"))
         if doc.get("format") == CASES_FORMAT:
-            cases.extend(doc["cases"])
-    return cases
+            docs.append(doc)
+    return docs
 
 
-def run_case(fn: Callable[..., Any], case: dict[str, Any]) -> tuple[str, str]:
-    """(status, message) of one example: passed, failed or not_attempted."""
+def call_case(fn: Callable[..., Any], case: dict[str, Any]) -> Any:
+    """What `fn` answers to the example (a driver's example: what the driver reports)."""
     args = decode(case["args"])  # decoded afresh for each call: fn may change them
     kwargs = {name: decode(v) for name, v in case["kwargs"].items()}
+    driver = case.get("driver")
+    if driver is None:
+        return fn(*args, **kwargs)
+    env: dict[str, Any] = {"__name__": f"cnn_selfcheck_driver_{driver['name']}"}
+    exec(compile(driver["source"], f"<driver {driver['name']}>", "exec"), env)  # noqa: S102
+
+    def need(name: str) -> Any:
+        if name != case["function"]:
+            raise NameError(f"name {name!r} is not defined")
+        return fn
+
+    return env[driver["name"]](need, *args, **kwargs)["own"]
+
+
+def judge(got: Any, case: dict[str, Any]) -> tuple[str, str] | None:
+    """(message, hint) when `got` fails the example, None when it passes: the graded checks'
+    comparison, each part of a tuple answer on its own, a catalogued mistake named."""
+    what = case["call"] + (f": {case['subject']}" if case.get("subject") else "")
+    want = decode(case["expected"])
+    wrong = [(w["id"], w["says"], decode(w["value"])) for w in case.get("wrong", [])]
+    parts = case.get("parts") or []
+    if not parts:
+        found = _compare(case["function"], got, want, wrong, what, case["atol"])
+        return (found[0], found[1] or case["hint"]) if found else None
     try:
-        got = _as_data(fn(*args, **kwargs))
-    except NotImplementedError:
-        return "not_attempted", f"`{case['function']}` still raises NotImplementedError"
-    except Exception as exc:  # noqa: BLE001 - the student's code: say what it raised
-        return "failed", f"{case['call']} raised {type(exc).__name__}: {exc}"
-    try:
-        expect_match(got, decode(case["expected"]), what=case["call"], atol=case["atol"])
+        items = expect_parts(got, parts, what=what)
     except Fail as exc:
-        return "failed", str(exc)
-    return "passed", ""
+        return str(exc), exc.hint or case["hint"]
+    hints = case.get("part_hints") or [case["hint"]] * len(parts)
+    failures = []
+    for i, name in enumerate(parts):
+        mine = [(wid, says, v[i]) for wid, says, v in wrong
+                if isinstance(v, (tuple, list)) and len(v) == len(parts)]
+        found = _compare(case["function"], items[i], want[i], mine, f"{what}: {name}",
+                         case["atol"])
+        if found:
+            failures.append((found[0], found[1] or hints[i]))
+    if not failures:
+        return None
+    return ("\n".join(m for m, _ in failures),
+            " ".join(dict.fromkeys(h for _, h in failures if h)))
+
+
+def _compare(func: str, got: Any, want: Any, wrong: list[tuple[str, str, Any]], what: str,
+             atol: float) -> tuple[str, str] | None:
+    try:
+        expect_match(got, want, what=what, atol=atol)
+    except Fail as exc:
+        return f"{exc}{name_mistakes(func, got, want, wrong, atol=atol)[1]}", exc.hint
+    return None
+
+
+def run_case(fn: Callable[..., Any], case: dict[str, Any]) -> tuple[str, str, str]:
+    """(status, message, hint) of one example: passed, failed or not_attempted."""
+    try:
+        got = _as_data(call_case(fn, case))
+    except NotImplementedError:
+        return "not_attempted", f"`{case['function']}` still raises NotImplementedError", ""
+    except Exception as exc:  # noqa: BLE001 - the student's code: say what it raised
+        return "failed", f"{case['call']} raised {type(exc).__name__}: {exc}", case["hint"]
+    verdict = judge(got, case)
+    if verdict is None:
+        return "passed", "", ""
+    return "failed", verdict[0], verdict[1]
 
 
 def check(*functions: Callable[..., Any], cases_dir: Path | None = None,
           out: TextIO | None = None) -> None:
     """Print ✔ / ✘ for each public example of each function, with the hint of a failure."""
     stream = out if out is not None else sys.stdout
-    cases = load_cases(cases_dir if cases_dir is not None else CASES_DIR)
+    where = cases_dir if cases_dir is not None else CASES_DIR
+    cases, unchecked = load_cases(where), load_unchecked(where)
     for fn in functions:
-        for line in _report(fn, cases):
+        for line in _report(fn, cases, unchecked):
             _write(stream, line)
     _write(stream, f"({HIDDEN_NOTE})")
 
 
-def _report(fn: Any, cases: list[dict[str, Any]]) -> Iterable[str]:
+def _report(fn: Any, cases: list[dict[str, Any]], unchecked: dict[str, str]) -> Iterable[str]:
     name = getattr(fn, "__name__", None)
     if not callable(fn) or not isinstance(name, str):
         yield f"check() takes your functions themselves, e.g. check(conv2d); got {fn!r:.60}"
         return
     mine = [c for c in cases if c["function"] == name]
     if not mine:
-        yield f"{name}: this release has no public examples of a function of that name"
+        if name in unchecked:
+            yield f"{name}: no public examples: {unchecked[name]}"
+        else:
+            yield f"{name}: this release has no public examples of a function of that name"
         return
     results = [(case, *run_case(fn, case)) for case in mine]
     yield f"{name}: {len(mine)} public example{'s' if len(mine) > 1 else ''}"
-    if all(status == "not_attempted" for _, status, _ in results):
+    if all(status == "not_attempted" for _, status, _, _ in results):
         yield f"  · {name}: not attempted yet (it still raises NotImplementedError)"
         return
-    for case, status, message in results:
+    for case, status, message, hint in results:
         if status == "passed":
             yield f"  ✔ {case['call']}"
         elif status == "not_attempted":
             yield f"  · {case['call']}: not attempted yet (it raises NotImplementedError)"
         else:
-            yield f"  ✘ {message}"
-            if case.get("hint"):
-                yield f"      hint: {case['hint']}"
-    passed = sum(status == "passed" for _, status, _ in results)
+            yield from (f"  ✘ {line}" for line in message.splitlines())
+            if hint:
+                yield f"      hint: {hint}"
+    passed = sum(status == "passed" for _, status, _, _ in results)
     yield f"  {passed} of {len(mine)} passed"
 
 

@@ -12,7 +12,8 @@ import numpy as np
 from grader.checks.core import PUBLIC_SALT, Input
 from grader.exercises import available, get
 from grader.selfcheck.codec import decode
-from grader.selfcheck.public import MAX_PER_FUNCTION, public_checks
+from grader.checks.reference import load_reference
+from grader.selfcheck.public import MAX_PER_FUNCTION, Chosen, candidates, choose, public_functions
 
 import release_helpers
 
@@ -47,17 +48,22 @@ def _arrays(value: Any) -> list[np.ndarray]:
     return []
 
 
+def _chosen(eid: str, case_id: str) -> Chosen:
+    """The candidate and draw a shipped case id stands for (`<id>` or `<id>_draw<k>`)."""
+    base, _, draw = case_id.partition("_draw")
+    by_id = {c.id: c for c in candidates(get(eid))}
+    return Chosen(by_id[base], int(draw or 0))
+
+
 def test_the_release_ships_the_public_draw_and_no_hidden_input(release_dir: Path) -> None:
     checked = 0
     for eid in ("ex01_convolution", "ex02_pooling", "ex03_parameters", "ex08_metrics",
                 "ex10_conv_backward"):
-        ex = get(eid)
-        by_id = {c.id: c for c in ex.checks}
         for case in release_helpers.cases(release_dir, eid):
-            call = by_id[case["check"]].call
-            assert call is not None
+            chosen = _chosen(eid, case["check"])
+            call = chosen.candidate.call
             shipped = decode(case["args"]), {k: decode(v) for k, v in case["kwargs"].items()}
-            args, kwargs = call.bind_public({})
+            args, kwargs = call.bind_public({}, chosen.draw)
             assert _same(shipped, (list(args), kwargs)), case["check"]
             shipped_arrays = _arrays(shipped)
             for seed in SEEDS:
@@ -81,27 +87,55 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b) and type(a) is type(b)
 
 
-def test_public_examples_are_compare_checks_on_grader_inputs_a_few_per_function() -> None:
-    chosen = {e: public_checks(get(e)) for e in available()}
-    assert {e for e, checks in chosen.items() if checks} == {
-        "ex01_convolution", "ex02_pooling", "ex03_parameters", "ex08_metrics",
-        "ex10_conv_backward"}
-    for checks in chosen.values():
-        per_function: dict[str, int] = {}
-        for c in checks:
-            assert c.compare_atol is not None and c.call is not None and c.call.kind == "call"
-            assert any(isinstance(a, Input) for a in [*c.call.args, *c.call.kwargs.values()])
-            per_function[c.call.func] = per_function.get(c.call.func, 0) + 1
-        assert all(n <= MAX_PER_FUNCTION for n in per_function.values())
-    ids = {c.id for checks in chosen.values() for c in checks}
+def test_public_examples_are_compare_checks_or_declared_examples_on_grader_inputs() -> None:
+    exercises = {e: get(e) for e in available()}
+    have = {e for e, ex in exercises.items() if candidates(ex)}
+    assert have == {"ex01_convolution", "ex02_pooling", "ex03_parameters", "ex08_metrics",
+                    "ex10_conv_backward"}
+    for eid in have:
+        ex = exercises[eid]
+        checks = {c.id: c for c in ex.checks}
+        for c in candidates(ex):
+            if c.declared:
+                assert c.id in {e.id for e in ex.examples}
+            else:
+                assert checks[c.id].compare_atol is not None and c.call.kind == "call"
+            assert c.call.kind in ("call", "driver")
+            args = [*c.call.args, *c.call.kwargs.values()]
+            assert any(isinstance(a, Input) or isinstance(a, tuple) and
+                       any(isinstance(x, Input) for x in a) for a in args), c.id
+        # every function a student writes in a NumPy exercise has public examples
+        assert sorted(public_functions(ex)) == sorted(ex.functions()), eid
+    ids = {c.id for e in have for c in candidates(exercises[e])}
     # fixed arguments are a graded case itself: never public
     assert not ids & {"conv_output_size_fixed", "conv2d_params_int", "confusion_small"}
-    # ex10: one example per conv2d_backward call (its whole answer), none for the driver's f
-    assert {c.id for c in chosen["ex10_conv_backward"] if c.call and
-            c.call.func == "conv2d_backward"} == {"conv_valid_dx", "conv_stride_dx",
-                                                  "conv_same_dx", "conv_same_stride1_dx"}
-    assert not any(c.call and c.call.func == "numerical_gradient"
-                   for c in chosen["ex10_conv_backward"])
-    # spread over what the hints are about, not the first four declared
-    conv = [c for c in chosen["ex01_convolution"] if c.call and c.call.func == "conv2d"]
+
+
+def test_the_spread_comes_first_then_draws_for_what_it_misses() -> None:
+    """A few examples per function over the hints, every declared one; then one more example
+    for each catalogued mistake none of them shows, and each such one shows its mistake."""
+    from grader.selfcheck.public import Answers, _spread
+
+    for eid in ("ex01_convolution", "ex02_pooling", "ex03_parameters", "ex08_metrics",
+                "ex10_conv_backward"):
+        ex = get(eid)
+        reference = load_reference(ex.solution_path)
+        chosen = choose(ex, reference)
+        answers = Answers(ex, reference)
+        by_function: dict[str, list[Chosen]] = {}
+        for c in chosen:
+            by_function.setdefault(c.candidate.call.func, []).append(c)
+        for func, picks in by_function.items():
+            cands = [c for c in candidates(ex) if c.call.func == func]
+            spread = _spread(cands)
+            assert [p.candidate for p in picks[:len(spread)]] == spread
+            assert all(p.draw == 0 for p in picks[:len(spread)])
+            assert len([c for c in spread if not c.declared]) <= MAX_PER_FUNCTION
+            for extra in picks[len(spread):]:
+                shown = [w for w, _ in answers.wrong(extra)]
+                before = picks[:picks.index(extra)]
+                assert any(not any(answers.shows(w, p) for p in before) for w in shown), \
+                    (eid, extra.id)
+    # conv2d: spread over what the hints are about, not the first four declared
+    conv = _spread([c for c in candidates(get("ex01_convolution")) if c.call.func == "conv2d"])
     assert len({c.hint for c in conv}) == len(conv) == MAX_PER_FUNCTION

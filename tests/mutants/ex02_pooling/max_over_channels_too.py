@@ -1,4 +1,4 @@
-# fails: max_pool_3d_pool3, max_pool_valid_uneven, max_pool_overlap, max_pool_same, max_pool_same_negative, max_pool_pair
+# fails: max_pool_3d_pool3, max_pool_valid_uneven, max_pool_overlap, max_pool_same, max_pool_same_negative, max_pool_pair, max_pool_same_wide
 # names: max_over_channels
 # window.max() without an axis takes the maximum over the channels as well, so every channel
 # of a 3-D input gets the same value. Right for 2-D inputs only.

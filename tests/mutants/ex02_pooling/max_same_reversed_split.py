@@ -1,4 +1,4 @@
-# fails: max_pool_same, max_pool_same_negative
+# fails: max_pool_same, max_pool_same_negative, max_pool_same_wide
 # names: reversed_same_split
 # 'same' max pooling with the odd extra padding row or column on the top/left instead of the
 # bottom/right: every window is shifted by one cell where the total padding is odd.

@@ -1,4 +1,4 @@
-# fails: max_pool_same, max_pool_same_negative
+# fails: max_pool_same, max_pool_same_negative, max_pool_same_wide
 # names: zero_padding
 # 'same' max pooling that pads with zeros instead of -inf: wherever every real cell of an edge
 # window is negative, the padded zero wins the max. Both 'same' checks have such a window at
