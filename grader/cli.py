@@ -172,7 +172,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 def _cmd_release(args: argparse.Namespace) -> int:
     from grader.release import MANIFEST, build
 
-    files = build(Path(args.out), args.exercises)
+    files = build(Path(args.out), args.exercises, selfcheck_url=args.selfcheck_url)
     size = sum(f.stat().st_size for f in files)
     print(f"{Path(args.out) / MANIFEST}: {len(files)} files, {size / 1024:.0f} KiB")
     return 0
@@ -312,6 +312,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "or an earlier release, which is replaced)")
     p.add_argument("--exercise", dest="exercises", action="append", default=[], metavar="ID",
                    help="an exercise to include (repeat; default: all)")
+    p.add_argument("--selfcheck-url", metavar="SPEC",
+                   help="a pip requirement (a git URL with #subdirectory=, a wheel URL, a path) "
+                        "from which each starter's first cell, tagged `setup`, installs "
+                        "cnn_selfcheck when it cannot be imported (Colab opens a notebook alone)")
     _add_course_option(p)
     p.set_defaults(func=_cmd_release)
 

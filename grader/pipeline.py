@@ -127,8 +127,10 @@ def grade_notebook(path: Path, nb: Any, notes: list[str], exercise: Exercise, op
         limits, limit_notes = replace(limits, cell_timeout=opts.cell_timeout), []
     if opts.notebook_timeout:
         limits = replace(limits, notebook_timeout=opts.notebook_timeout)
-    # The starters' self-check cells import the release's `cnn_selfcheck`: never a grade.
+    # The starters' self-check cells import the release's `cnn_selfcheck`, and its setup cell
+    # installs it: never a grade.
     nbio.blank_tagged(nb, nbio.SELF_CHECK_TAG)
+    nbio.blank_tagged(nb, nbio.SETUP_TAG)
     if exercise.prepare is not None:
         notes += exercise.prepare(nb, profile)
     notes += limit_notes

@@ -1,7 +1,9 @@
 """`cnn-grader release --out DIR`: what students receive, and `check` with nothing else.
 
     DIR/release.json                 manifest: format, versions, exercises, sha256 of each file
-    DIR/README.md                    for students
+    DIR/README.md                    for students: Colab, Jupyter, VS Code, a terminal
+    DIR/pyproject.toml, DIR/dist/    `cnn_selfcheck` as an installable package and its wheel
+                                     (grader.release_package)
     DIR/<exercise>.ipynb             the starters, as `cnn-grader generate` makes them
     DIR/cnn_selfcheck/               `from cnn_selfcheck import check; check(conv2d)`
         checks/, selfcheck/          grader/checks/{outcomes,expect,diagnosis}.py and
@@ -57,29 +59,49 @@ __all__ = ["HIDDEN_NOTE", "check"]
 README = """# {title}
 
 This folder is your copy of the course's exercises: one notebook per exercise, and the
-`cnn_selfcheck/` folder its self-check cells need (keep it next to the notebooks).
+`cnn_selfcheck/` package its self-check cells need. Write your code where a notebook says
+`# YOUR CODE HERE`. Under each function there is a cell such as
 
-1. Open a notebook in Jupyter from this folder and write your code where it says
-   `# YOUR CODE HERE`.
-2. Under each function there is a cell such as
+    from cnn_selfcheck import check
+    check(conv2d)
 
-       from cnn_selfcheck import check
-       check(conv2d)
+Run it after your function's cell: it calls your function, as it is defined now, on a few public
+examples and shows ✔ or ✘ with what was expected, what you returned and a hint. `check()` alone
+checks every function of the notebook that has public examples. It needs only NumPy.
 
-   Run it after your function's cell: it calls your function, as it is defined now, on a few
-   public examples and shows ✔ or ✘ with what was expected and a hint. It needs only NumPy.
-3. With the grader installed, `cnn-grader check NOTEBOOK --course DIR` (DIR: this folder) runs
-   your whole notebook in a fresh kernel and then the same public examples.
+## Google Colab
+
+Open the notebook (File → Open notebook → GitHub, or the link your course gives).{colab}
+
+## JupyterLab, classic Jupyter, VS Code
+
+Open the notebooks from this folder: `cnn_selfcheck/` beside them is found as it is. Elsewhere,
+install it once into the Python your notebooks use: `pip install {wheel}` (or
+`pip install DIR`, DIR being this folder). In VS Code pick that Python as the notebook's kernel.
+
+## A terminal
+
+With the grader installed, `cnn-grader check NOTEBOOK --course DIR` (DIR: this folder) runs your
+whole notebook in a fresh kernel and then the same public examples; `--out REPORTS` also writes
+them as JSON and HTML.
 
 These are public examples only: your final grade also uses hidden inputs, so make your
 functions right in general, not just on these examples.
 
 Exercises: {exercises}
 """
+COLAB_AUTO = """ Run its first code cell
+(tagged `setup`): it installs the self-checks with pip, once per session, and says so."""
+COLAB_HAND = """ Colab opens a notebook alone,
+without this folder: first run a cell with `!pip install {wheel}` (the wheel's address where
+your course publishes this folder), then the self-check cells work."""
 
 
-def build(out: Path, exercise_ids: Sequence[str] = ()) -> list[Path]:
+def build(out: Path, exercise_ids: Sequence[str] = (), *,
+          selfcheck_url: str | None = None) -> list[Path]:
     """Write the release of `exercise_ids` (default: every exercise) into `out`; its files.
+    `selfcheck_url`: the pip requirement each starter's setup cell installs `cnn_selfcheck` from
+    when it cannot import it (grader.release_package); without it, no setup cell.
 
     It is written beside `out` and moved there only when complete and checked, so a failed
     build leaves nothing a teacher could hand out by mistake."""
@@ -100,7 +122,7 @@ def build(out: Path, exercise_ids: Sequence[str] = ()) -> list[Path]:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
     try:
-        _write_release(tmp, exercises, course.exercises_dir)
+        _write_release(tmp, exercises, course.exercises_dir, selfcheck_url)
         if out.exists():
             shutil.rmtree(out)  # an earlier release (_check_target), or an empty folder
         tmp.rename(out)
@@ -109,7 +131,9 @@ def build(out: Path, exercise_ids: Sequence[str] = ()) -> list[Path]:
     return sorted(p for p in out.rglob("*") if p.is_file())
 
 
-def _write_release(out: Path, exercises: list[Exercise], starters: Path) -> None:
+def _write_release(out: Path, exercises: list[Exercise], starters: Path,
+                   selfcheck_url: str | None = None) -> None:
+    from grader import release_package
     from grader.generate import render
 
     for ex in exercises:
@@ -118,6 +142,8 @@ def _write_release(out: Path, exercises: list[Exercise], starters: Path) -> None
         if starter.is_file() and starter.read_text(encoding="utf-8") != text:
             raise ConfigurationError(f"{starter} differs from what {ex.solution_path.name} "
                                      "generates; run `cnn-grader generate` first")
+        if selfcheck_url:
+            text = release_package.with_setup_cell(text, selfcheck_url)
         _write(out / f"{ex.id}.ipynb", text)
         reference = load_reference(ex.solution_path) if candidates(ex) else None
         _write(out / PACKAGE / "cases" / f"{ex.id}.json",
@@ -125,9 +151,14 @@ def _write_release(out: Path, exercises: list[Exercise], starters: Path) -> None
     for name in SHIPPED:
         _write(out / PACKAGE / name, (GRADER_ROOT / name).read_bytes())
     _write(out / PACKAGE / "__init__.py", PACKAGE_INIT)
+    wheel_name, wheel_bytes = release_package.wheel(out / PACKAGE, __version__)
+    _write(out / "dist" / wheel_name, wheel_bytes)
+    _write(out / "pyproject.toml", release_package.pyproject(__version__))
     ids = [ex.id for ex in exercises]
+    colab = (COLAB_AUTO if selfcheck_url else COLAB_HAND).format(wheel=f"dist/{wheel_name}")
     _write(out / "README.md", README.format(title="Convolutional neural networks: exercises",
-                                            exercises=", ".join(ids)))
+                                            exercises=", ".join(ids), colab=colab,
+                                            wheel=f"dist/{wheel_name}"))
     files = sorted(p for p in out.rglob("*") if p.is_file())
     _refuse_solution_lines(files, exercises)
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION,

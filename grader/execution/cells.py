@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from grader.execution.notebook import INJECTED_TAG, SELF_CHECK_TAG, tags
+from grader.execution.notebook import INJECTED_TAG, SELF_CHECK_TAG, SETUP_TAG, tags
 
 _IPYKERNEL_SEED = 0xC70F6907  # ipykernel.compiler.get_tmp_hash_seed()
 
@@ -39,7 +39,7 @@ def student_numbers(nb: Any) -> dict[int, int]:
         cell_tags = tags(cell)
         if INJECTED_TAG in cell_tags:
             continue
-        if cell.source.strip() or SELF_CHECK_TAG in cell_tags:
+        if cell.source.strip() or SELF_CHECK_TAG in cell_tags or SETUP_TAG in cell_tags:
             n += 1
             out[i] = n
     return out

@@ -16,6 +16,9 @@ from grader.errors import InvalidNotebook
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
 # The starters' cells that run the release's public examples (grader.generate): never graded.
 SELF_CHECK_TAG = "self-check"
+# The release's first code cell, which installs its self-checks when a notebook is opened alone
+# (grader.release_package): blanked by grading, as self-check cells are.
+SETUP_TAG = "setup"
 # The cell the grader inserts with a profile's training budget (grader.keras_support.budget).
 INJECTED_TAG = "injected-parameters"
 

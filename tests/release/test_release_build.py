@@ -72,7 +72,8 @@ def test_only_exercises_asked_for(tmp_path: Path) -> None:
                cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     names = sorted(p.name for p in (tmp_path / "r").iterdir())
-    assert names == ["README.md", "cnn_selfcheck", "ex02_pooling.ipynb", "release.json"]
+    assert names == ["README.md", "cnn_selfcheck", "dist", "ex02_pooling.ipynb",
+                     "pyproject.toml", "release.json"]
     assert [p.name for p in (tmp_path / "r" / "cnn_selfcheck" / "cases").iterdir()] == [
         "ex02_pooling.json"]
 
