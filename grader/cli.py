@@ -52,7 +52,7 @@ def _grade_one(args: argparse.Namespace, notebook: Path) -> tuple[GradeResult, d
     result = grade(notebook, Options(exercise=args.exercise, profile=args.profile, seed=args.seed,
                                      cell_timeout=args.cell_timeout,
                                      notebook_timeout=args.timeout))
-    return result, write_reports(result, Path(args.out), notebook.stem)
+    return result, write_reports(result, Path(args.out or "reports"), notebook.stem)
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:
@@ -104,9 +104,14 @@ def _check_public(args: argparse.Namespace, path: Path, root: Path) -> int:
         for name, why in exercise.unchecked.items():
             print(f"  {name}: {why}")
         return 0
-    from grader.reporting import terminal
+    from grader.reporting import terminal, write_reports
 
-    for line in terminal.render(result, public=HIDDEN_NOTE, unchecked=exercise.unchecked):
+    report = None
+    if args.out:  # only when asked: named so that it cannot pass for a grade
+        result.notes.insert(0, f"{HIDDEN_NOTE}: this is not a grade")
+        report = write_reports(result, Path(args.out), f"{path.stem}.selfcheck")["html"]
+    for line in terminal.render(result, public=HIDDEN_NOTE, unchecked=exercise.unchecked,
+                                report=report.resolve() if report else None):
         print(line)
     return terminal.exit_code(result)
 
@@ -291,6 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="grade your own notebook and print a short summary")
     p.add_argument("notebook", metavar="NOTEBOOK")
     _add_grading_options(p)
+    # With a release, reports only when --out is given (a course's check writes reports/).
+    p.set_defaults(out=None)
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("list", help="list the exercises and their checks with points")

@@ -196,6 +196,9 @@ def grade_notebook(path: Path, nb: Any, notes: list[str], exercise: Exercise, op
         evidence = {c.key: ev_io.read(out_dir, c.key, run_status=run.extras[c.key].status,
                                       skipped_after=run.extras[c.key].skipped_after)
                     for c in probe_calls}
+        for c in probe_calls:  # a timeout's message states the limit the call had
+            if evidence[c.key].status == "timeout":
+                evidence[c.key].extra["limit_s"] = c.timeout or limits.probe_timeout
         for ev in evidence.values():  # "cell N, line M", not the kernel's scratch file names
             ev.traceback = cells.student_frames(ev.traceback, nb)
         checks = evaluate(exercise, evidence, bound, reference, answers, profile=profile,

@@ -44,3 +44,8 @@ def name_mistakes(func: str, got: Any, want: Any, wrongs: Iterable[tuple[str, st
         return [], ""
     return [wid for wid, _ in named], (f" — your answer is what {func} gives "
                                        + "; or ".join(s for _, s in named[:MAX_NAMED]) + ".")
+
+
+def timeout_message(text: str, limit: float) -> str:
+    """What a call that ran past its limit gets, graded or self-checked alike."""
+    return f"{text} did not finish within {limit:g} s (is there an endless loop?)"

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from grader.checks.core import Check, Context, Exercise, Fail, NotAttempted
+from grader.checks.diagnosis import timeout_message
 from grader.errors import ConfigurationError
 from grader.models import Calibration, CheckResult, Outcome, points_for, status_of
 from grader.probe.evidence import Evidence
@@ -35,7 +36,9 @@ def _precondition(ev: Evidence, text: str, name: str) -> tuple[Outcome, str] | N
             return Outcome.TIMEOUT, (f"{text} was not run: an earlier call of "
                                      f"`{ev.extra['skipped_after']}` did not finish in time "
                                      "(is there an endless loop?)")
-        return Outcome.TIMEOUT, f"{text} did not finish in time (is there an endless loop?)"
+        limit = ev.extra.get("limit_s")
+        return Outcome.TIMEOUT, (timeout_message(text, float(limit)) if limit
+                                 else f"{text} did not finish in time (is there an endless loop?)")
     if ev.status == "kernel_died":
         return Outcome.FAIL, f"the kernel died while running {text}"
     if ev.status == "not_run":

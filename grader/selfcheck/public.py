@@ -211,6 +211,7 @@ def public_cases(exercise: Exercise, reference: Any) -> dict[str, Any]:
             "args": [_encode_arg(raw, value) for raw, value in zip(c.call.args, args)],
             "kwargs": {k: _encode_arg(c.call.kwargs[k], v) for k, v in kwargs.items()},
             "expected": expected, "atol": c.atol, "wrong": _encode_wrong(answers.wrong(chosen)),
+            "time_limit": c.call.timeout or exercise.limits.probe_timeout,
         }
         if c.parts:
             case["parts"], case["part_hints"] = list(c.parts), list(c.part_hints)

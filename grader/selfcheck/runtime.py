@@ -16,7 +16,11 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
+import signal
 import sys
+import threading
+import traceback
 import types
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -24,7 +28,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from ..checks.diagnosis import name_mistakes
+from ..checks.diagnosis import name_mistakes, timeout_message
 from ..checks.expect import expect_match, expect_parts
 from ..checks.outcomes import Fail
 from .codec import decode
@@ -112,14 +116,65 @@ def _compare(func: str, got: Any, want: Any, wrong: list[tuple[str, str, Any]], 
     return None
 
 
+class _TimeLimit(Exception):
+    pass
+
+
+def _within(seconds: float | None, work: Callable[[], Any]) -> Any:
+    """work(), stopped after `seconds` where a timer can interrupt it (the main thread of a
+    Unix kernel, as Jupyter runs cells); elsewhere it runs to the end."""
+    usable = (seconds and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        return work()
+
+    def stop(signum: int, frame: Any) -> None:
+        raise _TimeLimit
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))  # type: ignore[arg-type]
+    try:
+        return work()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _student_frames(exc: BaseException) -> str:
+    """The last frames of a traceback, cells named as the grader's report names them ("cell 4,
+    line 3": Jupyter's execution count, the cell's number after Restart Kernel and Run All)."""
+    ours = str(Path(__file__).resolve().parents[1])
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if not f.filename.startswith(ours) and not f.filename.startswith("<driver")]
+    lines = (["Traceback (most recent call last):\n"] + traceback.format_list(frames)
+             + traceback.format_exception_only(type(exc), exc))
+    text = "".join(lines[-3:])[-2000:]
+    try:
+        import IPython  # only in a Jupyter kernel; the self-checks never need it
+
+        shell = IPython.get_ipython()
+        numbers = dict(getattr(getattr(shell, "compile", None), "_filename_map", {}) or {})
+    except Exception:  # noqa: BLE001 - not in IPython: the file names stay
+        numbers = {}
+
+    def cell(m: re.Match[str]) -> str:
+        number = numbers.get(m.group(1))
+        return f"cell {number}, line {m.group(2)}" if number else m.group(0)
+
+    return re.sub(r'File "([^"]*ipykernel_\d+/\d+\.py)", line (\d+)', cell, text)
+
+
 def run_case(fn: Callable[..., Any], case: dict[str, Any]) -> tuple[str, str, str]:
     """(status, message, hint) of one example: passed, failed or not_attempted."""
     try:
-        got = _as_data(call_case(fn, case))
+        got = _as_data(_within(case.get("time_limit"), lambda: call_case(fn, case)))
     except NotImplementedError:
         return "not_attempted", f"`{case['function']}` still raises NotImplementedError", ""
+    except _TimeLimit:
+        return "failed", timeout_message(case["call"], float(case["time_limit"])), case["hint"]
     except Exception as exc:  # noqa: BLE001 - the student's code: say what it raised
-        return "failed", f"{case['call']} raised {type(exc).__name__}: {exc}", case["hint"]
+        return ("failed", f"{case['call']} raised {type(exc).__name__}: {exc}\n"
+                f"{_student_frames(exc).strip()}", case["hint"])
     verdict = judge(got, case)
     if verdict is None:
         return "passed", "", ""
@@ -127,28 +182,53 @@ def run_case(fn: Callable[..., Any], case: dict[str, Any]) -> tuple[str, str, st
 
 
 def check(*functions: Callable[..., Any], cases_dir: Path | None = None,
-          out: TextIO | None = None) -> None:
-    """Print ✔ / ✘ for each public example of each function, with the hint of a failure."""
+          out: TextIO | None = None, namespace: dict[str, Any] | None = None) -> None:
+    """Print ✔ / ✘ for each public example of each function, with the hint of a failure.
+
+    A function is known by the name the grader calls (an alias such as `conv2d = conv2d_fast`
+    included: the notebook's names are looked up in `namespace`, by default the notebook's own,
+    `__main__`). `check()` alone checks every function of the notebook with public examples."""
     stream = out if out is not None else sys.stdout
     where = cases_dir if cases_dir is not None else CASES_DIR
     cases, unchecked = load_cases(where), load_unchecked(where)
+    names = namespace if namespace is not None else vars(sys.modules["__main__"])
+    if not functions:
+        known = list(dict.fromkeys(c["function"] for c in cases))
+        functions = tuple(names[n] for n in known if callable(names.get(n)))
+        if not functions:
+            _write(stream, "check(): none of the functions with public examples is defined "
+                           f"yet ({', '.join(known)})")
     for fn in functions:
-        for line in _report(fn, cases, unchecked):
+        for line in _report(fn, cases, unchecked, names):
             _write(stream, line)
     _write(stream, f"({HIDDEN_NOTE})")
 
 
-def _report(fn: Any, cases: list[dict[str, Any]], unchecked: dict[str, str]) -> Iterable[str]:
-    name = getattr(fn, "__name__", None)
-    if not callable(fn) or not isinstance(name, str):
+def _graded_name(fn: Any, cases: list[dict[str, Any]], unchecked: dict[str, str],
+                 names: dict[str, Any]) -> str:
+    """The name the grader would call `fn` by: its own, or a name bound to it in the notebook."""
+    known = {c["function"] for c in cases} | set(unchecked)
+    own = getattr(fn, "__name__", "")
+    if own in known and names.get(own, fn) is fn:
+        return str(own)
+    aliases = [n for n, v in names.items() if v is fn and n in known]
+    return aliases[0] if aliases else str(own)
+
+
+def _report(fn: Any, cases: list[dict[str, Any]], unchecked: dict[str, str],
+            names: dict[str, Any]) -> Iterable[str]:
+    if not callable(fn) or not isinstance(getattr(fn, "__name__", None), str):
         yield f"check() takes your functions themselves, e.g. check(conv2d); got {fn!r:.60}"
         return
+    name = _graded_name(fn, cases, unchecked, names)
     mine = [c for c in cases if c["function"] == name]
     if not mine:
         if name in unchecked:
             yield f"{name}: no public examples: {unchecked[name]}"
         else:
-            yield f"{name}: this release has no public examples of a function of that name"
+            known = ", ".join(dict.fromkeys(c["function"] for c in cases))
+            yield (f"{name}: this release has no public examples of a function of that name "
+                   f"(it has: {known})")
         return
     results = [(case, *run_case(fn, case)) for case in mine]
     yield f"{name}: {len(mine)} public example{'s' if len(mine) > 1 else ''}"
@@ -161,7 +241,9 @@ def _report(fn: Any, cases: list[dict[str, Any]], unchecked: dict[str, str]) -> 
         elif status == "not_attempted":
             yield f"  · {case['call']}: not attempted yet (it raises NotImplementedError)"
         else:
-            yield from (f"  ✘ {line}" for line in message.splitlines())
+            for i, line in enumerate(message.splitlines()):
+                # one ✘ per failed part of a tuple answer; a traceback's lines indented
+                yield f"  ✘ {line}" if i == 0 or line.startswith(case["call"]) else f"    {line}"
             if hint:
                 yield f"      hint: {hint}"
     passed = sum(status == "passed" for _, status, _, _ in results)

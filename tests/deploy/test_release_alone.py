@@ -97,6 +97,9 @@ def test_a_starter_opened_alone_installs_its_self_checks_and_runs_them(
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert SETUP_TAG in tags(code[0])
     nb.cells.append(nbformat.v4.new_code_cell(
+        "def zero_pad(x, pad):\n    raise ValueError('not this way')\n"))
+    nb.cells.append(nbformat.v4.new_code_cell("from cnn_selfcheck import check\ncheck(zero_pad)"))
+    nb.cells.append(nbformat.v4.new_code_cell(
         helpers.solution_definitions("ex01_convolution")
         + "\n\nfrom cnn_selfcheck import check\ncheck(zero_pad, conv2d, sobel_edges)"))
     for key, value in clean_env(JUPYTER_PATH=jupyter_path).items():
@@ -110,7 +113,11 @@ def test_a_starter_opened_alone_installs_its_self_checks_and_runs_them(
     texts = ["".join(o.get("text", "") for o in c.get("outputs", [])) for c in nb.cells
              if c.cell_type == "code"]
     assert texts[0].startswith("setup: installed cnn_selfcheck from "), texts[0]
-    stubs = "\n".join(texts[1:-1])
+    raised = texts[-2]
+    number = len(texts) - 2  # the raising cell's number after Restart Kernel and Run All
+    assert "raised ValueError: not this way" in raised
+    assert f"cell {number}, line 2, in zero_pad" in raised, raised
+    stubs = "\n".join(texts[1:-3])
     assert "not attempted yet" in stubs and "✘" not in stubs
     last = texts[-1]
     assert "✔" in last and "✘" not in last and "not attempted" not in last, last

@@ -3,6 +3,7 @@ through the grading pipeline, said plainly to be no grade (CONTRACT.md §4)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -82,3 +83,15 @@ def test_grading_blanks_self_check_cells_and_only_those(tmp_path: Path) -> None:
     assert [p.ename for p in problems] == ["ModuleNotFoundError"]
     result = grade(tagged, Options(seed=1))
     assert result.execution.problems == [] and result.score == result.max_score
+
+
+def test_check_writes_the_public_report_where_out_says(release_dir: Path, tmp_path: Path) -> None:
+    proc = check_cli(helpers.solution_path("ex02_pooling"), tmp_path, "--course",
+                     str(release_dir), "--out", str(tmp_path / "mine"))
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "mine" / "ex02_pooling.selfcheck.json").read_text(
+        encoding="utf-8"))
+    assert report["checks"] and all(c["status"] == "passed" for c in report["checks"])
+    assert "not a grade" in report["notes"][0]
+    html = tmp_path / "mine" / "ex02_pooling.selfcheck.html"
+    assert html.is_file() and f"full report: {html.resolve()}" in proc.stdout

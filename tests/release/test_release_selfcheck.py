@@ -19,7 +19,7 @@ from grader.course import exercises_dir
 from grader.exercises import get
 from grader.release import public_exercise
 from grader.selfcheck.public import public_functions
-from grader.selfcheck.runtime import HIDDEN_NOTE
+from grader.selfcheck.runtime import HIDDEN_NOTE, check
 
 PUBLIC = ("ex01_convolution", "ex02_pooling", "ex03_parameters", "ex08_metrics",
           "ex10_conv_backward")
@@ -73,8 +73,6 @@ def test_what_a_student_sees_for_odd_uses(release_dir: Path) -> None:
 
     import numpy as np
 
-    from grader.selfcheck.runtime import check
-
     def conv2d(x, kernel, bias=None, stride=1, padding="valid"):  # type: ignore[no-untyped-def]
         if padding == "same":
             raise NotImplementedError  # one case still to write
@@ -98,3 +96,40 @@ def test_what_a_student_sees_for_odd_uses(release_dir: Path) -> None:
     assert "unknown_name: this release has no public examples" in text
     assert "check() takes your functions themselves" in text
     assert text.rstrip().endswith(f"({HIDDEN_NOTE})")
+
+
+def test_one_lookup_one_time_limit_as_the_grader(release_dir: Path) -> None:
+    """An alias is found under the name the grader calls; `check()` alone checks every
+    function the notebook defines; a call past the grader's limit is stopped and says it."""
+    import io
+    import time
+
+    from grader.selfcheck.runtime import load_cases, run_case
+
+    cases_dir = release_dir / "cnn_selfcheck" / "cases"
+    ns: dict[str, object] = {}
+    exec(helpers.solution_definitions("ex02_pooling"), ns)  # noqa: S102 - the course's own
+    ns["max_pool2d_fast"] = ns["max_pool2d"]
+    ns["max_pool2d"] = ns["max_pool2d_fast"]
+    out = io.StringIO()
+    check(ns["max_pool2d_fast"], cases_dir=cases_dir, out=out, namespace=ns)
+    assert "max_pool2d: " in out.getvalue() and "✘" not in out.getvalue(), out.getvalue()
+
+    out = io.StringIO()
+    check(cases_dir=cases_dir, out=out, namespace=ns)
+    text = out.getvalue()
+    for name in ("max_pool2d", "avg_pool2d", "global_avg_pool"):
+        assert f"{name}: " in text and "public example" in text
+    assert "✘" not in text and "not attempted" not in text
+
+    case = dict(next(c for c in load_cases(cases_dir) if c["function"] == "global_avg_pool"),
+                time_limit=0.3)
+
+    def slow(x: object) -> None:
+        time.sleep(5)
+
+    t0 = time.monotonic()
+    status, message, _ = run_case(slow, case)
+    assert time.monotonic() - t0 < 3
+    assert status == "failed" and message == (f"{case['call']} did not finish within 0.3 s "
+                                              "(is there an endless loop?)")
