@@ -177,7 +177,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 def _cmd_release(args: argparse.Namespace) -> int:
     from grader.release import MANIFEST, build
 
-    files = build(Path(args.out), args.exercises, selfcheck_url=args.selfcheck_url)
+    files = build(Path(args.out), args.exercises, selfcheck_url=args.selfcheck_url,
+                  allow_reveal=args.allow_reveal)
     size = sum(f.stat().st_size for f in files)
     print(f"{Path(args.out) / MANIFEST}: {len(files)} files, {size / 1024:.0f} KiB")
     return 0
@@ -323,6 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a pip requirement (a git URL with #subdirectory=, a wheel URL, a path) "
                         "from which each starter's first cell, tagged `setup`, installs "
                         "cnn_selfcheck when it cannot be imported (Colab opens a notebook alone)")
+    p.add_argument("--allow-reveal", action="append", default=[], metavar="ID",
+                   help="an exercise whose solution code may appear in the release, e.g. given "
+                        "in a later exercise's starter once it is due (repeat)")
     _add_course_option(p)
     p.set_defaults(func=_cmd_release)
 

@@ -97,11 +97,13 @@ without this folder: first run a cell with `!pip install {wheel}` (the wheel's a
 your course publishes this folder), then the self-check cells work."""
 
 
-def build(out: Path, exercise_ids: Sequence[str] = (), *,
-          selfcheck_url: str | None = None) -> list[Path]:
+def build(out: Path, exercise_ids: Sequence[str] = (), *, selfcheck_url: str | None = None,
+          allow_reveal: Sequence[str] = ()) -> list[Path]:
     """Write the release of `exercise_ids` (default: every exercise) into `out`; its files.
     `selfcheck_url`: the pip requirement each starter's setup cell installs `cnn_selfcheck` from
     when it cannot import it (grader.release_package); without it, no setup cell.
+    `allow_reveal`: exercises whose solution code may appear in the release (see
+    `_refuse_solution_lines`); any other leak stops the build.
 
     It is written beside `out` and moved there only when complete and checked, so a failed
     build leaves nothing a teacher could hand out by mistake."""
@@ -122,7 +124,7 @@ def build(out: Path, exercise_ids: Sequence[str] = (), *,
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
     try:
-        _write_release(tmp, exercises, course.exercises_dir, selfcheck_url)
+        _write_release(tmp, exercises, course.exercises_dir, selfcheck_url, allow_reveal)
         if out.exists():
             shutil.rmtree(out)  # an earlier release (_check_target), or an empty folder
         tmp.rename(out)
@@ -132,16 +134,11 @@ def build(out: Path, exercise_ids: Sequence[str] = (), *,
 
 
 def _write_release(out: Path, exercises: list[Exercise], starters: Path,
-                   selfcheck_url: str | None = None) -> None:
+                   selfcheck_url: str | None = None, allow_reveal: Sequence[str] = ()) -> None:
     from grader import release_package
-    from grader.generate import render
 
     for ex in exercises:
-        text = render(ex.solution_path)
-        starter = starters / f"{ex.id}.ipynb"
-        if starter.is_file() and starter.read_text(encoding="utf-8") != text:
-            raise ConfigurationError(f"{starter} differs from what {ex.solution_path.name} "
-                                     "generates; run `cnn-grader generate` first")
+        text = _starter(ex, starters)
         if selfcheck_url:
             text = release_package.with_setup_cell(text, selfcheck_url)
         _write(out / f"{ex.id}.ipynb", text)
@@ -160,11 +157,24 @@ def _write_release(out: Path, exercises: list[Exercise], starters: Path,
                                             exercises=", ".join(ids), colab=colab,
                                             wheel=f"dist/{wheel_name}"))
     files = sorted(p for p in out.rglob("*") if p.is_file())
-    _refuse_solution_lines(files, exercises)
+    _refuse_solution_lines(files, exercises, allow_reveal)
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION,
                 "grader_version": __version__, "exercises": ids,
                 "files": {p.relative_to(out).as_posix(): _sha256(p) for p in files}}
     _write(out / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+
+
+def _starter(ex: Exercise, starters: Path) -> str:
+    """The exercise's starter notebook, as `cnn-grader generate` makes it from the solution;
+    the course's exercises/ copy must be that (else it was edited by hand or not regenerated)."""
+    from grader.generate import render
+
+    text = render(ex.solution_path)
+    starter = starters / f"{ex.id}.ipynb"
+    if starter.is_file() and starter.read_text(encoding="utf-8") != text:
+        raise ConfigurationError(f"{starter} differs from what {ex.solution_path.name} "
+                                 "generates; run `cnn-grader generate` first")
+    return text
 
 
 def public_exercise(release_root: Path, exercise_id: str) -> Exercise:
@@ -269,25 +279,71 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _refuse_solution_lines(files: list[Path], exercises: list[Exercise]) -> None:
-    """The last guard: no line of a solution block in any file written, unless the course
-    publishes it anyway: a starter shows it outside its solution blocks (a later exercise may
-    give an earlier answer as given code), or a check's hint quotes it (every student who fails
-    that check reads it in the report)."""
-    from grader.generate import solution_lines
+def _refuse_solution_lines(files: list[Path], exercises: list[Exercise],
+                           allow_reveal: Sequence[str] = ()) -> None:
+    """The last guard: no exercise's solution code in any file written.
 
-    texts = {path: _readable(path) for path in files}
-    published = "\n".join([texts[p] for p in files if p.suffix == ".ipynb"]
-                          + [c.hint for ex in exercises for c in ex.checks])
+    Not in another exercise's starter (a later exercise giving an earlier one's answer as given
+    code hands it out), not in a hint, not in the data. In a notebook, a cell leaks a solution
+    block when it holds most of the block's distinctive lines (more than 60%, and at least
+    three, or all of a shorter block): a few idioms such as `keras.layers.Flatten(),` are
+    everyone's Keras. Anywhere else (the
+    cases' hints, the package) one distinctive line is a quote. A line the exercise's own
+    starter shows outside its solution blocks is no secret. `allow_reveal` names exercises whose
+    solutions may be shown (already due: said on purpose). ConfigurationError lists every leak
+    with its file and cell."""
+    texts = {path: _readable(path) for path in files if path.suffix != ".whl"}
+    cells = {path: [set(line.strip() for line in c.source.splitlines())
+                    for c in nbformat.reads(path.read_text(encoding="utf-8"), as_version=4).cells]
+             for path in texts if path.suffix == ".ipynb"}
+    leaks: list[str] = []
     for ex in exercises:
-        solution = nbformat.read(ex.solution_path, as_version=4)
-        secret = [line for line in solution_lines(solution)
-                  if _distinctive(line) and line not in published]
-        for path, text in texts.items():
-            found = next((line for line in secret if line in text), None)
-            if found is not None:
-                raise InternalError(f"release file {path.name} contains a line of "
-                                    f"{ex.solution_path.name}'s solution: {found!r}")
+        if ex.id in allow_reveal:
+            continue
+        own = next((texts[p] for p in files if p.name == f"{ex.id}.ipynb"), "")
+        for block in _solution_blocks(nbformat.read(ex.solution_path, as_version=4)):
+            secret = list(dict.fromkeys(line for line in block
+                                        if _distinctive(line) and line not in own))
+            if not secret:
+                continue
+            for path, text in texts.items():
+                if path in cells:
+                    for i, lines in enumerate(cells[path]):
+                        hits = [line for line in secret if line in lines]
+                        if len(hits) >= min(3, len(secret)) and len(hits) > 0.6 * len(secret):
+                            leaks.append(f"{path.name} cell {i + 1}: {len(hits)} lines of "
+                                         f"{ex.id}'s solution, e.g. {hits[0]!r}")
+                else:
+                    leaks += [f"{path.name}: a line of {ex.id}'s solution: {line!r}"
+                              for line in secret if line in text]
+    if leaks:
+        leaks = list(dict.fromkeys(leaks))
+        shown = "\n  ".join(leaks[:20]) + (f"\n  … and {len(leaks) - 20} more"
+                                           if len(leaks) > 20 else "")
+        raise ConfigurationError(
+            f"the release would hand out solution code:\n  {shown}\n"
+            "Give that code another way (a stub the student fills with their earlier answer), "
+            "make hints describe rather than quote, or release the exercise once the other is "
+            "due: --exercise ID, and --allow-reveal ID to say on purpose that an exercise's "
+            "solution may be shown")
+
+
+def _solution_blocks(solution: Any) -> list[list[str]]:
+    """The stripped, non-blank lines of each solution block (between the markers)."""
+    from grader.generate import BEGIN, END
+
+    blocks: list[list[str]] = []
+    for cell in solution.cells:
+        inside = False
+        for line in cell.source.splitlines() if cell.cell_type == "code" else []:
+            if BEGIN.match(line):
+                inside = True
+                blocks.append([])
+            elif END.match(line):
+                inside = False
+            elif inside and line.strip():
+                blocks[-1].append(line.strip())
+    return blocks
 
 
 def _distinctive(line: str) -> bool:

@@ -63,7 +63,8 @@ SPARSE = _pair("sparse", _never_predicted)
 SMALL = ([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 0, 2])
 
 CM_HINT = ("matrix[i, j] counts examples with true class i and predicted class j: rows are the "
-           "true class. np.add.at(matrix, (y_true, y_pred), 1) or a loop over pairs.")
+           "true class. Add 1 at [true, predicted] for every example: a loop over the pairs, "
+           "or NumPy's unbuffered np.add.at, which counts repeated pairs.")
 PRF_HINT = ("precision = TP / (TP + FP) uses a column of the confusion matrix, recall = "
             "TP / (TP + FN) a row; F1 = 2PR / (P + R). Where a denominator is 0 the value is 0.0, "
             "not NaN (scikit-learn's zero_division=0).")

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import numpy as np
@@ -19,7 +20,7 @@ import pytest
 
 from grader import release
 from grader.course import exercises_dir, solutions_dir
-from grader.errors import InternalError
+from grader.errors import ConfigurationError, InternalError
 from grader.exercises import available, get
 from grader.generate import BEGIN, END
 from grader.selfcheck.codec import decode, encode
@@ -156,9 +157,39 @@ def test_the_build_refuses_to_ship_a_solution_line(tmp_path: Path,
     line = next(s for s in _solution_lines(solutions_dir() / "ex01_convolution.ipynb")
                 if _non_trivial(s))
     monkeypatch.setattr(release, "PACKAGE_INIT", release.PACKAGE_INIT + f"# {line}\n")
-    with pytest.raises(InternalError, match="solution"):
+    with pytest.raises(ConfigurationError, match="a line of ex01_convolution's solution"):
         release.build(tmp_path / "r", ["ex01_convolution"])
     assert list(tmp_path.iterdir()) == []  # nothing half-written is left to hand out
+
+
+def test_a_starter_giving_another_exercises_answer_is_refused_unless_revealed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As ex10's starter once gave ex01's conv2d: every leak named with its file and cell."""
+    import nbformat
+
+    conv2d = next(c.source for c in nbformat.read(solutions_dir() / "ex01_convolution.ipynb",
+                                                  as_version=4).cells
+                  if c.cell_type == "code" and c.source.startswith("def conv2d("))
+    given = conv2d.replace("### BEGIN SOLUTION\n", "").replace("### END SOLUTION\n", "")
+    starter = release._starter
+
+    def with_given_conv2d(ex: Any, starters: Path) -> str:
+        text = starter(ex, starters)
+        if ex.id != "ex10_conv_backward":
+            return text
+        nb = nbformat.reads(text, as_version=4)
+        nb.cells.insert(2, nbformat.v4.new_code_cell(given))
+        return nbformat.writes(nb)
+
+    monkeypatch.setattr(release, "_starter", with_given_conv2d)
+    with pytest.raises(ConfigurationError) as err:
+        release.build(tmp_path / "r", ["ex01_convolution", "ex10_conv_backward"])
+    assert "ex10_conv_backward.ipynb cell 3: " in str(err.value)
+    assert "of ex01_convolution's solution" in str(err.value)
+    assert "--allow-reveal" in str(err.value)
+    release.build(tmp_path / "r", ["ex01_convolution", "ex10_conv_backward"],
+                  allow_reveal=["ex01_convolution"])
+    assert (tmp_path / "r" / "ex10_conv_backward.ipynb").is_file()
 
 
 # -- where it may be written -----------------------------------------------------------------
