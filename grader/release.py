@@ -49,7 +49,14 @@ FORMAT_VERSION = 1
 PACKAGE = "cnn_selfcheck"
 GRADER_ROOT = Path(__file__).resolve().parent
 SHIPPED = ("checks/__init__.py", "checks/outcomes.py", "checks/expect.py", "checks/diagnosis.py",
-           "selfcheck/__init__.py", "selfcheck/codec.py", "selfcheck/runtime.py")
+           "selfcheck/__init__.py", "selfcheck/codec.py", "selfcheck/runtime.py",
+           "selfcheck/datasets.py")
+DATASETS_SHIM = '''"""`install("fashion_mnist")`: the course's datasets where Keras looks, offline."""
+
+from .selfcheck.datasets import install
+
+__all__ = ["install"]
+'''
 PACKAGE_INIT = '''"""Public self-checks of the course: `check(conv2d)` after writing conv2d."""
 
 from .selfcheck.runtime import HIDDEN_NOTE, check
@@ -78,6 +85,14 @@ Open the notebook (File → Open notebook → GitHub, or the link your course gi
 Open the notebooks from this folder: `cnn_selfcheck/` beside them is found as it is. Elsewhere,
 install it once into the Python your notebooks use: `pip install {wheel}` (or
 `pip install DIR`, DIR being this folder). In VS Code pick that Python as the notebook's kernel.
+
+## Datasets offline
+
+The Keras exercises load their data with Keras' loaders, which download on first use. Offline,
+with the files on the machine (Debian's `dataset-fashion-mnist` package, or a folder your course
+gives you), run once: `from cnn_selfcheck.datasets import install; install("fashion_mnist")`
+(`install("mnist", source="FOLDER")` for a folder): it checks every file and copies it where
+Keras looks (`$KERAS_HOME/datasets`, `~/.keras` by default).
 
 ## A terminal
 
@@ -148,6 +163,8 @@ def _write_release(out: Path, exercises: list[Exercise], starters: Path,
     for name in SHIPPED:
         _write(out / PACKAGE / name, (GRADER_ROOT / name).read_bytes())
     _write(out / PACKAGE / "__init__.py", PACKAGE_INIT)
+    _write(out / PACKAGE / "datasets.py", DATASETS_SHIM)
+    _write(out / PACKAGE / "datasets.json", json.dumps(_dataset_spec(), indent=1) + "\n")
     wheel_name, wheel_bytes = release_package.wheel(out / PACKAGE, __version__)
     _write(out / "dist" / wheel_name, wheel_bytes)
     _write(out / "pyproject.toml", release_package.pyproject(__version__))
@@ -162,6 +179,18 @@ def _write_release(out: Path, exercises: list[Exercise], starters: Path,
                 "grader_version": __version__, "exercises": ids,
                 "files": {p.relative_to(out).as_posix(): _sha256(p) for p in files}}
     _write(out / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+
+
+def _dataset_spec() -> list[dict[str, Any]]:
+    """What `cnn_selfcheck.datasets` needs of grader.datasets: files, hashes, system copies."""
+    from grader.datasets import DATASETS
+
+    return [{"id": d.id, "title": d.title, "loader": d.loader,
+             "system_dirs": list(d.system_dirs),
+             "files": [{"relpath": f.relpath, "sha256": f.content_sha256,
+                        "gunzip": f.relpath.endswith(".gz") and not f.raw_hash,
+                        "aliases": list(f.aliases)} for f in d.files]}
+            for d in DATASETS.values()]
 
 
 def _starter(ex: Exercise, starters: Path) -> str:

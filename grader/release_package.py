@@ -46,7 +46,7 @@ dependencies = ["numpy>=1.22"]
 packages = ["cnn_selfcheck", "cnn_selfcheck.checks", "cnn_selfcheck.selfcheck"]
 
 [tool.setuptools.package-data]
-cnn_selfcheck = ["cases/*.json"]
+cnn_selfcheck = ["cases/*.json", "datasets.json"]
 """
 
 SETUP_CELL = '''# Setup: the course's self-checks. Next to the release's cnn_selfcheck/ folder, or once
