@@ -50,7 +50,7 @@ PACKAGE = "cnn_selfcheck"
 GRADER_ROOT = Path(__file__).resolve().parent
 SHIPPED = ("checks/__init__.py", "checks/outcomes.py", "checks/expect.py", "checks/diagnosis.py",
            "selfcheck/__init__.py", "selfcheck/codec.py", "selfcheck/runtime.py",
-           "selfcheck/datasets.py")
+           "selfcheck/datasets.py", "selfcheck/models.py")
 DATASETS_SHIM = '''"""`install("fashion_mnist")`: the course's datasets where Keras looks, offline."""
 
 from .selfcheck.datasets import install
@@ -157,7 +157,8 @@ def _write_release(out: Path, exercises: list[Exercise], starters: Path,
         if selfcheck_url:
             text = release_package.with_setup_cell(text, selfcheck_url)
         _write(out / f"{ex.id}.ipynb", text)
-        reference = load_reference(ex.solution_path) if candidates(ex) else None
+        reference = (load_reference(ex.solution_path)
+                     if candidates(ex) or ex.public_models else None)
         _write(out / PACKAGE / "cases" / f"{ex.id}.json",
                json.dumps(public_cases(ex, reference), ensure_ascii=False) + "\n")
     for name in SHIPPED:
@@ -228,6 +229,9 @@ def public_exercise(release_root: Path, exercise_id: str) -> Exercise:
         return ex.input(name, lambda rng, v=value: copy_value(v))
 
     for case in doc["cases"]:
+        if case.get("kind") in ("model", "defined"):
+            _kernel_fact(ex, case)
+            continue
         args = decode(case["args"], on_input=as_input)
         kwargs = {k: decode(v, on_input=as_input) for k, v in case["kwargs"].items()}
         driver = case.get("driver")
@@ -242,6 +246,40 @@ def public_exercise(release_root: Path, exercise_id: str) -> Exercise:
         expected = decode(case["expected"])
         answers[call.key()] = {"own": expected} if driver is not None else expected
     return ex
+
+
+DEFINED_DRIVER = Driver("drive_defined", '''
+def drive_defined(need, name):
+    value = need(name)
+    return {"own": {"class": type(value).__name__,
+                    "model": hasattr(value, "layers") and hasattr(value, "count_params")}}
+''')
+
+
+def _kernel_fact(ex: Exercise, case: dict[str, Any]) -> None:
+    """A model builder's stated facts, or a name the grader needs after the run, judged as the
+    self-check cell judges them (a driver describes the model in the kernel)."""
+    from grader.selfcheck.models import compare, driver_source
+
+    name = case["function"]
+    if case["kind"] == "model":
+        call = Call.driver(Driver("drive_model_facts", driver_source(name)), name)
+    else:
+        call = Call.driver(DEFINED_DRIVER, name, name)
+    call.labelled(case["call"])
+
+    def fn(got: Any, ctx: Context) -> None:
+        value = got.get("own") if isinstance(got, dict) else None
+        if case["kind"] == "model":
+            problems = compare(value, case["spec"], what=case["call"])
+            if problems:
+                raise Fail("\n".join(problems), hint=case["hint"])
+        elif not (isinstance(value, dict) and value.get("model")):
+            kind = value.get("class") if isinstance(value, dict) else "nothing readable"
+            raise Fail(f"`{name}` is a {kind}, not a Keras model", hint=case["hint"])
+
+    ex.check(points=1, call=call, hint=case["hint"], title=case["title"], group=name,
+             id=case["check"])(fn)
 
 
 def _public_check(case: dict[str, Any]) -> Any:

@@ -337,6 +337,11 @@ class Exercise:
     # a student writes that get none, with the reason the self-check shows.
     examples: list[Example] = field(default_factory=list)
     unchecked: dict[str, str] = field(default_factory=dict)
+    # Model builders whose stated facts (input shape, layers, parameters, compile settings) are
+    # public self-checks (grader.selfcheck.models), and the names the grader needs after the
+    # run (a trained model), which `cnn-grader check --course` says are there or not.
+    public_models: tuple[str, ...] = ()
+    after_run: tuple[str, ...] = ()
     _inputs: int = field(default=0, repr=False)
 
     @property

@@ -59,6 +59,9 @@ def render(result: GradeResult, *, report: Path | None = None, public: str = "",
     for p in ex.problems:
         where = f"cell {p.cell}" if p.cell else "a cell"
         yield f"  {where}: {p.kind} {p.ename}: {p.evalue}".rstrip(": ")
+    if public:  # what the run was: the budget it trained under, the limits
+        for note in ex.notes:
+            yield from _wrapped(f"note: {note}", "  ", cols)
     group = None
     for c in result.checks:
         if c.group != group:

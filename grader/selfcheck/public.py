@@ -83,13 +83,15 @@ def candidates(exercise: Exercise) -> list[Candidate]:
 
 
 def public_functions(exercise: Exercise) -> list[str]:
-    """The student functions that have public examples, in the order the checks name them."""
-    return list(dict.fromkeys(c.call.func for c in candidates(exercise)))
+    """The student functions that have public examples, in the order the checks name them
+    (model builders: their stated facts, grader.selfcheck.models)."""
+    return list(dict.fromkeys([c.call.func for c in candidates(exercise)]
+                              + list(exercise.public_models)))
 
 
 def unchecked(exercise: Exercise) -> dict[str, str]:
     """The functions a student writes that get no public example, and why (for the student)."""
-    have = set(public_functions(exercise))
+    have = set(public_functions(exercise)) | set(exercise.after_run)
     missing = [f for f in exercise.functions() if f not in have]
     undeclared = [f for f in missing if f not in exercise.unchecked]
     if undeclared:
@@ -221,9 +223,34 @@ def public_cases(exercise: Exercise, reference: Any) -> dict[str, Any]:
             case["driver"] = {"name": c.call.driver_code.name,
                               "source": c.call.driver_code.source}
         cases.append(case)
+    cases += model_cases(exercise, reference)
     return {"format": CASES_FORMAT, "format_version": CASES_FORMAT_VERSION,
             "exercise": exercise.id, "title": exercise.title, "cases": cases,
             "unchecked": unchecked(exercise)}
+
+
+def model_cases(exercise: Exercise, reference: Any) -> list[dict[str, Any]]:
+    """The model builders' stated facts, from the reference's model, and the names the grader
+    needs after the run (said present or not; what they hold is graded)."""
+    from grader.selfcheck.models import describe
+
+    out: list[dict[str, Any]] = []
+    for builder in exercise.public_models:
+        graded = next((c for c in exercise.checks if c.call is not None
+                       and c.call.func == builder and c.hint), None)
+        out.append({"check": f"{builder}_facts", "kind": "model", "function": builder,
+                    "call": f"{builder}()", "title": f"{builder}(): input, layers, parameters "
+                    "and compile settings as the exercise states them",
+                    "hint": graded.hint if graded else "", "spec": describe(
+                        getattr(reference, builder)()),
+                    "time_limit": exercise.limits.probe_timeout})
+    for name in exercise.after_run:
+        out.append({"check": f"{name}_defined", "kind": "defined", "function": name,
+                    "call": name, "title": f"{name} holds a Keras model after the run",
+                    "hint": f"The training cell must leave the trained model in `{name}` "
+                            "(its accuracy is graded, not checked here).",
+                    "time_limit": exercise.limits.probe_timeout})
+    return out
 
 
 def _encode_wrong(wrongs: list[tuple[Any, Any]]) -> list[dict[str, Any]]:

@@ -32,6 +32,7 @@ from ..checks.diagnosis import name_mistakes, timeout_message
 from ..checks.expect import expect_match, expect_parts
 from ..checks.outcomes import Fail
 from .codec import decode
+from .models import compare, describe
 
 HIDDEN_NOTE = "public self-checks only: your final grade also uses hidden inputs"
 CASES_FORMAT = "cnn-selfcheck-cases"
@@ -42,7 +43,8 @@ _MAX_ITEMS = 10_000  # as the grader's probe: a generator is read as its first i
 
 def load_cases(cases_dir: Path = CASES_DIR) -> list[dict[str, Any]]:
     """Every public example of the release, in exercise order."""
-    return [case for doc in _documents(cases_dir) for case in doc["cases"]]
+    return [{**case, "exercise": doc.get("exercise", "")} for doc in _documents(cases_dir)
+            for case in doc["cases"]]
 
 
 def load_unchecked(cases_dir: Path = CASES_DIR) -> dict[str, str]:
@@ -165,9 +167,12 @@ def _student_frames(exc: BaseException) -> str:
 
 
 def run_case(fn: Callable[..., Any], case: dict[str, Any]) -> tuple[str, str, str]:
-    """(status, message, hint) of one example: passed, failed or not_attempted."""
+    """(status, message, hint) of one example: passed, failed or not_attempted. A model
+    builder's case compares the facts the exercise states (grader.selfcheck.models)."""
+    model = case.get("kind") == "model"
     try:
-        got = _as_data(_within(case.get("time_limit"), lambda: call_case(fn, case)))
+        got = (describe(_within(case.get("time_limit"), fn)) if model
+               else _as_data(_within(case.get("time_limit"), lambda: call_case(fn, case))))
     except NotImplementedError:
         return "not_attempted", f"`{case['function']}` still raises NotImplementedError", ""
     except _TimeLimit:
@@ -175,6 +180,9 @@ def run_case(fn: Callable[..., Any], case: dict[str, Any]) -> tuple[str, str, st
     except Exception as exc:  # noqa: BLE001 - the student's code: say what it raised
         return ("failed", f"{case['call']} raised {type(exc).__name__}: {exc}\n"
                 f"{_student_frames(exc).strip()}", case["hint"])
+    if model:
+        problems = compare(got, case["spec"], what=case["call"])
+        return ("failed", "\n".join(problems), case["hint"]) if problems else ("passed", "", "")
     verdict = judge(got, case)
     if verdict is None:
         return "passed", "", ""
@@ -192,15 +200,28 @@ def check(*functions: Callable[..., Any], cases_dir: Path | None = None,
     where = cases_dir if cases_dir is not None else CASES_DIR
     cases, unchecked = load_cases(where), load_unchecked(where)
     names = namespace if namespace is not None else vars(sys.modules["__main__"])
+    defined: list[str] = []
     if not functions:
-        known = list(dict.fromkeys(c["function"] for c in cases))
+        known = list(dict.fromkeys(c["function"] for c in cases if c.get("kind") != "defined"))
         functions = tuple(names[n] for n in known if callable(names.get(n)))
         if not functions:
             _write(stream, "check(): none of the functions with public examples is defined "
                            f"yet ({', '.join(known)})")
+        mine = {c["exercise"] for c in cases if c["function"] in names}
+        defined = [c["function"] for c in cases
+                   if c.get("kind") == "defined" and c["exercise"] in mine]
     for fn in functions:
         for line in _report(fn, cases, unchecked, names):
             _write(stream, line)
+    for name in defined:  # what the grader needs after the run: there or not
+        value = names.get(name)
+        if value is None:
+            _write(stream, f"· {name}: not defined yet (the training cell makes it)")
+        elif hasattr(value, "layers") and hasattr(value, "count_params"):
+            _write(stream, f"✔ {name} holds a Keras model (its accuracy is graded, not "
+                           "checked here)")
+        else:
+            _write(stream, f"✘ `{name}` is a {type(value).__name__}, not a Keras model")
     _write(stream, f"({HIDDEN_NOTE})")
 
 
@@ -221,7 +242,7 @@ def _report(fn: Any, cases: list[dict[str, Any]], unchecked: dict[str, str],
         yield f"check() takes your functions themselves, e.g. check(conv2d); got {fn!r:.60}"
         return
     name = _graded_name(fn, cases, unchecked, names)
-    mine = [c for c in cases if c["function"] == name]
+    mine = [c for c in cases if c["function"] == name and c.get("kind") != "defined"]
     if not mine:
         if name in unchecked:
             yield f"{name}: no public examples: {unchecked[name]}"

@@ -132,12 +132,13 @@ def test_pooling_with_all_same_padding_after_the_image_loses_points(seed: int) -
 def test_the_self_check_names_functions_it_cannot_check(release_dir: Path) -> None:
     from grader.selfcheck.runtime import check
 
-    def build_cnn() -> None:
+    def build_regularized_cnn() -> None:
         raise NotImplementedError
 
     out = io.StringIO()
-    check(build_cnn, cases_dir=release_dir / "cnn_selfcheck" / "cases", out=out)
-    assert "build_cnn: no public examples: it builds a Keras model" in out.getvalue()
+    check(build_regularized_cnn, cases_dir=release_dir / "cnn_selfcheck" / "cases", out=out)
+    assert "build_regularized_cnn: no public examples: it builds a Keras model" in \
+        out.getvalue()
 
 
 def test_the_catalogue_command_reports_every_mistake_and_a_hole(
