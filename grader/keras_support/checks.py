@@ -26,6 +26,7 @@ from grader import datasets
 from grader.checks.core import Call, CheckFn, Context, Driver, Fail
 from grader.errors import ConfigurationError
 from grader.keras_support import architecture as arch
+from grader.keras_support import provenance
 from grader.keras_support.budget import PARAMETER_NAMES
 from grader.keras_support.evaluate import evaluate_model
 from grader.keras_support.spec import AccuracySpec, Threshold
@@ -179,9 +180,16 @@ class AccuracyCheck:
         self._saving(report, ctx)
         self._budget(report, ctx, profile)
         self._same_model(report, ctx)
+        verdict = self._provenance(report, ctx, profile)
         samples = self.spec.training.eval_samples(profile)
         result = evaluate_model(path, found, samples, what=what)
         ctx.extras["accuracy"] = round(result.accuracy, 6)
+        if verdict.refuse and result.accuracy >= UNTRAINED_BELOW:
+            # Weights that classify well but that no training of this model in this run left:
+            # brought in. (Near chance they gain nothing, and the shortfall message says why.)
+            ctx.extras.setdefault("integrity", []).extend(verdict.refused_findings)
+            raise Fail(f"{verdict.refuse} (it classifies {result.accuracy:.3f} of the held-out "
+                       "test images correctly)")
         limit = ctx.threshold
         if not isinstance(limit, Threshold):
             raise ConfigurationError(ctx.threshold_problem or (
@@ -239,6 +247,27 @@ class AccuracyCheck:
                                                   "threshold is for the injected budget")
         self._finding(ctx, text)
         ctx.extras["budget_ran"] = f"; budget that ran: {', '.join(parts)}"
+
+    def _provenance(self, report: dict[str, Any], ctx: Context,
+                    profile: str) -> provenance.Verdict:
+        """The model's weights come from training recorded in this run, within the budget
+        (grader.keras_support.provenance): weights brought in get no accuracy credit."""
+        budget = self.spec.training.budget(profile)
+        final = report.get("parameters") if isinstance(report.get("parameters"), dict) else {}
+        if budget is not None:
+            injected = budget.parameters()
+            epochs, samples = injected.get("EPOCHS"), injected.get("TRAIN_SAMPLES")
+            batch = injected.get("BATCH_SIZE") or final.get("BATCH_SIZE") or 32
+            allowed = provenance.steps_allowed(epochs, samples, batch)
+            text = f"EPOCHS={epochs} × ceil({samples} / BATCH_SIZE={batch})"
+        else:  # the notebook's own budget: its parameters, on the data fit() was given
+            allowed, text = None, ""
+        verdict = provenance.judge(report, self.spec.variable, allowed=allowed, budget_text=text)
+        for finding in verdict.findings:
+            ctx.extras.setdefault("integrity", []).append(finding)
+        for note in verdict.notes:
+            ctx.extras.setdefault("notes", []).append(f"{profile} profile: {note}")
+        return verdict
 
     def _same_model(self, report: dict[str, Any], ctx: Context) -> None:
         """The trained model has the architecture of what the notebook's build function returns

@@ -134,6 +134,16 @@ def drive_trained_model(need, variable, build, parameters):
         out["fit"] = {"epochs": _plain(params.get("epochs")), "steps": _plain(params.get("steps")),
                       "epochs_run": len(epoch) if isinstance(epoch, list) else None}
     prelude = sys.modules.get("_cnn_grader_probe_prelude")
+    training = getattr(prelude, "training", None)
+    if callable(training):  # how this model was trained in this run (prelude.py)
+        try:
+            out["training"] = [{k: _plain(v) for k, v in r.items()}
+                               for r in training(out["model"])][:200]
+            out["weights_digest"] = prelude.digest(out["model"])
+            out["iterations"] = prelude.iterations(out["model"])
+        except Exception as exc:  # noqa: BLE001 - a record taken apart is itself evidence
+            out["training"] = None
+            out["training_problem"] = "%s: %s" % (type(exc).__name__, str(exc)[:200])
     changed = getattr(prelude, "changed", None)
     if callable(changed) and getattr(prelude, "save_model", None) is not None:
         try:

@@ -16,7 +16,13 @@
 # - has `keras.datasets.cifar10.load_data()` read the folder the grader extracted into the
 #   kernel's Keras home (training batches, half the test batch; `grader/cifar10_files.py`) when
 #   it holds the grader's marker, instead of checking the official archive's pinned hash and
-#   extracting it again (offline, into a folder the kernel may not write, shared by kernels).
+#   extracting it again (offline, into a folder the kernel may not write, shared by kernels);
+# - records how each model was trained in this run (`training(model)`): every `fit()` and
+#   `train_on_batch()` call wraps Keras' own, and leaves the epochs and steps it ran, the size of
+#   its data, the optimizer's step counter, and a digest of the weights at the end of every epoch
+#   and of the call; `digest(model)` is that digest of the weights now. The grader compares them
+#   (grader/keras_support/provenance.py): weights set after training, brought in without
+#   training, or trained past the budget are findings there, never decided here.
 #
 # A notebook can undo all of this in its own kernel (it runs arbitrary code there); it then only
 # loses what these protect, since the grader saves, loads and judges nothing on trust.
@@ -74,6 +80,10 @@ def _cnn_grader_prelude():
 
         state.originals = current(keras)
         state.save_model = saving_lib.save_model
+        try:
+            state.wrap_training(keras)
+        except Exception as exc:  # noqa: BLE001 - the record is evidence, not a requirement
+            state.error = f"wrapping fit: {type(exc).__name__}: {exc}"[:300]
         if served_mnist:
             from keras.src.datasets import mnist
 
@@ -135,7 +145,90 @@ def _cnn_grader_prelude():
             loader.exec_module = exec_then_capture
             return spec
 
+    state.records = {}
+
+    def digest(model):
+        import hashlib
+
+        import numpy as np
+
+        h = hashlib.sha256()
+        for w in model.weights:
+            value = w.numpy() if hasattr(w, "numpy") else w
+            h.update(np.ascontiguousarray(np.asarray(value)).tobytes())
+        return h.hexdigest()[:32]
+
+    def iterations(model):
+        try:
+            return int(model.optimizer.iterations.numpy())
+        except Exception:  # noqa: BLE001 - not compiled, or another backend's counter
+            return None
+
+    def size(x):
+        try:
+            return int(len(x))
+        except Exception:  # noqa: BLE001 - a dataset or generator: its length is unknown
+            return None
+
+    def training(model):
+        return state.records.get(id(model), [])
+
+    def wrap_training(keras):
+        model_class = keras.Model
+        real_fit = model_class.fit
+        real_batch = model_class.train_on_batch
+
+        class Recorder(keras.callbacks.Callback):
+            def __init__(self, record):
+                super().__init__()
+                self.record = record
+
+            def on_epoch_end(self, epoch, logs=None):
+                self.record["epoch_digests"].append(digest(self.model))
+
+        def fit(self, x=None, y=None, *args, **kwargs):
+            record = {"call": "fit", "samples": size(x), "batch_size": kwargs.get("batch_size"),
+                      "validation_split": kwargs.get("validation_split"), "epoch_digests": []}
+            callbacks = list(kwargs.get("callbacks") or [])
+            kwargs["callbacks"] = callbacks + [Recorder(record)]
+            history = real_fit(self, x, y, *args, **kwargs)
+            try:
+                params = getattr(history, "params", None) or {}
+                ran = len(getattr(history, "epoch", None) or [])
+                steps = params.get("steps")
+                record.update(epochs=ran, steps_per_epoch=steps,
+                              steps=steps * ran if isinstance(steps, int) else None,
+                              digest=digest(self), iterations=iterations(self))
+                record["epoch_digests"] = record["epoch_digests"][-50:]
+                state.records.setdefault(id(self), []).append(record)
+            except Exception as exc:  # noqa: BLE001 - never break the notebook's training
+                state.error = f"recording fit: {type(exc).__name__}: {exc}"[:300]
+            return history
+
+        def train_on_batch(self, *args, **kwargs):
+            out = real_batch(self, *args, **kwargs)
+            try:
+                records = state.records.setdefault(id(self), [])
+                if not records or records[-1]["call"] != "train_on_batch":
+                    records.append({"call": "train_on_batch", "steps": 0, "epochs": 0,
+                                    "epoch_digests": []})
+                records[-1]["steps"] += 1
+                records[-1]["digest"] = digest(self)
+                records[-1]["iterations"] = iterations(self)
+            except Exception as exc:  # noqa: BLE001
+                state.error = f"recording train_on_batch: {type(exc).__name__}: {exc}"[:300]
+            return out
+
+        fit.__wrapped__ = real_fit
+        train_on_batch.__wrapped__ = real_batch
+        model_class.fit = fit
+        model_class.train_on_batch = train_on_batch
+
     state.changed = changed
+    state.digest = digest
+    state.training = training
+    state.iterations = iterations
+    state.wrap_training = wrap_training
     if "keras" in sys.modules:  # imported before the notebook ran (never, in a fresh kernel)
         try:
             on_keras(sys.modules["keras"])
