@@ -38,11 +38,13 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
-def write_reports(result: GradeResult, out_dir: str | Path, stem: str) -> dict[str, Path]:
-    """Write `<stem>.json` and `<stem>.html` under `out_dir`; returns their paths."""
+def write_reports(result: GradeResult, out_dir: str | Path, stem: str, *,
+                  view: str = "student") -> dict[str, Path]:
+    """Write `<stem>.json` and `<stem>.html` under `out_dir`; returns their paths. `view`:
+    "student" (without the instructor's findings) or "instructor"."""
     from grader.reporting import write_reports as _write
 
-    return _write(result, out_dir, stem)
+    return _write(result, out_dir, stem, view=view)
 
 
 __all__ = ["GradeResult", "Options", "__version__", "grade", "write_reports"]

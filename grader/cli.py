@@ -52,7 +52,8 @@ def _grade_one(args: argparse.Namespace, notebook: Path) -> tuple[GradeResult, d
     result = grade(notebook, Options(exercise=args.exercise, profile=args.profile, seed=args.seed,
                                      cell_timeout=args.cell_timeout,
                                      notebook_timeout=args.timeout))
-    return result, write_reports(result, Path(args.out or "reports"), notebook.stem)
+    return result, write_reports(result, Path(args.out or "reports"), notebook.stem,
+                                 view=getattr(args, "view", "student"))
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:
@@ -290,6 +291,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "$GITHUB_OUTPUT (`result` printed when it is unset), one runner per "
                         "check to $GITHUB_ENV, a Markdown table to $GITHUB_STEP_SUMMARY")
     p.add_argument("--gradescope", action="store_true", help="also write Gradescope's results.json")
+    p.add_argument("--view", choices=["student", "instructor"], default="student",
+                   help="student (default): reports without the instructor's findings, as a "
+                        "student may receive them; instructor: with them")
     p.add_argument("--gradescope-out", default="/autograder/results/results.json",
                    help="where --gradescope writes (default: /autograder/results/results.json)")
     p.set_defaults(func=_cmd_grade)

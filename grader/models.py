@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 # The results file's shape. Documents written before the version was recorded (old gradebook
@@ -193,6 +193,12 @@ class GradeResult:
     @property
     def max_score(self) -> float:
         return round(sum(c.max_score for c in self.checks), 6)
+
+    def student_view(self) -> GradeResult:
+        """The result as a student may read it: without what the integrity scan and the
+        provenance judgement found, which is the instructor's (telling a student what was
+        caught tells the next one what to hide)."""
+        return replace(self, integrity=[])
 
     def counts(self) -> dict[str, int]:
         out = {s.value: 0 for s in CheckStatus}

@@ -19,6 +19,7 @@ Dask is imported only when a batch runs on it (`pip install 'cnn-grader[cluster]
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import shutil
@@ -390,9 +391,23 @@ def _write_reports(task: Task, payload: str, html: str) -> None:
     report_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(dir=report_dir, prefix=".partial-"))
     try:
-        for kind, text in (("json", payload), ("html", html)):
-            path = scratch / f"{task.report_stem}.{kind}"
-            path.write_text(text, encoding="utf-8")
+        from grader.batch.worker import instructor_dir
+        from grader.models import GradeResult, SchemaError
+        from grader.reporting import write_reports
+
+        try:
+            result = GradeResult.from_dict(json.loads(payload))
+        except (ValueError, SchemaError):  # not a results document: kept as it came
+            for kind, text in (("json", payload), ("html", html)):
+                (scratch / f"{task.report_stem}.{kind}").write_text(text, encoding="utf-8")
+                os.replace(scratch / f"{task.report_stem}.{kind}",
+                           report_dir / f"{task.report_stem}.{kind}")
+            return
+        for path in write_reports(result, scratch, task.report_stem).values():
             os.replace(path, report_dir / path.name)
+        instructor = instructor_dir(report_dir)
+        instructor.mkdir(parents=True, exist_ok=True)
+        for path in write_reports(result, scratch, task.report_stem, view="instructor").values():
+            os.replace(path, instructor / path.name)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

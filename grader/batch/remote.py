@@ -263,7 +263,7 @@ def grade_job(job: Job) -> Reply:
             return Reply("unknown", str(exc), wall_s=time.monotonic() - t0)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    payload, html = to_json(result), render_html(result)
+    payload, html = to_json(result), render_html(result.student_view())
     if max(len(payload), len(html)) > MAX_DOCUMENT:
         return Reply("failed", f"the grading's documents are larger than {MAX_DOCUMENT} bytes",
                      wall_s=time.monotonic() - t0)

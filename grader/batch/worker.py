@@ -89,9 +89,19 @@ def grade_task(task: Task) -> tuple[str, str]:
     try:
         for path in write_reports(result, scratch, task.report_stem).values():
             os.replace(path, report_dir / path.name)
+        instructor = instructor_dir(report_dir)
+        instructor.mkdir(parents=True, exist_ok=True)
+        for path in write_reports(result, scratch, task.report_stem, view="instructor").values():
+            os.replace(path, instructor / path.name)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return "ok", to_json(result)
+
+
+def instructor_dir(report_dir: Path) -> Path:
+    """Where the instructor's copy of a student's report goes: `<out>/instructor/<student>/`,
+    apart from `<out>/students/<student>/`, which is returned to the student."""
+    return report_dir.parent.parent / "instructor" / report_dir.name
 
 
 def worker_main(conn: Connection, parent_pid: int,

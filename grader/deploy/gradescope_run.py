@@ -6,9 +6,11 @@ write results.json, always.
 
 The submission folder holds whatever the student uploaded: Jupyter's checkpoint copies
 (`.ipynb_checkpoints/x-checkpoint.ipynb`, often an older version), macOS's `__MACOSX/` and
-`._x.ipynb` shadows, notebooks of other exercises. One notebook is graded, chosen by name (the
-exercise's file name, then names holding its id, then its number), and the output the student
-sees names it and the notebooks left aside. A grader failure still writes a results.json that
+`._x.ipynb` shadows, notebooks of other exercises, an `Untitled.ipynb` left over. One notebook
+is graded, chosen by content first: the one that implements most of the exercise's functions
+(defined, and not still raising NotImplementedError), then by name (the exercise's file name,
+names holding its id, its number), then the newest; the output the student sees names it, says
+why, and lists the notebooks left aside. A grader failure still writes a results.json that
 says it is not the student's fault.
 """
 
@@ -34,6 +36,7 @@ class Pick:
     notebook: Path | None
     others: tuple[Path, ...] = ()
     checkpoints: tuple[Path, ...] = ()
+    why: str = ""
 
     def describe(self, exercise: str) -> str:
         """The lines the student reads first."""
@@ -42,7 +45,8 @@ class Pick:
             lines.append(f"No notebook (.ipynb) found in your submission: upload {exercise}.ipynb"
                          " itself.")
         else:
-            lines.append(f"Graded notebook: {self.notebook.as_posix()}")
+            lines.append(f"Graded notebook: {self.notebook.as_posix()}"
+                         + (f" ({self.why})" if self.why else ""))
         if self.others:
             names = ", ".join(p.as_posix() for p in self.others[:10])
             more = f" and {len(self.others) - 10} more" if len(self.others) > 10 else ""
@@ -98,10 +102,61 @@ def pick_notebook(submission: Path, exercise: str) -> Pick:
                 notebooks.append(rel)
         if seen > _MAX_ENTRIES:
             break
-    notebooks.sort(key=lambda rel: _rank(rel, exercise))
     if not notebooks:
         return Pick(None, (), tuple(checkpoints))
-    return Pick(notebooks[0], tuple(notebooks[1:]), tuple(checkpoints))
+    names = _functions(exercise)
+    done = {rel: _implemented(submission / rel, names) for rel in notebooks}
+    newest = {rel: -_mtime(submission / rel) for rel in notebooks}
+    notebooks.sort(key=lambda rel: (-done[rel], _rank(rel, exercise)[0], newest[rel],
+                                    _rank(rel, exercise)[1:]))
+    best = notebooks[0]
+    why = ""
+    if len(notebooks) > 1 and done[best] > done[notebooks[1]]:
+        why = (f"it implements {done[best]} of the {len(names)} names the exercise grades; "
+               "the others fewer")
+    return Pick(best, tuple(notebooks[1:]), tuple(checkpoints), why)
+
+
+def _functions(exercise: str) -> list[str]:
+    try:
+        from grader.exercises import get
+
+        return list(get(exercise).functions())
+    except Exception:  # noqa: BLE001 - an unknown exercise: the name decides, grading says why
+        return []
+
+
+_MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
+
+
+def _implemented(path: Path, names: list[str]) -> int:
+    """How many of `names` the notebook defines (or assigns) other than as a stub."""
+    import json
+
+    try:
+        if path.stat().st_size > _MAX_NOTEBOOK_BYTES:
+            return 0
+        cells = json.loads(path.read_text(encoding="utf-8", errors="replace")).get("cells", [])
+        code = "\n".join("".join(c.get("source", "")) if isinstance(c.get("source"), list)
+                         else str(c.get("source", "")) for c in cells
+                         if isinstance(c, dict) and c.get("cell_type") == "code")
+    except (OSError, ValueError, AttributeError):
+        return 0
+    count = 0
+    for name in names:
+        match = re.search(rf"^def {re.escape(name)}\(.*?(?=^\S|\Z)", code, re.M | re.S)
+        if match is not None:
+            count += "raise NotImplementedError" not in match.group(0)
+        elif re.search(rf"^{re.escape(name)}\s*=", code, re.M):
+            count += 1
+    return count
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def grade_submission(root: Path, exercise: str, timeout: float | None) -> Path:

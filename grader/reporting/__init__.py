@@ -25,14 +25,23 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def write_reports(result: GradeResult, out_dir: str | Path, stem: str) -> dict[str, Path]:
+VIEWS = ("student", "instructor")
+
+
+def write_reports(result: GradeResult, out_dir: str | Path, stem: str, *,
+                  view: str = "student") -> dict[str, Path]:
     """Write `<stem>.json` and `<stem>.html` side by side, as CONTRACT.md §2 promises.
 
-    Both documents are rendered before either file is written, so a rendering bug never leaves
-    a JSON file without its HTML twin (or the reverse).
+    `view`: "student" (the default: what a student may receive, without the instructor's
+    findings) or "instructor" (everything). Both documents are rendered before either file is
+    written, so a rendering bug never leaves a JSON file without its HTML twin (or the reverse).
     """
     from grader.reporting.html_report import render_html
 
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {VIEWS}, not {view!r}")
+    if view == "student":
+        result = result.student_view()
     out = Path(out_dir)
     documents = {"json": to_json(result), "html": render_html(result)}
     out.mkdir(parents=True, exist_ok=True)

@@ -34,6 +34,11 @@ def to_gradescope(results: Sequence[GradeResult], *, note: str = "") -> dict[str
                 "score": c.score, "max_score": c.max_score,
                 "status": "passed" if c.status is CheckStatus.PASSED else "failed",
                 "output": out, "visibility": "visible"})
+    findings = [f"{r.exercise}: {f}" if several else f for r in results for f in r.integrity]
+    if findings:  # Gradescope shows a "hidden" test to instructors only
+        tests.append({"name": "For the instructor: integrity findings", "score": 0.0,
+                      "max_score": 0.0, "status": "failed", "output": "\n".join(findings),
+                      "visibility": "hidden"})
     output = "\n".join(part for part in (note.strip(), _summary(results)) if part)
     return {"score": round(sum(r.score for r in results), 6), "output": output,
             "tests": tests, "execution_time": int(round(sum(r.duration_s for r in results))),

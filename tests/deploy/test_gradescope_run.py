@@ -56,6 +56,23 @@ def test_the_output_names_the_graded_file_and_what_was_left_aside(tmp_path: Path
     assert "Ignored 1 Jupyter checkpoint copy" in text
 
 
+def test_the_notebook_that_does_the_exercise_is_graded_whatever_its_name(tmp_path: Path) -> None:
+    """A stub Untitled.ipynb (or the starter under the exercise's own name) beside a completed
+    notebook of another name: the completed one is graded, and the output says why."""
+    import shutil
+
+    import helpers
+
+    starter = Path(helpers.__file__).parents[1] / "exercises" / f"{EX}.ipynb"
+    shutil.copy(starter, tmp_path / "Untitled.ipynb")
+    shutil.copy(starter, tmp_path / f"{EX}.ipynb")
+    shutil.copy(helpers.solution_path(EX), tmp_path / "notebook_final.ipynb")
+    pick = pick_notebook(tmp_path, EX)
+    assert pick.notebook == Path("notebook_final.ipynb")
+    assert "(it implements 3 of the 3 names the exercise grades; the others fewer)" in \
+        pick.describe(EX).splitlines()[0]
+
+
 def test_only_checkpoints_is_no_notebook(tmp_path: Path) -> None:
     pick = pick_notebook(_tree(tmp_path, ".ipynb_checkpoints/ex01_convolution-checkpoint.ipynb"),
                          EX)
