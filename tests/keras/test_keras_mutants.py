@@ -182,7 +182,7 @@ def test_a_crafted_model_file_fails_its_checks_with_the_grader_bounded(make_note
     peak, _ = keras_helpers.peak_memory_of(  # the grader in a process of its own: its peak
         "import sys\nfrom grader.cli import main\n"
         f"main(['grade', {str(path)!r}, '--seed', '{helpers.SEED}', "
-        f"'--out', {str(out.parent)!r}])\n")
+        f"'--out', {str(out.parent)!r}, '--view', 'instructor'])\n")
     result = json.loads(out.read_text(encoding="utf-8"))
     status = {c["id"]: c["status"] for c in result["checks"]}
     messages = {c["id"]: c["message"] for c in result["checks"]}
