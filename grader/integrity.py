@@ -312,6 +312,31 @@ def scan(nb: Any) -> list[str]:
 
 
 # -- structure ------------------------------------------------------------------------------
+_WEIGHT_CALLS = ("set_weights", "load_weights", "load_model", "assign")
+_LONG_LITERAL = 10_000  # characters: a model's weights pasted in as text are far longer
+
+
+def weight_sources(nb: Any) -> list[str]:
+    """Where the notebook's code could bring weights in: calls of set_weights, load_weights,
+    load_model or a variable's assign, and very long literals (weights pasted as text). Not a
+    finding by itself (ex06 loads its best checkpoint): supporting evidence beside the training
+    record's (grader.keras_support.provenance)."""
+    out: list[str] = []
+    for c in cells_of(nb):
+        if c.tree is None:
+            continue
+        for node in ast.walk(c.tree):
+            if isinstance(node, ast.Call):
+                name = node.func.attr if isinstance(node.func, ast.Attribute) else (
+                    node.func.id if isinstance(node.func, ast.Name) else "")
+                if name in _WEIGHT_CALLS:
+                    out.append(f"cell {c.number} calls {name}()")
+            elif isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)) \
+                    and len(node.value) > _LONG_LITERAL:
+                out.append(f"cell {c.number} holds a literal of {len(node.value):,} characters")
+    return list(dict.fromkeys(out))
+
+
 def _top_level_defs(tree: ast.Module) -> list[str]:
     names = []
     for node in tree.body:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from grader import integrity, profiles
+from grader.keras_support.provenance import WEIGHTS_REFUSED
 from grader.checks.core import Exercise, copy_value
 from grader.checks.reference import load_reference
 from grader.checks.runner import evaluate
@@ -209,6 +210,11 @@ def grade_notebook(path: Path, nb: Any, notes: list[str], exercise: Exercise, op
         for c in checks:
             findings += [f for f in c.details.pop("integrity", []) if f not in findings]
             notes += [n for n in c.details.pop("notes", []) if n not in notes]
+        if any(WEIGHTS_REFUSED in f for f in findings):  # what in the code fits that record
+            sources = integrity.weight_sources(nb)
+            if sources:
+                findings.append("where the code could have brought weights in: "
+                                + "; ".join(sources[:8]))
     finally:
         if warm is not None:
             warm.kill()  # already stopped, unless the grading broke before its kernel ran

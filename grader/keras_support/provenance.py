@@ -30,6 +30,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+# Every finding of weights that training in this run did not leave holds these words (the
+# pipeline then adds where the code could have brought them in).
+WEIGHTS_REFUSED = "weights not left by training in this run"
+
+
 @dataclass
 class Verdict:
     """What the record says: why the accuracy cannot be credited (""), findings for the
@@ -79,8 +84,8 @@ def judge(report: dict[str, Any], variable: str, *, allowed: int | None,
         verdict.refuse = (f"`{variable}` was not trained in this run (no fit() of this model "
                           "ran): its weights came from elsewhere, so its accuracy is not "
                           "credited")
-        verdict.refused_findings.append(f"`{variable}`: weights not trained in this run (no "
-                                        "recorded fit() or train_on_batch() of this model)")
+        verdict.refused_findings.append(f"`{variable}`: {WEIGHTS_REFUSED}: no recorded fit() "
+                                        "or train_on_batch() of this model")
         return verdict
     known = {r.get("digest") for r in trained} | {
         d for r in trained for d in (r.get("epoch_digests") or []) if isinstance(d, str)}
@@ -88,8 +93,8 @@ def judge(report: dict[str, Any], variable: str, *, allowed: int | None,
         verdict.refuse = (f"`{variable}`'s weights are not the weights its training in this run "
                           "left (they were set after training: set_weights, load_weights or an "
                           "assignment), so its accuracy is not credited")
-        verdict.refused_findings.append(f"`{variable}`: weights changed after its last fit() "
-                                        "(not those of any recorded epoch)")
+        verdict.refused_findings.append(f"`{variable}`: {WEIGHTS_REFUSED}: changed after its "
+                                        "last fit() (not those of any recorded epoch)")
     last = trained[-1]
     if _int(report.get("iterations")) is not None and _int(last.get("iterations")) is not None \
             and report["iterations"] != last["iterations"]:
