@@ -128,7 +128,8 @@ def _ran(stop: int | None, epochs: int) -> str:
 @ex.check(points=2, call=THRESHOLD_CALL, title="AccuracyThreshold stops at the first epoch whose "
           "training accuracy reaches the target",
           hint="In on_epoch_end read logs['accuracy'] (the training accuracy, not val_accuracy) "
-               "and set self.model.stop_training = True when it is >= self.target.")
+               "and stop the training (the model's stop_training attribute) once it is >= "
+               "self.target.")
 def accuracy_threshold(got: Any, ctx: Context) -> None:
     if not isinstance(got, list) or len(got) != len(SCENARIOS) or not all(
             g is None or (isinstance(g, int) and not isinstance(g, bool)) for g in got):
@@ -161,9 +162,10 @@ REQUIRED = {
 
 @ex.check(points=1.5, call=MAKE_CALL,
           title="make_callbacks: EarlyStopping and ModelCheckpoint with the asked settings",
-          hint="return [keras.callbacks.EarlyStopping(monitor='val_loss', patience=3, "
-               "restore_best_weights=True), keras.callbacks.ModelCheckpoint(checkpoint_path, "
-               "monitor='val_loss', save_best_only=True)]")
+          hint="Return a list of two Keras callbacks: an EarlyStopping that watches the "
+               "validation loss, waits 3 epochs without improvement and restores the best "
+               "weights; and a ModelCheckpoint that writes to checkpoint_path, watching the "
+               "validation loss and saving only when it improves.")
 def make_callbacks_settings(got: Any, ctx: Context) -> None:
     if not isinstance(got, dict) or not isinstance(got.get("items"), list):
         raise Fail(f"{ctx.text}: the grader could not read what make_callbacks returned")

@@ -244,3 +244,23 @@ def test_the_release_command_is_pinned() -> None:
     assert {"--out", "--exercise", "--course"} <= options
     args = parser.parse_args(["release", "--out", "d", "--exercise", "a", "--exercise", "b"])
     assert args.out == "d" and args.exercises == ["a", "b"]
+
+
+def test_graded_hints_describe_rather_than_quote_a_solution() -> None:
+    """A hint every student who fails a check reads must not hand out the solution's code.
+    The one exception is by design: ex07's activation-model line, which the grader's helper
+    runs in the student's place so that feature_maps is judged apart (docs/grading.md §2)."""
+    import nbformat
+
+    from grader.exercises import available, get
+
+    quoted = []
+    for eid in available():
+        ex = get(eid)
+        blocks = release._solution_blocks(nbformat.read(ex.solution_path, as_version=4))
+        lines = {line for block in blocks for line in block if release._distinctive(line)}
+        quoted += [(eid, c.id, line) for c in ex.checks for line in lines
+                   if line in (c.hint or "")]
+    assert {(e, c) for e, c, _ in quoted} <= {
+        ("ex07_feature_maps", "activation_model_outputs"),
+        ("ex07_feature_maps", "activation_model_values")}, quoted
