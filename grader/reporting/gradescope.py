@@ -1,6 +1,7 @@
 """Gradescope: the results.json its autograder harness reads and shows to the student.
 
-    {"score", "output", "execution_time", "visibility",
+    {"score", "output", "execution_time", "visibility", "output_format": "md",
+     "test_output_format": "md",
      "tests": [{"name", "score", "max_score", "status": "passed" | "failed", "output",
                 "visibility"}]}
 
@@ -18,6 +19,9 @@ from typing import Any
 from grader.models import CheckStatus, ExecutionStatus, GradeResult
 
 DEFAULT_RESULTS = Path("/autograder/results/results.json")
+# The messages name code in backticks (`conv2d` is not defined): Gradescope renders them as
+# Markdown only when told so; otherwise the backticks show.
+OUTPUT_FORMAT = "md"
 
 
 def to_gradescope(results: Sequence[GradeResult], *, note: str = "") -> dict[str, Any]:
@@ -42,7 +46,8 @@ def to_gradescope(results: Sequence[GradeResult], *, note: str = "") -> dict[str
     output = "\n".join(part for part in (note.strip(), _summary(results)) if part)
     return {"score": round(sum(r.score for r in results), 6), "output": output,
             "tests": tests, "execution_time": int(round(sum(r.duration_s for r in results))),
-            "visibility": "visible"}
+            "visibility": "visible", "output_format": OUTPUT_FORMAT,
+            "test_output_format": OUTPUT_FORMAT}
 
 
 def write_results(results: Sequence[GradeResult], path: Path = DEFAULT_RESULTS, *,
@@ -53,7 +58,8 @@ def write_results(results: Sequence[GradeResult], path: Path = DEFAULT_RESULTS, 
 def failure_document(message: str) -> dict[str, Any]:
     """What the student sees when the grader itself failed: a score of 0 that says so, rather
     than Gradescope's bare "The autograder failed to execute correctly"."""
-    return {"score": 0.0, "output": message, "tests": [], "visibility": "visible"}
+    return {"score": 0.0, "output": message, "tests": [], "visibility": "visible",
+            "output_format": OUTPUT_FORMAT}
 
 
 def write_document(document: dict[str, Any], path: Path = DEFAULT_RESULTS) -> Path:

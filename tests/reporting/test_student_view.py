@@ -72,3 +72,5 @@ def test_gradescope_shows_findings_to_instructors_only() -> None:
     visible = json.dumps([t for t in doc["tests"] if t["visibility"] != "hidden"]) + doc["output"]
     assert "imports the grader" not in visible
     assert result.student_view().integrity == [] and result.integrity
+    # the messages name code in backticks: Gradescope renders them as Markdown when told
+    assert doc["output_format"] == doc["test_output_format"] == "md"
