@@ -71,7 +71,9 @@ def test_gradescope_results_have_the_harness_fields(tmp_path: Path) -> None:
     r = _result(CheckStatus.PASSED, CheckStatus.TIMEOUT)
     path = write_results([r], tmp_path / "results" / "results.json")
     doc = json.loads(path.read_text())
-    assert set(doc) == {"score", "output", "tests", "execution_time", "visibility"}
+    assert set(doc) == {"score", "output", "tests", "execution_time", "visibility",
+                        "output_format", "test_output_format"}
+    assert doc["output_format"] == doc["test_output_format"] == "md"
     assert (doc["score"], doc["execution_time"], doc["visibility"]) == (2.0, 4, "visible")
     assert doc["tests"][1] == {"name": "Check 1", "score": 0.0, "max_score": 2.0,
                                "status": "failed", "output": "wrong\nHint: look again",
