@@ -76,8 +76,9 @@ def survey(exercise: Exercise, reference: Any, seeds: Iterable[int] = DEFAULT_SE
 
     seeds = tuple(seeds)
     checks = {c.id: c for c in exercise.checks}
-    examples = choose(exercise, reference, strict=False) if exercise.wrong else []
     answers = Answers(exercise, reference)
+    examples = choose(exercise, reference, strict=False, answers=answers) if exercise.wrong \
+        else []
     entries = []
     for wrong in exercise.wrong:
         entry = Entry(wrong)

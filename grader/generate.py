@@ -54,17 +54,20 @@ def strip_solution(source: str, *, where: str = "") -> str:
     return "\n".join(out)
 
 
-def solution_lines(solution: NotebookNode) -> list[str]:
-    """The stripped, non-blank lines between the solution markers of every code cell."""
-    lines: list[str] = []
+def solution_blocks(solution: NotebookNode) -> list[list[str]]:
+    """The stripped, non-blank lines of each solution block (between the markers), per block."""
+    blocks: list[list[str]] = []
     for cell in solution.cells:
         inside = False
         for line in cell.source.splitlines() if cell.cell_type == "code" else []:
-            if BEGIN.match(line) or END.match(line):
-                inside = bool(BEGIN.match(line))
+            if BEGIN.match(line):
+                inside = True
+                blocks.append([])
+            elif END.match(line):
+                inside = False
             elif inside and line.strip():
-                lines.append(line.strip())
-    return lines
+                blocks[-1].append(line.strip())
+    return blocks
 
 
 def student_version(solution: NotebookNode, *, name: str = "") -> NotebookNode:

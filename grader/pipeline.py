@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from grader import integrity, profiles
-from grader.keras_support.provenance import WEIGHTS_REFUSED
 from grader.checks.core import Exercise, copy_value
 from grader.checks.reference import load_reference
 from grader.checks.runner import evaluate
@@ -207,10 +206,12 @@ def grade_notebook(path: Path, nb: Any, notes: list[str], exercise: Exercise, op
                           calibration=calibration)
         # What a check found in the evidence for the instructor (a model that is not the one
         # the notebook built, Keras' saving replaced) and for the student (the budget that ran).
+        refused = False
         for c in checks:
             findings += [f for f in c.details.pop("integrity", []) if f not in findings]
             notes += [n for n in c.details.pop("notes", []) if n not in notes]
-        if any(WEIGHTS_REFUSED in f for f in findings):  # what in the code fits that record
+            refused = bool(c.details.pop("weights_refused", False)) or refused
+        if refused:  # a model's weights no training in this run left: what in the code fits
             sources = integrity.weight_sources(nb)
             if sources:
                 findings.append("where the code could have brought weights in: "

@@ -39,7 +39,7 @@ from grader.checks.core import Call, Context, Driver, Exercise, Fail, copy_value
 from grader.checks.reference import load_reference
 from grader.course import RELEASE_FORMAT as FORMAT  # how grader.course recognises a release
 from grader.course import RELEASE_MANIFEST as MANIFEST
-from grader.errors import ConfigurationError, InternalError, InvalidNotebook
+from grader.errors import ConfigurationError, InvalidNotebook
 from grader.models import GradeResult
 from grader.selfcheck.codec import decode
 from grader.selfcheck.public import candidates, public_cases
@@ -354,11 +354,12 @@ def _refuse_solution_lines(files: list[Path], exercises: list[Exercise],
     code hands it out), not in a hint, not in the data. In a notebook, a cell leaks a solution
     block when it holds most of the block's distinctive lines (more than 60%, and at least
     three, or all of a shorter block): a few idioms such as `keras.layers.Flatten(),` are
-    everyone's Keras. Anywhere else (the
-    cases' hints, the package) one distinctive line is a quote. A line the exercise's own
-    starter shows outside its solution blocks is no secret. `allow_reveal` names exercises whose
-    solutions may be shown (already due: said on purpose). ConfigurationError lists every leak
-    with its file and cell."""
+    everyone's Keras. Anywhere else (the cases' hints, the package) one distinctive line is a
+    quote. A line the exercise's own starter shows outside its solution blocks is no secret.
+    `allow_reveal` names exercises whose solutions may be shown (already due: said on purpose).
+    ConfigurationError lists every leak with its file and cell."""
+    from grader.generate import solution_blocks
+
     texts = {path: _readable(path) for path in files if path.suffix != ".whl"}
     cells = {path: [set(line.strip() for line in c.source.splitlines())
                     for c in nbformat.reads(path.read_text(encoding="utf-8"), as_version=4).cells]
@@ -368,7 +369,7 @@ def _refuse_solution_lines(files: list[Path], exercises: list[Exercise],
         if ex.id in allow_reveal:
             continue
         own = next((texts[p] for p in files if p.name == f"{ex.id}.ipynb"), "")
-        for block in _solution_blocks(nbformat.read(ex.solution_path, as_version=4)):
+        for block in solution_blocks(nbformat.read(ex.solution_path, as_version=4)):
             secret = list(dict.fromkeys(line for line in block
                                         if _distinctive(line) and line not in own))
             if not secret:
@@ -393,24 +394,6 @@ def _refuse_solution_lines(files: list[Path], exercises: list[Exercise],
             "make hints describe rather than quote, or release the exercise once the other is "
             "due: --exercise ID, and --allow-reveal ID to say on purpose that an exercise's "
             "solution may be shown")
-
-
-def _solution_blocks(solution: Any) -> list[list[str]]:
-    """The stripped, non-blank lines of each solution block (between the markers)."""
-    from grader.generate import BEGIN, END
-
-    blocks: list[list[str]] = []
-    for cell in solution.cells:
-        inside = False
-        for line in cell.source.splitlines() if cell.cell_type == "code" else []:
-            if BEGIN.match(line):
-                inside = True
-                blocks.append([])
-            elif END.match(line):
-                inside = False
-            elif inside and line.strip():
-                blocks[-1].append(line.strip())
-    return blocks
 
 
 def _distinctive(line: str) -> bool:

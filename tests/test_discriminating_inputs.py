@@ -15,6 +15,7 @@ import pytest
 
 import inprocess
 from inprocess import EXERCISES, SEEDS
+from grader import catalogue
 from grader.checks.core import Check, Context, Exercise
 from grader.checks.reference import load_reference
 from grader.checks.runner import run_check
@@ -29,10 +30,8 @@ def _cases() -> list[Any]:
 
 
 def _context(ex: Exercise, check: Check, seed: int) -> Context:
-    assert check.call is not None
-    args, kwargs = check.call.bind(seed, {})
-    return Context(text=check.call.describe(args, kwargs), args=args, kwargs=kwargs,
-                   reference=load_reference(inprocess.solution_path(ex.id)), call=check.call)
+    """The check's context at a grading seed, as a grading builds it (`cnn-grader catalogue`'s)."""
+    return catalogue.context(check, seed, load_reference(inprocess.solution_path(ex.id)))
 
 
 @pytest.mark.parametrize(("exercise", "wrong"), _cases())

@@ -385,29 +385,25 @@ def _sorted_workers(status: dict[str, Any]) -> tuple[set[str], dict[str, str]]:
 
 
 def _write_reports(task: Task, payload: str, html: str) -> None:
-    """`<stem>.json` and `<stem>.html` into the student's folder, as the local workers write
-    them: into a scratch folder first, then moved, so no half-written report is ever seen."""
-    report_dir = Path(task.report_dir)
-    report_dir.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(dir=report_dir, prefix=".partial-"))
-    try:
-        from grader.batch.worker import instructor_dir
-        from grader.models import GradeResult, SchemaError
-        from grader.reporting import write_reports
+    """The student's and the instructor's reports, rendered here from the results document
+    and written as the local workers write them (grader.batch.worker.write_both_views). A reply
+    whose payload is no results document (a stand-in worker's) is written as it came, with
+    its own page."""
+    from grader.batch.worker import write_both_views
+    from grader.models import GradeResult, SchemaError
 
+    report_dir = Path(task.report_dir)
+    try:
+        result = GradeResult.from_dict(json.loads(payload))
+    except (ValueError, SchemaError):
+        report_dir.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(dir=report_dir, prefix=".partial-"))
         try:
-            result = GradeResult.from_dict(json.loads(payload))
-        except (ValueError, SchemaError):  # not a results document: kept as it came
             for kind, text in (("json", payload), ("html", html)):
-                (scratch / f"{task.report_stem}.{kind}").write_text(text, encoding="utf-8")
-                os.replace(scratch / f"{task.report_stem}.{kind}",
-                           report_dir / f"{task.report_stem}.{kind}")
-            return
-        for path in write_reports(result, scratch, task.report_stem).values():
-            os.replace(path, report_dir / path.name)
-        instructor = instructor_dir(report_dir)
-        instructor.mkdir(parents=True, exist_ok=True)
-        for path in write_reports(result, scratch, task.report_stem, view="instructor").values():
-            os.replace(path, instructor / path.name)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+                path = scratch / f"{task.report_stem}.{kind}"
+                path.write_text(text, encoding="utf-8")
+                os.replace(path, report_dir / path.name)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return
+    write_both_views(result, report_dir, task.report_stem)

@@ -25,7 +25,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from grader.models import Calibration
+from grader.models import Calibration, GradeResult
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def grade_task(task: Task) -> tuple[str, str]:
     """
     from grader.api import Options, grade
     from grader.errors import UnknownExercise
-    from grader.reporting import to_json, write_reports
+    from grader.reporting import to_json
 
     try:
         result = grade(Path(task.path), Options(
@@ -83,19 +83,25 @@ def grade_task(task: Task) -> tuple[str, str]:
             calibration=task.calibration, executor=_kernel_pool()))
     except UnknownExercise as exc:
         return "unknown", str(exc)
-    report_dir = Path(task.report_dir)
+    write_both_views(result, Path(task.report_dir), task.report_stem)
+    return "ok", to_json(result)
+
+
+def write_both_views(result: GradeResult, report_dir: Path, stem: str) -> None:
+    """The student's reports into `report_dir` and the instructor's copy beside the class's
+    (`instructor_dir`), each written into a scratch folder first and moved, so a worker killed
+    mid-write never leaves a half-written report where a student would open it."""
+    from grader.reporting import write_reports
+
     report_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(dir=report_dir, prefix=".partial-"))
     try:
-        for path in write_reports(result, scratch, task.report_stem).values():
-            os.replace(path, report_dir / path.name)
-        instructor = instructor_dir(report_dir)
-        instructor.mkdir(parents=True, exist_ok=True)
-        for path in write_reports(result, scratch, task.report_stem, view="instructor").values():
-            os.replace(path, instructor / path.name)
+        for view, folder in (("student", report_dir), ("instructor", instructor_dir(report_dir))):
+            folder.mkdir(parents=True, exist_ok=True)
+            for path in write_reports(result, scratch, stem, view=view).values():
+                os.replace(path, folder / path.name)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return "ok", to_json(result)
 
 
 def instructor_dir(report_dir: Path) -> Path:

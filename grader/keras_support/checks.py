@@ -188,6 +188,7 @@ class AccuracyCheck:
             # Weights that classify well but that no training of this model in this run left:
             # brought in. (Near chance they gain nothing, and the shortfall message says why.)
             ctx.extras.setdefault("integrity", []).extend(verdict.refused_findings)
+            ctx.extras["weights_refused"] = True  # the pipeline adds the code's evidence
             raise Fail(f"{verdict.refuse} (it classifies {result.accuracy:.3f} of the held-out "
                        "test images correctly)")
         limit = ctx.threshold

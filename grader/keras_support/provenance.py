@@ -30,8 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-# Every finding of weights that training in this run did not leave holds these words (the
-# pipeline then adds where the code could have brought them in).
+# The words of every finding of weights that training in this run did not leave.
 WEIGHTS_REFUSED = "weights not left by training in this run"
 
 

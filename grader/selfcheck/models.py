@@ -38,9 +38,14 @@ def _plain(value: Any) -> Any:
     return str(getattr(value, "__name__", None) or getattr(value, "name", None) or value)
 
 
+def is_model(value: Any) -> bool:
+    """A Keras model, told without importing Keras (the self-checks need only NumPy)."""
+    return hasattr(value, "layers") and hasattr(value, "count_params")
+
+
 def describe(model: Any) -> dict[str, Any]:
     """The facts an exercise states about a model, as plain data."""
-    if not (hasattr(model, "layers") and hasattr(model, "count_params")):
+    if not is_model(model):
         return {"not_a_model": type(model).__name__}
     layers = []
     for layer in model.layers:

@@ -149,11 +149,13 @@ class Answers:
         return any(w is wrong for w, _ in self.wrong(chosen))
 
 
-def choose(exercise: Exercise, reference: Any, *, strict: bool = True) -> list[Chosen]:
+def choose(exercise: Exercise, reference: Any, *, strict: bool = True,
+           answers: Answers | None = None) -> list[Chosen]:
     """The public examples of every function: a spread, then draws until the catalogue is shown
     (see the module docstring); ConfigurationError names a mistake no draw shows (with
-    `strict=False` it is left unshown: `cnn-grader catalogue` reports it)."""
-    answers = Answers(exercise, reference)
+    `strict=False` it is left unshown: `cnn-grader catalogue` reports it). `answers`: the
+    caller's, to reuse the answers computed while choosing."""
+    answers = answers if answers is not None else Answers(exercise, reference)
     by_function: dict[str, list[Candidate]] = {}
     for c in candidates(exercise):
         by_function.setdefault(c.call.func, []).append(c)
@@ -198,7 +200,7 @@ def public_cases(exercise: Exercise, reference: Any) -> dict[str, Any]:
     catalogued mistakes' answers, as data; and the functions without examples, with why."""
     answers = Answers(exercise, reference)
     cases = []
-    for chosen in choose(exercise, reference):
+    for chosen in choose(exercise, reference, answers=answers):
         c = chosen.candidate
         args, kwargs = answers.bound(chosen)
         try:

@@ -32,7 +32,7 @@ from ..checks.diagnosis import name_mistakes, timeout_message
 from ..checks.expect import expect_match, expect_parts
 from ..checks.outcomes import Fail
 from .codec import decode
-from .models import compare, describe
+from .models import compare, describe, is_model
 
 HIDDEN_NOTE = "public self-checks only: your final grade also uses hidden inputs"
 CASES_FORMAT = "cnn-selfcheck-cases"
@@ -217,7 +217,7 @@ def check(*functions: Callable[..., Any], cases_dir: Path | None = None,
         value = names.get(name)
         if value is None:
             _write(stream, f"· {name}: not defined yet (the training cell makes it)")
-        elif hasattr(value, "layers") and hasattr(value, "count_params"):
+        elif is_model(value):
             _write(stream, f"✔ {name} holds a Keras model (its accuracy is graded, not "
                            "checked here)")
         else:

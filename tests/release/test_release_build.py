@@ -253,11 +253,12 @@ def test_graded_hints_describe_rather_than_quote_a_solution() -> None:
     import nbformat
 
     from grader.exercises import available, get
+    from grader.generate import solution_blocks
 
     quoted = []
     for eid in available():
         ex = get(eid)
-        blocks = release._solution_blocks(nbformat.read(ex.solution_path, as_version=4))
+        blocks = solution_blocks(nbformat.read(ex.solution_path, as_version=4))
         lines = {line for block in blocks for line in block if release._distinctive(line)}
         quoted += [(eid, c.id, line) for c in ex.checks for line in lines
                    if line in (c.hint or "")]
