@@ -50,7 +50,7 @@ PACKAGE = "cnn_selfcheck"
 GRADER_ROOT = Path(__file__).resolve().parent
 SHIPPED = ("checks/__init__.py", "checks/outcomes.py", "checks/expect.py", "checks/diagnosis.py",
            "selfcheck/__init__.py", "selfcheck/codec.py", "selfcheck/runtime.py",
-           "selfcheck/datasets.py", "selfcheck/models.py")
+           "selfcheck/datasets.py", "selfcheck/models.py", "selfcheck/judges.py")
 DATASETS_SHIM = '''"""`install("fashion_mnist")`: the course's datasets where Keras looks, offline."""
 
 from .selfcheck.datasets import install
@@ -158,7 +158,7 @@ def _write_release(out: Path, exercises: list[Exercise], starters: Path,
             text = release_package.with_setup_cell(text, selfcheck_url)
         _write(out / f"{ex.id}.ipynb", text)
         reference = (load_reference(ex.solution_path)
-                     if candidates(ex) or ex.public_models else None)
+                     if candidates(ex) or ex.public_models or ex.public_compile else None)
         _write(out / PACKAGE / "cases" / f"{ex.id}.json",
                json.dumps(public_cases(ex, reference), ensure_ascii=False) + "\n")
     for name in SHIPPED:
@@ -229,7 +229,7 @@ def public_exercise(release_root: Path, exercise_id: str) -> Exercise:
         return ex.input(name, lambda rng, v=value: copy_value(v))
 
     for case in doc["cases"]:
-        if case.get("kind") in ("model", "defined"):
+        if case.get("kind") in ("model", "properties", "defined"):
             _kernel_fact(ex, case)
             continue
         args = decode(case["args"], on_input=as_input)
@@ -243,6 +243,8 @@ def public_exercise(release_root: Path, exercise_id: str) -> Exercise:
         call.labelled(case["call"])
         ex.check(points=1, call=call, hint=case["hint"], title=case["title"],
                  group=case["function"], id=case["check"])(_public_check(case))
+        if case.get("kind") == "judged":  # judged as data: no answer to compare with
+            continue
         expected = decode(case["expected"])
         answers[call.key()] = {"own": expected} if driver is not None else expected
     return ex
@@ -259,10 +261,11 @@ def drive_defined(need, name):
 def _kernel_fact(ex: Exercise, case: dict[str, Any]) -> None:
     """A model builder's stated facts, or a name the grader needs after the run, judged as the
     self-check cell judges them (a driver describes the model in the kernel)."""
-    from grader.selfcheck.models import compare, driver_source
+    from grader.selfcheck.models import driver_source
+    from grader.selfcheck.runtime import fact_problems
 
     name = case["function"]
-    if case["kind"] == "model":
+    if case["kind"] in ("model", "properties"):
         call = Call.driver(Driver("drive_model_facts", driver_source(name)), name)
     else:
         call = Call.driver(DEFINED_DRIVER, name, name)
@@ -270,8 +273,8 @@ def _kernel_fact(ex: Exercise, case: dict[str, Any]) -> None:
 
     def fn(got: Any, ctx: Context) -> None:
         value = got.get("own") if isinstance(got, dict) else None
-        if case["kind"] == "model":
-            problems = compare(value, case["spec"], what=case["call"])
+        if case["kind"] in ("model", "properties"):
+            problems = fact_problems(value, case)
             if problems:
                 raise Fail("\n".join(problems), hint=case["hint"])
         elif not (isinstance(value, dict) and value.get("model")):
@@ -285,11 +288,18 @@ def _kernel_fact(ex: Exercise, case: dict[str, Any]) -> None:
 def _public_check(case: dict[str, Any]) -> Any:
     """The check of one public example: the self-check cell's own judgement of it."""
     def fn(got: Any, ctx: Context) -> None:
-        if case.get("driver") is not None:
+        if case.get("driver") is not None and case.get("kind") != "judged":
             if not isinstance(got, dict) or "own" not in got:
                 raise Fail(f"{ctx.text}: the grader could not read the result (got "
                            f"{type(got).__name__})")
             got = got["own"]
+        if case.get("kind") == "judged":
+            from grader.selfcheck.runtime import fact_problems
+
+            problems = fact_problems(got, case) or []
+            if problems:
+                raise Fail("\n".join(problems), hint=case["hint"])
+            return
         verdict = judge(got, case)
         if verdict is not None:
             raise Fail(verdict[0], hint=verdict[1])

@@ -342,6 +342,12 @@ class Exercise:
     # run (a trained model), which `cnn-grader check --course` says are there or not.
     public_models: tuple[str, ...] = ()
     after_run: tuple[str, ...] = ()
+    # Graded checks judged by grader.selfcheck.judges on plain data, and so public as they are:
+    # check id → the rules a builder's model must hold (plus, for ids in public_compile, the
+    # reference's compile settings); check id → (judge name, its parameters) of a driver's data.
+    public_properties: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    public_compile: tuple[str, ...] = ()
+    public_judged: dict[str, tuple[str, Any]] = field(default_factory=dict)
     _inputs: int = field(default=0, repr=False)
 
     @property

@@ -25,7 +25,9 @@ from grader.keras_support import architecture as arch
 from grader.keras_support.devices import expected_gpus
 from grader.keras_support.budget import SMOKE, Training
 from grader.keras_support.checks import add_accuracy_check, add_compile_check, model_file
-from grader.keras_support.properties import Property, labels, property_check, softmax_output
+from grader.keras_support.properties import property_check
+from grader.selfcheck.judges import is_augmentation, labels
+from grader.selfcheck.models import describe
 from grader.keras_support.spec import AccuracySpec
 
 TRAINING = Training(datasets=("cifar10",), smoke=SMOKE)
@@ -70,32 +72,18 @@ def gpu_summary(got: Any, ctx: Context) -> None:
                    "TensorFlow gives them ('/physical_device:GPU:0', …)")
 
 
-# -- the model's properties -----------------------------------------------------------------
-def augmentation(info: arch.ModelInfo) -> list[Property]:
-    first = arch.leading_layers(info)
-    flips = [x for x in info.layers if x.kind == "RandomFlip"]
-    shifts = [x for x in info.layers if x.kind in SHIFTS]
-    later = [x for x in info.layers if arch.is_augmentation(x) and x not in first]
-    return [Property("RandomFlip('horizontal')",
-                     any(x.settings.get("mode") == "horizontal" for x in flips), labels(flips)),
-            Property("RandomTranslation or RandomRotation", bool(shifts), labels(shifts)),
-            Property("augmentation layers first (before the first Conv2D)",
-                     bool(first) and not later and any(arch.is_augmentation(x) for x in first),
-                     f"first layers: {labels(first)}"
-                     + (f"; later: {labels(later)}" if later else ""))]
-
-
-def structure(info: arch.ModelInfo) -> list[Property]:
-    blocks = arch.conv_blocks(info)
-    drops = [x for x in info.layers if x.kind == "Dropout"]
-    return [Property(f"input {INPUT_SHAPE}", info.input_shape == INPUT_SHAPE,
-                     str(info.input_shape)),
-            Property("at least two Conv2D + BatchNormalization + MaxPooling2D blocks",
-                     len(blocks) >= 2,
-                     f"{len(blocks)}" + (": " + " | ".join(labels(b) for b in blocks)
-                                         if blocks else "")),
-            Property("Dropout", bool(drops), labels(drops)),
-            softmax_output(info)]
+# -- the model's properties, as rules (grader.selfcheck.judges) graded and public alike ------
+AUGMENTATION = [
+    {"rule": "any", "classes": ["RandomFlip"], "where": {"mode": "horizontal"},
+     "says": "RandomFlip('horizontal')"},
+    {"rule": "any", "classes": sorted(SHIFTS), "says": "RandomTranslation or RandomRotation"},
+    {"rule": "augmentation_first", "says": "augmentation layers first (before the first Conv2D)"}]
+STRUCTURE = [
+    {"rule": "input", "shape": list(INPUT_SHAPE), "says": f"input {INPUT_SHAPE}"},
+    {"rule": "blocks", "at_least": 2,
+     "says": "at least two Conv2D + BatchNormalization + MaxPooling2D blocks"},
+    {"rule": "any", "classes": ["Dropout"], "says": "Dropout"},
+    {"rule": "output", "units": 10, "says": "output layer Dense(10, softmax)"}]
 
 
 BUILD = Call("build_cifar_cnn")
@@ -104,14 +92,14 @@ AUG_HINT = ("Start the model with keras.layers.RandomFlip('horizontal') and "
             "; a Rescaling(1/255) layer may come before or after them).")
 ex.check(points=1.5, call=BUILD, id="cifar_augmentation",
          title="build_cifar_cnn: augmentation layers first", hint=AUG_HINT)(
-    property_check(augmentation))
+    property_check(AUGMENTATION))
 ex.check(points=2, call=BUILD, id="cifar_structure",
          title="build_cifar_cnn: input, Conv2D + BatchNormalization + MaxPooling2D blocks, "
                "Dropout, Dense(10, softmax)",
          hint="keras.Input(shape=(32, 32, 3)); twice (or more): Conv2D(…, padding='same', "
               "activation='relu'), BatchNormalization(), MaxPooling2D(2); then Flatten, "
               "Dropout(0.3…0.5) and Dense(10, activation='softmax').")(
-    property_check(structure))
+    property_check(STRUCTURE))
 add_compile_check(ex, BUILD, id="cifar_compile")
 
 
@@ -173,7 +161,7 @@ def judge_training_only(model: Any, *, what: str) -> list[list[Any]]:
     varies = any(r.shape != runs[0].shape or not np.allclose(r, runs[0], rtol=0, atol=1e-6)
                  for r in runs[1:])
     if not varies:
-        augmenting = [x for x in info.layers if arch.is_augmentation(x)]
+        augmenting = [x for x in describe(model)["layers"] if is_augmentation(x)]
         raise Fail(f"{what}: in training (training=True, dropout switched off) the model gives "
                    "the same output for the same 8 images on three calls, so nothing augments "
                    f"them (augmentation layers found: {labels(augmenting)})")
@@ -210,11 +198,12 @@ ex.unchecked.update({
     "gpu_summary": (
         "its answer depends on the machine: the grade compares it with the GPUs the grading "
         "machine gives your notebook"),
-    "build_cifar_cnn": (
-        "it builds a Keras model: the grade compares its layers, output shapes, parameters "
-        "and compile settings with what the exercise asks"),
 })
 
-# Public self-checks of what the notebook states about its model (grader.selfcheck.models),
-# and the names the grader needs after the run.
+# Public self-checks: the model's properties and compile settings are judged on plain data by
+# grader.selfcheck.judges, so the release ships them as they are; that augmentation is active
+# in training only needs the model run by the grader, and accuracy needs the training: graded.
+ex.public_properties = {"cifar_augmentation": AUGMENTATION, "cifar_structure": STRUCTURE,
+                        "cifar_compile": []}
+ex.public_compile = ("cifar_compile",)
 ex.after_run = ("cifar_model",)

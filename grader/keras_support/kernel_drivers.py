@@ -25,19 +25,19 @@ def drive_accuracy_threshold(need, scenarios):
     import keras
 
     cls = need("AccuracyThreshold")
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    tiny = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     stopped = []
     for scenario in scenarios:
         callback = cls(scenario["target"])
-        model.stop_training = False
-        callback.set_model(model)
+        tiny.stop_training = False
+        callback.set_model(tiny)
         callback.on_train_begin({})
         after = None
         for epoch, (acc, val) in enumerate(zip(scenario["accuracy"], scenario["val_accuracy"])):
             callback.on_epoch_begin(epoch, {})
             callback.on_epoch_end(epoch, {"loss": round(1.0 - acc, 4), "accuracy": acc,
                                           "val_loss": round(1.0 - val, 4), "val_accuracy": val})
-            if bool(model.stop_training):
+            if bool(tiny.stop_training):
                 after = epoch + 1
                 break
         stopped.append(after)

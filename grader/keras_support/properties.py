@@ -1,57 +1,39 @@
 """Models judged by properties rather than one exact architecture (ex06, ex11): each
-requirement is checked on the model's description and listed in the report's table.
+requirement is a rule written as data in the exercise, checked on the model's description and
+listed in the report's table.
 
-    ex.check(points=1, call=BUILD, id=...)(property_check(augmentation))
+    AUGMENTATION = [{"rule": "any", "classes": ["RandomFlip"], "where": {"mode": "horizontal"},
+                     "says": "RandomFlip('horizontal')"}, ...]
+    ex.check(points=1, call=BUILD, id=...)(property_check(AUGMENTATION))
+    ex.public_properties[id] = AUGMENTATION
 
-where `augmentation(info)` returns the `Property` list for one check.
+The description (grader.selfcheck.models.describe) and the rules (grader.selfcheck.judges) are
+the code the student release ships, so the self-check cell `check(build_cnn)` reads a model the
+way this check does and says the same thing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from grader.checks.core import Context, Fail
-from grader.keras_support import architecture as arch
 from grader.keras_support.checks import student_model
+from grader.selfcheck import judges
+from grader.selfcheck.models import describe
 
 
-@dataclass(frozen=True)
-class Property:
-    requirement: str
-    ok: bool
-    found: str
+def judged(got: Any, ctx: Context, rules: list[dict[str, Any]]
+           ) -> tuple[list[tuple[str, bool, str]], list[str]]:
+    """(properties, the student's messages) of the model the call returned."""
+    props = judges.properties(describe(student_model(got, what=ctx.text)), rules)
+    ctx.extras["table"] = judges.properties_table(props)
+    return props, judges.lacks(ctx.text, props)
 
 
-def labels(layers: Iterable[arch.LayerInfo]) -> str:
-    """The layers as the report shows them, or "none"."""
-    return ", ".join(x.label() for x in layers) or "none"
-
-
-def softmax_output(info: arch.ModelInfo) -> Property:
-    """The course's ten-class output layer."""
-    last = info.layers[-1] if info.layers else None
-    return Property("output layer Dense(10, softmax)",
-                    last is not None and last.kind == "Dense"
-                    and last.settings.get("units") == 10
-                    and last.settings.get("activation") == "softmax",
-                    last.label() if last else "none")
-
-
-def table(props: list[Property]) -> list[list[Any]]:
-    """The report's requirement / your model table."""
-    return [["requirement", "your model"]] + [
-        [p.requirement, {"text": p.found, "status": "ok" if p.ok else "bad"}] for p in props]
-
-
-def property_check(pick: Callable[[arch.ModelInfo], list[Property]]) -> Any:
-    """A check that the model the call returned has every property `pick` lists."""
+def property_check(rules: list[dict[str, Any]]) -> Any:
+    """A check that the model the call returned holds every rule."""
     def check(got: Any, ctx: Context) -> None:
-        props = pick(arch.describe(student_model(got, what=ctx.text)))
-        ctx.extras["table"] = table(props)
-        bad = [p for p in props if not p.ok]
-        if bad:
-            raise Fail(f"{ctx.text}: the model lacks "
-                       + "; ".join(f"{p.requirement} (found: {p.found})" for p in bad))
+        _, problems = judged(got, ctx, rules)
+        if problems:
+            raise Fail(problems[0])
     return check

@@ -3,7 +3,7 @@
 An array is `{"__ndarray__": {"dtype", "shape", "data"}}` with its values as JSON numbers
 (Python writes a float as its shortest repr, which reads back to the same bits); a tuple is
 `{"__tuple__": [...]}`, so that the student's function gets a tuple where the grader passed
-one. A NumPy scalar is written as the Python number: the comparisons treat both alike.
+one; a dict with string keys is `{"__dict__": {...}}`. A NumPy scalar is written as the Python number: the comparisons treat both alike.
 `{"__input__": name, "value": v}` marks an argument made from a grader input, so the grader can
 show it by name as its hidden counterpart is shown.
 
@@ -44,6 +44,8 @@ def encode(value: Any) -> Any:
         return {"__tuple__": [encode(x) for x in value]}
     if isinstance(value, list):
         return [encode(x) for x in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {"__dict__": {k: encode(v) for k, v in value.items()}}
     raise NotData(f"a value of type {type(value).__name__}")
 
 
@@ -62,6 +64,8 @@ def decode(data: Any, *, on_input: Callable[[str, Any], Any] | None = None) -> A
         return np.array(flat, dtype=dtype).reshape(tuple(int(n) for n in spec["shape"]))
     if "__tuple__" in data:
         return tuple(decode(x, on_input=on_input) for x in data["__tuple__"])
+    if "__dict__" in data:
+        return {str(k): decode(v, on_input=on_input) for k, v in data["__dict__"].items()}
     if "__float__" in data:
         return float(data["__float__"])
     if "__input__" in data:

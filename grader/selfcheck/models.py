@@ -18,22 +18,37 @@ from typing import Any
 
 # The settings of each layer kind that the exercises state (the rest is Keras' default).
 SETTINGS = {
-    "Conv2D": ("filters", "kernel_size", "strides", "padding", "activation"),
-    "Dense": ("units", "activation"),
+    "Conv2D": ("filters", "kernel_size", "strides", "padding", "activation", "kernel_regularizer"),
+    "Dense": ("units", "activation", "kernel_regularizer"),
     "MaxPooling2D": ("pool_size", "strides", "padding"),
     "AveragePooling2D": ("pool_size", "strides", "padding"),
     "Dropout": ("rate",),
+    "SpatialDropout2D": ("rate",),
     "Flatten": (),
+    "RandomFlip": ("mode",),
+    "RandomRotation": ("factor",),
+    "RandomTranslation": ("height_factor", "width_factor"),
+    "RandomZoom": ("height_factor", "width_factor"),
+    "Rescaling": ("scale", "offset"),
 }
+_ACTIVATION_LAYERS = {"Activation": None, "ReLU": "relu", "Softmax": "softmax"}
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: Any, key: str = "") -> Any:
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [_plain(v, key) for v in value]
     if isinstance(value, dict):
+        if key == "kernel_regularizer":  # ["L2", 0.0001], as the report writes L2(0.0001)
+            config = value.get("config") or {}
+            return [str(value.get("class_name", "?"))] + [
+                round(float(config[k]), 8) for k in ("l1", "l2") if k in config]
         name = value.get("class_name") or value.get("config", {}).get("name")
+        if key == "activation":
+            name = value.get("config", {}).get("name") or value.get("class_name")
         return str(name).lower() if name else repr(value)
-    if value is None or isinstance(value, (bool, int, float, str)):
+    if isinstance(value, float):
+        return round(value, 8)
+    if value is None or isinstance(value, (bool, int, str)):
         return value
     return str(getattr(value, "__name__", None) or getattr(value, "name", None) or value)
 
@@ -47,12 +62,7 @@ def describe(model: Any) -> dict[str, Any]:
     """The facts an exercise states about a model, as plain data."""
     if not is_model(model):
         return {"not_a_model": type(model).__name__}
-    layers = []
-    for layer in model.layers:
-        kind = type(layer).__name__
-        config = layer.get_config()
-        layers.append({"class": kind, **{k: _plain(config[k]) for k in SETTINGS.get(kind, ())
-                                         if k in config}})
+    layers = _fold(_flatten(model))
     try:
         shape = list(model.input_shape[1:])
     except (AttributeError, ValueError, TypeError):
@@ -67,6 +77,43 @@ def describe(model: Any) -> dict[str, Any]:
                                                     else [metrics])]}
     return {"input_shape": shape, "layers": layers, "params": int(model.count_params()),
             "compile": compiled}
+
+
+def _flatten(model: Any) -> list[dict[str, Any]]:
+    """The model's layers in order, a nested model (an augmentation Sequential used as a layer)
+    opened up, without the InputLayer a functional model lists."""
+    out: list[dict[str, Any]] = []
+    for layer in getattr(model, "layers", []):
+        kind = type(layer).__name__
+        if kind == "InputLayer":
+            continue
+        if hasattr(layer, "layers") and kind in ("Sequential", "Functional", "Model"):
+            out.extend(_flatten(layer))
+            continue
+        try:
+            config = layer.get_config()
+        except Exception:  # noqa: BLE001 - a layer that cannot describe itself: its class
+            config = {}
+        out.append({"class": kind, **{k: _plain(config[k], k) for k in SETTINGS.get(kind, ())
+                                      if k in config and not (k == "kernel_regularizer"
+                                                              and config[k] is None)}})
+        if kind in _ACTIVATION_LAYERS:
+            out[-1]["activation"] = _ACTIVATION_LAYERS[kind] or _plain(config.get("activation"),
+                                                                       "activation")
+    return out
+
+
+def _fold(layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A separate activation layer folded into the Conv2D or Dense before it: the same model."""
+    out: list[dict[str, Any]] = []
+    for each in layers:
+        if (each["class"] in _ACTIVATION_LAYERS and out
+                and out[-1]["class"] in ("Conv2D", "Dense")
+                and out[-1].get("activation") in ("linear", None)):
+            out[-1] = {**out[-1], "activation": each.get("activation")}
+            continue
+        out.append(each)
+    return out
 
 
 def _show(layer: dict[str, Any]) -> str:
@@ -94,7 +141,13 @@ def compare(got: Any, spec: dict[str, Any], *, what: str) -> list[str]:
                 problems.append(f"{what}: layer {i + 1} is {_show(g)}, expected {_show(w)}")
     if got.get("params") != spec["params"] and not problems:
         problems.append(f"{what}: {got.get('params'):,} parameters, expected {spec['params']:,}")
-    compiled, expected = got.get("compile"), spec.get("compile")
+    return problems + compare_compile(got, spec.get("compile"), what=what)
+
+
+def compare_compile(got: dict[str, Any], expected: dict[str, Any] | None, *, what: str
+                    ) -> list[str]:
+    """The compile settings an exercise states against the model's ([] when they agree)."""
+    compiled, problems = got.get("compile"), []
     if expected is not None:
         if not compiled:
             problems.append(f"{what}: the model is not compiled; compile it with "

@@ -85,8 +85,10 @@ def candidates(exercise: Exercise) -> list[Candidate]:
 def public_functions(exercise: Exercise) -> list[str]:
     """The student functions that have public examples, in the order the checks name them
     (model builders: their stated facts, grader.selfcheck.models)."""
+    judged = [c.call.func for c in exercise.checks if c.call is not None
+              and (c.id in exercise.public_properties or c.id in exercise.public_judged)]
     return list(dict.fromkeys([c.call.func for c in candidates(exercise)]
-                              + list(exercise.public_models)))
+                              + list(exercise.public_models) + judged))
 
 
 def unchecked(exercise: Exercise) -> dict[str, str]:
@@ -246,6 +248,30 @@ def model_cases(exercise: Exercise, reference: Any) -> list[dict[str, Any]]:
                     "hint": graded.hint if graded else "", "spec": describe(
                         getattr(reference, builder)()),
                     "time_limit": exercise.limits.probe_timeout})
+    by_id = {c.id: c for c in exercise.checks}
+    for check_id, rules in exercise.public_properties.items():
+        check = by_id[check_id]
+        assert check.call is not None
+        case = {"check": check_id, "kind": "properties", "function": check.call.func,
+                "call": check.call.describe(*check.call.bind_public({})), "title": check.title,
+                "hint": check.hint, "rules": rules, "time_limit": exercise.limits.probe_timeout}
+        if check_id in exercise.public_compile:
+            case["compile"] = describe(getattr(reference, check.call.func)())["compile"]
+        out.append(case)
+    for check_id, (judge, params) in exercise.public_judged.items():
+        check = by_id[check_id]
+        call = check.call
+        assert call is not None and call.driver_code is not None
+        args, kwargs = call.bind_public({})
+        out.append({"check": check_id, "kind": "judged", "function": call.func,
+                    "call": call.describe(args, kwargs), "title": check.title,
+                    "hint": check.hint, "judge": judge, "params": params,
+                    "driver": {"name": call.driver_code.name,
+                               "source": driver_alone(call.driver_code.source,
+                                                      call.driver_code.name)},
+                    "args": [encode(a) for a in args],
+                    "kwargs": {k: encode(v) for k, v in kwargs.items()},
+                    "time_limit": call.timeout or exercise.limits.probe_timeout})
     for name in exercise.after_run:
         out.append({"check": f"{name}_defined", "kind": "defined", "function": name,
                     "call": name, "title": f"{name} holds a Keras model after the run",
@@ -253,6 +279,25 @@ def model_cases(exercise: Exercise, reference: Any) -> list[dict[str, Any]]:
                             "(its accuracy is graded, not checked here).",
                     "time_limit": exercise.limits.probe_timeout})
     return out
+
+
+def driver_alone(source: str, name: str) -> str:
+    """A driver file cut down to the function `name`, the module's imports and the top-level
+    functions it uses, as the release ships it (the rest of the grader's drivers stays ours)."""
+    import ast
+
+    tree = ast.parse(source)
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    keep, todo = set(), [name]
+    while todo:
+        current = todo.pop()
+        if current in keep or current not in functions:
+            continue
+        keep.add(current)
+        todo += [n.id for n in ast.walk(functions[current]) if isinstance(n, ast.Name)]
+    body = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
+            or (isinstance(n, ast.FunctionDef) and n.name in keep)]
+    return ast.unparse(ast.Module(body=body, type_ignores=[])) + "\n"
 
 
 def _encode_wrong(wrongs: list[tuple[Any, Any]]) -> list[dict[str, Any]]:

@@ -32,7 +32,9 @@ from ..checks.diagnosis import name_mistakes, timeout_message
 from ..checks.expect import expect_match, expect_parts
 from ..checks.outcomes import Fail
 from .codec import decode
-from .models import compare, describe, is_model
+from .judges import judge as judge_data
+from .judges import lacks, properties
+from .models import compare, compare_compile, describe, is_model
 
 HIDDEN_NOTE = "public self-checks only: your final grade also uses hidden inputs"
 CASES_FORMAT = "cnn-selfcheck-cases"
@@ -77,7 +79,9 @@ def call_case(fn: Callable[..., Any], case: dict[str, Any]) -> Any:
             raise NameError(f"name {name!r} is not defined")
         return fn
 
-    return env[driver["name"]](need, *args, **kwargs)["own"]
+    result = env[driver["name"]](need, *args, **kwargs)
+    # A judged case's driver reports data for the judge; an example's driver, its answer.
+    return result if case.get("kind") == "judged" else result["own"]
 
 
 def judge(got: Any, case: dict[str, Any]) -> tuple[str, str] | None:
@@ -168,8 +172,11 @@ def _student_frames(exc: BaseException) -> str:
 
 def run_case(fn: Callable[..., Any], case: dict[str, Any]) -> tuple[str, str, str]:
     """(status, message, hint) of one example: passed, failed or not_attempted. A model
-    builder's case compares the facts the exercise states (grader.selfcheck.models)."""
-    model = case.get("kind") == "model"
+    builder's case compares the facts the exercise states (grader.selfcheck.models) or the
+    properties it asks for; a judged case judges a driver's data as the graded check does
+    (grader.selfcheck.judges)."""
+    kind = case.get("kind")
+    model = kind in ("model", "properties")
     try:
         got = (describe(_within(case.get("time_limit"), fn)) if model
                else _as_data(_within(case.get("time_limit"), lambda: call_case(fn, case))))
@@ -180,13 +187,29 @@ def run_case(fn: Callable[..., Any], case: dict[str, Any]) -> tuple[str, str, st
     except Exception as exc:  # noqa: BLE001 - the student's code: say what it raised
         return ("failed", f"{case['call']} raised {type(exc).__name__}: {exc}\n"
                 f"{_student_frames(exc).strip()}", case["hint"])
-    if model:
-        problems = compare(got, case["spec"], what=case["call"])
+    problems = fact_problems(got, case)
+    if problems is not None:
         return ("failed", "\n".join(problems), case["hint"]) if problems else ("passed", "", "")
     verdict = judge(got, case)
     if verdict is None:
         return "passed", "", ""
     return "failed", verdict[0], verdict[1]
+
+
+def fact_problems(got: Any, case: dict[str, Any]) -> list[str] | None:
+    """The messages of a model, properties or judged case ([]: it passes); None for a case
+    compared with an answer (`judge`)."""
+    kind = case.get("kind")
+    if kind == "model":
+        return compare(got, case["spec"], what=case["call"])
+    if kind == "properties":
+        if not isinstance(got, dict) or "not_a_model" in got:
+            return compare(got, {}, what=case["call"])
+        return (lacks(case["call"], properties(got, case["rules"]))
+                + compare_compile(got, case.get("compile"), what=case["call"]))
+    if kind == "judged":
+        return judge_data(case["judge"], got, case["params"], what=case["call"])[0]
+    return None
 
 
 def check(*functions: Callable[..., Any], cases_dir: Path | None = None,

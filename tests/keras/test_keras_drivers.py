@@ -39,7 +39,7 @@ def drive_threshold(cls: Any) -> Any:
 
 def test_reference_callback_stops_where_the_contract_says(reference: types.ModuleType) -> None:
     got = drive_threshold(reference.AccuracyThreshold)
-    assert got == [s[3] for s in ex06.SCENARIOS] == [3, None, 2, 1]
+    assert got == [s["stop"] for s in ex06.SCENARIOS] == [3, None, 2, 1]
     ex06.accuracy_threshold(got, ctx(ex06.THRESHOLD_CALL))  # passes
 
 
@@ -83,8 +83,8 @@ def test_a_callback_that_never_stops_fails_with_the_epochs() -> None:
 @pytest.mark.parametrize("cls, wrong", [("StrictlyAbove", 2), ("WatchesValidation", 1)])
 def test_off_by_one_and_wrong_metric_are_caught(cls: str, wrong: int) -> None:
     got = drive_threshold(student_callbacks()[cls])
-    assert got[wrong] != ex06.SCENARIOS[wrong][3]
-    with pytest.raises(Fail, match=f"AccuracyThreshold\\({ex06.SCENARIOS[wrong][0]:g}\\)"):
+    assert got[wrong] != ex06.SCENARIOS[wrong]["stop"]
+    with pytest.raises(Fail, match=f"AccuracyThreshold\\({ex06.SCENARIOS[wrong]['target']:g}\\)"):
         ex06.accuracy_threshold(got, ctx(ex06.THRESHOLD_CALL))
 
 

@@ -132,12 +132,12 @@ def test_pooling_with_all_same_padding_after_the_image_loses_points(seed: int) -
 def test_the_self_check_names_functions_it_cannot_check(release_dir: Path) -> None:
     from grader.selfcheck.runtime import check
 
-    def build_regularized_cnn() -> None:
+    def gpu_summary() -> None:
         raise NotImplementedError
 
     out = io.StringIO()
-    check(build_regularized_cnn, cases_dir=release_dir / "cnn_selfcheck" / "cases", out=out)
-    assert "build_regularized_cnn: no public examples: it builds a Keras model" in \
+    check(gpu_summary, cases_dir=release_dir / "cnn_selfcheck" / "cases", out=out)
+    assert "gpu_summary: no public examples: its answer depends on the machine" in \
         out.getvalue()
 
 

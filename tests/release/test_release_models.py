@@ -18,7 +18,11 @@ from grader.checks.reference import definitions_source
 from grader.course import exercises_dir
 from grader.selfcheck.runtime import HIDDEN_NOTE, check
 
-BUILDERS = {"ex04_dense_baseline": "build_dense_model", "ex05_cnn": "build_cnn"}
+# The training exercises' functions with public self-checks: stated facts (ex04, ex05) or the
+# properties and settings the exercise asks for (ex06, ex11), judged as the grade judges them.
+PUBLIC = {"ex04_dense_baseline": ("build_dense_model",), "ex05_cnn": ("build_cnn",),
+          "ex06_regularization": ("build_regularized_cnn", "AccuracyThreshold", "make_callbacks"),
+          "ex11_cifar10": ("build_cifar_cnn",)}
 
 
 def _run(release_dir: Path, source: str, *functions: str) -> str:
@@ -30,14 +34,73 @@ def _run(release_dir: Path, source: str, *functions: str) -> str:
     return out.getvalue()
 
 
-@pytest.mark.parametrize("eid", sorted(BUILDERS))
+@pytest.mark.parametrize("eid", sorted(PUBLIC))
 def test_the_solution_passes_and_the_starter_does_not(release_dir: Path, eid: str) -> None:
-    builder = BUILDERS[eid]
-    text = _run(release_dir, helpers.solution_definitions(eid), builder)
-    assert f"✔ {builder}()" in text and "✘" not in text, text
+    functions = PUBLIC[eid]
+    text = _run(release_dir, helpers.solution_definitions(eid), *functions)
+    assert "✘" not in text, text
+    for name in functions:
+        assert f"{name}: " in text and "passed" in text, text
+    assert text.count(" passed") == len(functions) and "0 of" not in text, text
     starter = definitions_source(nbformat.read(exercises_dir() / f"{eid}.ipynb", as_version=4))
-    text = _run(release_dir, starter, builder)
-    assert "not attempted yet" in text and "✔" not in text, text
+    text = _run(release_dir, starter, *functions)
+    assert "✔" not in text, text
+    assert text.count("not attempted yet") == len(functions), text
+
+
+EX06_WRONG = '''
+
+def build_regularized_cnn():
+    model = keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        keras.Sequential([keras.layers.RandomFlip("horizontal"), keras.layers.RandomZoom(0.1)]),
+        keras.layers.Conv2D(16, 3, activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Flatten(),
+        keras.layers.Dense(64, activation="relu"),
+        keras.layers.Dropout(0.6),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+class AccuracyThreshold(keras.callbacks.Callback):
+    def __init__(self, target):
+        super().__init__()
+        self.target = target
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs["val_accuracy"] >= self.target:
+            self.model.stop_training = True
+
+
+def make_callbacks(checkpoint_path):
+    return [keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=3,
+                                          restore_best_weights=True),
+            keras.callbacks.ModelCheckpoint(checkpoint_path, monitor="val_loss",
+                                            save_best_only=True)]
+'''
+
+
+def test_ex06_mistakes_fail_the_self_check_in_the_words_of_the_grade(
+        release_dir: Path, make_notebook) -> None:  # type: ignore[no-untyped-def]
+    """A regularised CNN without batch normalisation and with too much dropout, a callback
+    that reads val_accuracy and an early stop on the wrong metric: the self-check cell shows
+    each graded check's own message (the grade and the cell judge with one function)."""
+    source = helpers.solution_definitions("ex06_regularization") + EX06_WRONG
+    text = _run(release_dir, source, *PUBLIC["ex06_regularization"])
+    graded = helpers.grade_nb(make_notebook([source], exercise="ex06_regularization"),
+                              profile="smoke")
+    failed = {c.id: c.message for c in graded.checks if c.status.value == "failed"}
+    for check_id in ("reg_batchnorm_dropout", "accuracy_threshold", "make_callbacks_settings"):
+        assert check_id in failed, failed
+        first = failed[check_id].splitlines()[0]
+        assert f"✘ {first}" in text, (first, text)
+    assert "Dropout with rate in [0.2, 0.5] (found: Dropout(0.6))" in failed["reg_batchnorm_dropout"]
+    assert "EarlyStopping: monitor is 'val_accuracy'" in failed["make_callbacks_settings"]
+    for check_id in ("reg_augmentation", "reg_l2", "reg_output_compile"):
+        assert (check_id in failed) == (check_id == "reg_l2"), failed  # the nested Sequential counts
 
 
 def test_a_wrong_model_fails_with_what_the_exercise_states(release_dir: Path) -> None:
