@@ -278,7 +278,8 @@ class Example:
     declares the call the release may make instead, on grader inputs drawn on a public stream.
     `parts` names the items of a tuple answer, each compared (and named in a message) on its
     own, with `part_hints` beside them. A driver call's answer is its driver's `own` value;
-    `subject` says what of it is compared, as the graded check's message does ("the gradient")."""
+    `subject` says what of it is compared, as the graded check's message does ("the gradient");
+    `dtype`: the answer's dtype is compared too, where a graded check asks for it (float32)."""
 
     id: str
     call: Call
@@ -288,6 +289,7 @@ class Example:
     parts: tuple[str, ...] = ()
     part_hints: tuple[str, ...] = ()
     subject: str = ""
+    dtype: bool = False
 
 
 @dataclass
@@ -400,12 +402,12 @@ class Exercise:
 
     def example(self, id: str, *, call: Call, hint: str, title: str = "", atol: float = 1e-5,
                 parts: tuple[str, ...] = (), part_hints: tuple[str, ...] = (),
-                subject: str = "") -> None:
+                subject: str = "", dtype: bool = False) -> None:
         """Declare a public example that no compare check gives (see `Example`)."""
         if any(e.id == id for e in self.examples) or any(c.id == id for c in self.checks):
             raise ValueError(f"{self.id}: duplicate example id {id!r}")
         self.examples.append(Example(id, call, hint, title or _title(id), atol, parts,
-                                     part_hints, subject))
+                                     part_hints, subject, dtype))
 
     def functions(self) -> list[str]:
         """The names a student writes that the checks call, in the order they are first used."""

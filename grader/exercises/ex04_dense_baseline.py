@@ -69,12 +69,12 @@ add_accuracy_check(ex, ACCURACY, points=4, id="dense_accuracy",
                         "epochs=EPOCHS, batch_size=BATCH_SIZE) on the preprocessed images.")
 
 
-# Functions without public examples in the student release, and why (what the self-check says).
-ex.unchecked.update({
-    "preprocess": (
-        "its checks (dtype float32, shape (N, 28, 28, 1), pixels / 255) run when the notebook"
-        " is graded"),
-})
+# A public example of preprocess on public images: its dtype, shape and values are compared as
+# the two graded checks compare them (float32, (N, 28, 28, 1), value / 255).
+ex.example("preprocess_example", call=PREPROCESS, atol=1e-6, dtype=True,
+           title="preprocess: float32 of shape (N, 28, 28, 1), pixels / 255",
+           hint="Convert with .astype('float32'), add the channel axis last "
+                "(images[..., np.newaxis]) and divide by 255: 0 → 0.0, 255 → 1.0.")
 
 # Public self-checks of what the notebook states about its model (grader.selfcheck.models),
 # and the names the grader needs after the run.

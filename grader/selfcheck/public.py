@@ -49,6 +49,7 @@ class Candidate:
     part_hints: tuple[str, ...] = ()
     subject: str = ""
     declared: bool = False  # an Exercise.example: always shown
+    dtype: bool = False  # the answer's dtype compared too
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def candidates(exercise: Exercise) -> list[Candidate]:
                                      "or an argument that is not plain data")
         out.append(Candidate(example.id, example.call, example.hint, example.title,
                              example.atol, example.parts, example.part_hints, example.subject,
-                             declared=True))
+                             declared=True, dtype=example.dtype))
     return out
 
 
@@ -223,6 +224,8 @@ def public_cases(exercise: Exercise, reference: Any) -> dict[str, Any]:
             case["parts"], case["part_hints"] = list(c.parts), list(c.part_hints)
         if c.subject:
             case["subject"] = c.subject
+        if c.dtype:
+            case["dtype"] = True
         if c.call.driver_code is not None:
             case["driver"] = {"name": c.call.driver_code.name,
                               "source": c.call.driver_code.source}

@@ -91,6 +91,10 @@ def judge(got: Any, case: dict[str, Any]) -> tuple[str, str] | None:
     want = decode(case["expected"])
     wrong = [(w["id"], w["says"], decode(w["value"])) for w in case.get("wrong", [])]
     parts = case.get("parts") or []
+    if case.get("dtype") and isinstance(want, np.ndarray):
+        kind = getattr(got, "dtype", None)
+        if kind is not None and kind != want.dtype:
+            return f"{what}: expected dtype {want.dtype}, got {kind}", case["hint"]
     if not parts:
         found = _compare(case["function"], got, want, wrong, what, case["atol"])
         return (found[0], found[1] or case["hint"]) if found else None

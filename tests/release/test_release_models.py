@@ -20,7 +20,7 @@ from grader.selfcheck.runtime import HIDDEN_NOTE, check
 
 # The training exercises' functions with public self-checks: stated facts (ex04, ex05) or the
 # properties and settings the exercise asks for (ex06, ex11), judged as the grade judges them.
-PUBLIC = {"ex04_dense_baseline": ("build_dense_model",), "ex05_cnn": ("build_cnn",),
+PUBLIC = {"ex04_dense_baseline": ("preprocess", "build_dense_model"), "ex05_cnn": ("build_cnn",),
           "ex06_regularization": ("build_regularized_cnn", "AccuracyThreshold", "make_callbacks"),
           "ex11_cifar10": ("build_cifar_cnn",)}
 
@@ -149,6 +149,22 @@ def test_the_command_line_runs_the_notebook_under_the_budget_and_says_the_same(
     out = proc.stdout
     assert "build_dense_model(): input, layers, parameters" in out
     assert "dense_model holds a Keras model after the run" in out
-    assert "public examples passed: 2 of 2" in out, out
-    assert "preprocess: no public examples" in out
+    assert "public examples passed: 3 of 3" in out, out
+    assert "preprocess: float32 of shape (N, 28, 28, 1)" in out
     assert "execution: ok in" in out and "smoke" in out
+
+
+@pytest.mark.parametrize("body, says", [
+    ("return images[..., np.newaxis] / 255.0", "expected dtype float32, got float64"),
+    ("return images[..., np.newaxis].astype('float32') / 256", "differ from the expected"),
+    ("return images.astype('float32') / 255", "expected shape"),
+])
+def test_preprocess_mistakes_that_cost_points_fail_its_public_example(
+        release_dir: Path, body: str, says: str) -> None:
+    source = helpers.solution_definitions("ex04_dense_baseline") + f"""
+
+def preprocess(images):
+    {body}
+"""
+    text = _run(release_dir, source, "preprocess")
+    assert "✘" in text and says in text, text

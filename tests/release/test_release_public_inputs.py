@@ -90,8 +90,8 @@ def _same(a: Any, b: Any) -> bool:
 def test_public_examples_are_compare_checks_or_declared_examples_on_grader_inputs() -> None:
     exercises = {e: get(e) for e in available()}
     have = {e for e, ex in exercises.items() if candidates(ex)}
-    assert have == {"ex01_convolution", "ex02_pooling", "ex03_parameters", "ex08_metrics",
-                    "ex10_conv_backward"}
+    assert have == {"ex01_convolution", "ex02_pooling", "ex03_parameters", "ex04_dense_baseline",
+                    "ex08_metrics", "ex10_conv_backward"}
     for eid in have:
         ex = exercises[eid]
         checks = {c.id: c for c in ex.checks}
