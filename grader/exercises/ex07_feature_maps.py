@@ -196,8 +196,19 @@ ex.check(points=3, call=FEATURE_CALL, hint=FEATURE_HINT,
          id="feature_maps_values")(_either(_judge_values))
 
 
-# Functions without public examples in the student release, and why (what the self-check says).
-ex.unchecked.update({
-    'activation_model': "it needs a Keras model: the grade runs it on the course's CNN",
-    'feature_maps': "it needs a Keras model: the grade runs it on the course's CNN and an image",
-})
+# Public examples: the same small CNN with public weights and a public image; the answers are
+# arrays (the activation model's outputs, the feature maps), compared as the graded value checks
+# compare them.
+PUBLIC_IMAGE = ex.input("public_image",
+                        lambda rng: rng.uniform(0, 1, (28, 28, 1)).astype(np.float32))
+ex.example("activation_model_example", atol=1e-4, hint=ACT_HINT,
+           title="activation_model: the outputs of each Conv2D and MaxPooling2D layer",
+           call=Call.driver(Driver.from_file(_DRIVERS, "drive_activation_outputs"),
+                            "activation_model", SPEC, WEIGHTS, PUBLIC_IMAGE).labelled(
+               "activation_model(model) on a small CNN, run on one image"),
+           subject="the outputs")
+ex.example("feature_maps_example", atol=1e-4, hint=FEATURE_HINT,
+           title="feature_maps: one (H, W, C) array per Conv2D / MaxPooling2D layer",
+           call=Call.driver(Driver.from_file(_DRIVERS, "drive_feature_maps_public"),
+                            "feature_maps", SPEC, WEIGHTS, PUBLIC_IMAGE).labelled(
+               "feature_maps(model, image) on a small CNN and one image"))

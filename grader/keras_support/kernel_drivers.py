@@ -85,9 +85,9 @@ def build_probe_model(spec, weights):
             layers.append(keras.layers.Dense(item[1], activation="softmax"))
         else:
             raise ValueError("unknown layer kind %r" % (kind,))
-    model = keras.Sequential(layers)
-    model.set_weights([np.asarray(w, dtype="float32") for w in weights])
-    return model
+    probe = keras.Sequential(layers)
+    probe.set_weights([np.asarray(w, dtype="float32") for w in weights])
+    return probe
 
 
 def drive_activation_model(need, spec, weights):
@@ -99,6 +99,27 @@ def drive_feature_maps(need, spec, weights, image):
     """`feature_maps(model, image)` on the grader's small CNN and a hidden image."""
     maps = need("feature_maps")(build_probe_model(spec, weights), image)
     return list(maps) if isinstance(maps, tuple) else maps
+
+
+def drive_activation_outputs(need, spec, weights, image):
+    """What `activation_model(model)` computes for one image on the grader's small CNN, as
+    arrays (a public example compares them; the graded checks look at the model itself)."""
+    import warnings
+
+    import numpy as np
+
+    act = need("activation_model")(build_probe_model(spec, weights))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Keras' note on input structure; not the student's
+        out = act(image[np.newaxis], training=False)
+    if not isinstance(out, (list, tuple)):
+        out = [out]
+    return {"own": [np.asarray(o)[0] for o in out]}
+
+
+def drive_feature_maps_public(need, spec, weights, image):
+    """`feature_maps(model, image)` as a public example's answer."""
+    return {"own": drive_feature_maps(need, spec, weights, image)}
 
 
 def drive_trained_model(need, variable, build, parameters):

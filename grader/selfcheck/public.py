@@ -228,7 +228,8 @@ def public_cases(exercise: Exercise, reference: Any) -> dict[str, Any]:
             case["dtype"] = True
         if c.call.driver_code is not None:
             case["driver"] = {"name": c.call.driver_code.name,
-                              "source": c.call.driver_code.source}
+                              "source": driver_alone(c.call.driver_code.source,
+                                                     c.call.driver_code.name)}
         cases.append(case)
     cases += model_cases(exercise, reference)
     return {"format": CASES_FORMAT, "format_version": CASES_FORMAT_VERSION,

@@ -65,8 +65,19 @@ def test_a_mutant_fails_its_public_check_with_the_hint(release_dir: Path, tmp_pa
 
 
 def test_an_exercise_without_public_checks_says_so(release_dir: Path, tmp_path: Path) -> None:
-    proc = check_cli(release_dir / "ex07_feature_maps.ipynb", tmp_path, "--course",
-                     str(release_dir))
+    """Every exercise of the course has some; a release whose cases file of one holds none
+    (an instructor's own exercise, say) says so and why, and runs nothing."""
+    import json
+    import shutil
+
+    copy = tmp_path / "course"
+    shutil.copytree(release_dir, copy)
+    cases = copy / "cnn_selfcheck" / "cases" / "ex07_feature_maps.json"
+    doc = json.loads(cases.read_text(encoding="utf-8"))
+    doc["cases"] = []
+    doc["unchecked"] = {"activation_model": "it needs a Keras model"}
+    cases.write_text(json.dumps(doc), encoding="utf-8")
+    proc = check_cli(copy / "ex07_feature_maps.ipynb", tmp_path, "--course", str(copy))
     assert proc.returncode == 0, proc.stderr
     assert "ex07_feature_maps has no public self-checks" in proc.stdout
     assert "activation_model: it needs a Keras model" in proc.stdout

@@ -18,10 +18,12 @@ from grader.checks.reference import definitions_source
 from grader.course import exercises_dir
 from grader.selfcheck.runtime import HIDDEN_NOTE, check
 
-# The training exercises' functions with public self-checks: stated facts (ex04, ex05) or the
-# properties and settings the exercise asks for (ex06, ex11), judged as the grade judges them.
+# The training exercises' functions with public self-checks: stated facts (ex04, ex05), the
+# properties and settings the exercise asks for (ex06, ex11), judged as the grade judges them,
+# or examples on a small CNN with public weights (ex07).
 PUBLIC = {"ex04_dense_baseline": ("preprocess", "build_dense_model"), "ex05_cnn": ("build_cnn",),
           "ex06_regularization": ("build_regularized_cnn", "AccuracyThreshold", "make_callbacks"),
+          "ex07_feature_maps": ("activation_model", "feature_maps"),
           "ex11_cifar10": ("build_cifar_cnn",)}
 
 
@@ -168,3 +170,16 @@ def preprocess(images):
 """
     text = _run(release_dir, source, "preprocess")
     assert "✘" in text and says in text, text
+
+
+def test_an_activation_model_that_skips_the_pooling_fails_its_public_example(
+        release_dir: Path) -> None:
+    source = helpers.solution_definitions("ex07_feature_maps") + """
+
+def activation_model(model):
+    return keras.Model(inputs=model.inputs, outputs=[
+        layer.output for layer in model.layers if isinstance(layer, keras.layers.Conv2D)])
+"""
+    text = _run(release_dir, source, "activation_model", "feature_maps")
+    assert "✘ activation_model(model) on a small CNN, run on one image" in text, text
+    assert "activation_model: 0 of 1 passed" not in text and "0 of 1 passed" in text

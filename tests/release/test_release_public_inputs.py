@@ -91,7 +91,7 @@ def test_public_examples_are_compare_checks_or_declared_examples_on_grader_input
     exercises = {e: get(e) for e in available()}
     have = {e for e, ex in exercises.items() if candidates(ex)}
     assert have == {"ex01_convolution", "ex02_pooling", "ex03_parameters", "ex04_dense_baseline",
-                    "ex08_metrics", "ex10_conv_backward"}
+                    "ex07_feature_maps", "ex08_metrics", "ex10_conv_backward"}
     for eid in have:
         ex = exercises[eid]
         checks = {c.id: c for c in ex.checks}
