@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from grader import calibrate, pipeline
-from grader.errors import InvalidNotebook, UnknownExercise
+from grader.errors import InvalidNotebook, UnknownExercise, require_training_packages
 from grader.execution import notebook as nbio
 from grader.exercises import get as get_exercise
 from grader.exercises import infer_from_name
@@ -53,6 +53,7 @@ def grade(path: Path, options: Options | None = None) -> GradeResult:
         eid = opts.exercise or infer_from_name(path.name)
         return pipeline.unusable(path, get_exercise(eid) if eid else None, str(exc), start)
     exercise = get_exercise(resolve_exercise(path, nb, opts.exercise))
+    require_training_packages(exercise)  # before calibration, which would import Keras
     calibration = opts.calibration
     if calibration is None or not calibrate.fits(calibration, start.profile):
         calibration = calibrate.resolve(exercise, start.profile)

@@ -9,6 +9,8 @@ students must never see (the reference solutions). The bundle carries the materi
     solutions/<id>.ipynb     reference notebooks (the grader's reference answers come from them)
     exercises/<id>.ipynb     starter notebooks (similarity removes what the starter holds)
     calibration.json         reference accuracies measured on the instructor's machines, if any
+    constraints.txt          the versions the bundle was made (and calibrated) with, pinned:
+                             `pip install 'cnn-grader[keras]' -c constraints.txt` installs them
 
 It is a zip; `--encrypt` wraps the zip in Fernet (AES-128-CBC + HMAC-SHA256, from the
 `cryptography` package) with the key in `CNN_GRADER_BUNDLE_KEY`, behind a one-line magic header.
@@ -42,6 +44,10 @@ MAX_BUNDLE_BYTES = 256 * 1024**2  # read whole; a course is a few MB
 MAX_MEMBERS = 512
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 _FOLDERS = ("solutions", "exercises")
+CONSTRAINTS = "constraints.txt"
+# Where the pinned environment starts: the grader's own requirements, the training extra's
+# included; everything they need (installed here) follows.
+_ROOTS = ("cnn-grader", "tensorflow", "keras")
 
 
 class BundleError(ConfigurationError):
@@ -100,6 +106,7 @@ def build(course_root: Path, out: Path, *, exercises: list[str] | None = None,
                 files[f"{folder}/{eid}.ipynb"] = path.read_bytes()
     if calibration:
         files["calibration.json"] = json.dumps(calibration, indent=1, sort_keys=True).encode()
+    files[CONSTRAINTS] = constraints_text().encode()
     manifest = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "grader_version": __version__,
         "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -122,6 +129,45 @@ def build(course_root: Path, out: Path, *, exercises: list[str] | None = None,
         fh.write(payload)
     tmp.replace(out)
     return out
+
+
+def installed_versions() -> dict[str, str]:
+    """name → version of the grader's requirements and all they need, as installed here (the
+    environment that grades, and calibrates, with this bundle). Extras' requirements are left
+    out, except the training extra's roots above."""
+    import re
+    from importlib import metadata
+
+    found: dict[str, str] = {}
+    todo = list(_ROOTS)
+    while todo:
+        name = todo.pop()
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in found:
+            continue
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        found[key] = dist.version
+        for req in dist.requires or []:
+            if "extra ==" in req.replace('"', "").replace("'", ""):
+                continue
+            match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", req)
+            if match:
+                todo.append(match.group(1))
+    found.pop("cnn-grader", None)  # the grader is the wheel the platform installs
+    return dict(sorted(found.items()))
+
+
+def constraints_text() -> str:
+    """A pip constraints file of `installed_versions()`."""
+    import platform
+
+    lines = [f"# cnn-grader {__version__}: the versions this course bundle was made with "
+             f"(Python {platform.python_version()}).",
+             "# pip install 'cnn-grader[keras]' -c constraints.txt"]
+    return "\n".join(lines + [f"{k}=={v}" for k, v in installed_versions().items()]) + "\n"
 
 
 def _add(zf: zipfile.ZipFile, name: str, data: bytes) -> None:

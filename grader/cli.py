@@ -141,6 +141,29 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_extras(args: argparse.Namespace) -> int:
+    from grader.exercises import get
+
+    print("keras" if get(args.exercise).needs_tensorflow else "")
+    return 0
+
+
+def _cmd_constraints(args: argparse.Namespace) -> int:
+    """The bundle's constraints.txt where the course is a bundle that has one; else this
+    environment's versions."""
+    from grader.bundle import CONSTRAINTS, constraints_text
+    from grader.course import COURSE_ENV, current
+
+    text = None
+    if getattr(args, "course", None) or os.environ.get(COURSE_ENV):
+        course = current()
+        shipped = course.root / CONSTRAINTS
+        if course.kind == "bundle" and shipped.is_file():
+            text = shipped.read_text(encoding="utf-8")
+    sys.stdout.write(text if text is not None else constraints_text())
+    return 0
+
+
 def _cmd_catalogue(args: argparse.Namespace) -> int:
     from grader import catalogue
     from grader.checks.reference import load_reference
@@ -308,6 +331,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="list the exercises and their checks with points")
     _add_course_option(p)
     p.set_defaults(func=_cmd_list)
+
+    p = sub.add_parser("extras", help="the install extra an exercise needs ('keras' for one "
+                       "that trains, nothing for a NumPy exercise): pip install "
+                       "\"cnn-grader[$(cnn-grader extras --exercise EX)]\"")
+    p.add_argument("--exercise", required=True, metavar="ID")
+    p.set_defaults(func=_cmd_extras)
+
+    p = sub.add_parser("constraints", help="print the pinned versions (a pip constraints file) "
+                       "of the course bundle, or of this environment without one")
+    _add_course_option(p)
+    p.set_defaults(func=_cmd_constraints)
 
     p = sub.add_parser("catalogue", help="each exercise's catalogue of mistakes: the graded "
                                           "checks and public examples that catch each one")

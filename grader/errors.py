@@ -7,7 +7,8 @@
     │   └── InvalidNotebook        not JSON, not a notebook, unreadable
     ├── ConfigurationError       the instructor's setup is wrong or incomplete
     │   ├── UnknownExercise        no exercise matches the id or the notebook
-    │   └── DatasetUnavailable     a dataset the exercise needs is not on this machine
+    │   ├── DatasetUnavailable     a dataset the exercise needs is not on this machine
+    │   └── MissingExtra           a training exercise without the `keras` extra installed
     └── InternalError            a bug in the grader itself
 
 Timeouts and dead kernels are *not* errors: they are facts about a submission and are recorded
@@ -43,3 +44,40 @@ class DatasetUnavailable(ConfigurationError):
 
 class InternalError(GraderError):
     """A bug in the grader: never the student's fault."""
+
+
+class MissingExtra(ConfigurationError):
+    """The exercise trains Keras models and this installation has no Keras or no backend."""
+
+
+BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+
+
+def missing_training_packages() -> list[str]:
+    """The packages a training exercise needs that this Python cannot import: Keras and the
+    backend it would run on (KERAS_BACKEND, TensorFlow by default). Found, not imported."""
+    import importlib.util
+    import os
+
+    def absent(name: str) -> bool:
+        try:
+            return importlib.util.find_spec(name) is None
+        except (ImportError, ValueError):  # a finder that refuses it: not importable either
+            return True
+
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    return [name for name in ("keras", BACKENDS.get(backend, backend)) if absent(name)]
+
+
+def require_training_packages(exercise: object) -> None:
+    """MissingExtra, saying what to install, when `exercise` trains and the extra is absent."""
+    if not getattr(exercise, "needs_tensorflow", False):
+        return
+    missing = missing_training_packages()
+    if missing:
+        raise MissingExtra(
+            f"{getattr(exercise, 'id', 'this exercise')} trains Keras models, and this "
+            f"installation has no {' and no '.join(missing)}. Install the grader's training "
+            "extra: pip install 'cnn-grader[keras]' (with the course bundle's pinned versions: "
+            "cnn-grader constraints --course BUNDLE > constraints.txt; pip install "
+            "'cnn-grader[keras]' -c constraints.txt)")

@@ -25,7 +25,7 @@ from grader import integrity, profiles
 from grader.checks.core import Exercise, copy_value
 from grader.checks.reference import load_reference
 from grader.checks.runner import evaluate
-from grader.errors import InvalidNotebook
+from grader.errors import InvalidNotebook, require_training_packages
 from grader.execution import cells, kernel, sandbox
 from grader.execution import notebook as nbio
 from grader.execution.executor import ExecutionRequest, NbclientExecutor, Prestarting
@@ -119,7 +119,9 @@ def _claim(executor: Any, exercise: Exercise, limits: Any, env: dict[str, str],
 
 def grade_notebook(path: Path, nb: Any, notes: list[str], exercise: Exercise, opts: Options,
                    start: Start, calibration: Calibration) -> GradeResult:
-    """Grade a notebook already read (`nb`, with the reader's `notes`)."""
+    """Grade a notebook already read (`nb`, with the reader's `notes`). MissingExtra (a
+    configuration error: exit 2) before any kernel when a training exercise cannot run here."""
+    require_training_packages(exercise)
     profile = start.profile
     limits, limit_notes = ((opts.limits, []) if opts.limits
                            else exercise.limits_for(profile, calibration))

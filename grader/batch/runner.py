@@ -26,7 +26,7 @@ from grader.batch.executor import Executor, LocalExecutor
 from grader.batch.pool import Finished
 from grader.batch.progress import Progress
 from grader.batch.worker import Task
-from grader.errors import ConfigurationError
+from grader.errors import ConfigurationError, require_training_packages
 from grader.exercises import get as get_exercise
 from grader.models import BatchOutcome, ClassEntry, GradeResult
 from grader.reporting.csv_report import write_csv
@@ -173,6 +173,7 @@ def _plan(subs: list[Submission], gb: Gradebook, profile: str, options: BatchOpt
             gb.put(_unknown(sub, sub.problem), executed=False)
             continue
         if sub.exercise not in configs:
+            require_training_packages(get_exercise(sub.exercise))  # exit 2 before any work
             configs[sub.exercise] = _config(sub.exercise, profile, options)
         old = gb.get(sub.student, sub.exercise)
         if not options.force and gb.is_fresh(old, sha256=sub.sha256, grader_version=__version__,

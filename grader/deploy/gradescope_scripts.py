@@ -26,7 +26,7 @@ SOURCE="$ROOT/source"
 VENV="$ROOT/venv"
 PYTHON=python3
 # shellcheck source=/dev/null
-. "$SOURCE/cnn-grader.env"  # EXERCISE WHEEL BUNDLE DATASETS CALIBRATE NOTEBOOK_TIMEOUT
+. "$SOURCE/cnn-grader.env"  # EXERCISE WHEEL EXTRAS BUNDLE DATASETS CALIBRATE NOTEBOOK_TIMEOUT
 export CNN_GRADER_CACHE_DIR="$ROOT/cache"
 export CNN_GRADER_COURSE="$SOURCE/$BUNDLE"
 export DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
@@ -72,7 +72,13 @@ fi
 
 # 3. The grader, from the wheel in the zip: nothing to build. The second install makes this
 #    venv hold exactly this wheel, even where a cnn-grader of the same version is visible.
-"$VENV/bin/python" -m pip install --progress-bar off "$SOURCE/$WHEEL"
+#    The training extra (TensorFlow, Keras) only for an exercise that trains (EXTRAS), and
+#    the versions the course bundle was made and calibrated with (constraints.txt).
+SPEC="$SOURCE/$WHEEL"
+if [ -n "${EXTRAS:-}" ]; then SPEC="$SPEC[$EXTRAS]"; fi
+PINS=()
+if [ -f "$SOURCE/constraints.txt" ]; then PINS=(-c "$SOURCE/constraints.txt"); fi
+"$VENV/bin/python" -m pip install --progress-bar off "${PINS[@]}" "$SPEC"
 "$VENV/bin/python" -m pip install -q --no-deps --force-reinstall "$SOURCE/$WHEEL"
 say "installed $("$VENV/bin/cnn-grader" --version)"
 

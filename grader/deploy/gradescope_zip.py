@@ -1,7 +1,8 @@
 """`cnn-grader gradescope-zip`: Gradescope's autograder zip for one exercise.
 
     setup.sh, run_autograder        the scripts (`gradescope_scripts`)
-    cnn-grader.env                  EXERCISE WHEEL BUNDLE DATASETS CALIBRATE NOTEBOOK_TIMEOUT
+    cnn-grader.env                  EXERCISE WHEEL EXTRAS BUNDLE DATASETS CALIBRATE NOTEBOOK_TIMEOUT
+    constraints.txt                 the versions to install (pip -c): this environment's
     dist/cnn_grader-<v>-….whl       this package: built from the source checkout, or --wheel
     course.bundle                   the private grading bundle (`cnn-grader bundle`): built
                                     from a course folder for this exercise only, or as given
@@ -58,6 +59,7 @@ def build_autograder_zip(exercise: str, out: Path, *, course: str | Path | None 
     course the grader was installed from); `wheel` a wheel of this package (default: one built
     now from `source_root`, the checkout this package runs from).
     """
+    from grader.bundle import constraints_text
     from grader.exercises import get
     from grader.keras_support.checks import find_accuracy_specs
 
@@ -67,7 +69,8 @@ def build_autograder_zip(exercise: str, out: Path, *, course: str | Path | None 
     with tempfile.TemporaryDirectory(prefix="cnn-grader-zip-") as tmp:
         whl = Path(wheel) if wheel else build_wheel(_source_root(source_root), Path(tmp))
         _check_wheel(whl, manifest)
-        env = {"EXERCISE": exercise, "WHEEL": f"dist/{whl.name}", "BUNDLE": BUNDLE_NAME,
+        env = {"EXERCISE": exercise, "WHEEL": f"dist/{whl.name}",
+               "EXTRAS": "keras" if ex.needs_tensorflow else "", "BUNDLE": BUNDLE_NAME,
                "DATASETS": " ".join(ex.datasets),
                "CALIBRATE": "1" if find_accuracy_specs(ex) else "0",
                "NOTEBOOK_TIMEOUT": str(timeout)}
@@ -78,6 +81,7 @@ def build_autograder_zip(exercise: str, out: Path, *, course: str | Path | None 
             _add(zf, "setup.sh", SETUP_SH.encode(), mode=0o755)
             _add(zf, "run_autograder", RUN_AUTOGRADER.encode(), mode=0o755)
             _add(zf, ENV_FILE, _env_text(env).encode())
+            _add(zf, "constraints.txt", constraints_text().encode())
             _add(zf, env["WHEEL"], whl.read_bytes())
             _add(zf, BUNDLE_NAME, bundle_bytes, mode=0o600)
         partial.replace(out)

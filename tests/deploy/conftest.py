@@ -69,11 +69,28 @@ def grader_wheel(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Pa
         return found[0] if found else _build_wheel(dest)
 
 
-@pytest.fixture(scope="session")
-def fresh_venv(grader_wheel: Path) -> Callable[[Path], Path]:
-    """`fresh_venv(folder) -> python`: a venv in `folder` with the wheel installed."""
+# What the `keras` extra brings: a base install (`training=False`) sees none of it.
+TRAINING_PACKAGES = ("tensorflow", "keras", "tf_keras", "tensorboard", "_tensorflow")
 
-    def make(folder: Path) -> Path:
+
+def _base_site(folder: Path) -> Path:
+    """The project's site-packages without the training extra's packages: a folder of links to
+    everything else, as a base install of the wheel would have."""
+    site = folder / "base-site-packages"
+    site.mkdir(parents=True, exist_ok=True)
+    for entry in Path(sysconfig.get_path("purelib")).iterdir():
+        if entry.name.lower().startswith(TRAINING_PACKAGES) or entry.suffix == ".pth":
+            continue
+        (site / entry.name).symlink_to(entry)
+    return site
+
+
+@pytest.fixture(scope="session")
+def fresh_venv(grader_wheel: Path) -> Callable[..., Path]:
+    """`fresh_venv(folder) -> python`: a venv in `folder` with the wheel installed;
+    `fresh_venv(folder, training=False)`: without TensorFlow and Keras (the base install)."""
+
+    def make(folder: Path, training: bool = True) -> Path:
         venv = Path(folder) / "venv"
         base = getattr(sys, "_base_executable", sys.executable)
         run([base, "-m", "venv", "--without-pip", venv])
@@ -84,8 +101,8 @@ def fresh_venv(grader_wheel: Path) -> Callable[[Path], Path]:
                                            "'purelib'))"]).stdout.strip())
         # Only now: were the project's packages visible during the install, pip would see the
         # checkout's editable cnn-grader as already installed.
-        (purelib / "zz_project_dependencies.pth").write_text(
-            sysconfig.get_path("purelib") + "\n", encoding="utf-8")
+        deps = sysconfig.get_path("purelib") if training else str(_base_site(Path(folder)))
+        (purelib / "zz_project_dependencies.pth").write_text(deps + "\n", encoding="utf-8")
         return python
 
     return make

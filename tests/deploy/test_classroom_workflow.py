@@ -230,3 +230,57 @@ def test_the_grading_step_fails_with_a_clear_message_when_no_result_is_written(
     assert "::error title=No grading result::cnn-grader exited with status 2" in proc.stdout
     assert "not the key it was made with" in proc.stderr
     assert "runners" not in parse_command_file(output.read_text())
+
+
+def test_the_caches_are_restored_first_and_saved_whatever_the_grade() -> None:
+    """actions/cache saves only when the job succeeds: a first push with a failing grade would
+    download pip's wheels and the datasets again on every push. The template restores them
+    before installing and saves them in a step of its own that runs always, under the same key
+    and paths; never the unpacked bundle (any workflow of the repository can restore a cache)."""
+    steps = _job()["steps"]
+    uses = [str(s.get("uses", "")) for s in steps]
+    assert not any(u.startswith("actions/cache@") for u in uses), uses
+    assert all(s.get("with", {}).get("cache") is None for s in steps)  # setup-python's own
+    restore = uses.index("actions/cache/restore@v4")
+    save = uses.index("actions/cache/save@v4")
+    names = [s["name"] for s in steps]
+    assert restore < names.index("Install the grader") < names.index("Grade the notebook") < save
+    assert str(steps[save]["if"]).startswith("always()")
+    assert steps[restore]["id"] in str(steps[save]["if"])
+    assert steps[save]["with"] == steps[restore]["with"]
+    paths = steps[save]["with"]["path"].split()
+    assert "~/.cache/pip" in paths and any(p.endswith("/keras") for p in paths)
+    assert not any("courses" in p or p.rstrip("/").endswith("CNN_GRADER_CACHE_DIR }}")
+                   for p in paths)
+
+
+def test_the_install_step_adds_the_training_extra_only_where_the_exercise_trains(
+        tmp_path: Path, fresh_venv: Any, grader_wheel: Path) -> None:
+    """`cnn-grader extras` decides; run here with a pip that only logs what it is asked."""
+    python = fresh_venv(tmp_path)
+    (step,) = [s for s in _job()["steps"] if s["name"] == "Install the grader"]
+    fake = tmp_path / "fakebin"
+    fake.mkdir()
+    log = tmp_path / "pip.log"
+    (fake / "python").write_text(f'#!/bin/sh\necho "$*" >> "{log}"\n')
+    (fake / "python").chmod(0o755)
+    (fake / "cnn-grader").symlink_to(python.parent / "cnn-grader")
+    script = tmp_path / "install.sh"
+    script.write_text(step["run"])
+    repo = tmp_path / "repo"
+    (repo / ".grader").mkdir(parents=True)
+    for exercise, extra in (("ex01_convolution", False), ("ex04_dense_baseline", True)):
+        log.unlink(missing_ok=True)
+        env = clean_env(GRADER_WHEEL=str(grader_wheel), EXERCISE=exercise,
+                        PATH=f"{fake}:{clean_env()['PATH']}")
+        run(["bash", "-e", script], cwd=repo, env=env)
+        calls = log.read_text().splitlines()
+        assert calls[0] == f"-m pip install {grader_wheel}"
+        assert len(calls) == (2 if extra else 1), calls
+        if extra:
+            assert calls[1] == f"-m pip install cnn-grader[keras] @ {grader_wheel}"
+    (repo / ".grader" / "constraints.txt").write_text("numpy==2.0.0\n")
+    log.unlink()
+    run(["bash", "-e", script], cwd=repo, env=env)
+    assert all(c.startswith("-m pip install -c .grader/constraints.txt ")
+               for c in log.read_text().splitlines())

@@ -21,7 +21,37 @@ def test_the_wheel_holds_the_package_and_no_course(grader_wheel: Path) -> None:
     assert not [n for n in names if n.startswith(("solutions/", "exercises/", "tests/"))
                 or n.endswith(".ipynb")]
     metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
-    assert "Requires-Dist: cryptography" in zipfile.ZipFile(grader_wheel).read(metadata).decode()
+    text = zipfile.ZipFile(grader_wheel).read(metadata).decode()
+    assert "Requires-Dist: cryptography" in text
+    # TensorFlow and Keras come with the `keras` extra only
+    requires = [line for line in text.splitlines() if line.startswith("Requires-Dist: ")]
+    for package in ("tensorflow", "keras"):
+        mine = [line for line in requires if line.split()[1].startswith(package)]
+        assert mine and all("; extra == " in line for line in mine), mine  # never in the base
+        assert any('extra == "keras"' in line for line in mine), mine
+
+
+def test_the_base_install_grades_a_numpy_exercise_and_names_the_extra_for_training(
+        fresh_venv, course_bundle: Path, user_dir: Path, tmp_path: Path) -> None:
+    python = fresh_venv(tmp_path, training=False)
+    for package in ("tensorflow", "keras"):
+        proc = run([python, "-c", f"import {package}"], cwd=user_dir, check=False)
+        assert proc.returncode != 0  # the base install has neither
+    shutil.copy(REPO / "solutions" / "ex01_convolution.ipynb", user_dir / "ex01.ipynb")
+    shutil.copy(REPO / "solutions" / "ex04_dense_baseline.ipynb", user_dir / "ex04.ipynb")
+    code, out = _grade(python, user_dir, "ex01.ipynb", "--course", course_bundle, "--seed", "5")
+    assert code == 0, out
+    report = json.loads((user_dir / "reports" / "ex01.json").read_text())
+    assert report["score"] == report["max_score"] == 10.0
+    code, out = _grade(python, user_dir, "ex04.ipynb", "--course", course_bundle,
+                       "--out", "ex04-reports")
+    assert code == 2, out
+    assert "ex04_dense_baseline trains Keras models" in out
+    assert "pip install 'cnn-grader[keras]'" in out
+    assert not (user_dir / "ex04-reports").exists()
+    extras = run([python.parent / "cnn-grader", "extras", "--exercise", "ex04_dense_baseline"],
+                 cwd=user_dir, env=clean_env())
+    assert extras.stdout.strip() == "keras"
 
 
 def _grade(python: Path, cwd: Path, *args: str | Path, **env: str) -> tuple[int, str]:
