@@ -68,7 +68,8 @@ def resolve(exercise: Exercise, profile: str, *, note: Note | None = None) -> Ca
                                   f"{type(exc).__name__}: {exc}")
     return Calibration(profile=profile, machine=cache.machine_kind(), thresholds=thresholds,
                        problems=problems,
-                       reference_seconds=cache.reference_seconds(exercise, profile))
+                       reference_seconds=cache.reference_seconds(exercise, profile),
+                       reference_peak_bytes=cache.reference_peak_memory(exercise, profile))
 
 
 def resolve_all(exercise_ids: Iterable[str], profile: str, *,
@@ -122,15 +123,16 @@ def reference_accuracy(exercise: Exercise, spec: AccuracySpec, profile: str, *,
             note(f"calibrating {spec.exercise_id} ({profile} profile): measuring the reference "
                  f"solution's `{spec.variable}`")
         t0 = time.monotonic()
-        accuracy = measure(exercise, spec, profile)
-        cache.store(exercise, spec, profile, accuracy, seconds=time.monotonic() - t0)
+        accuracy, peak = measure(exercise, spec, profile)
+        cache.store(exercise, spec, profile, accuracy, seconds=time.monotonic() - t0,
+                    peak_memory_bytes=peak)
         return accuracy, True
 
 
-def measure(exercise: Exercise, spec: AccuracySpec, profile: str) -> float:
+def measure(exercise: Exercise, spec: AccuracySpec, profile: str) -> tuple[float, int | None]:
     """Grade the solution notebook against a one-check copy of its exercise that only
     measures the accuracy: the same preparation, kernel environment, sandbox, probe and
-    evaluation a submission gets."""
+    evaluation a submission gets. Returns the accuracy and the kernel's peak memory."""
     datasets.require(spec.dataset)
     # The spec's training, not the exercise's: a baseline is measured under another budget.
     probe = Exercise(exercise.id, title=exercise.title, limits=exercise.limits,
@@ -147,7 +149,7 @@ def measure(exercise: Exercise, spec: AccuracySpec, profile: str) -> float:
             f"calibrating {spec.exercise_id} ({profile} profile): the solution notebook's "
             f"`{spec.variable}` could not be measured ({check.status.value}: {check.message}"
             f"{'; ' + problems if problems else ''})")
-    return accuracy
+    return accuracy, result.execution.peak_memory_bytes
 
 
 def calibrate(exercise_ids: list[str], profile: str, *, refresh: bool = False) -> list[str]:

@@ -122,6 +122,9 @@ class Calibration:
     thresholds: Mapping[str, Any] = field(default_factory=dict)
     problems: Mapping[str, str] = field(default_factory=dict)
     reference_seconds: float | None = None
+    # The most memory grading the reference solution used (the need resources are checked
+    # against before grading), when calibration measured it.
+    reference_peak_bytes: int | None = None
 
 
 @dataclass
@@ -150,6 +153,8 @@ class ExecutionSummary:
     output_truncated: bool = False
     message: str = ""
     notes: list[str] = field(default_factory=list)
+    # The most memory the notebook's kernel used, as the sandbox measured it (None: unknown).
+    peak_memory_bytes: int | None = None
 
 
 @dataclass

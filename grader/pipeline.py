@@ -26,7 +26,7 @@ from grader.checks.core import Exercise, copy_value
 from grader.checks.reference import load_reference
 from grader.checks.runner import evaluate
 from grader.errors import InvalidNotebook, require_training_packages
-from grader.execution import cells, kernel, sandbox
+from grader.execution import cells, kernel, resources, sandbox
 from grader.execution import notebook as nbio
 from grader.execution.executor import ExecutionRequest, NbclientExecutor, Prestarting
 from grader.keras_support import judge
@@ -129,6 +129,13 @@ def grade_notebook(path: Path, nb: Any, notes: list[str], exercise: Exercise, op
         limits, limit_notes = replace(limits, cell_timeout=opts.cell_timeout), []
     if opts.notebook_timeout:
         limits = replace(limits, notebook_timeout=opts.notebook_timeout)
+    # The container's limits: an exercise whose measured need does not fit is the
+    # instructor's error (ResourcesTooSmall: exit 2) before any kernel; else the kernel's
+    # memory cap follows what the container leaves.
+    limits, fit_notes = resources.fit(
+        limits, resources.container(), exercise=exercise.id,
+        reference_peak=calibration.reference_peak_bytes, training=exercise.needs_tensorflow)
+    limit_notes = list(limit_notes) + fit_notes
     # The starters' self-check cells import the release's `cnn_selfcheck`, and its setup cell
     # installs it: never a grade.
     nbio.blank_tagged(nb, nbio.SELF_CHECK_TAG)

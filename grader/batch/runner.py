@@ -27,6 +27,7 @@ from grader.batch.pool import Finished
 from grader.batch.progress import Progress
 from grader.batch.worker import Task
 from grader.errors import ConfigurationError, require_training_packages
+from grader.execution import resources
 from grader.exercises import get as get_exercise
 from grader.models import BatchOutcome, ClassEntry, GradeResult
 from grader.reporting.csv_report import write_csv
@@ -200,6 +201,12 @@ def _calibrated(tasks: list[Task], profile: str, note: Callable[[str], None]) ->
     resolved once per exercise before any task starts (measuring a reference solution here
     where the cache lacks it), so that no worker calibrates."""
     settled = calibrate.resolve_all({t.exercise for t in tasks}, profile, note=note)
+    here = resources.container()
+    for eid, calibration in settled.items():  # ResourcesTooSmall (exit 2) before any task
+        exercise = get_exercise(eid)
+        resources.fit(exercise.limits, here, exercise=eid,
+                      reference_peak=calibration.reference_peak_bytes,
+                      training=exercise.needs_tensorflow)
     return [replace(t, calibration=settled[t.exercise]) for t in tasks]
 
 

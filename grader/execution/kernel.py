@@ -471,6 +471,8 @@ async def run_async(nb: NotebookNode, workdir: Path, *, limits: Limits,
         kernel_restarts=runner.restarts,
         output_truncated=runner.client.output_truncated,
         message=message,
+        peak_memory_bytes=guard.peak_memory() if guard is not None
+        and hasattr(guard, "peak_memory") else None,
     )
     return RunResult(summary, extra_outcomes, nb)
 

@@ -131,13 +131,16 @@ def cached(exercise: Any, spec: AccuracySpec, profile: str) -> float | None:
 
 
 def store(exercise: Any, spec: AccuracySpec, profile: str, accuracy: float, *,
-          seconds: float) -> None:
-    """Record a measurement (call it holding `locked()`); the file is replaced atomically."""
+          seconds: float, peak_memory_bytes: int | None = None) -> None:
+    """Record a measurement (call it holding `locked()`); the file is replaced atomically.
+    `peak_memory_bytes`: the most memory the reference's kernel used, where it was seen."""
     key = calibration_key(exercise, spec, profile)
     path = calibration_path()
     data = _read(path)
     data[_key_text(key)] = {**key, "accuracy": accuracy, "seconds": round(seconds, 1),
                             "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    if peak_memory_bytes:
+        data[_key_text(key)]["peak_memory_bytes"] = int(peak_memory_bytes)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
     tmp.replace(path)
@@ -152,6 +155,17 @@ def reference_seconds(exercise: Any, profile: str) -> float | None:
         if entry is not None and isinstance(entry.get("seconds"), (int, float)):
             seconds.append(float(entry["seconds"]))
     return max(seconds) if seconds else None
+
+
+def reference_peak_memory(exercise: Any, profile: str) -> int | None:
+    """The most memory grading the reference solution used under `profile` on this kind of
+    machine (the largest over the exercise's accuracy checks), when calibration saw it."""
+    peaks = []
+    for spec in find_accuracy_specs(exercise):
+        entry = _entry(_key_text(calibration_key(exercise, spec, profile)))
+        if entry is not None and isinstance(entry.get("peak_memory_bytes"), int):
+            peaks.append(int(entry["peak_memory_bytes"]))
+    return max(peaks) if peaks else None
 
 
 def measured_for(solutions: list[Path]) -> dict[str, Any]:

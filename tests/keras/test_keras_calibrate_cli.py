@@ -118,3 +118,28 @@ def test_a_reference_below_the_course_target_is_said_to_the_instructor(
     heard.clear()
     assert calibrate.threshold(get("ex05_cnn"), ACCURACY, "full", note=heard.append).value == 0.9
     assert heard == []
+
+
+@pytest.mark.usefixtures("needs_fashion_mnist")
+def test_a_container_too_small_for_the_measured_need_stops_before_grading(
+        tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Calibration records the reference kernel's peak memory; under Gradescope's default
+    768 MB, ex04's solution is not graded at all (no failed check): exit 2, saying the memory
+    to set."""
+    import helpers
+
+    assert main(["calibrate", "ex04_dense_baseline", "--profile", "smoke"]) == 0
+    entries = json.loads(calibration.calibration_path().read_text())
+    entry = next(e for e in entries.values() if e["exercise"] == "ex04_dense_baseline"
+                 and e["profile"] == "smoke")
+    assert entry["peak_memory_bytes"] > 100 * 2**20  # TensorFlow alone is more
+    capsys.readouterr()
+    monkeypatch.setenv("CNN_GRADER_MEMORY_LIMIT", "768M")
+    out = tmp_path / "reports"
+    code = main(["grade", str(helpers.solution_path("ex04_dense_baseline")), "--profile", "smoke",
+                 "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "ex04_dense_baseline needs about" in err and "768 MiB (CNN_GRADER_MEMORY_LIMIT)" in err
+    assert "Raise its memory limit to at least" in err and "Nothing was graded" in err
+    assert not out.exists()

@@ -80,7 +80,8 @@ class Sandbox:
             procs=self.procs, kill=self._enforce, memory_bytes=self.limits.memory_bytes,
             max_processes=self.limits.max_processes, disk_bytes=self.limits.disk_bytes,
             disk_roots=[self.workdir, self.home, self.kernel_log],
-            oom_kills=self.cg.oom_kills if self.cg else None)
+            oom_kills=self.cg.oom_kills if self.cg else None,
+            peak=self.cg.peak if self.cg else None)
 
     # -- folders ------------------------------------------------------------------------
     def _own(self, path: Path, mode: int) -> None:
@@ -180,6 +181,13 @@ class Sandbox:
     def started(self, pid: int | None) -> None:
         self._pid = pid
         self.watchdog.start()
+
+    def peak_memory(self) -> int | None:
+        """The most memory the kernel used, as far as the sandbox saw (None: nothing seen)."""
+        seen = self.watchdog.peak_bytes
+        if self.cg is not None:
+            seen = max(seen, self.cg.peak() or 0)
+        return seen or None
 
     def stopped(self) -> None:
         """After a kernel's shutdown: nothing it started may outlive it."""

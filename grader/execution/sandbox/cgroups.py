@@ -96,6 +96,18 @@ class KernelCgroups:
             pass
         return 0
 
+    def peak(self) -> int | None:
+        """The most memory the group has used (the Linux kernel's own record: v2's
+        memory.peak, v1's memory.max_usage_in_bytes), else what it uses now; None unreadable."""
+        names = (("memory.peak", "memory.current") if self.version == 2
+                 else ("memory.max_usage_in_bytes", "memory.usage_in_bytes"))
+        for name in names:
+            try:
+                return int((self.memory / name).read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue
+        return None
+
     def kill_all(self, *, attempts: int = 100) -> None:
         """SIGKILL every process in the group, until it is empty (a fork bomb races this)."""
         if self.version == 2:

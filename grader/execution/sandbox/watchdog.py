@@ -106,6 +106,7 @@ class Watchdog:
     def __init__(self, *, procs: Callable[[], set[int]], kill: Callable[[Verdict], None],
                  memory_bytes: int, max_processes: int, disk_bytes: int,
                  disk_roots: list[Path], oom_kills: Callable[[], int] | None = None,
+                 peak: Callable[[], int | None] | None = None,
                  interval: float = 0.2, disk_every: int = 2) -> None:
         """`oom_kills` counts the cgroup's kills where a cgroup holds the memory limit; without
         it the watchdog enforces the limit itself on the processes' resident memory.
@@ -118,6 +119,8 @@ class Watchdog:
         self.disk_roots = disk_roots
         self._oom_kills = oom_kills
         self._oom_seen = oom_kills() if oom_kills else 0
+        self._peak = peak
+        self.peak_bytes = 0  # the most memory seen (the cgroup's record, or polled sizes)
         self.interval = interval
         self.disk_every = disk_every
         self._rounds = 0
@@ -178,6 +181,10 @@ class Watchdog:
         if len(pids) > self.max_processes:
             return self._convict(Verdict("ProcessLimit", "the notebook started more than "
                                          f"{self.max_processes} processes"))
+        if self._peak is not None:
+            self.peak_bytes = max(self.peak_bytes, self._peak() or 0)
+        elif pids:
+            self.peak_bytes = max(self.peak_bytes, resident_bytes(pids))
         if self._oom_kills is None and pids:
             if over_memory(pids, self.memory_bytes):
                 return self._convict(self._memory_verdict())
