@@ -190,6 +190,8 @@ class GradeResult:
     # For the instructor, never scored: what grader.integrity found in the code (imports of
     # the grader, paths to the solutions, tampering with the probe).
     integrity: list[str] = field(default_factory=list)
+    # The versions it was graded with (Python, NumPy, Keras and its backend where it trains).
+    environment: dict[str, str] = field(default_factory=dict)
 
     @property
     def score(self) -> float:

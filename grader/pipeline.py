@@ -237,4 +237,24 @@ def grade_notebook(path: Path, nb: Any, notes: list[str], exercise: Exercise, op
     return GradeResult(
         exercise=exercise.id, title=exercise.title, notebook=path.name, seed=start.seed,
         profile=profile, execution=summary, checks=checks, grader_version=__version__,
-        graded_at=_now(), duration_s=round(time.monotonic() - start.t0, 3), integrity=findings)
+        graded_at=_now(), duration_s=round(time.monotonic() - start.t0, 3), integrity=findings,
+        environment=versions(training=exercise.needs_tensorflow))
+
+
+def versions(*, training: bool) -> dict[str, str]:
+    """The versions a grading ran with: Python, NumPy, nbclient, and for an exercise that
+    trains Keras and its backend (what a calibration depends on)."""
+    import os
+    import platform
+    from importlib import metadata
+
+    names = ["numpy", "nbclient"]
+    if training:
+        names += ["keras", os.environ.get("KERAS_BACKEND", "tensorflow")]
+    out = {"python": platform.python_version()}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "absent"
+    return out

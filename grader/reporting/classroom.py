@@ -187,7 +187,8 @@ def _test(result: GradeResult, check: CheckResult, *, prefix: str) -> V1Test:
         "status": STATUS[check.status],
         "score": number(check.score),
         "message": _clip(message),
-        "test_code": _clip(call if check.status in _NO_REASON else f"{call}\n{why(check)}"),
+        "test_code": _clip(call if check.status in _NO_REASON
+                           else f"{call}\n{why(check)}{run_problems(result)}"),
         "filename": result.notebook,
         "line_no": 0,
         "duration": number(check.duration_s),
@@ -199,6 +200,19 @@ def _ungraded(result: GradeResult, *, prefix: str) -> V1Test:
     return {"name": f"{prefix}{result.notebook} — not graded", "status": "fail", "score": 0,
             "message": _clip(reason), "test_code": _clip(f"Why: {reason}"),
             "filename": result.notebook, "line_no": 0, "duration": 0}
+
+
+def run_problems(result: GradeResult, *, limit: int = 3) -> str:
+    """`\nNotebook run: …` lines for a run that did not go cleanly (a cell that raised, a
+    timeout, a dead kernel), which a failed check may come from; "" for a clean run."""
+    ex = result.execution
+    lines = [f"cell {p.cell}: {p.kind} {p.ename}: {p.evalue}".rstrip(": ")
+             for p in ex.problems[:limit]]
+    if len(ex.problems) > limit:
+        lines.append(f"… and {len(ex.problems) - limit} more")
+    if ex.status.value != "ok" and ex.message:
+        lines.insert(0, f"{ex.status.value}: {ex.message}")
+    return "".join(f"\nNotebook run: {line}" for line in lines)
 
 
 def reason_and_hint(check: CheckResult) -> str:

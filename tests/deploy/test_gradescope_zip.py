@@ -27,7 +27,7 @@ def _zip(tmp_path: Path, exercise: str, *args: str | Path) -> Path:
 def _settings(zf: zipfile.ZipFile) -> dict[str, str]:
     """cnn-grader.env as bash reads it."""
     script = zf.read("cnn-grader.env").decode() + \
-        'for v in EXERCISE WHEEL BUNDLE DATASETS CALIBRATE NOTEBOOK_TIMEOUT; do ' \
+        'for v in EXERCISE WHEEL EXTRAS BUNDLE DATASETS CALIBRATE NOTEBOOK_TIMEOUT; do ' \
         'printf "%s=%s\\n" "$v" "${!v}"; done\n'
     out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True)
     return dict(line.split("=", 1) for line in out.stdout.splitlines())
@@ -44,7 +44,7 @@ def test_the_zip_holds_a_wheel_and_a_private_bundle_and_no_solutions(
         wheel_bytes = zf.read(f"dist/{grader_wheel.name}")
         scripts = {name: zf.read(name).decode() for name in SCRIPTS}
     assert names == sorted(["setup.sh", "run_autograder", "cnn-grader.env", "course.bundle",
-                            f"dist/{grader_wheel.name}"])
+                            "constraints.txt", f"dist/{grader_wheel.name}"])
     assert not [n for n in names if n.startswith(("solutions/", "exercises/", "grader/"))
                 or n.endswith(".ipynb")]
     assert wheel_bytes == grader_wheel.read_bytes()
@@ -53,8 +53,8 @@ def test_the_zip_holds_a_wheel_and_a_private_bundle_and_no_solutions(
         assert subprocess.run(["bash", "-n"], input=scripts[script], text=True).returncode == 0
     assert modes["course.bundle"] & 0o777 == 0o600
     assert settings == {"EXERCISE": "ex01_convolution", "WHEEL": f"dist/{grader_wheel.name}",
-                        "BUNDLE": "course.bundle", "DATASETS": "", "CALIBRATE": "0",
-                        "NOTEBOOK_TIMEOUT": "480"}
+                        "EXTRAS": "", "BUNDLE": "course.bundle", "DATASETS": "",
+                        "CALIBRATE": "0", "NOTEBOOK_TIMEOUT": "480"}
     # built from the course folder: this exercise's material only, verified on opening
     opened = bundle.open_bundle(tmp_path / "course.bundle")
     assert opened.exercises == ["ex01_convolution"] and not opened.encrypted
@@ -69,7 +69,13 @@ def test_a_keras_zip_fetches_datasets_and_calibrates_in_setup(
                               "--course", course_bundle, "--autograder-timeout", "20")) as zf:
         settings = _settings(zf)
         assert zf.read("course.bundle") == course_bundle.read_bytes()  # a bundle is taken as is
+        pins = zf.read("constraints.txt").decode()
     assert settings["DATASETS"] == "fashion_mnist" and settings["CALIBRATE"] == "1"
+    assert settings["EXTRAS"] == "keras"  # setup.sh installs the training extra, pinned
+    from importlib import metadata
+
+    for package in ("numpy", "keras", "tensorflow"):
+        assert f"\n{package}=={metadata.version(package)}\n" in pins
     assert settings["NOTEBOOK_TIMEOUT"] == "960"
 
 

@@ -75,6 +75,34 @@ def test_reason_and_hint_are_printed_under_each_check_that_did_not_pass(
            ["pass", "fail", "fail", "error", "fail", "fail", "pass"]
 
 
+def test_the_log_shows_the_call_and_what_went_wrong_in_the_run(
+        make_result: Callable[..., GradeResult]) -> None:
+    """Under each check that did not pass, the console prints the call the grader made and,
+    where the notebook's run did not go cleanly, what happened there (a check that fails
+    because a cell raised reads as that); a clean run adds nothing."""
+    from grader.models import CellProblem, ExecutionStatus
+
+    clean = make_result()
+    clean.execution.problems = []
+    clean.execution.status = ExecutionStatus.OK
+    run = run_reporter(*_reporter_env(clean))
+    assert "Notebook run:" not in run.text
+    broken = make_result()
+    broken.execution.status = ExecutionStatus.TIMEOUT
+    broken.execution.message = "the notebook did not finish within 900s"
+    broken.execution.problems = [CellProblem(cell_index=6, kind="error", ename="NameError",
+                                             evalue="name 'x_train' is not defined", cell=4)]
+    run = run_reporter(*_reporter_env(broken))
+    failed = next(c for c in broken.checks if c.status is CheckStatus.FAILED)
+    block = run.text.split(f"❌ {failed.title}", 1)[1].split("Total points for", 1)[0]
+    assert failed.call in block
+    assert "Notebook run: timeout: the notebook did not finish within 900s" in block
+    assert "Notebook run: cell 4: error NameError: name 'x_train' is not defined" in block
+    passed = next(c for c in broken.checks if c.status is CheckStatus.PASSED)
+    assert "Notebook run:" not in run.text.split(f"✅ {passed.title}", 1)[1].split("\n✅", 1)[0] \
+        .split("\n❌", 1)[0]
+
+
 def test_runner_ids_pass_the_reporters_check_and_are_unique(
         make_result: Callable[..., GradeResult]) -> None:
     one, two = make_result(), make_result(exercise="ex02_pooling", notebook="ex02_pooling.ipynb")

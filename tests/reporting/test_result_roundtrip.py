@@ -24,6 +24,8 @@ def every_field_set(make_result: Callable[..., GradeResult]) -> GradeResult:
     result.execution.notes = ["no network"]
     result.execution.message = "cell 4 raised"
     result.execution.kernel_restarts = 1
+    result.execution.peak_memory_bytes = 612 * 2**20
+    result.environment = {"python": "3.11.7", "numpy": "2.1.0"}
     result.checks[0].duration_s = 1.25
     result.checks[0].message, result.checks[0].hint = "passed on retry", "see the hint"
     result.checks[0].details = {"accuracy": 0.873, "threshold": 0.86, "notes": ["a", "b"],
