@@ -204,6 +204,11 @@ class AccuracyCheck:
                 f"the threshold for {what} ({limit.value:.3f}) is above what the reference "
                 f"solution reaches ({limit.reference:.3f}): recalibrate (cnn-grader calibrate "
                 "--refresh)")
+        for finding in provenance.accuracy_findings(
+                self.spec.variable, accuracy=result.accuracy, reference=limit.reference,
+                margin=limit.margin, steps=verdict.steps, allowed=verdict.allowed,
+                exact_architecture=self.spec.exact_architecture):
+            ctx.extras.setdefault("integrity", []).append(finding)
         if result.accuracy < limit.value:
             raise Fail(f"{what} classifies {result.correct:,} of {result.total:,} held-out "
                        f"test images correctly (accuracy {result.accuracy:.3f}); it needs at "

@@ -15,7 +15,11 @@ now. Here, never in the kernel:
   usual "was it trained?"), and the instructor a finding;
 - more steps than the budget allows (a loop of fit() calls, a second fit()) is a finding and a
   note with the steps that ran, never a penalty by itself;
-- an optimizer step counter moved after training is a finding.
+- an optimizer step counter moved after training is a finding;
+- once the accuracy is measured (`accuracy_findings`): a quarter or less of the budget's steps
+  with an accuracy the reference reaches only with all of them, and, where the exercise fixes the
+  architecture, an accuracy above the reference's by more than twice the calibrated margin (the
+  seed spread the threshold allows), are findings for the instructor, never penalties.
 
 A notebook runs arbitrary code in its kernel and can take the record apart; the record is then
 missing or inconsistent, which is itself said to the instructor. Honest variations (another
@@ -45,6 +49,8 @@ class Verdict:
     # The findings that go with `refuse`, told to the instructor only when the refusal stands
     # (the weights classify well: a model left untrained gains nothing and is no finding).
     refused_findings: list[str] = field(default_factory=list)
+    steps: int | None = None  # the steps every recorded training call ran, added up
+    allowed: int | None = None  # the steps the budget allows (None: the notebook's own)
 
 
 def _records(report: dict[str, Any]) -> list[dict[str, Any]] | None:
@@ -100,6 +106,7 @@ def judge(report: dict[str, Any], variable: str, *, allowed: int | None,
         verdict.findings.append(f"`{variable}`: the optimizer's step counter moved after "
                                 f"training ({last['iterations']} → {report['iterations']})")
     total = sum(_int(r.get("steps")) or 0 for r in trained)
+    verdict.steps, verdict.allowed = total, allowed
     calls = len(trained)
     if allowed is not None and total > allowed:
         text = (f"`{variable}` trained {total:,} steps in {calls} call"
@@ -108,3 +115,26 @@ def judge(report: dict[str, Any], variable: str, *, allowed: int | None,
         verdict.findings.append(text)
         verdict.notes.append(text)
     return verdict
+
+
+FEW_STEPS = 0.25  # of the budget's steps
+SPREAD_FACTOR = 2.0  # × the threshold's margin below the reference: its seed spread
+
+
+def accuracy_findings(variable: str, *, accuracy: float, reference: float | None,
+                      margin: float, steps: int | None, allowed: int | None,
+                      exact_architecture: bool) -> list[str]:
+    """Findings on an accuracy the recorded training hardly explains (never a penalty)."""
+    if reference is None:
+        return []
+    out = []
+    if steps and allowed and steps <= FEW_STEPS * allowed and accuracy >= reference:
+        out.append(f"`{variable}` trained {steps:,} steps, a quarter or less of the {allowed:,} "
+                   f"the budget allows, yet classifies {accuracy:.3f} of the held-out images, "
+                   f"as well as the reference with all of them ({reference:.3f})")
+    spread = SPREAD_FACTOR * max(margin, 0.01)
+    if exact_architecture and accuracy > reference + spread:
+        out.append(f"`{variable}` classifies {accuracy:.3f} of the held-out images, above the "
+                   f"reference's {reference:.3f} under the same budget on this machine by more "
+                   f"than the seed spread ({spread:g}) with the same architecture")
+    return out

@@ -110,3 +110,25 @@ def test_the_record_is_judged_from_data_alone() -> None:
     gone = provenance.judge({"training": None, "weights_digest": "z"}, "m", allowed=None)
     assert not gone.refuse and "no record of its training" in gone.findings[0]
     assert provenance.steps_allowed(1, 3000, 32) == 94
+
+
+def test_few_steps_with_the_references_accuracy_and_an_accuracy_beyond_the_spread() -> None:
+    """Findings on an accuracy the recorded training hardly explains: never penalties, and
+    honest runs (the budget's steps, an accuracy within the spread) give none."""
+    from grader.keras_support.provenance import accuracy_findings
+
+    def found(**kw: object) -> list[str]:
+        base = dict(accuracy=0.82, reference=0.82, margin=0.03, steps=470, allowed=470,
+                    exact_architecture=True)
+        return accuracy_findings("dense_model", **{**base, **kw})  # type: ignore[arg-type]
+
+    assert found() == []
+    assert found(accuracy=0.86, steps=300) == []  # within 2 × 0.03 of the reference
+    assert found(accuracy=0.80, steps=100) == []  # few steps, and an accuracy to match
+    (few,) = found(steps=100)
+    assert "trained 100 steps, a quarter or less of the 470" in few and "(0.820)" in few
+    (above,) = found(accuracy=0.90)
+    assert "above the reference's 0.820" in above and "seed spread (0.06)" in above
+    assert found(accuracy=0.90, exact_architecture=False) == []  # ex06, ex11: free layers
+    assert found(reference=None, steps=1) == []  # nothing calibrated: nothing to compare
+    assert found(steps=None, allowed=None) == []  # the notebook's own budget
