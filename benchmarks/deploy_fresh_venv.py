@@ -1,13 +1,16 @@
 """Deploying as a user would: time to install the wheel into a fresh venv and grade with a bundle.
 
-    python benchmarks/deploy_fresh_venv.py [--offline-deps] [--json out.json]
+    python benchmarks/deploy_fresh_venv.py [--offline-deps] [--extra keras] [--no-cache]
+                                           [--json out.json]
 
 Steps, each timed: build the wheel from this checkout; make a bundle and a release; create a
 fresh venv outside the repository; `pip install` the wheel with its dependencies (from the
 package index, or with --offline-deps from this project's venv through a .pth file, which
 measures only the grader's own install); grade the ex01 solution from an empty folder with
 `--course BUNDLE`; run `check` there with only the release. Prints the sizes of the wheel, the
-bundle and the release, and the seconds of each step, measured in one run.
+bundle, the release and the venv, and the seconds of each step, measured in one run. The base
+install has no TensorFlow; `--extra keras` installs the training extra (what a Keras exercise's
+job installs), and `--no-cache` makes pip download everything, as a cold CI job does.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--offline-deps", action="store_true",
                     help="take the dependencies from this project's venv (no download)")
+    ap.add_argument("--extra", choices=["keras"], help="install the wheel with this extra")
+    ap.add_argument("--no-cache", action="store_true", help="pip downloads everything")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
     py = sys.executable
@@ -76,9 +81,12 @@ def main() -> None:
             Path(purelib, "zz_deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
             out["dependencies"] = "project venv (.pth)"
         else:
-            _run([vpy, "-m", "pip", "install", "-q", wheel])
-            out["dependencies"] = "package index"
+            spec = f"cnn-grader[{args.extra}] @ {wheel.as_uri()}" if args.extra else str(wheel)
+            _run([vpy, "-m", "pip", "install", "-q", *(["--no-cache-dir"] if args.no_cache
+                                                     else []), spec])
+            out["dependencies"] = "package index" + (f", extra {args.extra}" if args.extra else "")
         out["venv_and_install_s"] = time.monotonic() - t0
+        out["venv_bytes"] = _size(venv)
         (user / "ex01.ipynb").write_bytes((REPO / "solutions" / "ex01_convolution.ipynb")
                                           .read_bytes())
         env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp / "home"),
