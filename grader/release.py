@@ -50,7 +50,8 @@ PACKAGE = "cnn_selfcheck"
 GRADER_ROOT = Path(__file__).resolve().parent
 SHIPPED = ("checks/__init__.py", "checks/outcomes.py", "checks/expect.py", "checks/diagnosis.py",
            "selfcheck/__init__.py", "selfcheck/codec.py", "selfcheck/runtime.py",
-           "selfcheck/datasets.py", "selfcheck/models.py", "selfcheck/judges.py")
+           "selfcheck/datasets.py", "selfcheck/models.py", "selfcheck/judges.py",
+           "selfcheck/architecture.py")
 DATASETS_SHIM = '''"""`install("fashion_mnist")`: the course's datasets where Keras looks, offline."""
 
 from .selfcheck.datasets import install

@@ -67,13 +67,11 @@ ex.check(points=1, call=BUILD, id="reg_l2",
                "compile with 'adam', 'sparse_categorical_crossentropy', ['accuracy'].")
 def reg_output_compile(got: Any, ctx: Context) -> None:
     props, problems = judged(got, ctx, OUTPUT)
-    result = arch.compare_compile(arch.describe(student_model(got, what=ctx.text)),
-                                  arch.describe(reference_model(ctx)))
-    ctx.extras["table"] = table(props) + [[row[0], row[2]] for row in result.table[1:]]
-    if result.problems:
-        problems = problems + [f"{ctx.text}: " + "; ".join(result.problems)]
-    if problems:
-        raise Fail("\n".join(problems))
+    compiled, rows = arch.compared("compile", arch.describe(student_model(got, what=ctx.text)),
+                                   arch.describe(reference_model(ctx)), what=ctx.text)
+    ctx.extras["table"] = table(props) + [[row[0], row[2]] for row in rows[1:]]
+    if problems + compiled:
+        raise Fail("\n".join(problems + compiled))
 
 
 # -- callbacks -----------------------------------------------------------------------------

@@ -78,36 +78,41 @@ def reference_model(ctx: Context) -> Any:
     return student_model(want, what="the reference") if isinstance(want, KerasFile) else want
 
 
-def _comparison_check(compare: Callable[[Any, Any], Any], head: str) -> CheckFn:
-    """Describe the student's and the reference model, compare, show the table, fail on a diff."""
+def _comparison_check(kind: str) -> CheckFn:
+    """Describe the student's and the reference model, compare, show the table, fail on a
+    diff: grader.selfcheck.architecture's comparison, which the public self-check runs too
+    (the check says which: `public_compare`)."""
     def check(got: Any, ctx: Context) -> None:
         have = arch.describe(student_model(got, what=ctx.text))
         want = arch.describe(reference_model(ctx))
-        result = compare(have, want)
-        ctx.extras["table"] = result.table
-        if not result.ok:
-            raise Fail(_listing(f"{ctx.text}: {head}", result.problems))
+        problems, table = arch.compared(kind, have, want, what=ctx.text)
+        ctx.extras["table"] = table
+        if problems:
+            raise Fail(problems[0])
+    check.public_compare = kind  # type: ignore[attr-defined] - read by grader.selfcheck.public
     return check
 
 
 def architecture_check() -> CheckFn:
     """The student's model has the reference's layers, settings, shapes and parameters."""
-    return _comparison_check(arch.compare_layers, "the model differs from the one asked for")
+    return _comparison_check("layers")
 
 
 def param_count_check(expected: int) -> CheckFn:
+    """The parameter count the exercise states."""
     def check(got: Any, ctx: Context) -> None:
         have = arch.describe(student_model(got, what=ctx.text))
-        if have.params != expected:
-            raise Fail(f"{ctx.text}: the model has {have.params:,} parameters, expected "
-                       f"{expected:,}" if have.params is not None else
-                       f"{ctx.text}: the model is not built, so it has no parameters yet")
+        problems, _ = arch.compared("params", have, arch.ModelInfo(None, (), expected),
+                                    what=ctx.text)
+        if problems:
+            raise Fail(problems[0])
+    check.public_compare = "params"  # type: ignore[attr-defined] - read by grader.selfcheck.public
     return check
 
 
 def compile_check() -> CheckFn:
     """Optimizer, loss and metrics as the reference model was compiled."""
-    return _comparison_check(arch.compare_compile, "compile settings")
+    return _comparison_check("compile")
 
 
 COMPILE_HINT = ("model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', "
@@ -119,12 +124,6 @@ def add_compile_check(ex: Any, build: Any, *, id: str, points: float = 1) -> Non
     ex.check(points=points, call=build, id=id, hint=COMPILE_HINT,
              title=f"{build.func}: compiled with adam, sparse_categorical_crossentropy, "
                    "accuracy")(compile_check())
-
-
-def _listing(head: str, problems: list[str]) -> str:
-    if len(problems) == 1:
-        return f"{head}: {problems[0]}"
-    return head + ":\n" + "\n".join(f"- {p}" for p in problems)
 
 
 def accuracy_call(spec: AccuracySpec) -> Call:

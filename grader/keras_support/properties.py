@@ -7,7 +7,8 @@ listed in the report's table.
     ex.check(points=1, call=BUILD, id=...)(property_check(AUGMENTATION))
     ex.public_properties[id] = AUGMENTATION
 
-The description (grader.selfcheck.models.describe) and the rules (grader.selfcheck.judges) are
+The description (grader.selfcheck.architecture, read through models.plain) and the rules
+(grader.selfcheck.judges) are
 the code the student release ships, so the self-check cell `check(build_cnn)` reads a model the
 way this check does and says the same thing.
 """
@@ -19,13 +20,14 @@ from typing import Any
 from grader.checks.core import Context, Fail
 from grader.keras_support.checks import student_model
 from grader.selfcheck import judges
-from grader.selfcheck.models import describe
+from grader.selfcheck.architecture import describe
+from grader.selfcheck.models import plain
 
 
 def judged(got: Any, ctx: Context, rules: list[dict[str, Any]]
            ) -> tuple[list[tuple[str, bool, str]], list[str]]:
     """(properties, the student's messages) of the model the call returned."""
-    props = judges.properties(describe(student_model(got, what=ctx.text)), rules)
+    props = judges.properties(plain(describe(student_model(got, what=ctx.text))), rules)
     ctx.extras["table"] = judges.properties_table(props)
     return props, judges.lacks(ctx.text, props)
 

@@ -240,18 +240,25 @@ def public_cases(exercise: Exercise, reference: Any) -> dict[str, Any]:
 def model_cases(exercise: Exercise, reference: Any) -> list[dict[str, Any]]:
     """The model builders' stated facts, from the reference's model, and the names the grader
     needs after the run (said present or not; what they hold is graded)."""
-    from grader.selfcheck.models import describe
+    from grader.selfcheck.architecture import describe, to_data
 
     out: list[dict[str, Any]] = []
+    specs: dict[str, Any] = {}
+
+    def spec(builder: str) -> Any:  # the reference's model, described once per builder
+        if builder not in specs:
+            specs[builder] = to_data(describe(getattr(reference, builder)()))
+        return specs[builder]
+
     for builder in exercise.public_models:
-        graded = next((c for c in exercise.checks if c.call is not None
-                       and c.call.func == builder and c.hint), None)
-        out.append({"check": f"{builder}_facts", "kind": "model", "function": builder,
-                    "call": f"{builder}()", "title": f"{builder}(): input, layers, parameters "
-                    "and compile settings as the exercise states them",
-                    "hint": graded.hint if graded else "", "spec": describe(
-                        getattr(reference, builder)()),
-                    "time_limit": exercise.limits.probe_timeout})
+        for check in exercise.checks:
+            kind = getattr(check.fn, "public_compare", None)
+            if check.call is None or check.call.func != builder or kind is None:
+                continue
+            out.append({"check": check.id, "kind": "model", "compare": kind,
+                        "function": builder, "call": f"{builder}()", "title": check.title,
+                        "hint": check.hint, "spec": spec(builder),
+                        "time_limit": exercise.limits.probe_timeout})
     by_id = {c.id: c for c in exercise.checks}
     for check_id, rules in exercise.public_properties.items():
         check = by_id[check_id]
@@ -260,7 +267,7 @@ def model_cases(exercise: Exercise, reference: Any) -> list[dict[str, Any]]:
                 "call": check.call.describe(*check.call.bind_public({})), "title": check.title,
                 "hint": check.hint, "rules": rules, "time_limit": exercise.limits.probe_timeout}
         if check_id in exercise.public_compile:
-            case["compile"] = describe(getattr(reference, check.call.func)())["compile"]
+            case["compile_spec"] = spec(check.call.func)
         out.append(case)
     for check_id, (judge, params) in exercise.public_judged.items():
         check = by_id[check_id]

@@ -32,9 +32,10 @@ from ..checks.diagnosis import name_mistakes, timeout_message
 from ..checks.expect import expect_match, expect_parts
 from ..checks.outcomes import Fail
 from .codec import decode
+from .architecture import compared, from_data
 from .judges import judge as judge_data
 from .judges import lacks, properties
-from .models import compare, compare_compile, describe, is_model
+from .models import facts, is_model, plain
 
 HIDDEN_NOTE = "public self-checks only: your final grade also uses hidden inputs"
 CASES_FORMAT = "cnn-selfcheck-cases"
@@ -182,7 +183,7 @@ def run_case(fn: Callable[..., Any], case: dict[str, Any]) -> tuple[str, str, st
     kind = case.get("kind")
     model = kind in ("model", "properties")
     try:
-        got = (describe(_within(case.get("time_limit"), fn)) if model
+        got = (facts(_within(case.get("time_limit"), fn)) if model
                else _as_data(_within(case.get("time_limit"), lambda: call_case(fn, case))))
     except NotImplementedError:
         return "not_attempted", f"`{case['function']}` still raises NotImplementedError", ""
@@ -201,18 +202,24 @@ def run_case(fn: Callable[..., Any], case: dict[str, Any]) -> tuple[str, str, st
 
 
 def fact_problems(got: Any, case: dict[str, Any]) -> list[str] | None:
-    """The messages of a model, properties or judged case ([]: it passes); None for a case
-    compared with an answer (`judge`)."""
+    """The messages of a model, properties or judged case ([]: it passes), in the graded
+    checks' words (the same comparisons and judges); None for a case compared with an answer
+    (`judge`)."""
     kind = case.get("kind")
-    if kind == "model":
-        return compare(got, case["spec"], what=case["call"])
-    if kind == "properties":
-        if not isinstance(got, dict) or "not_a_model" in got:
-            return compare(got, {}, what=case["call"])
-        return (lacks(case["call"], properties(got, case["rules"]))
-                + compare_compile(got, case.get("compile"), what=case["call"]))
+    what = case["call"]
+    if kind in ("model", "properties"):
+        if not isinstance(got, dict) or "not_a_model" in got or "layers" not in got:
+            found = got.get("not_a_model") if isinstance(got, dict) else type(got).__name__
+            return [f"{what}: expected a Keras model, got {found}"]
+        info = from_data(got)
+        if kind == "model":
+            return compared(case["compare"], info, from_data(case["spec"]), what=what)[0]
+        problems = lacks(what, properties(plain(info), case["rules"]))
+        if case.get("compile_spec"):
+            problems += compared("compile", info, from_data(case["compile_spec"]), what=what)[0]
+        return problems
     if kind == "judged":
-        return judge_data(case["judge"], got, case["params"], what=case["call"])[0]
+        return judge_data(case["judge"], got, case["params"], what=what)[0]
     return None
 
 

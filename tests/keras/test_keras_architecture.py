@@ -181,10 +181,10 @@ def test_subclass_overriding_predict_cannot_be_loaded(tmp_path: Path) -> None:
 def test_nested_augmentation_model_is_flattened_for_the_property_checks() -> None:
     from grader.exercises.ex06_regularization import AUGMENTATION, L2_PENALTY, NORMALISATION
     from grader.selfcheck.judges import properties
-    from grader.selfcheck.models import describe
+    from grader.selfcheck.models import plain
 
     def holds(model: keras.Model, rules: list[dict]) -> list[bool]:
-        return [ok for _, ok, _ in properties(describe(model), rules)]
+        return [ok for _, ok, _ in properties(plain(arch.describe(model)), rules)]
 
     augment = keras.Sequential([L.RandomFlip("horizontal"), L.RandomZoom(0.1)])
     model = keras.Sequential([keras.Input((28, 28, 1)), augment, L.Conv2D(8, 3),
@@ -195,25 +195,22 @@ def test_nested_augmentation_model_is_flattened_for_the_property_checks() -> Non
     assert holds(model, AUGMENTATION) == [True, True]
     assert holds(model, NORMALISATION) == [True, False]  # rate 0.6 is out of range
     assert holds(model, L2_PENALTY) == [True]  # L1L2 with l2 > 0, on the hidden Dense
-    plain = keras.Sequential([keras.Input((28, 28, 1)), L.RandomFlip("vertical"),
-                              L.Flatten(), L.Dense(10, kernel_regularizer="l2")])
-    assert holds(plain, AUGMENTATION) == [False, False]
-    assert holds(plain, L2_PENALTY) == [False]  # only the output layer has it
+    bare = keras.Sequential([keras.Input((28, 28, 1)), L.RandomFlip("vertical"),
+                             L.Flatten(), L.Dense(10, kernel_regularizer="l2")])
+    assert holds(bare, AUGMENTATION) == [False, False]
+    assert holds(bare, L2_PENALTY) == [False]  # only the output layer has it
 
 
-def test_the_shipped_description_reads_a_model_as_the_grader_does() -> None:
-    """A functional model (its InputLayer listed) and a separate Activation layer describe as
-    the Sequential model with the activation inside: the self-check and the grade agree."""
-    from grader.selfcheck.models import describe
+def test_a_description_travels_as_data_unchanged() -> None:
+    """The self-check cell and `check --course`'s driver send the description as JSON: what
+    arrives compares exactly as the live one."""
+    import json
 
-    seq = keras.Sequential([keras.Input((28, 28, 1)), L.Conv2D(4, 3, activation="relu"),
-                            L.Flatten(), L.Dense(10, activation="softmax")])
-    inputs = keras.Input((28, 28, 1))
-    x = L.Activation("relu")(L.Conv2D(4, 3)(inputs))
-    x = L.Softmax()(L.Dense(10)(L.Flatten()(x)))
-    functional = keras.Model(inputs, x)
-    assert describe(functional)["layers"] == describe(seq)["layers"]
-    assert describe(seq)["layers"][0]["activation"] == "relu"
+    model = course_cnn()
+    info = arch.describe(model)
+    again = arch.from_data(json.loads(json.dumps(arch.to_data(info))))
+    assert again == info
+    assert arch.compare_layers(again, info).problems == []
 
 
 def test_functional_model_is_the_same_model(want: arch.ModelInfo) -> None:

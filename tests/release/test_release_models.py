@@ -105,7 +105,8 @@ def test_ex06_mistakes_fail_the_self_check_in_the_words_of_the_grade(
         assert (check_id in failed) == (check_id == "reg_l2"), failed  # the nested Sequential counts
 
 
-def test_a_wrong_model_fails_with_what_the_exercise_states(release_dir: Path) -> None:
+def test_a_wrong_model_fails_with_what_the_exercise_states(
+        release_dir: Path, make_notebook) -> None:  # type: ignore[no-untyped-def]
     source = helpers.solution_definitions("ex04_dense_baseline") + '''
 
 def build_dense_model():
@@ -119,11 +120,21 @@ def build_dense_model():
     return model
 '''
     text = _run(release_dir, source, "build_dense_model")
-    assert "✘ build_dense_model(): input shape (28, 28), expected (28, 28, 1)" in text, text
-    assert ("✘ build_dense_model(): layer 3 is Dense(units=10, activation='linear'), expected "
-            "Dense(units=10, activation='softmax')") in text
-    assert "✘ build_dense_model(): compiled with optimizer='sgd', expected 'adam'" in text
+    # the graded checks' own words: one comparison, in the grader and in the notebook
+    assert "✘ build_dense_model(): the model differs from the one asked for:" in text, text
+    assert ("- the input shape is (28, 28), expected (28, 28, 1): start the model with "
+            "keras.Input(shape=(28, 28, 1))") in text
+    assert "- the output layer (Dense(10, softmax)): activation is 'linear', expected " \
+           "'softmax'" in text
+    assert "✘ build_dense_model(): compile settings: the optimizer is 'sgd', expected 'adam'" \
+        in text
     assert "hint: Input (28, 28, 1)" in text
+    graded = helpers.grade_nb(make_notebook([source], exercise="ex04_dense_baseline"),
+                              profile="smoke")
+    failed = {c.id: c.message for c in graded.checks if c.status.value == "failed"}
+    for check_id in ("dense_architecture", "dense_compile"):
+        lines = failed[check_id].splitlines()
+        assert f"✘ {lines[0]}" in text and all(line in text for line in lines), (lines, text)
 
 
 def test_check_alone_says_whether_the_trained_model_is_there(release_dir: Path) -> None:
@@ -149,9 +160,10 @@ def test_the_command_line_runs_the_notebook_under_the_budget_and_says_the_same(
         capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
-    assert "build_dense_model(): input, layers, parameters" in out
+    assert "build_dense_model: layers, shapes and parameters" in out
+    assert "build_dense_model: compiled with adam" in out
     assert "dense_model holds a Keras model after the run" in out
-    assert "public examples passed: 3 of 3" in out, out
+    assert "public examples passed: 4 of 4" in out, out
     assert "preprocess: float32 of shape (N, 28, 28, 1)" in out
     assert "execution: ok in" in out and "smoke" in out
 
