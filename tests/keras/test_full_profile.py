@@ -44,3 +44,37 @@ def test_the_full_profile_gives_the_solution_full_marks(tmp_path: Path, exercise
     assert "course t" in text, text  # the course target (or threshold) is named beside it
     assert accuracy["details"]["accuracy"] >= accuracy["details"]["threshold"]
     assert variable in json.dumps(result)
+
+
+def test_under_full_brought_in_weights_get_no_credit_and_the_solution_no_finding(
+        tmp_path: Path) -> None:
+    """Provenance under the notebook's own budget (issue 19): the ex04 solution gets full
+    marks and no finding in the instructor's view; the same notebook with a donor model's
+    weights loaded into `dense_model` after its honest fit gets no accuracy credit."""
+    import nbformat
+
+    import helpers
+
+    env = {**os.environ, "CNN_GRADER_PROFILE": "full"}
+    env.pop("CNN_GRADER_SMOKE_BUDGET", None)
+    nb = helpers.solution_notebook("ex04_dense_baseline")
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "donor = build_dense_model()\n"
+        "donor.fit(x_train, y_train, epochs=EPOCHS + 2, batch_size=BATCH_SIZE, verbose=0)\n"
+        "donor.save_weights('donor.weights.h5')\n"
+        "dense_model.load_weights('donor.weights.h5')\n"))
+    cheat = helpers.write_notebook(tmp_path, "cheat.ipynb", nb, "ex04_dense_baseline")
+    honest = solutions_dir() / "ex04_dense_baseline.ipynb"
+    results = {}
+    for name, path in (("honest", honest), ("cheat", cheat)):
+        out = tmp_path / name
+        done = subprocess.run([sys.executable, "-m", "grader.cli", "grade", str(path),
+                               "--profile", "full", "--view", "instructor", "--out", str(out)],
+                              env=env, capture_output=True, text=True, timeout=1800)
+        assert done.returncode == 0, done.stderr[-3000:]
+        results[name] = json.loads(next(out.glob("*.json")).read_text())
+    assert results["honest"]["score"] == results["honest"]["max_score"]
+    assert results["honest"]["integrity"] == []
+    accuracy = next(c for c in results["cheat"]["checks"] if c["id"] == "dense_accuracy")
+    assert accuracy["status"] == "failed" and "not credited" in accuracy["message"]
+    assert any("changed after its last fit()" in f for f in results["cheat"]["integrity"])
