@@ -162,6 +162,7 @@ def drive_trained_model(need, variable, build, parameters):
                                for r in training(out["model"])][:200]
             out["weights_digest"] = prelude.digest(out["model"])
             out["iterations"] = prelude.iterations(out["model"])
+            out["slots_digest"] = prelude.slots(out["model"])
         except Exception as exc:  # noqa: BLE001 - a record taken apart is itself evidence
             out["training"] = None
             out["training_problem"] = "%s: %s" % (type(exc).__name__, str(exc)[:200])

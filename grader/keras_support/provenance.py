@@ -15,7 +15,9 @@ now. Here, never in the kernel:
   usual "was it trained?"), and the instructor a finding;
 - more steps than the budget allows (a loop of fit() calls, a second fit()) is a finding and a
   note with the steps that ran, never a penalty by itself;
-- an optimizer step counter moved after training is a finding;
+- an optimizer step counter moved after training is a finding, and so is the rest of the
+  optimizer's state (its slot variables: Adam's moments, the learning rate) changed after
+  training;
 - once the accuracy is measured (`accuracy_findings`): a quarter or less of the budget's steps
   with an accuracy the reference reaches only with all of them, and, where the exercise fixes the
   architecture, an accuracy above the reference's by more than twice the calibrated margin (the
@@ -105,6 +107,10 @@ def judge(report: dict[str, Any], variable: str, *, allowed: int | None,
             and report["iterations"] != last["iterations"]:
         verdict.findings.append(f"`{variable}`: the optimizer's step counter moved after "
                                 f"training ({last['iterations']} → {report['iterations']})")
+    slots_then, slots_now = last.get("slots"), report.get("slots_digest")
+    if isinstance(slots_then, str) and isinstance(slots_now, str) and slots_then != slots_now:
+        verdict.findings.append(f"`{variable}`: the optimizer's state (its moments, learning "
+                                "rate) changed after training, not by a fit()")
     total = sum(_int(r.get("steps")) or 0 for r in trained)
     verdict.steps, verdict.allowed = total, allowed
     calls = len(trained)

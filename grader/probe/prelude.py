@@ -158,6 +158,26 @@ def _cnn_grader_prelude():
             h.update(np.ascontiguousarray(np.asarray(value)).tobytes())
         return h.hexdigest()[:32]
 
+    def slots(model):
+        """A digest of the optimizer's state besides its step counter (Adam's moments, the
+        learning rate): None where there is no optimizer with variables."""
+        import hashlib
+
+        import numpy as np
+
+        try:
+            variables = [v for v in model.optimizer.variables
+                         if "iteration" not in str(getattr(v, "name", ""))]
+        except Exception:  # noqa: BLE001 - not compiled, or another backend's optimizer
+            return None
+        if not variables:
+            return None
+        h = hashlib.sha256()
+        for v in variables:
+            value = v.numpy() if hasattr(v, "numpy") else v
+            h.update(np.ascontiguousarray(np.asarray(value)).tobytes())
+        return h.hexdigest()[:32]
+
     def iterations(model):
         try:
             return int(model.optimizer.iterations.numpy())
@@ -198,7 +218,8 @@ def _cnn_grader_prelude():
                 steps = params.get("steps")
                 record.update(epochs=ran, steps_per_epoch=steps,
                               steps=steps * ran if isinstance(steps, int) else None,
-                              digest=digest(self), iterations=iterations(self))
+                              digest=digest(self), iterations=iterations(self),
+                              slots=slots(self))
                 record["epoch_digests"] = record["epoch_digests"][-50:]
                 state.records.setdefault(id(self), []).append(record)
             except Exception as exc:  # noqa: BLE001 - never break the notebook's training
@@ -215,6 +236,7 @@ def _cnn_grader_prelude():
                 records[-1]["steps"] += 1
                 records[-1]["digest"] = digest(self)
                 records[-1]["iterations"] = iterations(self)
+                records[-1]["slots"] = slots(self)
             except Exception as exc:  # noqa: BLE001
                 state.error = f"recording train_on_batch: {type(exc).__name__}: {exc}"[:300]
             return out
@@ -228,6 +250,7 @@ def _cnn_grader_prelude():
     state.digest = digest
     state.training = training
     state.iterations = iterations
+    state.slots = slots
     state.wrap_training = wrap_training
     if "keras" in sys.modules:  # imported before the notebook ran (never, in a fresh kernel)
         try:

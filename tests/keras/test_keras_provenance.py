@@ -110,6 +110,24 @@ def test_the_record_is_judged_from_data_alone() -> None:
     gone = provenance.judge({"training": None, "weights_digest": "z"}, "m", allowed=None)
     assert not gone.refuse and "no record of its training" in gone.findings[0]
     assert provenance.steps_allowed(1, 3000, 32) == 94
+    slotted = [{**rec[0], "slots": "s1"}]
+    same = provenance.judge({"training": slotted, "weights_digest": "b", "iterations": 20,
+                             "slots_digest": "s1"}, "m", allowed=20)
+    assert not same.findings
+    reset = provenance.judge({"training": slotted, "weights_digest": "b", "iterations": 20,
+                              "slots_digest": "s0"}, "m", allowed=20)
+    assert any("optimizer's state" in f for f in reset.findings) and not reset.refuse
+
+
+def test_an_optimizer_state_replaced_after_training_is_a_finding(tmp_path: Path) -> None:
+    result = _grade(tmp_path, "slots", """
+for variable in dense_model.optimizer.variables:
+    if "iteration" not in variable.name:
+        variable.assign(variable * 0.0)
+""")
+    assert _accuracy(result).status.value == "passed", helpers.describe(result)  # reported only
+    assert any("`dense_model`: the optimizer's state" in f for f in result.integrity), \
+        result.integrity
 
 
 def test_few_steps_with_the_references_accuracy_and_an_accuracy_beyond_the_spread() -> None:
