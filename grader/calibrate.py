@@ -120,8 +120,11 @@ def reference_accuracy(exercise: Exercise, spec: AccuracySpec, profile: str, *,
         if found is not None:
             return found, False
         if note is not None:
+            elsewhere = cache.measured_elsewhere(exercise, spec, profile)
+            why = (f" (the calibration at hand was measured with {'; '.join(elsewhere)}, not "
+                   f"this machine's {cache.machine_kind()}: not reused)" if elsewhere else "")
             note(f"calibrating {spec.exercise_id} ({profile} profile): measuring the reference "
-                 f"solution's `{spec.variable}`")
+                 f"solution's `{spec.variable}`{why}")
         t0 = time.monotonic()
         accuracy, peak = measure(exercise, spec, profile)
         cache.store(exercise, spec, profile, accuracy, seconds=time.monotonic() - t0,

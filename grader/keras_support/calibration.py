@@ -124,6 +124,27 @@ def _entry(name: str) -> dict[str, Any] | None:
     return None
 
 
+_MACHINE = ("tensorflow", "keras", "device")
+
+
+def measured_elsewhere(exercise: Any, spec: AccuracySpec, profile: str) -> list[str]:
+    """The machines ("cpu, tensorflow 2.16.1, keras 3.3.3") of calibrations at hand (cached
+    or shipped with the bundle) that hold for everything but this machine's kind: not
+    reused, and said so, when the reference is measured again here."""
+    key = calibration_key(exercise, spec, profile)
+    same = {k: v for k, v in key.items() if k not in _MACHINE}
+    found = []
+    for source in (_read(calibration_path()), _shipped()):
+        for entry in source.values():
+            if not isinstance(entry, dict) or any(entry.get(k) != v for k, v in same.items()):
+                continue
+            if all(entry.get(k) == key[k] for k in _MACHINE):
+                continue
+            found.append(f"{entry.get('device')}, tensorflow {entry.get('tensorflow')}, "
+                         f"keras {entry.get('keras')}")
+    return sorted(set(found))
+
+
 def cached(exercise: Any, spec: AccuracySpec, profile: str) -> float | None:
     """The reference accuracy measured on this kind of machine, if it was."""
     entry = _entry(_key_text(calibration_key(exercise, spec, profile)))

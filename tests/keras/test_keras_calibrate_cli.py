@@ -143,3 +143,25 @@ def test_a_container_too_small_for_the_measured_need_stops_before_grading(
     assert "ex04_dense_baseline needs about" in err and "768 MiB (CNN_GRADER_MEMORY_LIMIT)" in err
     assert "Raise its memory limit to at least" in err and "Nothing was graded" in err
     assert not out.exists()
+
+
+def test_a_calibration_from_other_versions_is_measured_again_and_said_so(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The key holds TensorFlow's and Keras' versions: a calibration measured with others is
+    never reused, and the measurement that replaces it says why. (A cache of its own: the
+    session's holds real measurements other tests grade with.)"""
+    path = tmp_path / "calibration.json"
+    monkeypatch.setattr(calibration, "calibration_path", lambda: path)
+    exercise = get("ex04_dense_baseline")
+    spec = next(c.fn.spec for c in exercise.checks if hasattr(c.fn, "spec"))
+    key = calibration.calibration_key(exercise, spec, "smoke")
+    path.write_text(json.dumps({"older": {**key, "tensorflow": "2.0.0", "accuracy": 0.9,
+                                          "seconds": 1.0}}))
+    monkeypatch.setattr(calibrate, "measure", lambda *a, **k: (0.81, 600 * 2**20))
+    heard: list[str] = []
+    accuracy, fresh = calibrate.reference_accuracy(exercise, spec, "smoke", note=heard.append)
+    assert (accuracy, fresh) == (0.81, True)
+    assert len(heard) == 1 and f"measured with {key['device']}, tensorflow 2.0.0" in heard[0]
+    assert "not reused" in heard[0], heard
+    stored = calibration.reference_peak_memory(exercise, "smoke")
+    assert stored == 600 * 2**20
