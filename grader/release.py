@@ -75,7 +75,11 @@ This folder is your copy of the course's exercises: one notebook per exercise, a
 
 Run it after your function's cell: it calls your function, as it is defined now, on a few public
 examples and shows ✔ or ✘ with what was expected, what you returned and a hint. `check()` alone
-checks every function of the notebook that has public examples. It needs only NumPy.
+checks every function of the notebook that has public examples. It needs only NumPy. In the
+Keras exercises, `check(build_cnn)` builds your model and judges what the exercise states about
+it (input, layers, parameters, compile settings, or the properties it asks for) with the
+grade's own words; accuracy needs training and the hidden test images, so only the grade
+measures it.
 
 ## Google Colab
 
