@@ -133,7 +133,7 @@ def run_nbgrader(py: Path, made: list[tuple[str, str, Path]], work: Path) -> flo
     course.mkdir(parents=True)
     (course / "nbgrader_config.py").write_text(
         "c = get_config()\nc.CourseDirectory.course_id = 'bench'\n"
-        "c.CourseDirectory.root = r'%s'\nc.ExecutePreprocessor.timeout = 120\n" % course)
+        f"c.CourseDirectory.root = r'{course}'\nc.ExecutePreprocessor.timeout = 120\n")
     nbgrader = [str(py), "-m", "nbgrader"]
     env = {**os.environ, "MPLBACKEND": "Agg",  # nbgrader calls `alembic` from its venv's bin
            "PATH": f"{py.parent}{os.pathsep}{os.environ.get('PATH', '')}"}

@@ -104,9 +104,9 @@ def grading_times(profile: str, exercises: list[str]) -> list[dict[str, Any]]:
 async def _train_concurrently(k: int, samples: int, epochs: int, batch: int) -> dict[str, Any]:
     import nbformat
 
+    from grader.datasets import prepare_keras_home
     from grader.execution import kernel
     from grader.keras_support.budget import DETERMINISM_ENV
-    from grader.datasets import prepare_keras_home
 
     home, _ = prepare_keras_home(("fashion_mnist",))
     env = kernel.default_kernel_env({"KERAS_HOME": str(home), **DETERMINISM_ENV})
@@ -125,7 +125,7 @@ async def _train_concurrently(k: int, samples: int, epochs: int, batch: int) -> 
                              d, limits=limits, env=env) for d in dirs])
         wall = time.perf_counter() - t0
         reports = []
-        for run, d in zip(runs, dirs):
+        for run, d in zip(runs, dirs, strict=False):
             path = d / "bench.json"
             if not path.exists():
                 raise RuntimeError(f"a kernel failed: {run.summary.problems[:1]}")

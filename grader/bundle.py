@@ -232,7 +232,7 @@ def _decrypt(path: Path, token: bytes, key: str | None) -> bytes:
 
     fernet = _fernet(key if key is not None else _key_from_env())
     try:
-        return fernet.decrypt(token)  # type: ignore[no-any-return]
+        return fernet.decrypt(token)
     except InvalidToken:
         raise BundleError(f"cannot decrypt {path}: {KEY_ENV} is not the key it was made with, "
                           "or the file was changed after it was made") from None

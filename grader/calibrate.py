@@ -35,8 +35,12 @@ from grader.errors import ConfigurationError
 from grader.exercises import available, get
 from grader.keras_support import calibration as cache
 from grader.keras_support.calibration import CalibrationError
-from grader.keras_support.checks import (AccuracyCheck, AccuracyMeasurement, accuracy_call,
-                                         find_accuracy_specs)
+from grader.keras_support.checks import (
+    AccuracyCheck,
+    AccuracyMeasurement,
+    accuracy_call,
+    find_accuracy_specs,
+)
 from grader.keras_support.spec import AccuracySpec, Baseline, Threshold, threshold_for
 from grader.models import Calibration
 from grader.options import Options

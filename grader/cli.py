@@ -16,6 +16,7 @@ from grader import __version__
 from grader.errors import ConfigurationError
 from grader.models import ExecutionStatus, GradeResult
 
+
 def _grading_course() -> None:
     """Fail before any kernel starts when no course that can grade is at hand (exit 2)."""
     from grader.course import current

@@ -39,7 +39,8 @@ def divert_native_stderr(path: Path | None = None) -> Callable[[], None]:
     except OSError:
         return lambda: None
     try:
-        sys.stderr.flush()
+        if sys.stderr is not None:
+            sys.stderr.flush()
         terminal = os.dup(2)
     except (OSError, ValueError):
         os.close(fd)

@@ -42,14 +42,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import os
 import uuid
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-
-import io
-import zipfile
 
 import numpy as np
 
@@ -239,7 +238,7 @@ def content_digest(path: Path, *, raw: bool = False) -> str:
             return stored
         h = hashlib.sha256()
         opener = gzip.open if gunzip else open
-        with opener(path, "rb") as fh:  # type: ignore[operator]
+        with opener(path, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)
         _digests[key] = h.hexdigest()

@@ -30,8 +30,14 @@ from grader.execution import cells, kernel, resources, sandbox
 from grader.execution import notebook as nbio
 from grader.execution.executor import ExecutionRequest, NbclientExecutor, Prestarting
 from grader.keras_support import judge
-from grader.models import (Calibration, CheckResult, CheckStatus, ExecutionStatus,
-                           ExecutionSummary, GradeResult)
+from grader.models import (
+    Calibration,
+    CheckResult,
+    CheckStatus,
+    ExecutionStatus,
+    ExecutionSummary,
+    GradeResult,
+)
 from grader.options import Options
 from grader.probe import evidence as ev_io
 from grader.probe import plan
@@ -216,10 +222,10 @@ def grade_notebook(path: Path, nb: Any, notes: list[str], exercise: Exercise, op
         # What a check found in the evidence for the instructor (a model that is not the one
         # the notebook built, Keras' saving replaced) and for the student (the budget that ran).
         refused = False
-        for c in checks:
-            findings += [f for f in c.details.pop("integrity", []) if f not in findings]
-            notes += [n for n in c.details.pop("notes", []) if n not in notes]
-            refused = bool(c.details.pop("weights_refused", False)) or refused
+        for result in checks:
+            findings += [f for f in result.details.pop("integrity", []) if f not in findings]
+            notes += [n for n in result.details.pop("notes", []) if n not in notes]
+            refused = bool(result.details.pop("weights_refused", False)) or refused
         if refused:  # a model's weights no training in this run left: what in the code fits
             sources = integrity.weight_sources(nb)
             if sources:

@@ -34,7 +34,6 @@ from typing import Any
 
 import nbformat
 
-from grader.version import __version__
 from grader.checks.core import Call, Context, Driver, Exercise, Fail, copy_value
 from grader.checks.reference import load_reference
 from grader.course import RELEASE_FORMAT as FORMAT  # how grader.course recognises a release
@@ -44,6 +43,7 @@ from grader.models import GradeResult
 from grader.selfcheck.codec import decode
 from grader.selfcheck.public import candidates, public_cases
 from grader.selfcheck.runtime import judge
+from grader.version import __version__
 
 FORMAT_VERSION = 1
 PACKAGE = "cnn_selfcheck"
@@ -231,7 +231,9 @@ def public_exercise(release_root: Path, exercise_id: str) -> Exercise:
 
     def as_input(name: str, value: Any) -> Any:
         """A stored input shown by its name, as its hidden counterpart is in a report."""
-        return ex.input(name, lambda rng, v=value: copy_value(v))
+        def make(rng: Any, v: Any = value) -> Any:
+            return copy_value(v)
+        return ex.input(name, make)
 
     for case in doc["cases"]:
         if case.get("kind") in ("model", "properties", "defined"):

@@ -82,7 +82,7 @@ class _TestData:
     def _bind(self, target: ast.AST, value: ast.AST) -> None:
         if isinstance(target, (ast.Tuple, ast.List)):
             if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(target.elts):
-                for t, v in zip(target.elts, value.elts):
+                for t, v in zip(target.elts, value.elts, strict=False):
                     self._bind(t, v)
                 return
             if isinstance(value, ast.Call) and _dotted(value.func).endswith("load_data") \
@@ -172,9 +172,10 @@ def budget_overrides(nb: Any) -> list[BudgetOverride]:
     tags = [c.get("metadata", {}).get("tags", []) for c in nb.get("cells", [])]
     injected = next((i for i, t in enumerate(tags) if isinstance(t, list) and INJECTED_TAG in t),
                     None)
-    if injected is None or cells[injected].tree is None:
+    tree = cells[injected].tree if injected is not None else None
+    if injected is None or tree is None:
         return []
-    names = {t.id for node in ast.walk(cells[injected].tree) if isinstance(node, ast.Assign)
+    names = {t.id for node in ast.walk(tree) if isinstance(node, ast.Assign)
              for t in node.targets if isinstance(t, ast.Name)}
     out: list[BudgetOverride] = []
     for cell in cells[injected + 1:]:
@@ -195,8 +196,8 @@ def _assignments(tree: ast.Module) -> list[tuple[ast.AST, str]]:
     def walk(node: ast.AST, globals_: set[str], top: bool) -> None:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             declared = {n for g in ast.walk(node) if isinstance(g, ast.Global) for n in g.names}
-            for child in node.body:
-                walk(child, declared, False)
+            for statement in node.body:
+                walk(statement, declared, False)
             return
         if isinstance(node, (ast.ClassDef, ast.Lambda)):
             return

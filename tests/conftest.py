@@ -11,10 +11,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import helpers
 import pytest
 from nbformat import NotebookNode
 
-import helpers
 from grader import GradeResult
 
 

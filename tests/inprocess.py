@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from helpers import NUMPY_EXERCISES
+from mutant_catalogue import MUTANTS_DIR
 
 from grader.checks.core import Call, Exercise, copy_value
 from grader.checks.reference import definitions_source, load_reference
@@ -30,8 +32,6 @@ from grader.course import solutions_dir
 from grader.exercises import get
 from grader.models import CheckResult
 from grader.probe.evidence import Evidence, ObjectInfo
-from helpers import NUMPY_EXERCISES
-from mutant_catalogue import MUTANTS_DIR
 
 MAX_ITEMS = 10_000  # as grader/probe/kernel_side.py
 # The exercises graded here: every NumPy exercise, and every other exercise with a mutant
@@ -46,7 +46,7 @@ def solution_path(exercise_id: str) -> Path:
     return solutions_dir() / f"{exercise_id}.ipynb"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _definitions(exercise_id: str) -> types.CodeType:
     import nbformat
 

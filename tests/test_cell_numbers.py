@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import helpers
 import nbformat
 
-import helpers
 from grader.execution import cells
 from grader.reporting import write_reports
 

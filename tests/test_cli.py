@@ -12,9 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import helpers
 import pytest
 
-import helpers
 from grader.exercises import available, get
 
 

@@ -13,9 +13,9 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
+import helpers
 import pytest
 
-import helpers
 from grader import GradeResult, write_reports
 from grader.course import exercises_dir, solutions_dir
 from grader.exercises import ID_PATTERN, available, get

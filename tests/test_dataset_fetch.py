@@ -9,7 +9,6 @@ of what arrived, the messages and exit codes.
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from pathlib import Path
 
 import pytest

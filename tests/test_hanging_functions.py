@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
-
 import helpers
+import nbformat
 
 HANG = '''
 import time

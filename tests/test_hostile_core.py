@@ -15,10 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import helpers
 import numpy as np
 import pytest
 
-import helpers
 from grader import GradeResult
 from grader.checks.core import copy_value
 from grader.checks.reference import load_reference

@@ -40,7 +40,8 @@ def graph() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
         deferred: set[str] = set()
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
 
-        def visit(node: ast.AST, in_function: bool) -> None:
+        def visit(node: ast.AST, in_function: bool, deferred: set[str] = deferred,
+                  top: set[str] = top, package: str = package) -> None:
             for child in ast.iter_child_nodes(node):
                 if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
                     continue

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import helpers
 import inprocess
-from grader.exercises import get
+import pytest
 from mutant_catalogue import Mutant, all_mutants
+
+from grader.exercises import get
 
 SECOND_SEED = 20240917
 KERNEL_EXERCISES = inprocess.EXERCISES

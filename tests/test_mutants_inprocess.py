@@ -14,12 +14,12 @@ mistake show, grader.checks.core); `names` the known-wrong variants of the exerc
 
 from __future__ import annotations
 
-import pytest
-
 import helpers
 import inprocess
-from grader.exercises import get
+import pytest
 from mutant_catalogue import Mutant, all_mutants
+
+from grader.exercises import get
 
 SEEDS, EXERCISES = inprocess.SEEDS, inprocess.EXERCISES
 MUTANTS = [m for m in all_mutants() if m.exercise in EXERCISES]

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import helpers
+import inprocess
 import numpy as np
 import pytest
 
-import helpers
-import inprocess
 from grader.checks.core import Context
 from grader.checks.reference import load_reference
 from grader.checks.runner import run_check

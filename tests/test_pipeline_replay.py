@@ -15,10 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import helpers
 import numpy as np
 import pytest
 
-import helpers
 from grader import GradeResult, Options, calibrate, grade, profiles
 from grader.checks.reference import load_reference
 from grader.execution import kernel

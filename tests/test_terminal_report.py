@@ -7,11 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import helpers
 import nbformat
 
-import helpers
-from grader.models import (CheckResult, CheckStatus, ExecutionStatus, ExecutionSummary,
-                           GradeResult)
+from grader.models import CheckResult, CheckStatus, ExecutionStatus, ExecutionSummary, GradeResult
 from grader.reporting import terminal
 
 REPO = Path(__file__).resolve().parents[1]

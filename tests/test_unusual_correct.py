@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import helpers
+import pytest
 
 EX1, EX2, EX3 = "ex01_convolution", "ex02_pooling", "ex03_parameters"
 

@@ -23,8 +23,13 @@ import sys
 from pathlib import Path
 
 from grader.batch.executor import Executor
-from grader.batch.runner import (BatchOptions, BatchSummary, default_training_workers,
-                                 default_workers, run)
+from grader.batch.runner import (
+    BatchOptions,
+    BatchSummary,
+    default_training_workers,
+    default_workers,
+    run,
+)
 from grader.errors import ConfigurationError
 
 __all__ = ["BatchOptions", "BatchSummary", "run", "run_batch"]

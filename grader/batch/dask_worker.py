@@ -20,8 +20,15 @@ from typing import Any
 
 from distributed import WorkerPlugin, get_worker
 
-from grader.batch.remote import (Job, Reply, ThreadLog, WorkerSpec, WorkerState, grade_job,
-                                 prepare_worker)
+from grader.batch.remote import (
+    Job,
+    Reply,
+    ThreadLog,
+    WorkerSpec,
+    WorkerState,
+    grade_job,
+    prepare_worker,
+)
 
 PLUGIN_NAME = "cnn-grader"
 START_TOPIC = "cnn-grader-start"

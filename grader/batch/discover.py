@@ -25,8 +25,8 @@ import nbformat
 from grader.api import resolve_exercise
 from grader.batch.safezip import extract_notebooks
 from grader.errors import ConfigurationError, UnknownExercise
-from grader.exercises import available, infer_from_name
 from grader.execution.notebook import MAX_NOTEBOOK_BYTES
+from grader.exercises import available, infer_from_name
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ def _exercise(path: Path, data: bytes, assignment: str | None,
     try:
         raw = json.loads(data.decode("utf-8-sig")) if data else None
         if isinstance(raw, dict) and isinstance(raw.get("metadata"), dict):
-            nb = nbformat.from_dict({"metadata": raw["metadata"]})  # type: ignore[no-untyped-call]
+            nb = nbformat.from_dict({"metadata": raw["metadata"]})
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         nb = None  # a broken notebook is graded (as invalid) under the name's exercise
     try:

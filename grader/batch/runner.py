@@ -21,8 +21,8 @@ from typing import Any, TextIO
 
 from grader import calibrate, profiles
 from grader.batch.discover import Submission, discover, student_slug
-from grader.batch.gradebook import Entry, Gradebook
 from grader.batch.executor import Executor, LocalExecutor
+from grader.batch.gradebook import Entry, Gradebook
 from grader.batch.pool import Finished
 from grader.batch.progress import Progress
 from grader.batch.worker import Task

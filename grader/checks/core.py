@@ -193,7 +193,7 @@ class Call:
             return self.label
         if self.kind == "get":
             return self.func
-        parts = [_show(raw, val) for raw, val in zip(self.args, args or self.args)]
+        parts = [_show(raw, val) for raw, val in zip(self.args, args or self.args, strict=False)]
         for k, raw in self.kwargs.items():
             parts.append(f"{k}={_show(raw, (kwargs or {}).get(k, raw), named=False)}")
         return f"{self.func}({', '.join(parts)})"

@@ -135,7 +135,7 @@ def expect_match(got: Any, want: Any, *, what: str, atol: float = 1e-5) -> None:
         items = list(got)
         if len(items) != len(want):
             raise Fail(f"{what}: expected {len(want)} items, got {len(items)}")
-        for i, (g, w) in enumerate(zip(items, want)):
+        for i, (g, w) in enumerate(zip(items, want, strict=False)):
             expect_match(g, w, what=f"{what}[{i}]", atol=atol)
     elif isinstance(want, str):
         if got != want:

@@ -70,9 +70,9 @@ def read(path: Path) -> tuple[NotebookNode, list[str]]:
             raise InvalidNotebook(f"cell {i + 1} of {path.name} is not a valid cell")
         if not isinstance(cell.get("source", ""), str):
             raise InvalidNotebook(f"cell {i + 1} of {path.name} has no text source")
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
+        if cell["cell_type"] == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

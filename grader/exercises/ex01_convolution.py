@@ -110,7 +110,7 @@ def _conv_padded(split: str, *, floor: bool = False) -> Any:
         x = np.asarray(x, dtype=float)
         kernel = np.asarray(kernel, dtype=float)
         widths, outs = [], []
-        for n, k, s in zip(x.shape[:2], kernel.shape[:2], _pairs(stride)):
+        for n, k, s in zip(x.shape[:2], kernel.shape[:2], _pairs(stride), strict=False):
             out = n // s if floor else -(-n // s)
             total = max((out - 1) * s + k - n, 0)
             before = {"tf": total // 2, "reversed": total - total // 2,

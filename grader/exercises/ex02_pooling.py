@@ -121,7 +121,7 @@ def _padded(x: Any, pool_size: Any, stride: Any, *, split: str, rounding: str = 
     x = np.asarray(x, dtype=float)
     widths = []
     for n, k, s in zip(x.shape[:2], _pair(pool_size),
-                       _pair(pool_size if stride is None else stride)):
+                       _pair(pool_size if stride is None else stride), strict=False):
         if rounding == "same":
             total = max((-(-n // s) - 1) * s + k - n, 0)
         else:

@@ -66,8 +66,13 @@ def _size_maker(strides: tuple[int, int], padding: str) -> Any:
 def _size_inputs(stream: str, strides: tuple[int, int],
                  padding: str) -> tuple[Input, Input, Input]:
     make = _size_maker(strides, padding)
-    return tuple(ex.input(label, (lambda i: lambda rng: make(rng)[i])(i), stream=stream)
-                 for i, label in enumerate(("n", "kernel_size", "stride")))  # type: ignore[return-value]
+
+    def part(i: int) -> Any:
+        return lambda rng: make(rng)[i]
+
+    n, kernel_size, stride = (ex.input(label, part(i), stream=stream)
+                              for i, label in enumerate(("n", "kernel_size", "stride")))
+    return n, kernel_size, stride
 
 
 def _stack_shapes(layers: list[tuple[Any, ...]],
@@ -79,8 +84,9 @@ def _stack_shapes(layers: list[tuple[Any, ...]],
         if layer[0] == "conv2d":
             k, s, pad = layer[2], layer[3] if len(layer) > 3 else 1, \
                 layer[4] if len(layer) > 4 else "valid"
-            size = (lambda n: -(-n // s)) if pad == "same" else (lambda n: (n - k) // s + 1)
-            shape = (size(shape[0]), size(shape[1]), layer[1])
+            rows, cols = ((-(-shape[0] // s), -(-shape[1] // s)) if pad == "same"
+                          else ((shape[0] - k) // s + 1, (shape[1] - k) // s + 1))
+            shape = (rows, cols, layer[1])
         elif layer[0] == "maxpool2d":
             shape = (shape[0] // layer[1], shape[1] // layer[1], shape[2])
         elif layer[0] == "flatten":
@@ -272,7 +278,7 @@ def _pool_rounds_up(ref: Any, layers: list[Any], input_shape: Any) -> list[Any]:
     swapped = [("conv2d", (rows[i - 1][0] if i else tuple(input_shape))[-1], la[1], la[1],
                 "same") if la[0] == "maxpool2d" else la for i, la in enumerate(layers)]
     return [(s, 0 if la[0] == "maxpool2d" else p)
-            for la, (s, p) in zip(layers, ref.summarize(swapped, input_shape))]
+            for la, (s, p) in zip(layers, ref.summarize(swapped, input_shape), strict=False)]
 
 
 def _recount(f: Any) -> Any:
@@ -280,7 +286,7 @@ def _recount(f: Any) -> Any:
     def make(ref: Any, layers: list[Any], input_shape: Any) -> list[Any]:
         rows = ref.summarize(layers, input_shape)
         ins = [tuple(input_shape)] + [s for s, _ in rows[:-1]]
-        return [(s, f(ref, la, shape_in, p)) for la, (s, p), shape_in in zip(layers, rows, ins)]
+        return [(s, f(ref, la, shape_in, p)) for la, (s, p), shape_in in zip(layers, rows, ins, strict=False)]
     return make
 
 
@@ -389,7 +395,7 @@ def _count_args(rng: np.random.Generator) -> tuple[Any, int, int]:
 def _count_inputs(stream: str, names: tuple[str, ...], square: bool = False) -> list[Input]:
     def pick(i: int) -> Any:
         def make(rng: np.random.Generator) -> Any:
-            value = _count_args(rng)[i]
+            value: Any = _count_args(rng)[i]
             return value[0] if square and i == 0 else value
         return make
     return [ex.input(name, pick(i), stream=stream) for i, name in enumerate(names)]
@@ -494,9 +500,10 @@ def _judge(value: Any, ctx: Context, what: str) -> tuple[str, list[list[Any]]]:
     layers, input_shape = ctx.args
     rows = _rows(value, ctx, want)
     first_bad = ""
+    table: list[list[Any]]
     if what == "shapes":
         table = [["#", "layer", "expected shape", "your shape"]]
-        for i, (w, g) in enumerate(zip(want, rows)):
+        for i, (w, g) in enumerate(zip(want, rows, strict=False)):
             try:
                 expect_match(g[0], w[0], what="output_shape")
                 ok = True
@@ -509,7 +516,7 @@ def _judge(value: Any, ctx: Context, what: str) -> tuple[str, list[list[Any]]]:
         return first_bad, table
     carried = _carried_forward(ctx.reference, layers, input_shape, rows, want)
     table = [["#", "layer", "input shape (yours)", "expected params", "your params"]]
-    for i, ((shape_in, p), g) in enumerate(zip(carried, rows)):
+    for i, ((shape_in, p), g) in enumerate(zip(carried, rows, strict=False)):
         try:
             expect_int(g[1], p, what="params")
             ok = True
@@ -545,7 +552,8 @@ def _summary_check(what: str) -> Any:
             rows = _rows(value, ctx, want)
             pick = _shapes if what == "shapes" else _params
             expected = _shapes(want) if what == "shapes" else [
-                p for _, p in _carried_forward(ctx.reference, *ctx.args, rows, want)]
+                p for _, p in _carried_forward(ctx.reference, ctx.args[0], ctx.args[1], rows,
+                                               want)]
             why = explain(pick(rows), ctx, ex.wrong, part=pick, expected=expected)
         raise Fail(f"{ctx.text}: {bad}{why}{note}")
     return check

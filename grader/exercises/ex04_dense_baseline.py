@@ -9,8 +9,8 @@ import numpy as np
 from grader.checks.core import Call, Context, Fail
 from grader.checks.expect import expect_array, expect_close
 from grader.keras_support.budget import SMOKE_CNN_VS_DENSE, Training
-from grader.keras_support.spec import AccuracySpec
 from grader.keras_support.checks import add_accuracy_check, add_compile_check, architecture_check
+from grader.keras_support.spec import AccuracySpec
 
 TRAINING = Training(datasets=("fashion_mnist",), smoke=SMOKE_CNN_VS_DENSE)
 exercise = TRAINING.exercise("ex04_dense_baseline", "A dense baseline on Fashion-MNIST")

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from grader.checks.core import Call
 from grader.keras_support.budget import SMOKE_CNN_VS_DENSE, Training
+from grader.keras_support.checks import (
+                                         add_accuracy_check,
+                                         add_compile_check,
+                                         architecture_check,
+                                         param_count_check,
+)
 from grader.keras_support.spec import AccuracySpec
-from grader.keras_support.checks import (add_accuracy_check, add_compile_check,
-                                         architecture_check, param_count_check)
 
 TRAINING = Training(datasets=("fashion_mnist",), smoke=SMOKE_CNN_VS_DENSE)
 exercise = TRAINING.exercise("ex05_cnn", "A CNN for Fashion-MNIST")

@@ -15,11 +15,11 @@ from typing import Any
 from grader.checks.core import Call, Context, Driver, Fail
 from grader.keras_support import architecture as arch
 from grader.keras_support.budget import SMOKE, Training
-from grader.keras_support.spec import AccuracySpec
 from grader.keras_support.checks import add_accuracy_check, reference_model, student_model
 from grader.keras_support.properties import judged, property_check
-from grader.selfcheck.judges import properties_table as table
+from grader.keras_support.spec import AccuracySpec
 from grader.selfcheck.judges import callbacks, stops
+from grader.selfcheck.judges import properties_table as table
 
 TRAINING = Training(datasets=("fashion_mnist",), smoke=SMOKE)
 exercise = TRAINING.exercise("ex06_regularization",
@@ -31,17 +31,17 @@ DROPOUT_RANGE = (0.2, 0.5)
 
 # The properties the contract asks for, as rules (grader.selfcheck.judges) that the graded
 # checks and the public self-checks both apply.
-AUGMENTATION = [
+AUGMENTATION: list[dict[str, Any]] = [
     {"rule": "any", "classes": ["RandomFlip"], "where": {"mode": "horizontal"},
      "says": "RandomFlip('horizontal')"},
     {"rule": "any", "classes": ["RandomRotation", "RandomTranslation", "RandomZoom"],
      "says": "RandomRotation, RandomTranslation or RandomZoom"}]
-NORMALISATION = [
+NORMALISATION: list[dict[str, Any]] = [
     {"rule": "any", "classes": ["BatchNormalization"], "says": "BatchNormalization"},
     {"rule": "any", "classes": ["Dropout"], "range": {"rate": list(DROPOUT_RANGE)},
      "says": f"Dropout with rate in [{DROPOUT_RANGE[0]}, {DROPOUT_RANGE[1]}]"}]
-L2_PENALTY = [{"rule": "hidden_l2", "says": "a hidden Dense layer with an L2 kernel_regularizer"}]
-OUTPUT = [{"rule": "input", "shape": [28, 28, 1], "says": "input (28, 28, 1)"},
+L2_PENALTY: list[dict[str, Any]] = [{"rule": "hidden_l2", "says": "a hidden Dense layer with an L2 kernel_regularizer"}]
+OUTPUT: list[dict[str, Any]] = [{"rule": "input", "shape": [28, 28, 1], "says": "input (28, 28, 1)"},
           {"rule": "count", "classes": ["Conv2D"], "says": "Conv2D layers"},
           {"rule": "output", "units": 10, "says": "output layer Dense(10, softmax)"}]
 

@@ -125,7 +125,7 @@ def activation_model_values(got: Any, ctx: Context) -> None:
     want = _outputs(ctx.expected, images)
     if len(have) != len(want):
         raise Fail(f"{ctx.text}: expected {len(want)} outputs, got {len(have)}")
-    for i, (h, w) in enumerate(zip(have, want)):
+    for i, (h, w) in enumerate(zip(have, want, strict=False)):
         expect_close(h, w, what=f"{ctx.text}: output {i + 1}", atol=1e-4, rtol=1e-4)
 
 
@@ -182,7 +182,7 @@ def _judge_values(got: Any, ctx: Context) -> None:
     want = ctx.expected["own"]
     if len(maps) != len(want):
         raise Fail(f"{ctx.text}: expected {len(want)} feature maps, got {len(maps)}")
-    for i, (h, w) in enumerate(zip(maps, want)):
+    for i, (h, w) in enumerate(zip(maps, want, strict=False)):
         if h.ndim == 4 and h.shape[0] == 1:  # a kept batch axis costs the shape check only
             h = h[0]
         expect_close(h, w, what=f"{ctx.text}[{i}]", atol=1e-4, rtol=1e-4)

@@ -98,8 +98,8 @@ def _judge_prf(got: Any, ctx: Context, want: Any) -> None:
                    f"{type(got).__name__}" + (f" of {len(got)} items"
                                               if isinstance(got, (tuple, list)) else ""))
     arrays = [expect_array(g, what=f"{ctx.text}: {name}")
-              for name, g in zip(("precision", "recall", "f1"), got)]
-    for name, arr, w in zip(("precision", "recall", "f1"), arrays, want):
+              for name, g in zip(("precision", "recall", "f1"), got, strict=False)]
+    for name, arr, w in zip(("precision", "recall", "f1"), arrays, want, strict=False):
         if arr.size == w.size and not np.all(np.isfinite(arr)):
             bad = [int(i) for i in np.flatnonzero(~np.isfinite(arr.ravel()))]
             raise Fail(f"{ctx.text}: {name} is NaN or infinite for class(es) {bad}; where the "

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from grader.checks.core import Call
 from grader.keras_support.budget import SMOKE, Training
-from grader.keras_support.spec import AccuracySpec
 from grader.keras_support.checks import add_accuracy_check, add_compile_check, architecture_check
+from grader.keras_support.spec import AccuracySpec
 
 TRAINING = Training(datasets=("mnist",), smoke=SMOKE)
 exercise = TRAINING.exercise("ex09_mnist", "A CNN for MNIST")

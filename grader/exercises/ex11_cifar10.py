@@ -22,13 +22,13 @@ from typing import Any
 
 from grader.checks.core import Call, Context, Fail
 from grader.keras_support import architecture as arch
-from grader.keras_support.devices import expected_gpus
 from grader.keras_support.budget import SMOKE, Training
 from grader.keras_support.checks import add_accuracy_check, add_compile_check, model_file
+from grader.keras_support.devices import expected_gpus
 from grader.keras_support.properties import property_check
+from grader.keras_support.spec import AccuracySpec
 from grader.selfcheck.judges import is_augmentation, labels
 from grader.selfcheck.models import plain
-from grader.keras_support.spec import AccuracySpec
 
 TRAINING = Training(datasets=("cifar10",), smoke=SMOKE)
 exercise = TRAINING.exercise("ex11_cifar10", "A CNN for CIFAR-10: augmentation and a GPU")
@@ -73,12 +73,12 @@ def gpu_summary(got: Any, ctx: Context) -> None:
 
 
 # -- the model's properties, as rules (grader.selfcheck.judges) graded and public alike ------
-AUGMENTATION = [
+AUGMENTATION: list[dict[str, Any]] = [
     {"rule": "any", "classes": ["RandomFlip"], "where": {"mode": "horizontal"},
      "says": "RandomFlip('horizontal')"},
     {"rule": "any", "classes": sorted(SHIFTS), "says": "RandomTranslation or RandomRotation"},
     {"rule": "augmentation_first", "says": "augmentation layers first (before the first Conv2D)"}]
-STRUCTURE = [
+STRUCTURE: list[dict[str, Any]] = [
     {"rule": "input", "shape": list(INPUT_SHAPE), "says": f"input {INPUT_SHAPE}"},
     {"rule": "blocks", "at_least": 2,
      "says": "at least two Conv2D + BatchNormalization + MaxPooling2D blocks"},

@@ -26,8 +26,20 @@ from grader.checks.core import Fail
 from grader.keras_support import untrusted
 from grader.keras_support.untrusted import MAX_MODEL_BYTES  # noqa: F401 - re-exported
 from grader.selfcheck.architecture import (  # noqa: F401 - the grader's names for them
-    SETTINGS, Comparison, CompileInfo, LayerInfo, ModelInfo, _first_line, compare_compile,
-    compare_layers, compared, describe, from_data, listing, to_data)
+    SETTINGS,
+    Comparison,
+    CompileInfo,
+    LayerInfo,
+    ModelInfo,
+    _first_line,
+    compare_compile,
+    compare_layers,
+    compared,
+    describe,
+    from_data,
+    listing,
+    to_data,
+)
 
 
 # -- loading -------------------------------------------------------------------------------

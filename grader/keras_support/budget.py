@@ -23,8 +23,8 @@ from grader.checks.core import Exercise
 from grader.errors import ConfigurationError
 from grader.execution.notebook import INJECTED_TAG, tags
 from grader.models import Limits
-from grader.training_scan import budget_overrides
 from grader.probe import plan
+from grader.training_scan import budget_overrides
 
 PARAMETER_NAMES = ("EPOCHS", "BATCH_SIZE", "TRAIN_SAMPLES", "TEST_SAMPLES", "SEED")
 PARAMETERS_TAG = "parameters"

@@ -89,7 +89,7 @@ def _comparison_check(kind: str) -> CheckFn:
         ctx.extras["table"] = table
         if problems:
             raise Fail(problems[0])
-    check.public_compare = kind  # type: ignore[attr-defined] - read by grader.selfcheck.public
+    check.public_compare = kind  # type: ignore[attr-defined]  # read by selfcheck.public
     return check
 
 
@@ -106,7 +106,7 @@ def param_count_check(expected: int) -> CheckFn:
                                     what=ctx.text)
         if problems:
             raise Fail(problems[0])
-    check.public_compare = "params"  # type: ignore[attr-defined] - read by grader.selfcheck.public
+    check.public_compare = "params"  # type: ignore[attr-defined]  # read by selfcheck.public
     return check
 
 
@@ -161,6 +161,11 @@ def _shortfall(accuracy: float, limit: Threshold) -> str:
                if limit.reference is not None else "")
     return (f"It learned (well above guessing), but not enough: {reached}compare the "
             "preprocessing, the layers and the fit() arguments with the notebook's instructions.")
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """A report's field that should be a dict, or {} (the kernel's data is untrusted)."""
+    return value if isinstance(value, dict) else {}
 
 
 class AccuracyCheck:
@@ -236,9 +241,9 @@ class AccuracyCheck:
         if budget is None:
             return
         injected = budget.parameters()
-        final = report.get("parameters") if isinstance(report.get("parameters"), dict) else {}
+        final = _dict(report.get("parameters"))
         changed = {k: final[k] for k in injected if k in final and final[k] != injected[k]}
-        fit = report.get("fit") if isinstance(report.get("fit"), dict) else {}
+        fit = _dict(report.get("fit"))
         ran = fit.get("epochs_run")
         parts = [f"{k}={v!r}" for k, v in changed.items()]
         if isinstance(ran, int) and not isinstance(ran, bool) and ran > budget.epochs:
@@ -258,7 +263,7 @@ class AccuracyCheck:
         """The model's weights come from training recorded in this run, within the budget
         (grader.keras_support.provenance): weights brought in get no accuracy credit."""
         budget = self.spec.training.budget(profile)
-        final = report.get("parameters") if isinstance(report.get("parameters"), dict) else {}
+        final = _dict(report.get("parameters"))
         if budget is not None:
             injected = budget.parameters()
             epochs, samples = injected.get("EPOCHS"), injected.get("TRAIN_SAMPLES")

@@ -33,7 +33,7 @@ def drive_accuracy_threshold(need, scenarios):
         callback.set_model(tiny)
         callback.on_train_begin({})
         after = None
-        for epoch, (acc, val) in enumerate(zip(scenario["accuracy"], scenario["val_accuracy"])):
+        for epoch, (acc, val) in enumerate(zip(scenario["accuracy"], scenario["val_accuracy"], strict=False)):
             callback.on_epoch_begin(epoch, {})
             callback.on_epoch_end(epoch, {"loss": round(1.0 - acc, 4), "accuracy": acc,
                                           "val_loss": round(1.0 - val, 4), "val_accuracy": val})

@@ -35,7 +35,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-
 # The words of every finding of weights that training in this run did not leave.
 WEIGHTS_REFUSED = "weights not left by training in this run"
 

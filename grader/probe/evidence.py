@@ -175,7 +175,8 @@ def read(out_dir: Path, key: str, *, run_status: str, skipped_after: str = "") -
         status = record.get("status")
         if status not in STATUSES:
             raise _Unreadable(f"unknown status {status!r}")
-        err = record.get("error") if isinstance(record.get("error"), dict) else {}
+        raw_error = record.get("error")
+        err: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {}
         duration = record.get("duration_s", 0.0)
         ev = Evidence(
             status=status,

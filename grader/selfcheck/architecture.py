@@ -258,7 +258,7 @@ def _same(a: Any, b: Any) -> bool:
         except (TypeError, ValueError):
             return False
     if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
-        return all(_same(x, y) for x, y in zip(a, b))
+        return all(_same(x, y) for x, y in zip(a, b, strict=False))
     return bool(a == b)
 
 
@@ -301,13 +301,13 @@ def _align(want: tuple[LayerInfo, ...], got: tuple[LayerInfo, ...]
                                     autojunk=False)
     for op, i1, i2, j1, j2 in outer.get_opcodes():
         if op == "equal":
-            pairs += list(zip(range(i1, i2), range(j1, j2)))
+            pairs += list(zip(range(i1, i2), range(j1, j2), strict=False))
             continue
         inner = difflib.SequenceMatcher(None, [x.kind for x in want[i1:i2]],
                                         [x.kind for x in got[j1:j2]], autojunk=False)
         for op2, a1, a2, b1, b2 in inner.get_opcodes():
             if op2 == "equal" or (op2 == "replace" and a2 - a1 == b2 - b1):
-                pairs += list(zip(range(i1 + a1, i1 + a2), range(j1 + b1, j1 + b2)))
+                pairs += list(zip(range(i1 + a1, i1 + a2), range(j1 + b1, j1 + b2), strict=False))
             else:
                 pairs += [(i, None) for i in range(i1 + a1, i1 + a2)]
                 pairs += [(None, j) for j in range(j1 + b1, j1 + b2)]
@@ -333,7 +333,7 @@ def compare_layers(got: ModelInfo, want: ModelInfo) -> Comparison:
     extra: list[tuple[int, str]] = []  # (your index, where it is)
     shape_notes: list[str] = []
     next_expected = len(want.layers)
-    for row, (i, j) in reversed(list(enumerate(pairs, start=1))):  # to know what follows
+    for i, j in reversed(pairs):  # to know what follows
         if i is not None:
             next_expected = i
         elif j is not None:

@@ -239,7 +239,7 @@ def stops(got: Any, scenarios: list[dict[str, Any]], *, what: str
     rows: list[list[Any]] = [["target", "training accuracy per epoch", "val_accuracy",
                               "expected", "yours"]]
     problems = []
-    for s, have in zip(scenarios, got):
+    for s, have in zip(scenarios, got, strict=False):
         acc, val, want = s["accuracy"], s["val_accuracy"], s["stop"]
         ok = have == want
         rows.append([f"{s['target']:g}", ", ".join(f"{a:g}" for a in acc),

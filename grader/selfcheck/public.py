@@ -215,7 +215,7 @@ def public_cases(exercise: Exercise, reference: Any) -> dict[str, Any]:
         case: dict[str, Any] = {
             "check": chosen.id, "title": c.title, "hint": c.hint, "function": c.call.func,
             "call": c.call.describe(args, kwargs),
-            "args": [_encode_arg(raw, value) for raw, value in zip(c.call.args, args)],
+            "args": [_encode_arg(raw, value) for raw, value in zip(c.call.args, args, strict=False)],
             "kwargs": {k: _encode_arg(c.call.kwargs[k], v) for k, v in kwargs.items()},
             "expected": expected, "atol": c.atol, "wrong": _encode_wrong(answers.wrong(chosen)),
             "time_limit": c.call.timeout or exercise.limits.probe_timeout,
@@ -306,8 +306,8 @@ def driver_alone(source: str, name: str) -> str:
             continue
         keep.add(current)
         todo += [n.id for n in ast.walk(functions[current]) if isinstance(n, ast.Name)]
-    body = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
-            or (isinstance(n, ast.FunctionDef) and n.name in keep)]
+    body: list[ast.stmt] = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
+                            or (isinstance(n, ast.FunctionDef) and n.name in keep)]
     return ast.unparse(ast.Module(body=body, type_ignores=[])) + "\n"
 
 
@@ -344,7 +344,7 @@ def _encode_arg(raw: Any, value: Any) -> Any:
     if isinstance(raw, Input):
         return {"__input__": raw.name, "value": encode(value)}
     if isinstance(raw, tuple):
-        return {"__tuple__": [_encode_arg(r, v) for r, v in zip(raw, value)]}
+        return {"__tuple__": [_encode_arg(r, v) for r, v in zip(raw, value, strict=False)]}
     if isinstance(raw, list):
-        return [_encode_arg(r, v) for r, v in zip(raw, value)]
+        return [_encode_arg(r, v) for r, v in zip(raw, value, strict=False)]
     return encode(value)

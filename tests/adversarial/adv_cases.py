@@ -18,9 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import helpers
 import nbformat
 
-import helpers
 from grader.execution.kernel import Limits
 
 ADV_LIMITS = Limits(cell_timeout=20, probe_timeout=3, notebook_timeout=120, startup_timeout=60,

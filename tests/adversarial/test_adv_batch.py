@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from adv_cases import DEFS, DISK_FILLER, EX1, EX2, EX3, FORK_BOMB, MEMORY_BOMB, by_name
 import helpers
+import pytest
+from adv_cases import DEFS, DISK_FILLER, EX1, EX2, EX3, FORK_BOMB, MEMORY_BOMB, by_name
 
 CLI = str(Path(sys.executable).with_name("cnn-grader"))
 

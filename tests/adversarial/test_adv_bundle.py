@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import helpers
 import pytest
 
-import helpers
 from grader import Options, bundle, course, grade
 from grader.execution import sandbox
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import helpers
 import nbformat
 import pytest
 
-import helpers
 from grader import integrity
 from grader.course import exercises_dir, solutions_dir
 

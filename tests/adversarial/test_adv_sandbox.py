@@ -20,8 +20,14 @@ import pytest
 from grader.execution import kernel, sandbox
 from grader.execution.kernel import Limits
 from grader.execution.sandbox import launcher
-from grader.execution.sandbox.watchdog import (Verdict, Watchdog, format_bytes, over_memory,
-                                               resident_bytes, tree_size)
+from grader.execution.sandbox.watchdog import (
+    Verdict,
+    Watchdog,
+    format_bytes,
+    over_memory,
+    resident_bytes,
+    tree_size,
+)
 
 ROOT = os.geteuid() == 0
 

@@ -13,11 +13,11 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import helpers
 import psutil
 import pytest
-
-import helpers
 from adv_cases import CASES, DEFS, EX2, Case, by_name, expected_status
+
 from grader import GradeResult, Options, grade
 from grader.course import solutions_dir
 from grader.execution import sandbox

@@ -9,15 +9,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from batch_fixtures import solution, write
+
 from grader import calibrate
 from grader.batch import BatchOptions, run
 from grader.batch.gradebook import Gradebook
 from grader.batch.pool import Finished
 from grader.batch.worker import Task
-from grader.models import (BatchOutcome, Calibration, CheckResult, CheckStatus, ExecutionStatus,
-                           ExecutionSummary, GradeResult)
+from grader.models import (
+    BatchOutcome,
+    Calibration,
+    CheckResult,
+    CheckStatus,
+    ExecutionStatus,
+    ExecutionSummary,
+    GradeResult,
+)
 from grader.reporting import to_json
 
 

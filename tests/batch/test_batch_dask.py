@@ -30,8 +30,15 @@ import pytest
 pytest.importorskip("distributed")
 psutil = pytest.importorskip("psutil")
 
-from batch_fixtures import (INFINITE_LOOP, KILL_KERNEL, appended, gradebook_rows,  # noqa: E402
-                            solution, starter, write)
+from batch_fixtures import (  # noqa: E402
+    INFINITE_LOOP,
+    KILL_KERNEL,
+    appended,
+    gradebook_rows,
+    solution,
+    starter,
+    write,
+)
 from dask_fakes import behave  # noqa: E402
 
 from grader.batch import executor_for  # noqa: E402

@@ -9,8 +9,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from batch_fixtures import solution, starter, write, zip_of
+
 from grader.batch.discover import discover, student_slug
 from grader.batch.safezip import extract_notebooks
 from grader.errors import ConfigurationError

@@ -11,8 +11,14 @@ import pytest
 
 from grader.cli import main
 from grader.course import solutions_dir
-from grader.models import (CheckResult, CheckStatus, ExecutionStatus, ExecutionSummary,
-                           GradeResult, points_for)
+from grader.models import (
+    CheckResult,
+    CheckStatus,
+    ExecutionStatus,
+    ExecutionSummary,
+    GradeResult,
+    points_for,
+)
 from grader.reporting.classroom import emit, encode, to_classroom
 from grader.reporting.gradescope import to_gradescope, write_results
 

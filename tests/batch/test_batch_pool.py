@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from batch_fixtures import fake_grade
+
 from grader.batch.pool import Finished, run_tasks
 from grader.batch.worker import Task
 
@@ -58,6 +59,6 @@ def test_training_exercises_have_their_own_limit(tmp_path: Path) -> None:
     assert all(f.kind == "ok" for f in done.values()) and len(done) == 6
     runs = [json.loads((tmp_path / f"{s}.json").read_text()) for s in done]
     training = sorted((r["start"], r["end"]) for r in runs if r["training"])
-    assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(training, training[1:])), \
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(training, training[1:], strict=False)), \
         "never two trainings at once"
     assert len({r["pid"] for r in runs}) > 1, "the rest ran beside them"

@@ -11,11 +11,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
 from batch_fixtures import solution, write
+
 from grader import bundle
-from grader.batch.remote import (KERNEL_THREADS_ENV, THREAD_VARS, Job, driver_spec, grade_job,
-                                 prepare_worker)
+from grader.batch.remote import (
+    KERNEL_THREADS_ENV,
+    THREAD_VARS,
+    Job,
+    driver_spec,
+    grade_job,
+    prepare_worker,
+)
 from grader.batch.worker import Task
 from grader.course import COURSE_ENV, current
 

@@ -24,9 +24,18 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-
-from batch_fixtures import (ALT_EX01, INFINITE_LOOP, KILL_KERNEL, appended, renamed, solution,
-                            starter, with_functions, write, zip_of)
+from batch_fixtures import (
+    ALT_EX01,
+    INFINITE_LOOP,
+    KILL_KERNEL,
+    appended,
+    renamed,
+    solution,
+    starter,
+    with_functions,
+    write,
+    zip_of,
+)
 
 CLI = str(Path(sys.executable).with_name("cnn-grader"))
 HOSTILE = "<b>mal<script>"

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from batch_fixtures import ALT_EX01, renamed, solution, starter, with_functions, write
+
 from grader.course import exercises_dir
 from grader.similarity import code_cells, fingerprint, normalise, similar_pairs, similarity
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from batch_fixtures import ALT_EX01, solution, starter, with_functions, write
+
 from grader.api import Options, grade
 
 CLI = str(Path(sys.executable).with_name("cnn-grader"))

@@ -19,12 +19,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import helpers
 import pytest
 import yaml
 from classroom_v1 import RUNNERS_PATTERN, parse_command_file, run_reporter
 from conftest import REPO, clean_env, run
 
-import helpers
 from grader.execution import sandbox
 
 WORKFLOW = REPO / ".github" / "classroom" / "classroom.yml"

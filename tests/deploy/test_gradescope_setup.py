@@ -20,8 +20,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import REPO, clean_env, run
+
 from grader.cli import main
 from grader.datasets import FASHION_MNIST
 
@@ -118,7 +118,7 @@ def test_numpy_exercise_setup_without_ensurepip_then_the_notebook_not_its_checkp
 
     log, setup_s = _timed(["bash", "setup.sh"], cwd=root / "source", env=env)
     apt = (state / "apt.log").read_text().splitlines()
-    version = "%d.%d" % sys.version_info[:2]
+    version = "{}.{}".format(*sys.version_info[:2])
     installs = [line for line in apt if line.startswith("apt-get install")]
     assert apt[0].startswith("apt-get update"), apt
     assert "python3-venv" in installs[0].split() and f"python{version}-venv" in installs[1].split()

@@ -9,8 +9,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
+
 from grader import bundle
 from grader.cli import main
 from grader.deploy.gradescope_zip import build_autograder_zip, notebook_timeout

@@ -14,15 +14,15 @@ import sysconfig
 import zipfile
 from pathlib import Path
 
+import helpers
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-import helpers
 from grader.execution.notebook import SETUP_TAG, tags
+from grader.exercises import get
 from grader.options import Options
 from grader.pipeline import grade_exercise
-from grader.exercises import get
 from grader.release import build
 from grader.version import __version__
 

@@ -56,7 +56,7 @@ def test_a_warm_kernel_grades_as_a_fresh_one_and_serves_one_submission(
     assert pool.hits == 2, "the kernels started ahead were not used"
     fresh = [grade(p, Options(seed=7)) for p in (starter, again)]
 
-    for got, want in zip(warmed, fresh):
+    for got, want in zip(warmed, fresh, strict=False):
         assert [(c.id, c.status, c.score) for c in got.checks] == \
             [(c.id, c.status, c.score) for c in want.checks]
         assert got.execution.status == want.execution.status

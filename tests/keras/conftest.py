@@ -15,9 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 import keras_helpers
+import pytest
 
 TEST_BUDGET = "epochs=1,train_samples=3000,test_samples=500,eval_samples=1000"
 

@@ -51,9 +51,8 @@ def test_under_full_brought_in_weights_get_no_credit_and_the_solution_no_finding
     """Provenance under the notebook's own budget (issue 19): the ex04 solution gets full
     marks and no finding in the instructor's view; the same notebook with a donor model's
     weights loaded into `dense_model` after its honest fit gets no accuracy credit."""
-    import nbformat
-
     import helpers
+    import nbformat
 
     env = {**os.environ, "CNN_GRADER_PROFILE": "full"}
     env.pop("CNN_GRADER_SMOKE_BUDGET", None)

@@ -15,15 +15,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from keras_helpers import keras
+from keras_helpers import layers as L
 
 from grader import datasets
 from grader.checks.core import Fail
 from grader.errors import InternalError
 from grader.keras_support import evaluate, judge
 from grader.keras_support.evaluate import evaluate_model
-
-from keras_helpers import keras
-from keras_helpers import layers as L
 
 
 @pytest.fixture
@@ -82,7 +81,7 @@ def test_the_judge_agrees_with_a_fresh_process_in_any_order(
     backward = [evaluate_model(p, fake_mnist, 400, what="m") for p in reversed(paths)][::-1]
     assert forward == backward
     assert len({r.correct for r in forward}) == 3, "the three models should differ"
-    for path, result in zip(paths, forward):
+    for path, result in zip(paths, forward, strict=False):
         want = fresh_process(path, fake_mnist, 400)
         assert (result.correct, result.total, result.first) == \
             (want["correct"], want["total"], want["first"])

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from keras_helpers import keras
 
 import grader.api
 import grader.calibrate
@@ -17,13 +18,11 @@ from grader import datasets
 from grader.checks.core import Check, Context, Fail
 from grader.checks.runner import run_check
 from grader.errors import ConfigurationError
-from grader.exercises.ex09_mnist import ACCURACY
 from grader.execution import kernel
+from grader.exercises.ex09_mnist import ACCURACY
 from grader.keras_support.checks import AccuracyCheck, _shortfall
 from grader.keras_support.spec import Threshold
 from grader.probe.evidence import Evidence, KerasFile
-
-from keras_helpers import keras
 
 
 @pytest.fixture

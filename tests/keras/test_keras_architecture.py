@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from keras_helpers import keras
+from keras_helpers import layers as L
 
 from grader.checks.core import Fail
 from grader.keras_support import architecture as arch
-
-from keras_helpers import keras
-from keras_helpers import layers as L
 
 
 def course_cnn(*, extra_dense: bool = False, drop_second_pool: bool = False,

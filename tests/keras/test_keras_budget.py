@@ -7,8 +7,15 @@ import pytest
 from nbformat import NotebookNode
 
 from grader.errors import ConfigurationError
-from grader.keras_support.budget import (INJECTED_TAG, SMOKE, SMOKE_ENV, Budget, Training,
-                                         inject_parameters, smoke_override)
+from grader.keras_support.budget import (
+    INJECTED_TAG,
+    SMOKE,
+    SMOKE_ENV,
+    Budget,
+    Training,
+    inject_parameters,
+    smoke_override,
+)
 
 VALUES = {"EPOCHS": 1, "TRAIN_SAMPLES": 2000, "TEST_SAMPLES": None}
 

@@ -13,10 +13,10 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+import helpers
 import numpy as np
 import pytest
 
-import helpers
 from grader import cifar10_files, datasets, write_reports
 from grader.errors import DatasetUnavailable
 from grader.exercises import available, get

@@ -13,10 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import helpers
 import keras_helpers
+import pytest
+
 from grader.checks.core import Fail
 from grader.exercises import ex11_cifar10 as ex11
 from grader.keras_support import devices

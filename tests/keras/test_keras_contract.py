@@ -14,10 +14,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 import helpers
 import keras_helpers
+import pytest
+
 from grader import write_reports
 from grader.exercises import get
 from grader.keras_support import calibration

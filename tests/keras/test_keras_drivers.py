@@ -10,13 +10,12 @@ import types
 from typing import Any
 
 import pytest
+from keras_helpers import keras
 
 from grader.checks.core import Call, Context, Driver, Fail
 from grader.checks.reference import load_reference
 from grader.exercises import ex06_regularization as ex06
 from grader.exercises import get
-
-from keras_helpers import keras
 
 
 def namespace(**names: Any) -> types.SimpleNamespace:

@@ -7,13 +7,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from keras_helpers import keras
+from keras_helpers import layers as L
 
 from grader import datasets
 from grader.checks.core import Fail
 from grader.keras_support.evaluate import evaluate_model
-
-from keras_helpers import keras
-from keras_helpers import layers as L
 
 
 @pytest.fixture

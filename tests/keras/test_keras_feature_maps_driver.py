@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pytest
-
 import helpers
 import inprocess
+import pytest
+
 from grader.exercises import get
 
 pytest.importorskip("keras")

@@ -20,12 +20,12 @@ import gzip
 from pathlib import Path
 from typing import Any
 
+import helpers
+import keras_helpers
 import nbformat
 import numpy as np
 import pytest
 
-import helpers
-import keras_helpers
 from grader import calibrate, datasets
 from grader.errors import DatasetUnavailable
 from grader.keras_support import budget, calibration

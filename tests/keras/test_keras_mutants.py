@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 import helpers
 import keras_helpers
+import pytest
+
 from grader import GradeResult
 from grader.keras_support import untrusted
 

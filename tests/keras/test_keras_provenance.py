@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import helpers
 import nbformat
 import pytest
 
-import helpers
 from grader.keras_support import provenance
 
 pytestmark = pytest.mark.usefixtures("needs_fashion_mnist")

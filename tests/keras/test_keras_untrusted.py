@@ -11,18 +11,17 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import keras_helpers
 import numpy as np
 import pytest
+from keras_helpers import keras
+from keras_helpers import layers as L
 
 from grader import datasets
 from grader.checks.core import Fail
 from grader.keras_support import architecture as arch
 from grader.keras_support import untrusted
 from grader.keras_support.evaluate import evaluate_model
-
-import keras_helpers
-from keras_helpers import keras
-from keras_helpers import layers as L
 
 CAP_APPLIES = untrusted._cap_applies()  # noqa: SLF001 - not where an NVIDIA driver maps memory
 

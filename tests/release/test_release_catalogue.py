@@ -11,12 +11,12 @@ import io
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pytest
-
 import helpers
 import inprocess
+import numpy as np
+import pytest
 import release_helpers
+
 from grader.catalogue import judge_variant
 from grader.checks.expect import PRECISION_HINT
 from grader.checks.reference import load_reference

@@ -9,10 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
-
 import helpers
+import nbformat
 import release_helpers
+
 from grader.api import Options, grade
 from grader.generate import SELF_CHECK_TAG
 from grader.release import check_public

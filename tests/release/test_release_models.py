@@ -10,10 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import helpers
 import nbformat
 import pytest
 
-import helpers
 from grader.checks.reference import definitions_source
 from grader.course import exercises_dir
 from grader.selfcheck.runtime import HIDDEN_NOTE, check

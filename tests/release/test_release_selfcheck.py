@@ -7,16 +7,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import helpers
 import nbformat
 import pytest
-
-import helpers
 import release_helpers
-from grader.options import Options
-from grader.pipeline import grade_exercise
+
 from grader.checks.reference import definitions_source
 from grader.course import exercises_dir
 from grader.exercises import get
+from grader.options import Options
+from grader.pipeline import grade_exercise
 from grader.release import public_exercise
 from grader.selfcheck.public import public_functions
 from grader.selfcheck.runtime import HIDDEN_NOTE, check

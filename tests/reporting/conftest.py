@@ -18,6 +18,7 @@ from grader.models import (
     points_for,
 )
 
+
 def check(
     id: str,
     status: CheckStatus,

@@ -11,8 +11,14 @@ import pytest
 from classroom_v1 import RUNNERS_PATTERN, parse_command_file, run_reporter
 
 from grader.models import CheckStatus, GradeResult
-from grader.reporting.classroom import (RUNNER_ID, append_command_file, emit, encode,
-                                        to_classroom, to_runners)
+from grader.reporting.classroom import (
+    RUNNER_ID,
+    append_command_file,
+    emit,
+    encode,
+    to_classroom,
+    to_runners,
+)
 from grader.reporting.classroom_summary import to_markdown
 
 NOT_PASSED = (CheckStatus.FAILED, CheckStatus.NOT_ATTEMPTED, CheckStatus.TIMEOUT)
@@ -172,7 +178,7 @@ def test_summary_has_every_check_its_points_reason_hint_and_the_total(
     assert rows[-1] == "| | **Total** | **2.5 / 10.5** | |"
     symbols = {"passed": "✅", "failed": "❌", "not_attempted": "⏸️", "timeout": "⏱️",
                "error": "⚠️"}
-    for row, c in zip(rows[1:-1], result.checks):
+    for row, c in zip(rows[1:-1], result.checks, strict=False):
         cells = re.split(r"(?<!\\)\|", row)[1:-1]
         assert len(cells) == 4, row
         assert cells[0].strip() == symbols[c.status.value]

@@ -11,9 +11,18 @@ from typing import Any
 
 import pytest
 
-from grader.models import (SCHEMA_VERSION, BatchOutcome, CellProblem, CheckResult,
-                           CheckStatus, ClassEntry, ExecutionStatus, ExecutionSummary,
-                           GradeResult, SchemaError)
+from grader.models import (
+    SCHEMA_VERSION,
+    BatchOutcome,
+    CellProblem,
+    CheckResult,
+    CheckStatus,
+    ClassEntry,
+    ExecutionStatus,
+    ExecutionSummary,
+    GradeResult,
+    SchemaError,
+)
 from grader.reporting import to_json
 
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import helpers
+
 from grader.models import SCHEMA_VERSION, GradeResult
 from grader.reporting.gradescope import to_gradescope
 

@@ -381,7 +381,7 @@ def test_summarize_matches_keras(ex03):
         model = keras.Sequential([keras.Input(input_shape)] + [_keras_layer(s) for s in layers])
         rows = summarize(layers, input_shape)
         assert isinstance(rows, list) and len(rows) == len(layers)
-        for spec, keras_layer, (shape, params) in zip(layers, model.layers, rows):
+        for spec, keras_layer, (shape, params) in zip(layers, model.layers, rows, strict=False):
             want_shape = tuple(int(d) for d in keras_layer.output.shape[1:])
             assert type(shape) is tuple and all(type(d) is int for d in shape), (spec, shape)
             assert type(params) is int, (spec, params)

@@ -38,12 +38,21 @@ from typing import Any
 import psutil
 
 from grader.errors import ConfigurationError
-from grader.models import Limits
 from grader.execution.sandbox import cgroups, seed
-from grader.execution.sandbox.machine import (LAUNCHER, PRIVATE_TMP, PRIVATE_TMP_BYTES,
-                                              Capabilities, capabilities, free_uid,
-                                              launcher_cmd, python_paths, task_cap)
+from grader.execution.sandbox.machine import (
+    LAUNCHER,
+    PRIVATE_TMP,
+    PRIVATE_TMP_BYTES,
+    Capabilities,
+    capabilities,
+    free_uid,
+    launcher_cmd,
+    python_paths,
+    task_cap,
+)
 from grader.execution.sandbox.watchdog import Verdict, Watchdog, format_bytes, tree_size
+from grader.models import Limits
+
 
 @dataclass
 class Sandbox:
