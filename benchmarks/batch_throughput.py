@@ -34,7 +34,8 @@ EXERCISES = ("ex01_convolution", "ex02_pooling", "ex03_parameters")
 
 BUGS = {
     "ex01_convolution": [
-        "def zero_pad(x, pad):\n    x = np.asarray(x)\n    ph, pw = (pad, pad) if np.ndim(pad) == 0 else pad\n"
+        "def zero_pad(x, pad):\n    x = np.asarray(x)\n"
+        "    ph, pw = (pad, pad) if np.ndim(pad) == 0 else pad\n"
         "    out = np.zeros((x.shape[0] + ph, x.shape[1] + pw) + x.shape[2:], x.dtype)\n"
         "    out[:x.shape[0], :x.shape[1]] = x\n    return out\n",
         "_conv2d_ok = conv2d\n\ndef conv2d(x, kernel, bias=None, stride=1, padding='valid'):\n"
@@ -55,19 +56,27 @@ BUGS = {
         "    return k[0] * k[1] * in_channels * filters\n",
         "_dp_ok = dense_params\n\ndef dense_params(in_features, units, use_bias=True):\n"
         "    return _dp_ok(in_features, units, use_bias) + 1\n",
-        "_co_ok = conv_output_size\n\ndef conv_output_size(n, kernel_size, stride=1, padding='valid'):\n"
+        "_co_ok = conv_output_size\n\n"
+        "def conv_output_size(n, kernel_size, stride=1, padding='valid'):\n"
         "    return _co_ok(n, kernel_size, stride, 'valid')\n",
     ],
 }
-STUBS = {"ex01_convolution": "def sobel_edges(image):\n    raise NotImplementedError()\n",
-         "ex02_pooling": "def avg_pool2d(x, pool_size=2, stride=None, padding='valid'):\n"
-                         "    raise NotImplementedError()\n",
-         "ex03_parameters": "def summarize(layers, input_shape):\n    raise NotImplementedError()\n"}
+STUBS = {
+    "ex01_convolution": "def sobel_edges(image):\n    raise NotImplementedError()\n",
+    "ex02_pooling": "def avg_pool2d(x, pool_size=2, stride=None, padding='valid'):\n"
+    "    raise NotImplementedError()\n",
+    "ex03_parameters": "def summarize(layers, input_shape):\n    raise NotImplementedError()\n",
+}
 
 
 def _code(source: str) -> dict[str, Any]:
-    return {"cell_type": "code", "metadata": {}, "source": source, "outputs": [],
-            "execution_count": None}
+    return {
+        "cell_type": "code",
+        "metadata": {},
+        "source": source,
+        "outputs": [],
+        "execution_count": None,
+    }
 
 
 def make_class(folder: Path, n: int) -> list[tuple[str, str, Path]]:
@@ -84,8 +93,9 @@ def make_class(folder: Path, n: int) -> list[tuple[str, str, Path]]:
         elif kind == 5:
             nb["cells"].append(_code(STUBS[exercise]))
         student = f"s{i:03d}"
-        nb["cells"].insert(0, {"cell_type": "markdown", "metadata": {},
-                               "source": f"Submitted by {student}"})
+        nb["cells"].insert(
+            0, {"cell_type": "markdown", "metadata": {}, "source": f"Submitted by {student}"}
+        )
         path = folder / f"{student}_{exercise}.ipynb"
         path.write_text(json.dumps(nb))
         made.append((student, exercise, path))
@@ -93,8 +103,15 @@ def make_class(folder: Path, n: int) -> list[tuple[str, str, Path]]:
 
 
 def run_batch(subs: Path, out: Path, workers: int | None) -> float:
-    cmd = [str(Path(sys.executable).with_name("cnn-grader")), "batch", str(subs), "--out",
-           str(out), "--seed", "1"] + (["--workers", str(workers)] if workers else [])
+    cmd = [
+        str(Path(sys.executable).with_name("cnn-grader")),
+        "batch",
+        str(subs),
+        "--out",
+        str(out),
+        "--seed",
+        "1",
+    ] + (["--workers", str(workers)] if workers else [])
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -106,8 +123,12 @@ def run_batch(subs: Path, out: Path, workers: int | None) -> float:
 def verdicts(out: Path) -> dict[tuple[str, str], tuple[str, float]]:
     db = sqlite3.connect(out / "gradebook.sqlite")
     try:
-        return {(s, e): (st, sc) for s, e, st, sc in
-                db.execute("SELECT student, exercise, status, score FROM submissions")}
+        return {
+            (s, e): (st, sc)
+            for s, e, st, sc in db.execute(
+                "SELECT student, exercise, status, score FROM submissions"
+            )
+        }
     finally:
         db.close()
 
@@ -116,11 +137,16 @@ def nbgrader_python(venv: Path) -> Path | None:
     """The venv's python with nbgrader in it, creating the venv when it does not exist."""
     py = venv / "bin" / "python"
     if not py.exists():
-        print(f"creating {venv} and installing nbgrader (numpy, matplotlib for the notebooks)…",
-              file=sys.stderr)
+        print(
+            f"creating {venv} and installing nbgrader (numpy, matplotlib for the notebooks)…",
+            file=sys.stderr,
+        )
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        pip = subprocess.run([str(py), "-m", "pip", "install", "-q", "nbgrader", "numpy",
-                              "matplotlib"], capture_output=True, text=True)
+        pip = subprocess.run(
+            [str(py), "-m", "pip", "install", "-q", "nbgrader", "numpy", "matplotlib"],
+            capture_output=True,
+            text=True,
+        )
         if pip.returncode != 0:
             print(f"nbgrader did not install:\n{pip.stderr[-2000:]}", file=sys.stderr)
             return None
@@ -133,17 +159,23 @@ def run_nbgrader(py: Path, made: list[tuple[str, str, Path]], work: Path) -> flo
     course.mkdir(parents=True)
     (course / "nbgrader_config.py").write_text(
         "c = get_config()\nc.CourseDirectory.course_id = 'bench'\n"
-        f"c.CourseDirectory.root = r'{course}'\nc.ExecutePreprocessor.timeout = 120\n")
+        f"c.CourseDirectory.root = r'{course}'\nc.ExecutePreprocessor.timeout = 120\n"
+    )
     nbgrader = [str(py), "-m", "nbgrader"]
-    env = {**os.environ, "MPLBACKEND": "Agg",  # nbgrader calls `alembic` from its venv's bin
-           "PATH": f"{py.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        "MPLBACKEND": "Agg",  # nbgrader calls `alembic` from its venv's bin
+        "PATH": f"{py.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
 
     def call(*args: str) -> None:
-        proc = subprocess.run([*nbgrader, *args], cwd=course, capture_output=True, text=True,
-                              env=env)
+        proc = subprocess.run(
+            [*nbgrader, *args], cwd=course, capture_output=True, text=True, env=env
+        )
         if proc.returncode != 0:
-            raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{proc.stdout[-1500:]}"
-                               f"{proc.stderr[-1500:]}")
+            raise RuntimeError(
+                f"nbgrader {' '.join(args)} failed:\n{proc.stdout[-1500:]}{proc.stderr[-1500:]}"
+            )
 
     for exercise in EXERCISES:
         src = course / "source" / exercise
@@ -164,8 +196,12 @@ def run_nbgrader(py: Path, made: list[tuple[str, str, Path]], work: Path) -> flo
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=45, help="submissions (default 45)")
-    parser.add_argument("--nbgrader", type=Path, metavar="VENV",
-                        help="also time nbgrader autograde, from this virtualenv (made if absent)")
+    parser.add_argument(
+        "--nbgrader",
+        type=Path,
+        metavar="VENV",
+        help="also time nbgrader autograde, from this virtualenv (made if absent)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cnn-batch-bench-"))

@@ -31,8 +31,18 @@ CLI = str(Path(sys.executable).with_name("cnn-grader"))
 
 def timed(subs: Path, out: Path, workers: int, *extra: str) -> tuple[float, float]:
     """(wall seconds, seconds until the workers were ready: the Dask note, else 0)."""
-    cmd = [CLI, "batch", str(subs), "--out", str(out), "--seed", "1", "--workers",
-           str(workers), *extra]
+    cmd = [
+        CLI,
+        "batch",
+        str(subs),
+        "--out",
+        str(out),
+        "--seed",
+        "1",
+        "--workers",
+        str(workers),
+        *extra,
+    ]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     ready = 0.0
@@ -66,17 +76,21 @@ def main() -> int:
             wall, up = timed(work / "subs", work / f"dask{i}", workers, "--executor", "dask")
             dask.append(wall)
             ready.append(up)
-        same = all(verdicts(work / f"local{i}") == verdicts(work / f"dask{i}")
-                   for i in range(args.repeat))
+        same = all(
+            verdicts(work / f"local{i}") == verdicts(work / f"dask{i}") for i in range(args.repeat)
+        )
         best_local, best_dask = min(local), min(dask)
         print(f"{'run':<20} {'wall s':>8} {'subs/min':>9}")
         for name, wall in (("--executor local", best_local), ("--executor dask", best_dask)):
             print(f"{name:<20} {wall:8.1f} {args.n / wall * 60:9.1f}")
-        print(f"dask workers ready {min(ready):.1f} s after the command started (discovery, "
-              "cluster start, worker setup)")
+        print(
+            f"dask workers ready {min(ready):.1f} s after the command started (discovery, "
+            "cluster start, worker setup)"
+        )
         ratio = best_dask / best_local
-        print(f"dask / local wall time: {ratio:.3f} ({(ratio - 1) * 100:+.1f}%; goal: at most "
-              "+10%)")
+        print(
+            f"dask / local wall time: {ratio:.3f} ({(ratio - 1) * 100:+.1f}%; goal: at most +10%)"
+        )
         print(f"same verdicts: {same}")
         return 0 if same else 1
     finally:

@@ -33,8 +33,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-DEFAULT_EXERCISES = ("ex04_dense_baseline", "ex05_cnn", "ex06_regularization", "ex09_mnist",
-                     "ex11_cifar10")
+DEFAULT_EXERCISES = (
+    "ex04_dense_baseline",
+    "ex05_cnn",
+    "ex06_regularization",
+    "ex09_mnist",
+    "ex11_cifar10",
+)
 SEED_LINE = re.compile(r"^SEED\s*=\s*\d+", re.MULTILINE)
 
 
@@ -43,8 +48,11 @@ def with_seed(solution: Path, seed: int, folder: Path) -> Path:
     import nbformat
 
     nb = nbformat.read(solution, as_version=4)
-    cell = next(c for c in nb.cells if c.cell_type == "code"
-                and "parameters" in c.get("metadata", {}).get("tags", []))
+    cell = next(
+        c
+        for c in nb.cells
+        if c.cell_type == "code" and "parameters" in c.get("metadata", {}).get("tags", [])
+    )
     if not SEED_LINE.search(cell.source):
         raise SystemExit(f"{solution.name}: no `SEED = …` line in its parameters cell")
     cell.source = SEED_LINE.sub(f"SEED = {seed}", cell.source, count=1)
@@ -67,8 +75,9 @@ def run_exercise(eid: str, seeds: list[int]) -> dict[str, Any]:
     if missing:
         return {"exercise": eid, "skipped": f"dataset {', '.join(missing)} not on this machine"}
     t0 = time.perf_counter()
-    settled = calibrate.resolve(exercise, "full", note=lambda line: print("  " + line,
-                                                                          file=sys.stderr))
+    settled = calibrate.resolve(
+        exercise, "full", note=lambda line: print("  " + line, file=sys.stderr)
+    )
     calibration_s = time.perf_counter() - t0
     if settled.problems:
         return {"exercise": eid, "error": "; ".join(settled.problems.values())}
@@ -79,19 +88,39 @@ def run_exercise(eid: str, seeds: list[int]) -> dict[str, Any]:
             t0 = time.perf_counter()
             result = grade(path, Options(profile="full", seed=0))
             wall = time.perf_counter() - t0
-            accuracy = {c.id: c.details.get("accuracy") for c in result.checks
-                        if "accuracy" in c.details}
-            runs.append({"seed": seed, "score": result.score, "max_score": result.max_score,
-                         "accuracy": accuracy, "grade_s": round(wall, 1),
-                         "not_passed": [c.id for c in result.checks
-                                        if c.status.value != "passed"]})
-            print(f"  {eid} SEED={seed}: {result.score:g}/{result.max_score:g} "
-                  f"{accuracy} in {wall:.0f}s", file=sys.stderr)
-    thresholds = {cid: {"value": t.value, "reference": t.reference, "course": t.course,
-                        "text": t.explain(t.reference or 0.0)}
-                  for cid, t in settled.thresholds.items()}
-    return {"exercise": eid, "calibration_s": round(calibration_s, 1),
-            "thresholds": thresholds, "runs": runs}
+            accuracy = {
+                c.id: c.details.get("accuracy") for c in result.checks if "accuracy" in c.details
+            }
+            runs.append(
+                {
+                    "seed": seed,
+                    "score": result.score,
+                    "max_score": result.max_score,
+                    "accuracy": accuracy,
+                    "grade_s": round(wall, 1),
+                    "not_passed": [c.id for c in result.checks if c.status.value != "passed"],
+                }
+            )
+            print(
+                f"  {eid} SEED={seed}: {result.score:g}/{result.max_score:g} "
+                f"{accuracy} in {wall:.0f}s",
+                file=sys.stderr,
+            )
+    thresholds = {
+        cid: {
+            "value": t.value,
+            "reference": t.reference,
+            "course": t.course,
+            "text": t.explain(t.reference or 0.0),
+        }
+        for cid, t in settled.thresholds.items()
+    }
+    return {
+        "exercise": eid,
+        "calibration_s": round(calibration_s, 1),
+        "thresholds": thresholds,
+        "runs": runs,
+    }
 
 
 def summarize(row: dict[str, Any]) -> tuple[list[str], bool]:
@@ -114,7 +143,8 @@ def summarize(row: dict[str, Any]) -> tuple[list[str], bool]:
             f"| {', '.join(f'{a:.4f}' for a in accs)} | {min(accs):.4f}–{max(accs):.4f} "
             f"({spread:.4f}; sd {sd:.4f}) | {min(accs) - limit['value']:+.4f} "
             f"| {'all full' if full else 'NOT FULL'} | {statistics.median(times):.0f} s "
-            f"(calibration {row['calibration_s']:.0f} s) |")
+            f"(calibration {row['calibration_s']:.0f} s) |"
+        )
     return lines, ok
 
 
@@ -127,11 +157,16 @@ def main() -> int:
     from grader import profiles
     from grader.keras_support.calibration import machine_kind
 
-    print(f"full profile on {machine_kind()} (GPU present: {profiles.gpu_available()}); "
-          f"training seeds {opts.seeds}", file=sys.stderr)
+    print(
+        f"full profile on {machine_kind()} (GPU present: {profiles.gpu_available()}); "
+        f"training seeds {opts.seeds}",
+        file=sys.stderr,
+    )
     rows = [run_exercise(eid, opts.seeds) for eid in (opts.exercise or DEFAULT_EXERCISES)]
-    print("| exercise | reference (SEED 42) | course target | threshold | accuracy per seed "
-          "| range (spread; sd) | smallest margin | scores | grading time (median) |")
+    print(
+        "| exercise | reference (SEED 42) | course target | threshold | accuracy per seed "
+        "| range (spread; sd) | smallest margin | scores | grading time (median) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     ok = True
     for row in rows:

@@ -33,8 +33,7 @@ PLAIN = (
 
 def _time(cmd: list[str], env: dict[str, str] | None = None) -> float:
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   env=env)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     return time.perf_counter() - t0
 
 
@@ -49,8 +48,12 @@ def _plain_notebook(eid: str, tmp: Path) -> tuple[Path, dict[str, str] | None, l
     exercise = get(eid)
     if exercise.prepare is None:
         return nb_path, None, []
-    subprocess.run([sys.executable, "-m", "grader.cli", "calibrate", eid, "--profile", "smoke"],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "grader.cli", "calibrate", eid, "--profile", "smoke"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     nb = nbformat.read(nb_path, as_version=4)
     exercise.prepare(nb, "smoke")
     out = tmp / f"{eid}.plain.ipynb"
@@ -63,8 +66,9 @@ def _plain_notebook(eid: str, tmp: Path) -> tuple[Path, dict[str, str] | None, l
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("exercises", nargs="*",
-                        default=["ex01_convolution", "ex02_pooling", "ex03_parameters"])
+    parser.add_argument(
+        "exercises", nargs="*", default=["ex01_convolution", "ex02_pooling", "ex03_parameters"]
+    )
     args = parser.parse_args()
     print(f"{'exercise':<22}{'plain s':>9}{'grade s':>9}{'ratio':>8}")
     for eid in args.exercises:
@@ -74,8 +78,22 @@ def main() -> int:
             plain_nb, env, extra = _plain_notebook(eid, Path(tmp))
             for _ in range(args.repeat):
                 plain.append(_time([sys.executable, "-c", PLAIN, str(plain_nb), tmp], env))
-                graded.append(_time([sys.executable, "-m", "grader.cli", "grade", str(nb),
-                                     "--out", tmp, "--seed", "1", *extra]))
+                graded.append(
+                    _time(
+                        [
+                            sys.executable,
+                            "-m",
+                            "grader.cli",
+                            "grade",
+                            str(nb),
+                            "--out",
+                            tmp,
+                            "--seed",
+                            "1",
+                            *extra,
+                        ]
+                    )
+                )
         p, g = statistics.median(plain), statistics.median(graded)
         print(f"{eid:<22}{p:>9.2f}{g:>9.2f}{g / p:>8.2f}")
     return 0

@@ -47,28 +47,35 @@ SEQUENTIAL = (
 )
 
 
-def _timed(cmd: list[str], *, env: dict[str, str] | None = None,
-           ok: tuple[int, ...] = (0,)) -> float:
+def _timed(
+    cmd: list[str], *, env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,)
+) -> float:
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-                          cwd=ROOT, check=False)
+    proc = subprocess.run(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=ROOT, check=False
+    )
     wall = time.perf_counter() - t0
     if proc.returncode not in ok:
-        raise SystemExit(f"{' '.join(cmd[:4])}… failed ({proc.returncode}):\n"
-                         f"{proc.stderr.decode(errors='replace')[-2000:]}")
+        raise SystemExit(
+            f"{' '.join(cmd[:4])}… failed ({proc.returncode}):\n"
+            f"{proc.stderr.decode(errors='replace')[-2000:]}"
+        )
     return wall
 
 
 def _full_marks(report: Path) -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(report.read_text())
     if doc["score"] != doc["max_score"] or doc["execution"]["status"] != "ok":
-        raise SystemExit(f"{report.name}: {doc['score']}/{doc['max_score']} "
-                         f"[{doc['execution']['status']}]: the solution must get full marks")
+        raise SystemExit(
+            f"{report.name}: {doc['score']}/{doc['max_score']} "
+            f"[{doc['execution']['status']}]: the solution must get full marks"
+        )
     return doc
 
 
-def keras_part(repeat: int, exercises: tuple[str, ...] = KERAS
-               ) -> list[tuple[str, float, float, str]]:
+def keras_part(
+    repeat: int, exercises: tuple[str, ...] = KERAS
+) -> list[tuple[str, float, float, str]]:
     """(exercise, plain s, grade s, where the grading's time went: the command's start before
     the pipeline, the notebook's execution, the checks and reports after it; medians)."""
     rows = []
@@ -78,15 +85,31 @@ def keras_part(repeat: int, exercises: tuple[str, ...] = KERAS
             plain, graded, parts = [], [], []
             for _ in range(repeat):
                 plain.append(_timed([sys.executable, "-c", PLAIN, str(plain_nb), tmp], env=env))
-                wall = _timed([*CLI, "grade", str(ROOT / "solutions" / f"{eid}.ipynb"),
-                               "--out", tmp, "--seed", "1", *extra])
+                wall = _timed(
+                    [
+                        *CLI,
+                        "grade",
+                        str(ROOT / "solutions" / f"{eid}.ipynb"),
+                        "--out",
+                        tmp,
+                        "--seed",
+                        "1",
+                        *extra,
+                    ]
+                )
                 graded.append(wall)
                 doc = _full_marks(Path(tmp) / f"{eid}.json")
                 run, total = doc["execution"]["duration_s"], doc["duration_s"]
                 parts.append((wall - total, run, total - run))
         split = [statistics.median(p[i] for p in parts) for i in range(3)]
-        rows.append((eid, statistics.median(plain), statistics.median(graded),
-                     "start {:.1f} + execution {:.1f} + checks {:.1f}".format(*split)))
+        rows.append(
+            (
+                eid,
+                statistics.median(plain),
+                statistics.median(graded),
+                "start {:.1f} + execution {:.1f} + checks {:.1f}".format(*split),
+            )
+        )
     return rows
 
 
@@ -99,12 +122,18 @@ def class_part(repeat: int, n: int) -> tuple[float, float, bool]:
         plain, graded, same = [], [], True
         first: dict[tuple[str, str], tuple[str, float]] | None = None
         for i in range(repeat):
-            plain.append(_timed([sys.executable, "-c", SEQUENTIAL, str(run_dir),
-                                 *(str(p) for _, _, p in made)],
-                                env={**os.environ, "MPLBACKEND": "Agg"}))
+            plain.append(
+                _timed(
+                    [sys.executable, "-c", SEQUENTIAL, str(run_dir), *(str(p) for _, _, p in made)],
+                    env={**os.environ, "MPLBACKEND": "Agg"},
+                )
+            )
             out = work / f"graded{i}"
-            graded.append(_timed([*CLI, "batch", str(work / "subs"), "--out", str(out),
-                                  "--seed", "1"], ok=(0, 1)))
+            graded.append(
+                _timed(
+                    [*CLI, "batch", str(work / "subs"), "--out", str(out), "--seed", "1"], ok=(0, 1)
+                )
+            )
             got = verdicts(out)
             same = same and len(got) == n and (first is None or got == first)
             first = first or got
@@ -123,8 +152,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("-n", type=int, default=20, help="notebooks in the class (default 20)")
-    parser.add_argument("--keras", nargs="+", default=list(KERAS), metavar="EXERCISE",
-                        help="the Keras exercises to time (default: ex04, ex05, ex06)")
+    parser.add_argument(
+        "--keras",
+        nargs="+",
+        default=list(KERAS),
+        metavar="EXERCISE",
+        help="the Keras exercises to time (default: ex04, ex05, ex06)",
+    )
     parser.add_argument("--skip-keras", action="store_true")
     parser.add_argument("--skip-class", action="store_true")
     parser.add_argument("--skip-check", action="store_true")
@@ -137,9 +171,11 @@ def main() -> int:
             print(f"{eid:<22}{p:>9.2f}{g:>9.2f}{g / p:>8.2f}  ({split})")
     if not args.skip_class:
         p, g, same = class_part(args.repeat, args.n)
-        print(f"\n{args.n}-notebook NumPy class      plain sequential nbclient {p:.2f} s, "
-              f"cnn-grader batch {g:.2f} s, ratio {g / p:.2f}  goal ≤ 0.27"
-              f"{'' if same else '  (VERDICTS DIFFER between runs)'}")
+        print(
+            f"\n{args.n}-notebook NumPy class      plain sequential nbclient {p:.2f} s, "
+            f"cnn-grader batch {g:.2f} s, ratio {g / p:.2f}  goal ≤ 0.27"
+            f"{'' if same else '  (VERDICTS DIFFER between runs)'}"
+        )
     if not args.skip_check:
         c = check_part(args.repeat)
         print(f"\ncnn-grader check ex01 (solution)  {c:.2f} s wall  goal ≤ 1.0")

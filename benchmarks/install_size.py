@@ -41,8 +41,7 @@ def _roots(extra: str | None) -> list[str]:
     reqs = list(project["dependencies"])
     if extra:
         reqs += project["optional-dependencies"][extra]
-    return [m.group(1) for r in reqs
-            if (m := re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", r))]
+    return [m.group(1) for r in reqs if (m := re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", r))]
 
 
 def closure(extra: str | None) -> dict[str, metadata.Distribution]:
@@ -81,10 +80,15 @@ def main() -> None:
         dists = closure(extra)
         total = sum(size(d) for d in dists.values())
         biggest = sorted(((size(d), k) for k, d in dists.items()), reverse=True)[:3]
-        figures[label] = {"packages": len(dists), "bytes": total,
-                          "largest": {k: s for s, k in biggest}}
-        print(f"{label:12} {len(dists):3} packages  {total / 2**20:8.0f} MiB   largest: "
-              + ", ".join(f"{k} {s / 2**20:.0f} MiB" for s, k in biggest))
+        figures[label] = {
+            "packages": len(dists),
+            "bytes": total,
+            "largest": {k: s for s, k in biggest},
+        }
+        print(
+            f"{label:12} {len(dists):3} packages  {total / 2**20:8.0f} MiB   largest: "
+            + ", ".join(f"{k} {s / 2**20:.0f} MiB" for s, k in biggest)
+        )
     ratio = figures["keras extra"]["bytes"] / max(figures["base"]["bytes"], 1)
     print(f"the keras extra is {ratio:.1f}x the base install")
     if args.json:

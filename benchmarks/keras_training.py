@@ -1,6 +1,6 @@
 """Keras exercises: grading time per solution, and training throughput with concurrent kernels.
 
-    .venv/bin/python benchmarks/keras_training.py                      # full profile (a GPU machine)
+    .venv/bin/python benchmarks/keras_training.py                 # full profile (a GPU machine)
     .venv/bin/python benchmarks/keras_training.py --profile smoke      # the CPU variant
     .venv/bin/python benchmarks/keras_training.py --skip-grading --concurrency 1 2 4 8
 
@@ -35,8 +35,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-KERAS_EXERCISES = ("ex04_dense_baseline", "ex05_cnn", "ex06_regularization",
-                   "ex07_feature_maps", "ex08_metrics", "ex09_mnist")
+KERAS_EXERCISES = (
+    "ex04_dense_baseline",
+    "ex05_cnn",
+    "ex06_regularization",
+    "ex07_feature_maps",
+    "ex08_metrics",
+    "ex09_mnist",
+)
 
 TRAIN_CELL = """
 import json, time
@@ -91,12 +97,20 @@ def grading_times(profile: str, exercises: list[str]) -> list[dict[str, Any]]:
         t0 = time.perf_counter()
         result = grade(exercise.solution_path, Options(profile=profile, seed=1))
         total = time.perf_counter() - t0
-        accuracy = next((c.details.get("accuracy") for c in result.checks
-                         if "accuracy" in c.details), None)
-        rows.append({"exercise": eid, "profile": profile, "grade_s": round(total, 1),
-                     "execution_s": result.execution.duration_s,
-                     "calibration_s": round(calib_s, 1) if calib_s else None,
-                     "score": f"{result.score:g}/{result.max_score:g}", "accuracy": accuracy})
+        accuracy = next(
+            (c.details.get("accuracy") for c in result.checks if "accuracy" in c.details), None
+        )
+        rows.append(
+            {
+                "exercise": eid,
+                "profile": profile,
+                "grade_s": round(total, 1),
+                "execution_s": result.execution.duration_s,
+                "calibration_s": round(calib_s, 1) if calib_s else None,
+                "score": f"{result.score:g}/{result.max_score:g}",
+                "accuracy": accuracy,
+            }
+        )
         print(f"  {eid}: {total:.1f}s ({result.score:g}/{result.max_score:g})", file=sys.stderr)
     return rows
 
@@ -120,9 +134,17 @@ async def _train_concurrently(k: int, samples: int, epochs: int, batch: int) -> 
             dirs.append(d)
         source = TRAIN_CELL.format(samples=samples, epochs=epochs, batch=batch)
         t0 = time.perf_counter()
-        runs = await asyncio.gather(*[
-            kernel.run_async(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]),
-                             d, limits=limits, env=env) for d in dirs])
+        runs = await asyncio.gather(
+            *[
+                kernel.run_async(
+                    nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]),
+                    d,
+                    limits=limits,
+                    env=env,
+                )
+                for d in dirs
+            ]
+        )
         wall = time.perf_counter() - t0
         reports = []
         for run, d in zip(runs, dirs, strict=False):
@@ -134,10 +156,14 @@ async def _train_concurrently(k: int, samples: int, epochs: int, batch: int) -> 
         shutil.rmtree(root, ignore_errors=True)
     examples = sum(r["examples"] for r in reports)
     slowest_fit = max(r["fit_s"] for r in reports)
-    return {"kernels": k, "wall_s": round(wall, 1), "slowest_fit_s": round(slowest_fit, 1),
-            "examples_per_s_fit": round(examples / slowest_fit),
-            "examples_per_s_wall": round(examples / wall),
-            "gpus_seen": reports[0]["gpus"]}
+    return {
+        "kernels": k,
+        "wall_s": round(wall, 1),
+        "slowest_fit_s": round(slowest_fit, 1),
+        "examples_per_s_fit": round(examples / slowest_fit),
+        "examples_per_s_wall": round(examples / wall),
+        "gpus_seen": reports[0]["gpus"],
+    }
 
 
 def throughput(levels: list[int], samples: int, epochs: int, batch: int) -> list[dict[str, Any]]:
@@ -152,19 +178,26 @@ def throughput(levels: list[int], samples: int, epochs: int, batch: int) -> list
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for r in rows:
-        lines.append("| " + " | ".join("" if r.get(c) is None else str(r.get(c))
-                                        for c in columns) + " |")
+        lines.append(
+            "| " + " | ".join("" if r.get(c) is None else str(r.get(c)) for c in columns) + " |"
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", choices=["full", "smoke"],
-                        help="grading profile (default: full with a GPU, smoke without)")
+    parser.add_argument(
+        "--profile",
+        choices=["full", "smoke"],
+        help="grading profile (default: full with a GPU, smoke without)",
+    )
     parser.add_argument("--exercises", nargs="*", default=list(KERAS_EXERCISES))
     parser.add_argument("--concurrency", nargs="*", type=int, default=[1, 2, 4])
-    parser.add_argument("--samples", type=int,
-                        help="training examples per kernel (default: 60000 on a GPU, 5000 on CPU)")
+    parser.add_argument(
+        "--samples",
+        type=int,
+        help="training examples per kernel (default: 60000 on a GPU, 5000 on CPU)",
+    )
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--skip-grading", action="store_true")
@@ -183,16 +216,35 @@ def main(argv: list[str] | None = None) -> int:
         print("grading the solutions…", file=sys.stderr)
         out["grading"] = grading_times(profile, args.exercises)
         print("## Grading time per solution\n")
-        print(_table(out["grading"], ["exercise", "profile", "grade_s", "execution_s",
-                                      "calibration_s", "score", "accuracy", "skipped"]))
+        print(
+            _table(
+                out["grading"],
+                [
+                    "exercise",
+                    "profile",
+                    "grade_s",
+                    "execution_s",
+                    "calibration_s",
+                    "score",
+                    "accuracy",
+                    "skipped",
+                ],
+            )
+        )
         print()
     if not args.skip_throughput:
         print("training with concurrent kernels…", file=sys.stderr)
         out["throughput"] = throughput(args.concurrency, samples, args.epochs, args.batch_size)
-        print(f"## Training throughput (course CNN, {samples:,} examples × {args.epochs} epoch(s) "
-              f"per kernel, batch {args.batch_size})\n")
-        print(_table(out["throughput"], ["kernels", "wall_s", "slowest_fit_s",
-                                         "examples_per_s_fit", "examples_per_s_wall"]))
+        print(
+            f"## Training throughput (course CNN, {samples:,} examples × {args.epochs} epoch(s) "
+            f"per kernel, batch {args.batch_size})\n"
+        )
+        print(
+            _table(
+                out["throughput"],
+                ["kernels", "wall_s", "slowest_fit_s", "examples_per_s_fit", "examples_per_s_wall"],
+            )
+        )
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))
     return 0

@@ -33,8 +33,10 @@ def main() -> int:
     t0 = time.monotonic()
     rows = [(e, "(solution)", "") for e in sorted({m.exercise for m in all_mutants()})]
     rows += [(m.exercise, m.name, m.source) for m in all_mutants()]
-    print(f"{'mutant':52} {'min':>5} {'max':>5} {'spread':>6}  scores (count)  | checks failing "
-          "at some seeds only")
+    print(
+        f"{'mutant':52} {'min':>5} {'max':>5} {'spread':>6}  scores (count)  | checks failing "
+        "at some seeds only"
+    )
     for exercise, name, source in rows:
         if opts.exercise and exercise not in opts.exercise:
             continue
@@ -48,10 +50,13 @@ def main() -> int:
             failed.update(inprocess.not_passed(results))
         unstable = sorted(c for c, n in failed.items() if n < len(seeds))
         lo, hi = min(scores), max(scores)
-        shown = ", ".join(f"{s:g}" + (f" ({n})" if len(scores) > 1 else "")
-                          for s, n in sorted(scores.items()))
-        print(f"{exercise + '/' + name:52} {lo:5.2f} {hi:5.2f} {hi - lo:6.2f}  {shown}"
-              + (f"  | {', '.join(unstable)}" if unstable else ""))
+        shown = ", ".join(
+            f"{s:g}" + (f" ({n})" if len(scores) > 1 else "") for s, n in sorted(scores.items())
+        )
+        print(
+            f"{exercise + '/' + name:52} {lo:5.2f} {hi:5.2f} {hi - lo:6.2f}  {shown}"
+            + (f"  | {', '.join(unstable)}" if unstable else "")
+        )
     print(f"\n{len(seeds)} seeds, {time.monotonic() - t0:.1f} s")
     return 0
 

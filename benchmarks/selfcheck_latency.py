@@ -20,9 +20,12 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CASES = {"ex01_convolution": ["conv2d"], "ex02_pooling": ["max_pool2d"],
-         "ex05_cnn": ["build_cnn"],
-         "ex06_regularization": ["build_regularized_cnn", "AccuracyThreshold", "make_callbacks"]}
+CASES = {
+    "ex01_convolution": ["conv2d"],
+    "ex02_pooling": ["max_pool2d"],
+    "ex05_cnn": ["build_cnn"],
+    "ex06_regularization": ["build_regularized_cnn", "AccuracyThreshold", "make_callbacks"],
+}
 
 
 def main() -> None:
@@ -34,8 +37,11 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="cnn-grader-latency-") as tmp:
         release = Path(tmp) / "release"
-        subprocess.run([sys.executable, "-m", "grader.cli", "release", "--out", str(release)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "grader.cli", "release", "--out", str(release)],
+            check=True,
+            capture_output=True,
+        )
         sys.path.insert(0, str(release))
         from cnn_selfcheck import check
 
@@ -49,11 +55,24 @@ def main() -> None:
             ms = (time.perf_counter() - t0) / args.repeat * 1000
             print(f"in the notebook  {eid:22} check({', '.join(names)}): {ms:7.0f} ms")
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "grader.cli", "check",
-                        str(REPO / "solutions" / "ex01_convolution.ipynb"), "--course",
-                        str(release)], check=True, capture_output=True, cwd=tmp)
-        print(f"command line     ex01_convolution cnn-grader check --course: "
-              f"{time.perf_counter() - t0:6.1f} s")
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "grader.cli",
+                "check",
+                str(REPO / "solutions" / "ex01_convolution.ipynb"),
+                "--course",
+                str(release),
+            ],
+            check=True,
+            capture_output=True,
+            cwd=tmp,
+        )
+        print(
+            f"command line     ex01_convolution cnn-grader check --course: "
+            f"{time.perf_counter() - t0:6.1f} s"
+        )
 
 
 if __name__ == "__main__":

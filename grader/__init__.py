@@ -38,8 +38,9 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
-def write_reports(result: GradeResult, out_dir: str | Path, stem: str, *,
-                  view: str = "student") -> dict[str, Path]:
+def write_reports(
+    result: GradeResult, out_dir: str | Path, stem: str, *, view: str = "student"
+) -> dict[str, Path]:
     """Write `<stem>.json` and `<stem>.html` under `out_dir`; returns their paths. `view`:
     "student" (without the instructor's findings) or "instructor"."""
     from grader.reporting import write_reports as _write

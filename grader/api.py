@@ -29,11 +29,14 @@ def resolve_exercise(path: Path, nb: Any | None, explicit: str | None) -> str:
     if explicit:
         get_exercise(explicit)  # raises UnknownExercise with the list of known ids
         return explicit
-    found = (nbio.exercise_from_metadata(nb) if nb is not None else None) or infer_from_name(path.name)
+    found = (nbio.exercise_from_metadata(nb) if nb is not None else None) or infer_from_name(
+        path.name
+    )
     if not found:
         raise UnknownExercise(
             f"cannot tell which exercise {path.name} is: its metadata names none and its file "
-            "name has no exercise id; pass --exercise")
+            "name has no exercise id; pass --exercise"
+        )
     return found
 
 

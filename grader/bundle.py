@@ -82,9 +82,15 @@ def _compatible(made_with: str) -> bool:
     return made_with.split(".")[:2] == __version__.split(".")[:2]
 
 
-def build(course_root: Path, out: Path, *, exercises: list[str] | None = None,
-          encrypt: bool = False, key: str | None = None,
-          calibration: dict[str, Any] | None = None) -> Path:
+def build(
+    course_root: Path,
+    out: Path,
+    *,
+    exercises: list[str] | None = None,
+    encrypt: bool = False,
+    key: str | None = None,
+    calibration: dict[str, Any] | None = None,
+) -> Path:
     """Write the bundle of the course folder `course_root` (holding solutions/ and exercises/)."""
     course_root = Path(course_root)
     solutions = course_root / "solutions"
@@ -94,7 +100,9 @@ def build(course_root: Path, out: Path, *, exercises: list[str] | None = None,
     if exercises:
         unknown = sorted(set(exercises) - set(ids))
         if unknown:
-            raise ConfigurationError(f"no solution notebook for {', '.join(unknown)} in {solutions}")
+            raise ConfigurationError(
+                f"no solution notebook for {', '.join(unknown)} in {solutions}"
+            )
         ids = sorted(set(exercises))
     if not ids:
         raise ConfigurationError(f"{solutions} holds no exercise notebook (ex*.ipynb)")
@@ -108,7 +116,9 @@ def build(course_root: Path, out: Path, *, exercises: list[str] | None = None,
         files["calibration.json"] = json.dumps(calibration, indent=1, sort_keys=True).encode()
     files[CONSTRAINTS] = constraints_text().encode()
     manifest = {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "grader_version": __version__,
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "grader_version": __version__,
         "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "exercises": ids,
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
@@ -164,9 +174,11 @@ def constraints_text() -> str:
     """A pip constraints file of `installed_versions()`."""
     import platform
 
-    lines = [f"# cnn-grader {__version__}: the versions this course bundle was made with "
-             f"(Python {platform.python_version()}).",
-             "# pip install 'cnn-grader[keras]' -c constraints.txt"]
+    lines = [
+        f"# cnn-grader {__version__}: the versions this course bundle was made with "
+        f"(Python {platform.python_version()}).",
+        "# pip install 'cnn-grader[keras]' -c constraints.txt",
+    ]
     return "\n".join(lines + [f"{k}=={v}" for k, v in installed_versions().items()]) + "\n"
 
 
@@ -199,10 +211,11 @@ def open_bundle(path: Path, *, key: str | None = None) -> Opened:
         raise BundleError(f"cannot read the bundle {path}: {exc.strerror or exc}") from None
     encrypted = raw.startswith(MAGIC)
     if encrypted:
-        raw = _decrypt(path, raw[len(MAGIC):], key)
+        raw = _decrypt(path, raw[len(MAGIC) :], key)
     elif raw[:4] != b"PK\x03\x04":
-        raise BundleError(f"{path} is not a cnn-grader bundle (make one with "
-                          "`cnn-grader bundle --out FILE`)")
+        raise BundleError(
+            f"{path} is not a cnn-grader bundle (make one with `cnn-grader bundle --out FILE`)"
+        )
     manifest_bytes, files = _members(path, raw)
     manifest = _manifest(path, manifest_bytes)
     _verify(path, manifest, files)
@@ -212,8 +225,10 @@ def open_bundle(path: Path, *, key: str | None = None) -> Opened:
 def _key_from_env() -> str:
     key = os.environ.get(KEY_ENV, "").strip()
     if not key:
-        raise BundleError(f"{KEY_ENV} is not set: an encrypted bundle needs the key it was "
-                          "made with (`cnn-grader bundle --new-key` makes one)")
+        raise BundleError(
+            f"{KEY_ENV} is not set: an encrypted bundle needs the key it was "
+            "made with (`cnn-grader bundle --new-key` makes one)"
+        )
     return key
 
 
@@ -223,8 +238,10 @@ def _fernet(key: str) -> Any:
     try:
         return Fernet(key.strip().encode("ascii"))
     except (ValueError, UnicodeEncodeError):
-        raise BundleError(f"{KEY_ENV} is not a bundle key (44 characters of url-safe base64, as "
-                          "`cnn-grader bundle --new-key` prints)") from None
+        raise BundleError(
+            f"{KEY_ENV} is not a bundle key (44 characters of url-safe base64, as "
+            "`cnn-grader bundle --new-key` prints)"
+        ) from None
 
 
 def _decrypt(path: Path, token: bytes, key: str | None) -> bytes:
@@ -234,8 +251,10 @@ def _decrypt(path: Path, token: bytes, key: str | None) -> bytes:
     try:
         return fernet.decrypt(token)
     except InvalidToken:
-        raise BundleError(f"cannot decrypt {path}: {KEY_ENV} is not the key it was made with, "
-                          "or the file was changed after it was made") from None
+        raise BundleError(
+            f"cannot decrypt {path}: {KEY_ENV} is not the key it was made with, "
+            "or the file was changed after it was made"
+        ) from None
 
 
 def _members(path: Path, raw: bytes) -> tuple[bytes, dict[str, bytes]]:
@@ -249,10 +268,17 @@ def _members(path: Path, raw: bytes) -> tuple[bytes, dict[str, bytes]]:
         for info in infos:
             name = info.filename
             parts = PurePosixPath(name).parts
-            if (not name or name.startswith("/") or "\\" in name or ".." in parts
-                    or info.is_dir() or name in files):
-                raise BundleError(f"{path} is corrupted or was tampered with: unexpected "
-                                  f"member {name!r}")
+            if (
+                not name
+                or name.startswith("/")
+                or "\\" in name
+                or ".." in parts
+                or info.is_dir()
+                or name in files
+            ):
+                raise BundleError(
+                    f"{path} is corrupted or was tampered with: unexpected member {name!r}"
+                )
             total += info.file_size
             if total > MAX_BUNDLE_BYTES:
                 raise BundleError(f"{path} unpacks to more than any course bundle")
@@ -270,20 +296,26 @@ def _manifest(path: Path, data: bytes) -> dict[str, Any]:
     except ValueError:
         raise BundleError(f"{path} is corrupted: its {MANIFEST} is not JSON") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise BundleError(f"{path} is not a cnn-grader bundle (its manifest names no "
-                          f"{FORMAT!r} format)")
+        raise BundleError(
+            f"{path} is not a cnn-grader bundle (its manifest names no {FORMAT!r} format)"
+        )
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
-        raise BundleError(f"{path} has bundle format {version!r}; this grader "
-                          f"(cnn-grader {__version__}) reads format {FORMAT_VERSION}: make the "
-                          "bundle again with this grader, or install the grader it was made with")
+        raise BundleError(
+            f"{path} has bundle format {version!r}; this grader "
+            f"(cnn-grader {__version__}) reads format {FORMAT_VERSION}: make the "
+            "bundle again with this grader, or install the grader it was made with"
+        )
     made_with = str(manifest.get("grader_version", "?"))
     if not _compatible(made_with):
-        raise BundleError(f"{path} was made with cnn-grader {made_with}; this is cnn-grader "
-                          f"{__version__}, whose checks may differ: make the bundle again with "
-                          f"`cnn-grader bundle`, or install cnn-grader {made_with}")
-    if not isinstance(manifest.get("files"), dict) or not isinstance(manifest.get("exercises"),
-                                                                       list):
+        raise BundleError(
+            f"{path} was made with cnn-grader {made_with}; this is cnn-grader "
+            f"{__version__}, whose checks may differ: make the bundle again with "
+            f"`cnn-grader bundle`, or install cnn-grader {made_with}"
+        )
+    if not isinstance(manifest.get("files"), dict) or not isinstance(
+        manifest.get("exercises"), list
+    ):
         raise BundleError(f"{path} is corrupted: its manifest lists no files or exercises")
     return manifest
 
@@ -296,8 +328,10 @@ def _verify(path: Path, manifest: dict[str, Any], files: dict[str, bytes]) -> No
         if name not in listed:
             raise BundleError(f"{path} was tampered with: {name} is not in its manifest")
         if hashlib.sha256(files[name]).hexdigest() != listed[name]:
-            raise BundleError(f"{path} was tampered with or is corrupted: {name} does not "
-                              "match the hash in its manifest")
+            raise BundleError(
+                f"{path} was tampered with or is corrupted: {name} does not "
+                "match the hash in its manifest"
+            )
     for eid in manifest["exercises"]:
         if f"solutions/{eid}.ipynb" not in files:
             raise BundleError(f"{path} is corrupted: exercise {eid} has no solution notebook")
@@ -311,8 +345,9 @@ def unpack(opened: Opened, dest: Path) -> None:
         target = dest / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-    (dest / MANIFEST).write_text(json.dumps(opened.manifest, indent=1, sort_keys=True),
-                                 encoding="utf-8")
+    (dest / MANIFEST).write_text(
+        json.dumps(opened.manifest, indent=1, sort_keys=True), encoding="utf-8"
+    )
 
 
 def matches(opened: Opened, folder: Path) -> bool:

@@ -29,12 +29,18 @@ def context(check: Check, seed: int, reference: Any) -> Context:
     """The check's context at a grading seed, as a grading builds it."""
     assert check.call is not None
     args, kwargs = check.call.bind(seed, {})
-    return Context(text=check.call.describe(args, kwargs), args=args, kwargs=kwargs,
-                   reference=reference, call=check.call)
+    return Context(
+        text=check.call.describe(args, kwargs),
+        args=args,
+        kwargs=kwargs,
+        reference=reference,
+        call=check.call,
+    )
 
 
-def judge_variant(exercise: Exercise, wrong: Wrong, check: Check, seed: int,
-                  reference: Any) -> tuple[CheckResult, Any, Context]:
+def judge_variant(
+    exercise: Exercise, wrong: Wrong, check: Check, seed: int, reference: Any
+) -> tuple[CheckResult, Any, Context]:
     """The check's result when a student's answer is the mistake's, at `seed`; the answer and
     the context beside it."""
     assert check.call is not None
@@ -44,8 +50,9 @@ def judge_variant(exercise: Exercise, wrong: Wrong, check: Check, seed: int,
     return run_check(check, Evidence(status="returned", value=got), ctx), value, ctx
 
 
-def named_rightly(exercise: Exercise, wrong: Wrong, result: CheckResult, value: Any,
-                  ctx: Context) -> bool:
+def named_rightly(
+    exercise: Exercise, wrong: Wrong, result: CheckResult, value: Any, ctx: Context
+) -> bool:
     """The failed check named this mistake, or one that gives the very same answer here."""
     named = result.details.get("diagnosis", [])
     if wrong.id in named:
@@ -77,16 +84,22 @@ def survey(exercise: Exercise, reference: Any, seeds: Iterable[int] = DEFAULT_SE
     seeds = tuple(seeds)
     checks = {c.id: c for c in exercise.checks}
     answers = Answers(exercise, reference)
-    examples = choose(exercise, reference, strict=False, answers=answers) if exercise.wrong \
-        else []
+    examples = choose(exercise, reference, strict=False, answers=answers) if exercise.wrong else []
     entries = []
     for wrong in exercise.wrong:
         entry = Entry(wrong)
         for cid in wrong.caught_by:
-            problem = next((p for p in (_miss(exercise, wrong, checks[cid], s, reference)
-                                        for s in seeds) if p), "")
+            problem = next(
+                (
+                    p
+                    for p in (_miss(exercise, wrong, checks[cid], s, reference) for s in seeds)
+                    if p
+                ),
+                "",
+            )
             (entry.missed if problem else entry.caught).append(
-                f"{cid}: {problem}" if problem else cid)
+                f"{cid}: {problem}" if problem else cid
+            )
         entry.public = [c.id for c in examples if answers.shows(wrong, c)]
         entries.append(entry)
     return entries
@@ -104,8 +117,10 @@ def _miss(exercise: Exercise, wrong: Wrong, check: Check, seed: int, reference: 
 def lines(exercise: Exercise, entries: list[Entry], seeds: int) -> Iterator[str]:
     """The terminal table of one exercise's catalogue."""
     peers = sum(1 for e in entries if e.wrong.source)
-    yield (f"{exercise.id}: {len(entries)} catalogued mistakes ({peers} from other courses' and "
-           f"libraries' conventions), judged at {seeds} seeds")
+    yield (
+        f"{exercise.id}: {len(entries)} catalogued mistakes ({peers} from other courses' and "
+        f"libraries' conventions), judged at {seeds} seeds"
+    )
     for e in entries:
         mark = "✔" if e.ok else "✘"
         source = f"  [{e.wrong.source}]" if e.wrong.source else ""

@@ -48,9 +48,14 @@ TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCH = "test_batch"
 META = "batches.meta"
 _MAX_MEMBER_BYTES = 64 << 20  # an official batch is 31 MB
-_ALLOWED = frozenset({("numpy", "ndarray"), ("numpy", "dtype"),
-                      ("numpy.core.multiarray", "_reconstruct"),
-                      ("numpy._core.multiarray", "_reconstruct")})
+_ALLOWED = frozenset(
+    {
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+    }
+)
 
 
 class _NumpyOnly(pickle.Unpickler):
@@ -70,12 +75,18 @@ def _members(archive: Path, wanted: set[str]) -> Iterator[tuple[str, bytes]]:
         with tarfile.open(archive, "r|*") as tar:
             for member in tar:
                 parts = member.name.strip("/").split("/")
-                if len(parts) != 2 or parts[0] != INNER or parts[1] not in wanted \
-                        or not member.isfile():
+                if (
+                    len(parts) != 2
+                    or parts[0] != INNER
+                    or parts[1] not in wanted
+                    or not member.isfile()
+                ):
                     continue
                 if member.size > _MAX_MEMBER_BYTES:
-                    raise DatasetUnavailable(f"{archive}: {member.name} is {member.size:,} "
-                                             "bytes, too large for a CIFAR-10 batch")
+                    raise DatasetUnavailable(
+                        f"{archive}: {member.name} is {member.size:,} "
+                        "bytes, too large for a CIFAR-10 batch"
+                    )
                 fh = tar.extractfile(member)
                 if fh is not None:
                     yield parts[1], fh.read()
@@ -93,8 +104,10 @@ def read_batch(data: bytes, *, what: str) -> tuple[np.ndarray, np.ndarray]:
         raise DatasetUnavailable(f"{what} is not a CIFAR-10 batch (no data and labels)")
     x, y = np.asarray(d[b"data"]), np.asarray(d[b"labels"])
     if x.dtype != np.uint8 or x.ndim != 2 or x.shape[1] != 3 * 32 * 32 or y.shape != (len(x),):
-        raise DatasetUnavailable(f"{what} has data {x.shape} {x.dtype} and labels {y.shape}, "
-                                 "not uint8 (N, 3072) and (N,)")
+        raise DatasetUnavailable(
+            f"{what} has data {x.shape} {x.dtype} and labels {y.shape}, "
+            "not uint8 (N, 3072) and (N,)"
+        )
     return x.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), y.astype(np.int64)
 
 
@@ -111,9 +124,12 @@ def half_test_batch(data: bytes, keep: int) -> bytes:
     unpickler refuses; the same bytes from every grading process)."""
     x, y = read_batch(data, what=TEST_BATCH)
     flat = np.ascontiguousarray(x[:keep].transpose(0, 3, 1, 2).reshape(keep, -1))
-    served = {b"batch_label": b"testing batch 1 of 1 (first half, served by cnn-grader)",
-              b"labels": [int(v) for v in y[:keep]], b"data": flat,
-              b"filenames": [f"test_{i}.png".encode() for i in range(keep)]}
+    served = {
+        b"batch_label": b"testing batch 1 of 1 (first half, served by cnn-grader)",
+        b"labels": [int(v) for v in y[:keep]],
+        b"data": flat,
+        b"filenames": [f"test_{i}.png".encode() for i in range(keep)],
+    }
     return pickle.dumps(served, protocol=3)
 
 
@@ -136,10 +152,14 @@ def serve(home: Path, archive: Path, keep: Any) -> None:
     source = [str(archive.resolve()), *_stamp(archive)]
     try:
         old = json.loads(marker.read_text(encoding="utf-8"))
-        if old.get("source") == source and all(
-                (inner / n).is_file() and not (inner / n).is_symlink()
-                and _stamp(inner / n) == s for n, s in old.get("files", {}).items()) \
-                and set(old.get("files", {})) >= {*TRAIN_BATCHES, TEST_BATCH}:
+        if (
+            old.get("source") == source
+            and all(
+                (inner / n).is_file() and not (inner / n).is_symlink() and _stamp(inner / n) == s
+                for n, s in old.get("files", {}).items()
+            )
+            and set(old.get("files", {})) >= {*TRAIN_BATCHES, TEST_BATCH}
+        ):
             return
     except (OSError, ValueError, AttributeError):
         pass
@@ -161,18 +181,25 @@ def _write(dest: Path, data: bytes) -> None:
     replace_bytes(dest, data, mode=0o644)
 
 
-def write_archive(path: Path, batches: dict[str, tuple[np.ndarray, np.ndarray]], *,
-                  compresslevel: int = 1) -> Path:
+def write_archive(
+    path: Path, batches: dict[str, tuple[np.ndarray, np.ndarray]], *, compresslevel: int = 1
+) -> Path:
     """A CIFAR-10 archive as Keras downloads it, from {batch name: (images (N, 32, 32, 3)
     uint8, labels (N,))}: the tests' small datasets, and a mirror an instructor builds."""
     with tarfile.open(path, "w:gz", compresslevel=compresslevel) as tar:
         for name, (x, y) in batches.items():
-            flat = np.ascontiguousarray(np.asarray(x, np.uint8).transpose(0, 3, 1, 2)
-                                        .reshape(len(x), -1))
-            data = pickle.dumps({b"batch_label": name.encode(), b"labels": [int(v) for v in y],
-                                 b"data": flat,
-                                 b"filenames": [f"{i}.png".encode() for i in range(len(x))]},
-                                protocol=3)
+            flat = np.ascontiguousarray(
+                np.asarray(x, np.uint8).transpose(0, 3, 1, 2).reshape(len(x), -1)
+            )
+            data = pickle.dumps(
+                {
+                    b"batch_label": name.encode(),
+                    b"labels": [int(v) for v in y],
+                    b"data": flat,
+                    b"filenames": [f"{i}.png".encode() for i in range(len(x))],
+                },
+                protocol=3,
+            )
             info = tarfile.TarInfo(f"{INNER}/{name}")
             info.size, info.mode, info.mtime = len(data), 0o644, 0
             tar.addfile(info, io.BytesIO(data))

@@ -29,6 +29,7 @@ def _warm_up() -> None:
     before the grader's own imports: the sandbox's probe of this machine (a Python started to
     try each isolation step) and the HTML report's template engine. Measured on one
     `cnn-grader check` of ex01 (2 busy CPU cores): 0.1-0.5 s no longer waited for."""
+
     def work() -> None:
         try:
             from grader.execution.sandbox import machine
@@ -50,11 +51,19 @@ def _grade_one(args: argparse.Namespace, notebook: Path) -> tuple[GradeResult, d
 
     _grading_course()
 
-    result = grade(notebook, Options(exercise=args.exercise, profile=args.profile, seed=args.seed,
-                                     cell_timeout=args.cell_timeout,
-                                     notebook_timeout=args.timeout))
-    return result, write_reports(result, Path(args.out or "reports"), notebook.stem,
-                                 view=getattr(args, "view", "student"))
+    result = grade(
+        notebook,
+        Options(
+            exercise=args.exercise,
+            profile=args.profile,
+            seed=args.seed,
+            cell_timeout=args.cell_timeout,
+            notebook_timeout=args.timeout,
+        ),
+    )
+    return result, write_reports(
+        result, Path(args.out or "reports"), notebook.stem, view=getattr(args, "view", "student")
+    )
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:
@@ -65,9 +74,11 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         result, paths = _grade_one(args, path)
         results.append(result)
         status = result.execution.status
-        print(f"{path.name}: {result.exercise} {result.score:g}/{result.max_score:g} "
-              f"[{status.value}] -> {paths['json']}",
-              file=sys.stderr if args.classroom else sys.stdout)  # stdout: the base64 alone
+        print(
+            f"{path.name}: {result.exercise} {result.score:g}/{result.max_score:g} "
+            f"[{status.value}] -> {paths['json']}",
+            file=sys.stderr if args.classroom else sys.stdout,
+        )  # stdout: the base64 alone
         if status is ExecutionStatus.INVALID_NOTEBOOK:
             worst = 1
             print(f"  {result.execution.message}", file=sys.stderr)
@@ -97,12 +108,19 @@ def _check_public(args: argparse.Namespace, path: Path, root: Path) -> int:
     from grader.release import check_public
     from grader.selfcheck.runtime import HIDDEN_NOTE
 
-    exercise, result = check_public(path, root, exercise=args.exercise, profile=args.profile,
-                                    cell_timeout=args.cell_timeout,
-                                    notebook_timeout=args.timeout)
+    exercise, result = check_public(
+        path,
+        root,
+        exercise=args.exercise,
+        profile=args.profile,
+        cell_timeout=args.cell_timeout,
+        notebook_timeout=args.timeout,
+    )
     if result is None:
-        print(f"{exercise.id} has no public self-checks: its checks all need the grader "
-              "(run your notebook in Jupyter to see it work)")
+        print(
+            f"{exercise.id} has no public self-checks: its checks all need the grader "
+            "(run your notebook in Jupyter to see it work)"
+        )
         for name, why in exercise.unchecked.items():
             print(f"  {name}: {why}")
         return 0
@@ -112,8 +130,12 @@ def _check_public(args: argparse.Namespace, path: Path, root: Path) -> int:
     if args.out:  # only when asked: named so that it cannot pass for a grade
         result.notes.insert(0, f"{HIDDEN_NOTE}: this is not a grade")
         report = write_reports(result, Path(args.out), f"{path.stem}.selfcheck")["html"]
-    for line in terminal.render(result, public=HIDDEN_NOTE, unchecked=exercise.unchecked,
-                                report=report.resolve() if report else None):
+    for line in terminal.render(
+        result,
+        public=HIDDEN_NOTE,
+        unchecked=exercise.unchecked,
+        report=report.resolve() if report else None,
+    ):
         print(line)
     return terminal.exit_code(result)
 
@@ -179,9 +201,11 @@ def _cmd_catalogue(args: argparse.Namespace) -> int:
         for line in catalogue.lines(ex, entries, len(seeds)):
             print(line)
         holes += sum(not e.ok for e in entries)
-    print(f"{holes} catalogued mistake{'s' if holes != 1 else ''} not caught everywhere"
-          if holes else "every catalogued mistake fails a graded check at every seed and a "
-                        "public example")
+    print(
+        f"{holes} catalogued mistake{'s' if holes != 1 else ''} not caught everywhere"
+        if holes
+        else "every catalogued mistake fails a graded check at every seed and a public example"
+    )
     return 1 if holes else 0
 
 
@@ -202,8 +226,12 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 def _cmd_release(args: argparse.Namespace) -> int:
     from grader.release import MANIFEST, build
 
-    files = build(Path(args.out), args.exercises, selfcheck_url=args.selfcheck_url,
-                  allow_reveal=args.allow_reveal)
+    files = build(
+        Path(args.out),
+        args.exercises,
+        selfcheck_url=args.selfcheck_url,
+        allow_reveal=args.allow_reveal,
+    )
     size = sum(f.stat().st_size for f in files)
     print(f"{Path(args.out) / MANIFEST}: {len(files)} files, {size / 1024:.0f} KiB")
     return 0
@@ -219,9 +247,15 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 def _cmd_gradescope_zip(args: argparse.Namespace) -> int:
     from grader.deploy.gradescope_zip import build_autograder_zip
 
-    print(build_autograder_zip(args.exercise, Path(args.out), course=args.course,
-                               wheel=Path(args.wheel) if args.wheel else None,
-                               autograder_minutes=args.autograder_timeout))
+    print(
+        build_autograder_zip(
+            args.exercise,
+            Path(args.out),
+            course=args.course,
+            wheel=Path(args.wheel) if args.wheel else None,
+            autograder_minutes=args.autograder_timeout,
+        )
+    )
     return 0
 
 
@@ -249,12 +283,19 @@ def _cmd_bundle(args: argparse.Namespace) -> int:
     from grader.keras_support.calibration import measured_for
 
     calibration = measured_for(sorted(solutions.glob("ex*.ipynb")))
-    out = bundle.build(solutions.parent, Path(args.out), exercises=args.exercises,
-                       encrypt=args.encrypt, calibration=calibration)
+    out = bundle.build(
+        solutions.parent,
+        Path(args.out),
+        exercises=args.exercises,
+        encrypt=args.encrypt,
+        calibration=calibration,
+    )
     opened = bundle.open_bundle(out)  # what was written opens and verifies
-    print(f"{out}: {len(opened.exercises)} exercises, {out.stat().st_size} bytes"
-          f"{', encrypted' if opened.encrypted else ''}"
-          f"{f', {len(calibration)} calibrations' if calibration else ''}")
+    print(
+        f"{out}: {len(opened.exercises)} exercises, {out.stat().st_size} bytes"
+        f"{', encrypted' if opened.encrypted else ''}"
+        f"{f', {len(calibration)} calibrations' if calibration else ''}"
+    )
     return 0
 
 
@@ -282,24 +323,37 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
 def _add_grading_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--exercise", help="exercise id (wins over the notebook's metadata and name)")
     p.add_argument("--out", default="reports", help="folder for the reports (default: reports/)")
-    p.add_argument("--profile", choices=["full", "smoke"],
-                   help="training budget (default: full with a GPU, smoke without)")
+    p.add_argument(
+        "--profile",
+        choices=["full", "smoke"],
+        help="training budget (default: full with a GPU, smoke without)",
+    )
     p.add_argument("--seed", type=int, help="seed of the hidden inputs (default: random)")
     p.add_argument("--cell-timeout", type=float, help="seconds one cell may run")
     p.add_argument("--timeout", type=float, help="seconds the whole notebook may run")
-    p.add_argument("--datasets", metavar="DIR", help="folder with dataset files for the Keras "
-                   "exercises, e.g. mnist.npz (as the CNN_GRADER_DATASETS variable)")
+    p.add_argument(
+        "--datasets",
+        metavar="DIR",
+        help="folder with dataset files for the Keras "
+        "exercises, e.g. mnist.npz (as the CNN_GRADER_DATASETS variable)",
+    )
     _add_course_option(p)
-    p.add_argument("--verbose", action="store_true",
-                   help="show what TensorFlow and other native libraries print (by default it "
-                        "goes to a log file in the grader's cache)")
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show what TensorFlow and other native libraries print (by default it "
+        "goes to a log file in the grader's cache)",
+    )
 
 
 def _add_course_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--course", metavar="PATH",
-                   help="the course: a bundle file, a release folder or a course folder "
-                        "(default: $CNN_GRADER_COURSE, else the folder the grader was installed "
-                        "from)")
+    p.add_argument(
+        "--course",
+        metavar="PATH",
+        help="the course: a bundle file, a release folder or a course folder "
+        "(default: $CNN_GRADER_COURSE, else the folder the grader was installed "
+        "from)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -310,16 +364,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("grade", help="grade submissions into JSON and HTML reports")
     p.add_argument("notebooks", nargs="+", metavar="NOTEBOOK")
     _add_grading_options(p)
-    p.add_argument("--classroom", action="store_true",
-                   help="GitHub Classroom: the reporter's outputs `result` and `runners` to "
-                        "$GITHUB_OUTPUT (`result` printed when it is unset), one runner per "
-                        "check to $GITHUB_ENV, a Markdown table to $GITHUB_STEP_SUMMARY")
+    p.add_argument(
+        "--classroom",
+        action="store_true",
+        help="GitHub Classroom: the reporter's outputs `result` and `runners` to "
+        "$GITHUB_OUTPUT (`result` printed when it is unset), one runner per "
+        "check to $GITHUB_ENV, a Markdown table to $GITHUB_STEP_SUMMARY",
+    )
     p.add_argument("--gradescope", action="store_true", help="also write Gradescope's results.json")
-    p.add_argument("--view", choices=["student", "instructor"], default="student",
-                   help="student (default): reports without the instructor's findings, as a "
-                        "student may receive them; instructor: with them")
-    p.add_argument("--gradescope-out", default="/autograder/results/results.json",
-                   help="where --gradescope writes (default: /autograder/results/results.json)")
+    p.add_argument(
+        "--view",
+        choices=["student", "instructor"],
+        default="student",
+        help="student (default): reports without the instructor's findings, as a "
+        "student may receive them; instructor: with them",
+    )
+    p.add_argument(
+        "--gradescope-out",
+        default="/autograder/results/results.json",
+        help="where --gradescope writes (default: /autograder/results/results.json)",
+    )
     p.set_defaults(func=_cmd_grade)
 
     p = sub.add_parser("check", help="grade your own notebook and print a short summary")
@@ -333,39 +397,80 @@ def build_parser() -> argparse.ArgumentParser:
     _add_course_option(p)
     p.set_defaults(func=_cmd_list)
 
-    p = sub.add_parser("extras", help="the install extra an exercise needs ('keras' for one "
-                       "that trains, nothing for a NumPy exercise): pip install "
-                       "\"cnn-grader[$(cnn-grader extras --exercise EX)]\"")
+    p = sub.add_parser(
+        "extras",
+        help="the install extra an exercise needs ('keras' for one "
+        "that trains, nothing for a NumPy exercise): pip install "
+        '"cnn-grader[$(cnn-grader extras --exercise EX)]"',
+    )
     p.add_argument("--exercise", required=True, metavar="ID")
     p.set_defaults(func=_cmd_extras)
 
-    p = sub.add_parser("constraints", help="print the pinned versions (a pip constraints file) "
-                       "of the course bundle, or of this environment without one")
+    p = sub.add_parser(
+        "constraints",
+        help="print the pinned versions (a pip constraints file) "
+        "of the course bundle, or of this environment without one",
+    )
     _add_course_option(p)
     p.set_defaults(func=_cmd_constraints)
 
-    p = sub.add_parser("catalogue", help="each exercise's catalogue of mistakes: the graded "
-                                          "checks and public examples that catch each one")
-    p.add_argument("--exercise", dest="exercises", action="append", default=[], metavar="ID",
-                   help="an exercise to survey (repeat; default: all with a catalogue)")
-    p.add_argument("--seeds", type=int, default=30, metavar="N",
-                   help="grading seeds to judge each check at (default: 30)")
+    p = sub.add_parser(
+        "catalogue",
+        help="each exercise's catalogue of mistakes: the graded "
+        "checks and public examples that catch each one",
+    )
+    p.add_argument(
+        "--exercise",
+        dest="exercises",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="an exercise to survey (repeat; default: all with a catalogue)",
+    )
+    p.add_argument(
+        "--seeds",
+        type=int,
+        default=30,
+        metavar="N",
+        help="grading seeds to judge each check at (default: 30)",
+    )
     _add_course_option(p)
     p.set_defaults(func=_cmd_catalogue)
 
-    p = sub.add_parser("release", help="write what students receive: the starter notebooks "
-                                        "and public self-checks (no solutions)")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder to write (new or empty, "
-                   "or an earlier release, which is replaced)")
-    p.add_argument("--exercise", dest="exercises", action="append", default=[], metavar="ID",
-                   help="an exercise to include (repeat; default: all)")
-    p.add_argument("--selfcheck-url", metavar="SPEC",
-                   help="a pip requirement (a git URL with #subdirectory=, a wheel URL, a path) "
-                        "from which each starter's first cell, tagged `setup`, installs "
-                        "cnn_selfcheck when it cannot be imported (Colab opens a notebook alone)")
-    p.add_argument("--allow-reveal", action="append", default=[], metavar="ID",
-                   help="an exercise whose solution code may appear in the release, e.g. given "
-                        "in a later exercise's starter once it is due (repeat)")
+    p = sub.add_parser(
+        "release",
+        help="write what students receive: the starter notebooks "
+        "and public self-checks (no solutions)",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="folder to write (new or empty, or an earlier release, which is replaced)",
+    )
+    p.add_argument(
+        "--exercise",
+        dest="exercises",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="an exercise to include (repeat; default: all)",
+    )
+    p.add_argument(
+        "--selfcheck-url",
+        metavar="SPEC",
+        help="a pip requirement (a git URL with #subdirectory=, a wheel URL, a path) "
+        "from which each starter's first cell, tagged `setup`, installs "
+        "cnn_selfcheck when it cannot be imported (Colab opens a notebook alone)",
+    )
+    p.add_argument(
+        "--allow-reveal",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="an exercise whose solution code may appear in the release, e.g. given "
+        "in a later exercise's starter once it is due (repeat)",
+    )
     _add_course_option(p)
     p.set_defaults(func=_cmd_release)
 
@@ -378,78 +483,151 @@ def build_parser() -> argparse.ArgumentParser:
     _add_grading_options(p)
     p.add_argument("--workers", type=int, help="parallel kernels (default: from the CPU count)")
     p.add_argument("--force", action="store_true", help="regrade even unchanged submissions")
-    p.add_argument("--training-workers", type=int,
-                   help="parallel kernels for exercises that train (default: 1 per GPU, else 1)")
-    p.add_argument("--similarity-threshold", type=float, default=0.9,
-                   help="flag pairs whose normalised code is at least this similar (default 0.9)")
-    p.add_argument("--executor", choices=["local", "dask"], default="local",
-                   help="where gradings run: worker processes here (local, the default) or the "
-                        "workers of a Dask cluster (dask; see README, 'Past one machine')")
+    p.add_argument(
+        "--training-workers",
+        type=int,
+        help="parallel kernels for exercises that train (default: 1 per GPU, else 1)",
+    )
+    p.add_argument(
+        "--similarity-threshold",
+        type=float,
+        default=0.9,
+        help="flag pairs whose normalised code is at least this similar (default 0.9)",
+    )
+    p.add_argument(
+        "--executor",
+        choices=["local", "dask"],
+        default="local",
+        help="where gradings run: worker processes here (local, the default) or the "
+        "workers of a Dask cluster (dask; see README, 'Past one machine')",
+    )
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--scheduler", metavar="ADDRESS",
-                       help="with --executor dask: that scheduler's workers (default: a local "
-                            "cluster of --workers processes)")
-    where.add_argument("--scheduler-file", metavar="FILE",
-                       help="with --executor dask: the scheduler named in this file")
-    p.add_argument("--gpu-share", type=float, default=1.0, metavar="F",
-                   help="with --executor dask: the share of a worker's GPU resource one "
-                        "training takes (default 1.0; 0.25: four trainings per GPU)")
-    p.add_argument("--require-sandbox", action="store_true",
-                   help="refuse to grade where kernels cannot be fully isolated (own user or "
-                        "user namespace, network off, hidden folders); default: grade, and "
-                        "each report says which isolation was in force")
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --executor dask: that scheduler's workers (default: a local "
+        "cluster of --workers processes)",
+    )
+    where.add_argument(
+        "--scheduler-file",
+        metavar="FILE",
+        help="with --executor dask: the scheduler named in this file",
+    )
+    p.add_argument(
+        "--gpu-share",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="with --executor dask: the share of a worker's GPU resource one "
+        "training takes (default 1.0; 0.25: four trainings per GPU)",
+    )
+    p.add_argument(
+        "--require-sandbox",
+        action="store_true",
+        help="refuse to grade where kernels cannot be fully isolated (own user or "
+        "user namespace, network off, hidden folders); default: grade, and "
+        "each report says which isolation was in force",
+    )
     p.set_defaults(func=_cmd_batch)
 
     p = sub.add_parser("gradescope-zip", help="build Gradescope's autograder zip for an exercise")
     p.add_argument("exercise", metavar="EXERCISE")
     p.add_argument("--out", default="autograder.zip", help="zip to write (default: autograder.zip)")
-    p.add_argument("--wheel", metavar="FILE",
-                   help="the cnn-grader wheel setup.sh installs (default: built now from this "
-                        "source checkout)")
-    p.add_argument("--autograder-timeout", type=float, default=10.0, metavar="MINUTES",
-                   help="the assignment's autograder timeout on Gradescope (default: 10, its "
-                        "default; at most 40): the notebook gets this less grading's share")
+    p.add_argument(
+        "--wheel",
+        metavar="FILE",
+        help="the cnn-grader wheel setup.sh installs (default: built now from this "
+        "source checkout)",
+    )
+    p.add_argument(
+        "--autograder-timeout",
+        type=float,
+        default=10.0,
+        metavar="MINUTES",
+        help="the assignment's autograder timeout on Gradescope (default: 10, its "
+        "default; at most 40): the notebook gets this less grading's share",
+    )
     _add_course_option(p)
     p.set_defaults(func=_cmd_gradescope_zip)
 
-    p = sub.add_parser("calibrate", help="measure the reference accuracies behind the smoke "
-                                          "profile's thresholds (cached; once per machine)")
-    p.add_argument("exercises", nargs="*", metavar="EXERCISE",
-                   help="exercise ids (default: every exercise with an accuracy check)")
-    p.add_argument("--profile", choices=["full", "smoke"],
-                   help="training budget (default: full with a GPU, smoke without)")
+    p = sub.add_parser(
+        "calibrate",
+        help="measure the reference accuracies behind the smoke "
+        "profile's thresholds (cached; once per machine)",
+    )
+    p.add_argument(
+        "exercises",
+        nargs="*",
+        metavar="EXERCISE",
+        help="exercise ids (default: every exercise with an accuracy check)",
+    )
+    p.add_argument(
+        "--profile",
+        choices=["full", "smoke"],
+        help="training budget (default: full with a GPU, smoke without)",
+    )
     p.add_argument("--force", action="store_true", help="measure again even when cached")
-    p.add_argument("--verbose", action="store_true",
-                   help="show what TensorFlow prints (by default it goes to a log file)")
-    p.add_argument("--datasets", metavar="DIR",
-                   help="folder with dataset files (as the CNN_GRADER_DATASETS variable)")
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show what TensorFlow prints (by default it goes to a log file)",
+    )
+    p.add_argument(
+        "--datasets",
+        metavar="DIR",
+        help="folder with dataset files (as the CNN_GRADER_DATASETS variable)",
+    )
     _add_course_option(p)
     p.set_defaults(func=_cmd_calibrate)
 
-    p = sub.add_parser("bundle", help="write the private grading bundle (solutions, course "
-                                       "metadata, calibrations) as one file")
+    p = sub.add_parser(
+        "bundle",
+        help="write the private grading bundle (solutions, course "
+        "metadata, calibrations) as one file",
+    )
     p.add_argument("--out", metavar="FILE", help="the bundle to write")
-    p.add_argument("--encrypt", action="store_true",
-                   help="encrypt it with the key in $CNN_GRADER_BUNDLE_KEY")
-    p.add_argument("--exercise", dest="exercises", action="append", metavar="ID",
-                   help="only this exercise (repeatable; default: all)")
-    p.add_argument("--new-key", action="store_true",
-                   help="print a new key for --encrypt and exit")
+    p.add_argument(
+        "--encrypt", action="store_true", help="encrypt it with the key in $CNN_GRADER_BUNDLE_KEY"
+    )
+    p.add_argument(
+        "--exercise",
+        dest="exercises",
+        action="append",
+        metavar="ID",
+        help="only this exercise (repeatable; default: all)",
+    )
+    p.add_argument("--new-key", action="store_true", help="print a new key for --encrypt and exit")
     _add_course_option(p)
     p.set_defaults(func=_cmd_bundle)
 
-    p = sub.add_parser("datasets", help="fetch the Keras exercises' datasets ahead of grading "
-                                         "(kernels have no network)")
+    p = sub.add_parser(
+        "datasets",
+        help="fetch the Keras exercises' datasets ahead of grading (kernels have no network)",
+    )
     dsub = p.add_subparsers(dest="action", required=True)
-    for action, text in (("fetch", "download what is missing through Keras' loaders"),
-                         ("list", "say where each dataset is found")):
+    for action, text in (
+        ("fetch", "download what is missing through Keras' loaders"),
+        ("list", "say where each dataset is found"),
+    ):
         q = dsub.add_parser(action, help=text)
-        q.add_argument("names", nargs="*", metavar="NAME",
-                       help="dataset ids (default: every dataset the course uses)")
-        q.add_argument("--exercise", dest="exercises", action="append", metavar="ID",
-                       help="the datasets this exercise loads (repeatable)")
-        q.add_argument("--datasets", metavar="DIR",
-                       help="folder with dataset files (as the CNN_GRADER_DATASETS variable)")
+        q.add_argument(
+            "names",
+            nargs="*",
+            metavar="NAME",
+            help="dataset ids (default: every dataset the course uses)",
+        )
+        q.add_argument(
+            "--exercise",
+            dest="exercises",
+            action="append",
+            metavar="ID",
+            help="the datasets this exercise loads (repeatable)",
+        )
+        q.add_argument(
+            "--datasets",
+            metavar="DIR",
+            help="folder with dataset files (as the CNN_GRADER_DATASETS variable)",
+        )
         q.set_defaults(func=_cmd_datasets)
     return parser
 

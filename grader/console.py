@@ -48,8 +48,13 @@ def divert_native_stderr(path: Path | None = None) -> Callable[[], None]:
     os.dup2(fd, 2)
     os.close(fd)
     original = sys.stderr
-    sys.stderr = open(terminal, "w", buffering=1, encoding="utf-8",  # noqa: SIM115
-                      errors="backslashreplace")
+    sys.stderr = open(
+        terminal,
+        "w",
+        buffering=1,
+        encoding="utf-8",  # noqa: SIM115
+        errors="backslashreplace",
+    )
 
     def undo() -> None:
         sys.stderr.flush()

@@ -60,7 +60,8 @@ class Course:
             raise ConfigurationError(
                 f"{self.source} is a student release: it has public self-checks only, no "
                 "reference solutions; grading needs the grading bundle or the course folder "
-                f"(--course or {COURSE_ENV})")
+                f"(--course or {COURSE_ENV})"
+            )
         return self.root / "solutions"
 
     @property
@@ -79,18 +80,22 @@ class Course:
 
 
 def _missing_message(where: Path | None = None) -> str:
-    head = (f"no course at {where}" if where is not None
-            else "no course found: this grader was installed without one")
-    return (f"{head}. Give the course in one of three ways: --course BUNDLE (a file made by "
-            "`cnn-grader bundle`), --course RELEASE_DIR (a folder made by `cnn-grader release`; "
-            "self-checks only), or --course COURSE_DIR (a folder with solutions/); or set "
-            f"{COURSE_ENV} to one of them")
+    head = (
+        f"no course at {where}"
+        if where is not None
+        else "no course found: this grader was installed without one"
+    )
+    return (
+        f"{head}. Give the course in one of three ways: --course BUNDLE (a file made by "
+        "`cnn-grader bundle`), --course RELEASE_DIR (a folder made by `cnn-grader release`; "
+        "self-checks only), or --course COURSE_DIR (a folder with solutions/); or set "
+        f"{COURSE_ENV} to one of them"
+    )
 
 
 def resolve(spec: str | os.PathLike[str] | None = None) -> Course:
     """The course named by `spec`, else by the environment, else the installed-from folder."""
-    named = spec if spec is not None else (os.environ.get(COURSE_ENV)
-                                           or os.environ.get(LEGACY_ENV))
+    named = spec if spec is not None else (os.environ.get(COURSE_ENV) or os.environ.get(LEGACY_ENV))
     if named:
         path = Path(named).expanduser()
         if not path.exists():
@@ -125,8 +130,10 @@ def _resolve_path(path: Path) -> Course:
 
     if path.is_file():
         if not bundle.is_bundle(path):
-            raise NoCourse(f"{path} is neither a grading bundle nor a course folder. "
-                           + _missing_message().split(". ", 1)[1])
+            raise NoCourse(
+                f"{path} is neither a grading bundle nor a course folder. "
+                + _missing_message().split(". ", 1)[1]
+            )
         return _unpacked(path)
     manifest = path / RELEASE_MANIFEST
     if manifest.is_file():

@@ -43,12 +43,21 @@ def fetch(dataset_ids: list[str]) -> Iterator[str]:
             yield f"{dataset_id}: available ({found.origin})"
             continue
         home = datasets.prepare_download_home()
-        env = {**os.environ, "KERAS_HOME": str(home), "TF_CPP_MIN_LOG_LEVEL": "3",
-               "KERAS_BACKEND": "tensorflow"}
+        env = {
+            **os.environ,
+            "KERAS_HOME": str(home),
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "KERAS_BACKEND": "tensorflow",
+        }
         try:
-            proc = subprocess.run([sys.executable, "-c", _LOADER.format(name=dataset_id)],
-                                  env=env, capture_output=True, text=True,
-                                  timeout=FETCH_TIMEOUT_S, check=False)
+            proc = subprocess.run(
+                [sys.executable, "-c", _LOADER.format(name=dataset_id)],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=FETCH_TIMEOUT_S,
+                check=False,
+            )
             why = _last_line(proc.stderr) if proc.returncode else ""
         except subprocess.TimeoutExpired:
             why = f"no answer in {FETCH_TIMEOUT_S} s"
@@ -57,7 +66,8 @@ def fetch(dataset_ids: list[str]) -> Iterator[str]:
             raise DatasetUnavailable(
                 f"could not fetch {dataset.title} with {dataset.loader}"
                 + (f" ({why})" if why else "")
-                + f": this machine may be offline. {datasets.unavailable_message(dataset)}")
+                + f": this machine may be offline. {datasets.unavailable_message(dataset)}"
+            )
         yield f"{dataset_id}: fetched into {home} ({found.origin})"
 
 
@@ -65,9 +75,12 @@ def status(dataset_ids: list[str]) -> Iterator[str]:
     """One line per dataset: where it is found, or that it is missing."""
     for dataset_id in dataset_ids:
         found = datasets.locate(dataset_id)
-        yield (f"{dataset_id}: available ({found.origin})" if found is not None
-               else f"{dataset_id}: missing — `cnn-grader datasets fetch {dataset_id}` on a "
-                    "machine that is online")
+        yield (
+            f"{dataset_id}: available ({found.origin})"
+            if found is not None
+            else f"{dataset_id}: missing — `cnn-grader datasets fetch {dataset_id}` on a "
+            "machine that is online"
+        )
 
 
 def _last_line(text: str) -> str:

@@ -7,8 +7,9 @@ Students call Keras' own loaders (`keras.datasets.fashion_mnist.load_data()`), w
     fashion_mnist  datasets/fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz
                    (no hash check)
     mnist          datasets/mnist.npz (sha256 checked: a file with another hash is downloaded again)
-    cifar10        datasets/cifar-10-batches-py-target_archive (the official cifar-10-python.tar.gz,
-                   sha256 checked), extracted on every load into datasets/cifar-10-batches-py-target/
+    cifar10        datasets/cifar-10-batches-py-target_archive (the official
+                   cifar-10-python.tar.gz, sha256 checked), extracted on every load into
+                   datasets/cifar-10-batches-py-target/
 
 The grader finds each dataset on the machine, looked for in this order:
 
@@ -105,33 +106,53 @@ class Dataset:
 
 
 FASHION_MNIST = Dataset(
-    "fashion_mnist", "Fashion-MNIST", "keras.datasets.fashion_mnist.load_data()",
+    "fashion_mnist",
+    "Fashion-MNIST",
+    "keras.datasets.fashion_mnist.load_data()",
     files=(
-        DatasetFile("datasets/fashion-mnist/train-labels-idx1-ubyte.gz",
-                    "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-                    "train_labels"),
-        DatasetFile("datasets/fashion-mnist/train-images-idx3-ubyte.gz",
-                    "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-                    "train_images"),
-        DatasetFile("datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz",
-                    "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
-                    "test_labels"),
-        DatasetFile("datasets/fashion-mnist/t10k-images-idx3-ubyte.gz",
-                    "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-                    "test_images"),
+        DatasetFile(
+            "datasets/fashion-mnist/train-labels-idx1-ubyte.gz",
+            "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+            "train_labels",
+        ),
+        DatasetFile(
+            "datasets/fashion-mnist/train-images-idx3-ubyte.gz",
+            "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+            "train_images",
+        ),
+        DatasetFile(
+            "datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz",
+            "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+            "test_labels",
+        ),
+        DatasetFile(
+            "datasets/fashion-mnist/t10k-images-idx3-ubyte.gz",
+            "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+            "test_images",
+        ),
     ),
     system_dirs=("/usr/share/datasets/fashion-mnist",),
 )
 MNIST = Dataset(
-    "mnist", "MNIST", "keras.datasets.mnist.load_data()",
+    "mnist",
+    "MNIST",
+    "keras.datasets.mnist.load_data()",
     files=(DatasetFile("datasets/mnist.npz", MNIST_SHA256, "archive"),),
 )
 CIFAR10 = Dataset(
-    "cifar10", "CIFAR-10", "keras.datasets.cifar10.load_data()",
-    files=(DatasetFile(f"datasets/{cifar10_files.ARCHIVE}", cifar10_files.OFFICIAL_SHA256,
-                       "tarball", aliases=("cifar-10-python.tar.gz",
-                                           "cifar-10-batches-py.tar.gz")),),
-    image_shape=(32, 32, 3), rescaling_allowed=True,
+    "cifar10",
+    "CIFAR-10",
+    "keras.datasets.cifar10.load_data()",
+    files=(
+        DatasetFile(
+            f"datasets/{cifar10_files.ARCHIVE}",
+            cifar10_files.OFFICIAL_SHA256,
+            "tarball",
+            aliases=("cifar-10-python.tar.gz", "cifar-10-batches-py.tar.gz"),
+        ),
+    ),
+    image_shape=(32, 32, 3),
+    rescaling_allowed=True,
 )
 DATASETS: dict[str, Dataset] = {d.id: d for d in (FASHION_MNIST, MNIST, CIFAR10)}
 
@@ -181,11 +202,15 @@ def instructor_dir() -> Path | None:
 
 def unavailable_message(dataset: Dataset) -> str:
     """The one message for a dataset that is not on this machine (a configuration problem)."""
-    names = ", ".join(f.name + (f" (Keras' name for the download {f.aliases[0]})"
-                                if f.aliases else "") for f in dataset.files)
-    return (f"the {dataset.title} dataset is not available on this machine: put {names} in "
-            f"{keras_home() / dataset.files[0].relpath.rsplit('/', 1)[0]} or set {DATASETS_ENV} "
-            f"to a folder that holds {'them' if len(dataset.files) > 1 else 'it'}")
+    names = ", ".join(
+        f.name + (f" (Keras' name for the download {f.aliases[0]})" if f.aliases else "")
+        for f in dataset.files
+    )
+    return (
+        f"the {dataset.title} dataset is not available on this machine: put {names} in "
+        f"{keras_home() / dataset.files[0].relpath.rsplit('/', 1)[0]} or set {DATASETS_ENV} "
+        f"to a folder that holds {'them' if len(dataset.files) > 1 else 'it'}"
+    )
 
 
 # -- verification --------------------------------------------------------------------------
@@ -197,8 +222,10 @@ def _digest_key(path: Path, gunzip: bool) -> str:
     """A file version: where it is, and the size, inode, mtime and ctime the file system gives
     it (ctime cannot be set back by a user, so a rewritten file never keeps its key)."""
     st = path.stat()
-    return (f"{path.resolve()}{'|gunzip' if gunzip else ''}|{st.st_size}|{st.st_ino}|"
-            f"{st.st_mtime_ns}|{st.st_ctime_ns}")
+    return (
+        f"{path.resolve()}{'|gunzip' if gunzip else ''}|{st.st_size}|{st.st_ino}|"
+        f"{st.st_mtime_ns}|{st.st_ctime_ns}"
+    )
 
 
 def _stored_digests() -> dict[str, str]:
@@ -206,8 +233,11 @@ def _stored_digests() -> dict[str, str]:
         data = json.loads((cache_root() / DIGESTS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)} \
-        if isinstance(data, dict) else {}
+    return (
+        {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+        if isinstance(data, dict)
+        else {}
+    )
 
 
 def _store_digest(key: str, digest: str) -> None:
@@ -280,16 +310,25 @@ def locate(dataset_id: str) -> Located | None:
     for origin, folder, verify in sources:
         found: dict[str, Path] = {}
         for file in dataset.files:
-            hit = next((p for p in _candidates(folder, file)
-                        if p.is_file() and (not verify or _verified(p, file))), None)
+            hit = next(
+                (
+                    p
+                    for p in _candidates(folder, file)
+                    if p.is_file() and (not verify or _verified(p, file))
+                ),
+                None,
+            )
             if hit is None:
                 break
             found[file.relpath] = hit
         if len(found) == len(dataset.files):
             return Located(dataset, found, origin)
     own = keras_home()
-    downloaded = {f.relpath: own / f.relpath for f in dataset.files
-                  if not (own / f.relpath).is_symlink() and _verified(own / f.relpath, f)}
+    downloaded = {
+        f.relpath: own / f.relpath
+        for f in dataset.files
+        if not (own / f.relpath).is_symlink() and _verified(own / f.relpath, f)
+    }
     if len(downloaded) == len(dataset.files):
         return Located(dataset, downloaded, f"a download in {own}")
     return None
@@ -317,9 +356,11 @@ def prepare_keras_home(dataset_ids: tuple[str, ...]) -> tuple[Path, list[str]]:
     for dataset_id in dataset_ids:
         found = locate(dataset_id)
         if found is None:
-            notes.append(unavailable_message(get(dataset_id))
-                         + "; the notebook's own download is tried (the grader then evaluates "
-                           "on test images the notebook may have seen)")
+            notes.append(
+                unavailable_message(get(dataset_id))
+                + "; the notebook's own download is tried (the grader then evaluates "
+                "on test images the notebook may have seen)"
+            )
             continue
         for file in found.dataset.files:
             dest, source = home / file.relpath, found.paths[file.relpath]
@@ -362,8 +403,12 @@ def source_folders() -> list[Path]:
             if file.role not in ("archive", "tarball", "test_images", "test_labels"):
                 continue
             folder = found.paths[file.relpath].resolve().parent
-            if folder != own and own not in folder.parents and folder not in own.parents \
-                    and folder not in out:
+            if (
+                folder != own
+                and own not in folder.parents
+                and folder not in own.parents
+                and folder not in out
+            ):
                 out.append(folder)
     return out
 
@@ -374,8 +419,11 @@ def test_split_id(dataset_id: str) -> str:
     found = locate(dataset_id)
     if found is None:
         return "unavailable"
-    digests = [file_digest(found.paths[f.relpath], f) for f in found.dataset.files
-               if f.role in ("archive", "tarball", "test_images", "test_labels")]
+    digests = [
+        file_digest(found.paths[f.relpath], f)
+        for f in found.dataset.files
+        if f.role in ("archive", "tarball", "test_images", "test_labels")
+    ]
     return hashlib.sha256("".join(digests).encode()).hexdigest()[:16]
 
 
@@ -387,9 +435,17 @@ def _make_home(home: Path) -> None:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "keras.json"
     if not config.exists():  # written here, so that no kernel needs to write it
-        config.write_text(json.dumps({"floatx": "float32", "epsilon": 1e-07,
-                                      "backend": "tensorflow",
-                                      "image_data_format": "channels_last"}, indent=4))
+        config.write_text(
+            json.dumps(
+                {
+                    "floatx": "float32",
+                    "epsilon": 1e-07,
+                    "backend": "tensorflow",
+                    "image_data_format": "channels_last",
+                },
+                indent=4,
+            )
+        )
     try:
         if home.stat().st_mode & 0o7777 != 0o1777:
             home.chmod(0o1777)
@@ -420,8 +476,12 @@ def _fresh(dest: Path, source: Path) -> tuple[tuple[str, str, int, int], bool]:
     st = source.stat()
     key = (str(dest), str(source.resolve()), st.st_size, st.st_mtime_ns)
     want = _served.get(key)
-    ok = (want is not None and dest.is_file() and not dest.is_symlink()
-          and content_digest(dest) == want)
+    ok = (
+        want is not None
+        and dest.is_file()
+        and not dest.is_symlink()
+        and content_digest(dest) == want
+    )
     return key, ok
 
 
@@ -438,11 +498,20 @@ def _serve_idx(dest: Path, source: Path) -> None:
     if dims < 1 or len(data) < header:
         raise DatasetUnavailable(f"{source} is not an IDX file")
     count = int.from_bytes(data[4:8], "big")
-    item = int(np.prod([int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big")
-                        for i in range(1, dims)], dtype=np.int64)) if dims > 1 else 1
+    item = (
+        int(
+            np.prod(
+                [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(1, dims)],
+                dtype=np.int64,
+            )
+        )
+        if dims > 1
+        else 1
+    )
     keep = served_count(count)
-    trimmed = data[:4] + keep.to_bytes(4, "big") + data[8:header] + \
-        data[header:header + keep * item]
+    trimmed = (
+        data[:4] + keep.to_bytes(4, "big") + data[8:header] + data[header : header + keep * item]
+    )
     _write(dest, gzip.compress(trimmed, compresslevel=6, mtime=0))
     _served[key] = hashlib.sha256(trimmed).hexdigest()
 
@@ -455,8 +524,9 @@ def _serve_npz(dest: Path, source: Path) -> None:
     if ok:
         return
     with np.load(source, allow_pickle=False) as archive:
-        arrays = {name: np.asarray(archive[name]) for name in
-                  ("x_train", "y_train", "x_test", "y_test")}
+        arrays = {
+            name: np.asarray(archive[name]) for name in ("x_train", "y_train", "x_test", "y_test")
+        }
     keep = served_count(len(arrays["x_test"]))
     arrays["x_test"], arrays["y_test"] = arrays["x_test"][:keep], arrays["y_test"][:keep]
     buffer = io.BytesIO()
@@ -479,7 +549,7 @@ def _idx(path: Path, magic: int, dims: int) -> np.ndarray:
     header = 4 * (1 + dims)
     if len(data) < header or int.from_bytes(data[:4], "big") != magic:
         raise DatasetUnavailable(f"{path} is not an IDX file of the expected kind")
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims))
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims))
     arr = np.frombuffer(data, np.uint8, offset=header)
     if arr.size != int(np.prod(shape)):
         raise DatasetUnavailable(f"{path} is truncated")
@@ -500,9 +570,11 @@ def load_test_split(found: Located, samples: int | None = None) -> tuple[np.ndar
         x = _idx(found.path("test_images"), 2051, 3)
         y = _idx(found.path("test_labels"), 2049, 1)
     if x.shape[1:] != shape or y.shape != (x.shape[0],):
-        raise DatasetUnavailable(f"the {found.dataset.title} test split from {found.origin} has "
-                                 f"shapes {x.shape} and {y.shape}, not (N, "
-                                 f"{', '.join(map(str, shape))}) and (N,)")
+        raise DatasetUnavailable(
+            f"the {found.dataset.title} test split from {found.origin} has "
+            f"shapes {x.shape} and {y.shape}, not (N, "
+            f"{', '.join(map(str, shape))}) and (N,)"
+        )
     if samples is not None:
         x, y = x[:samples], y[:samples]
     return x.astype(np.uint8), y.astype(np.int64)

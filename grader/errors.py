@@ -80,4 +80,5 @@ def require_training_packages(exercise: object) -> None:
             f"installation has no {' and no '.join(missing)}. Install the grader's training "
             "extra: pip install 'cnn-grader[keras]' (with the course bundle's pinned versions: "
             "cnn-grader constraints --course BUNDLE > constraints.txt; pip install "
-            "'cnn-grader[keras]' -c constraints.txt)")
+            "'cnn-grader[keras]' -c constraints.txt)"
+        )

@@ -99,11 +99,15 @@ def _add_self_checks(nb: NotebookNode, functions: set[str]) -> None:
             tree = ast.parse(cell.source) if cell.cell_type == "code" else None
         except SyntaxError:
             tree = None
-        names = [n.name for n in (tree.body if tree else [])
-                 if isinstance(n, ast.FunctionDef) and n.name in functions]
+        names = [
+            n.name
+            for n in (tree.body if tree else [])
+            if isinstance(n, ast.FunctionDef) and n.name in functions
+        ]
         if names:
             check = nbformat.v4.new_code_cell(
-                f"from cnn_selfcheck import check\ncheck({', '.join(names)})")
+                f"from cnn_selfcheck import check\ncheck({', '.join(names)})"
+            )
             check.metadata["tags"] = [SELF_CHECK_TAG]
             if "id" in cell:  # ids must be stable, or the drift test would see a new one each time
                 check["id"] = f"{cell['id'][:58]}-check"

@@ -48,16 +48,49 @@ _REGEX_FINDINGS = (
     (re.compile(r"sys\.modules\s*\["), "reaches into sys.modules"),
     (re.compile(r"['\"]\.\.[/\\]"), "reads files outside its own folder"),
 )
-_FILE_READERS = {"open", "load", "loadtxt", "genfromtxt", "read_csv", "read_text", "read_bytes",
-                 "listdir", "scandir", "walk", "glob", "iglob", "Path", "copy", "copyfile",
-                 "exists", "isfile", "isdir", "fromfile", "imread", "load_model", "execfile"}
+_FILE_READERS = {
+    "open",
+    "load",
+    "loadtxt",
+    "genfromtxt",
+    "read_csv",
+    "read_text",
+    "read_bytes",
+    "listdir",
+    "scandir",
+    "walk",
+    "glob",
+    "iglob",
+    "Path",
+    "copy",
+    "copyfile",
+    "exists",
+    "isfile",
+    "isdir",
+    "fromfile",
+    "imread",
+    "load_model",
+    "execfile",
+}
 _KERAS_MODULES = {"keras", "tensorflow", "tf", "tf_keras"}
 # What decides what a saved model file holds: replacing one of these changes what is saved.
-_SAVING = {"save", "save_model", "save_weights", "saving_lib", "saving_api", "_save_state",
-           "save_own_variables", "serialize_keras_object", "get_config", "save_assets"}
+_SAVING = {
+    "save",
+    "save_model",
+    "save_weights",
+    "saving_lib",
+    "saving_api",
+    "_save_state",
+    "save_own_variables",
+    "serialize_keras_object",
+    "get_config",
+    "save_assets",
+}
 _KERAS_CLASSES = {"Model", "Sequential", "Functional", "Layer"}
-_SAVING_NOTE = ("Keras' saving patched: the grader saved the notebook's model with Keras' own "
-                "saving function, kept from before the notebook ran")
+_SAVING_NOTE = (
+    "Keras' saving patched: the grader saved the notebook's model with Keras' own "
+    "saving function, kept from before the notebook ran"
+)
 
 
 @dataclass
@@ -84,7 +117,7 @@ def python_source(source: str) -> tuple[str, list[str], str]:
         specials.append(lines[first].strip())
         if magic not in PYTHON_CELL_MAGICS:
             return "", specials, magic
-        lines = [""] * (first + 1) + lines[first + 1:]
+        lines = [""] * (first + 1) + lines[first + 1 :]
     out = []
     for line in lines:
         stripped = line.lstrip()
@@ -183,12 +216,14 @@ class _Finder(ast.NodeVisitor):
             target = self._keras_object(args[0])
             attr = args[1].value if isinstance(args[1], ast.Constant) else None
             if (target and (attr is None or attr in _SAVING)) or attr in _SAVING:
-                shown = f"{_dotted(args[0]) or '…'}, {attr!r}" if attr else \
-                    f"{_dotted(args[0]) or '…'}, …"
+                shown = (
+                    f"{_dotted(args[0]) or '…'}, {attr!r}"
+                    if attr
+                    else f"{_dotted(args[0]) or '…'}, …"
+                )
                 self.add(f"sets an attribute with `{name}({shown}, …)`: {_SAVING_NOTE}")
         func = node.func
-        if isinstance(func, ast.Attribute) and func.attr in ("update", "__setitem__",
-                                                              "setdefault"):
+        if isinstance(func, ast.Attribute) and func.attr in ("update", "__setitem__", "setdefault"):
             owner = func.value
             if isinstance(owner, ast.Attribute) and owner.attr == "__dict__":
                 target = self._keras_object(owner.value)
@@ -211,8 +246,13 @@ class _Finder(ast.NodeVisitor):
         tail = name.rsplit(".", 1)[-1]
         if name in ("gc.get_objects", "gc.get_referrers", "gc.get_referents"):
             self.add(f"inspects every object of the interpreter (`{name}`)")
-        if name in ("sys._getframe", "inspect.stack", "inspect.currentframe",
-                    "inspect.getouterframes", "traceback.extract_stack"):
+        if name in (
+            "sys._getframe",
+            "inspect.stack",
+            "inspect.currentframe",
+            "inspect.getouterframes",
+            "traceback.extract_stack",
+        ):
             self.add(f"inspects the call stack (`{name}`): the grader calls its functions")
         if name.endswith("events.register"):
             self.add(f"registers an IPython event hook (`{name}`) that runs during grading")
@@ -246,9 +286,15 @@ class _Finder(ast.NodeVisitor):
     def _assigned(self, target: ast.AST) -> None:
         if isinstance(target, ast.Subscript):  # keras.Model.__dict__["save"] = f, vars(m)[...]
             owner = target.value
-            inner = owner.value if isinstance(owner, ast.Attribute) and owner.attr == "__dict__" \
-                else (owner.args[0] if isinstance(owner, ast.Call) and owner.args
-                      and _dotted(owner.func) == "vars" else None)
+            inner = (
+                owner.value
+                if isinstance(owner, ast.Attribute) and owner.attr == "__dict__"
+                else (
+                    owner.args[0]
+                    if isinstance(owner, ast.Call) and owner.args and _dotted(owner.func) == "vars"
+                    else None
+                )
+            )
             if inner is not None and self._keras_object(inner):
                 self.add(f"changes `{self._keras_object(inner)}.__dict__`: {_SAVING_NOTE}")
             return
@@ -261,8 +307,10 @@ class _Finder(ast.NodeVisitor):
         if module.split(".")[0] in _KERAS_MODULES and saving:
             self.add(f"replaces `{name}`: {_SAVING_NOTE}")
         elif module.split(".")[0] in ("numpy", "np", "builtins", *_KERAS_MODULES):
-            self.add(f"replaces `{name}` (it only changes the notebook's own kernel: the checks "
-                     "run in the grader)")
+            self.add(
+                f"replaces `{name}` (it only changes the notebook's own kernel: the checks "
+                "run in the grader)"
+            )
         elif attr in ("predict", "evaluate", "__call__", "call") and module != "self":
             self.add(f"overrides `{name}`")
         elif attr in ("save", "save_weights", "get_config") and module != "self":
@@ -306,8 +354,10 @@ def scan(nb: Any) -> list[str]:
     from grader import training_scan  # it reads cells with this module's helpers
 
     out += training_scan.trains_on_test_data(cells)
-    out += [f"{o.text()}: the notebook did not train with the injected budget"
-            for o in training_scan.budget_overrides(nb)]
+    out += [
+        f"{o.text()}: the notebook did not train with the injected budget"
+        for o in training_scan.budget_overrides(nb)
+    ]
     return out
 
 
@@ -327,12 +377,18 @@ def weight_sources(nb: Any) -> list[str]:
             continue
         for node in ast.walk(c.tree):
             if isinstance(node, ast.Call):
-                name = node.func.attr if isinstance(node.func, ast.Attribute) else (
-                    node.func.id if isinstance(node.func, ast.Name) else "")
+                name = (
+                    node.func.attr
+                    if isinstance(node.func, ast.Attribute)
+                    else (node.func.id if isinstance(node.func, ast.Name) else "")
+                )
                 if name in _WEIGHT_CALLS:
                     out.append(f"cell {c.number} calls {name}()")
-            elif isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)) \
-                    and len(node.value) > _LONG_LITERAL:
+            elif (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, (str, bytes))
+                and len(node.value) > _LONG_LITERAL
+            ):
                 out.append(f"cell {c.number} holds a literal of {len(node.value):,} characters")
     return list(dict.fromkeys(out))
 
@@ -389,8 +445,10 @@ def structure_notes(nb: Any, graded: Iterable[str] = ()) -> list[str]:
     kernelspec = nb.get("metadata", {}).get("kernelspec", {}) or {}
     kname = kernelspec.get("name") if isinstance(kernelspec, dict) else None
     if kname and kname not in ("python3", "python", "python3.10", "python3.11", "python3.12"):
-        notes.append(f"the notebook asks for the kernel {str(kname)[:40]!r}; it was run with "
-                     "Python 3 (python3), as every submission is")
+        notes.append(
+            f"the notebook asks for the kernel {str(kname)[:40]!r}; it was run with "
+            "Python 3 (python3), as every submission is"
+        )
     if not code:
         notes.append("the notebook has no code cells")
 
@@ -402,17 +460,21 @@ def structure_notes(nb: Any, graded: Iterable[str] = ()) -> list[str]:
     for name in sorted(graded):
         where = defined_in.get(name, [])
         if len(where) > 1:
-            notes.append(f"the function {name} is defined {len(where)} times (cells "
-                         f"{_cells_list(where)}); the last definition that ran (cell {where[-1]}) "
-                         "was graded")
+            notes.append(
+                f"the function {name} is defined {len(where)} times (cells "
+                f"{_cells_list(where)}); the last definition that ran (cell {where[-1]}) "
+                "was graded"
+            )
 
     for c in cells:
         if c.kind in ("markdown", "raw"):
             for name in sorted(graded):
                 if re.search(rf"^\s*def\s+{re.escape(name)}\s*\(", c.source, re.M):
                     extra = "" if defined_in.get(name) else " (no code cell defines it)"
-                    notes.append(f"cell {c.number} is a {c.kind} cell but holds the definition "
-                                 f"of {name}: it was not run{extra}; change it back to a code cell")
+                    notes.append(
+                        f"cell {c.number} is a {c.kind} cell but holds the definition "
+                        f"of {name}: it was not run{extra}; change it back to a code cell"
+                    )
 
     earlier: set[str] = set(dir(builtins))
     reported: set[str] = set()
@@ -423,9 +485,11 @@ def structure_notes(nb: Any, graded: Iterable[str] = ()) -> list[str]:
             later = [n for n in defined_in.get(name, []) if n > c.number]
             if name not in earlier and later and name not in reported:
                 reported.add(name)
-                notes.append(f"cell {c.number} uses {name} before it is defined (cell "
-                             f"{later[0]}): Jupyter runs the cells from top to bottom, and so "
-                             "does the grader")
+                notes.append(
+                    f"cell {c.number} uses {name} before it is defined (cell "
+                    f"{later[0]}): Jupyter runs the cells from top to bottom, and so "
+                    "does the grader"
+                )
         earlier |= _bound_names(c.tree)
 
     seen: dict[str, int] = {}
@@ -444,31 +508,49 @@ def _special_notes(c: Cell) -> list[str]:
     out = []
     installs = [s for s in c.specials if _INSTALL.match(s)]
     if installs:
-        out.append(f"cell {c.number} installs packages ({_short(installs[0])}); there is no "
-                   "network during grading, so installs fail: use only the course's packages")
+        out.append(
+            f"cell {c.number} installs packages ({_short(installs[0])}); there is no "
+            "network during grading, so installs fail: use only the course's packages"
+        )
     shell = [s for s in c.specials if s.startswith("!") and s not in installs]
     if shell or c.cell_magic in ("bash", "sh", "script", "system"):
         what = shell[0] if shell else f"%%{c.cell_magic}"
-        out.append(f"cell {c.number} runs shell commands ({_short(what)}); they run inside the "
-                   "grader's sandbox, without network")
+        out.append(
+            f"cell {c.number} runs shell commands ({_short(what)}); they run inside the "
+            "grader's sandbox, without network"
+        )
     if c.cell_magic == "timeit":
-        out.append(f"cell {c.number} starts with %%timeit: IPython runs it in a timing loop and "
-                   "keeps none of its definitions")
+        out.append(
+            f"cell {c.number} starts with %%timeit: IPython runs it in a timing loop and "
+            "keeps none of its definitions"
+        )
     elif c.cell_magic == "writefile":
         out.append(f"cell {c.number} starts with %%writefile: it writes a file and runs nothing")
-    elif c.cell_magic and c.cell_magic not in PYTHON_CELL_MAGICS | {"bash", "sh", "script",
-                                                                     "system", "html",
-                                                                     "markdown", "latex",
-                                                                     "javascript", "js", "svg"}:
-        out.append(f"cell {c.number} starts with the cell magic %%{c.cell_magic}: its body is "
-                   "not run as Python")
+    elif c.cell_magic and c.cell_magic not in PYTHON_CELL_MAGICS | {
+        "bash",
+        "sh",
+        "script",
+        "system",
+        "html",
+        "markdown",
+        "latex",
+        "javascript",
+        "js",
+        "svg",
+    }:
+        out.append(
+            f"cell {c.number} starts with the cell magic %%{c.cell_magic}: its body is "
+            "not run as Python"
+        )
     for s in c.specials:
         m = re.match(r"^%(run|load|reset|cd|load_ext)\b", s)
         if m:
-            what = {"run": "runs another file, which is not part of the submission",
-                    "load": "loads another file, which is not part of the submission",
-                    "reset": "deletes every variable defined before it",
-                    "cd": "changes the working folder",
-                    "load_ext": "loads an IPython extension"}[m.group(1)]
+            what = {
+                "run": "runs another file, which is not part of the submission",
+                "load": "loads another file, which is not part of the submission",
+                "reset": "deletes every variable defined before it",
+                "cd": "changes the working folder",
+                "load_ext": "loads an IPython extension",
+            }[m.group(1)]
             out.append(f"cell {c.number} uses %{m.group(1)} ({_short(s)}): it {what}")
     return out

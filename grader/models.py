@@ -238,18 +238,24 @@ class GradeResult:
             raise SchemaError(
                 f"results document of schema version {version!r}: this grader reads version "
                 f"{SCHEMA_VERSION} only (a document written by another grader version; grade "
-                "the submission again)")
+                "the submission again)"
+            )
         try:
             execution = dict(data["execution"])
             execution["status"] = ExecutionStatus(execution["status"])
             execution["problems"] = [_build(CellProblem, p) for p in execution.get("problems", [])]
-            checks = [_build(CheckResult, {**c, "status": CheckStatus(c["status"])})
-                      for c in data["checks"]]
-            return _build(cls, {**data, "execution": _build(ExecutionSummary, execution),
-                                "checks": checks})
+            checks = [
+                _build(CheckResult, {**c, "status": CheckStatus(c["status"])})
+                for c in data["checks"]
+            ]
+            return _build(
+                cls, {**data, "execution": _build(ExecutionSummary, execution), "checks": checks}
+            )
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            raise SchemaError(f"not a results document of schema version {SCHEMA_VERSION}: "
-                              f"{type(exc).__name__}: {exc}") from None
+            raise SchemaError(
+                f"not a results document of schema version {SCHEMA_VERSION}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
 
 
 def _build(cls: Any, data: Mapping[str, Any]) -> Any:
@@ -260,6 +266,7 @@ def _build(cls: Any, data: Mapping[str, Any]) -> Any:
 
 
 # -- the class-level row: a batch's gradebook row as the CSV and the dashboard see it ---------
+
 
 @dataclass(frozen=True)
 class CheckEntry:
@@ -275,8 +282,14 @@ class CheckEntry:
 
     @classmethod
     def of(cls, check: CheckResult) -> CheckEntry:
-        return cls(id=check.id, status=check.status, score=check.score,
-                   max_score=check.max_score, title=check.title, message=check.message)
+        return cls(
+            id=check.id,
+            status=check.status,
+            score=check.score,
+            max_score=check.max_score,
+            title=check.title,
+            message=check.message,
+        )
 
 
 @dataclass(frozen=True)
@@ -300,15 +313,43 @@ class ClassEntry:
         object.__setattr__(self, "status", BatchOutcome.of(self.status))
 
     @classmethod
-    def of(cls, *, student: str, exercise: str, status: BatchOutcome,
-           result: GradeResult | None, score: float = 0.0, max_score: float = 0.0,
-           report: str | None = None, notebook: str = "", message: str = "",
-           duration_s: float = 0.0) -> ClassEntry:
+    def of(
+        cls,
+        *,
+        student: str,
+        exercise: str,
+        status: BatchOutcome,
+        result: GradeResult | None,
+        score: float = 0.0,
+        max_score: float = 0.0,
+        report: str | None = None,
+        notebook: str = "",
+        message: str = "",
+        duration_s: float = 0.0,
+    ) -> ClassEntry:
         """The row of one batch outcome; a graded one takes its numbers from `result`."""
         if result is None:
-            return cls(student, exercise, status, score, max_score, report=report,
-                       notebook=notebook, message=message, duration_s=duration_s)
-        return cls(student, exercise, status, result.score, result.max_score,
-                   tuple(CheckEntry.of(c) for c in result.checks), report=report,
-                   notebook=notebook, message=message or result.execution.message,
-                   duration_s=duration_s, title=result.title)
+            return cls(
+                student,
+                exercise,
+                status,
+                score,
+                max_score,
+                report=report,
+                notebook=notebook,
+                message=message,
+                duration_s=duration_s,
+            )
+        return cls(
+            student,
+            exercise,
+            status,
+            result.score,
+            result.max_score,
+            tuple(CheckEntry.of(c) for c in result.checks),
+            report=report,
+            notebook=notebook,
+            message=message or result.execution.message,
+            duration_s=duration_s,
+            title=result.title,
+        )

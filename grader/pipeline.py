@@ -58,8 +58,9 @@ class Start:
         return cls(seed, profiles.resolve(options.profile), time.monotonic())
 
 
-def grade_exercise(path: Path, exercise: Exercise, options: Options, *,
-                   calibration: Calibration | None = None) -> GradeResult:
+def grade_exercise(
+    path: Path, exercise: Exercise, options: Options, *, calibration: Calibration | None = None
+) -> GradeResult:
     """Grade `path` against `exercise` (`options.exercise` is not read)."""
     start = Start.of(options)
     path = Path(path)
@@ -74,17 +75,32 @@ def grade_exercise(path: Path, exercise: Exercise, options: Options, *,
 
 def unusable(path: Path, exercise: Exercise | None, reason: str, start: Start) -> GradeResult:
     """The result for a file that is not a usable notebook: every check not attempted."""
-    checks = [CheckResult(id=c.id, status=CheckStatus.NOT_ATTEMPTED, score=0.0,
-                          max_score=float(c.points), message="the notebook could not be read",
-                          title=c.title, group=c.group)
-              for c in (exercise.checks if exercise else [])]
+    checks = [
+        CheckResult(
+            id=c.id,
+            status=CheckStatus.NOT_ATTEMPTED,
+            score=0.0,
+            max_score=float(c.points),
+            message="the notebook could not be read",
+            title=c.title,
+            group=c.group,
+        )
+        for c in (exercise.checks if exercise else [])
+    ]
     return GradeResult(
-        exercise=exercise.id if exercise else "unknown", title=exercise.title if exercise else "",
-        notebook=path.name, seed=start.seed, profile=start.profile,
-        execution=ExecutionSummary(status=ExecutionStatus.INVALID_NOTEBOOK, duration_s=0.0,
-                                   message=reason),
-        checks=checks, grader_version=__version__, graded_at=_now(),
-        duration_s=round(time.monotonic() - start.t0, 3))
+        exercise=exercise.id if exercise else "unknown",
+        title=exercise.title if exercise else "",
+        notebook=path.name,
+        seed=start.seed,
+        profile=start.profile,
+        execution=ExecutionSummary(
+            status=ExecutionStatus.INVALID_NOTEBOOK, duration_s=0.0, message=reason
+        ),
+        checks=checks,
+        grader_version=__version__,
+        graded_at=_now(),
+        duration_s=round(time.monotonic() - start.t0, 3),
+    )
 
 
 def _now() -> str:
@@ -103,14 +119,23 @@ def _reference_answers(exercise: Exercise, bound: dict[str, Any]) -> tuple[Any, 
             continue
         args, kwargs = bound[call.key()]
         try:
-            answers[call.key()] = getattr(reference, call.func)(*copy_value(args), **copy_value(kwargs))
+            answers[call.key()] = getattr(reference, call.func)(
+                *copy_value(args), **copy_value(kwargs)
+            )
         except Exception:  # noqa: BLE001 - recomputed inside the check, where it becomes `error`
             pass
     return reference, answers
 
 
-def _claim(executor: Any, exercise: Exercise, limits: Any, env: dict[str, str],
-           extra_env: dict[str, str], path: Path, opts: Options) -> Any:
+def _claim(
+    executor: Any,
+    exercise: Exercise,
+    limits: Any,
+    env: dict[str, str],
+    extra_env: dict[str, str],
+    path: Path,
+    opts: Options,
+) -> Any:
     """A kernel the executor started ahead with exactly what this submission's would be
     started with (grader.execution.warm), or None: then the kernel starts as it always did."""
     if not isinstance(executor, Prestarting):
@@ -118,19 +143,35 @@ def _claim(executor: Any, exercise: Exercise, limits: Any, env: dict[str, str],
     from grader.execution import warm
 
     prelude = warm.TRAINING_PRELUDE if exercise.prepare is not None else warm.NUMPY_PRELUDE
-    return executor.claim(warm.KernelSpec.of(
-        limits=limits, env=env, sandbox_env=extra_env, submission=path,
-        launch_prefix=tuple(opts.launch_prefix), sandboxed=opts.sandbox, prelude=prelude))
+    return executor.claim(
+        warm.KernelSpec.of(
+            limits=limits,
+            env=env,
+            sandbox_env=extra_env,
+            submission=path,
+            launch_prefix=tuple(opts.launch_prefix),
+            sandboxed=opts.sandbox,
+            prelude=prelude,
+        )
+    )
 
 
-def grade_notebook(path: Path, nb: Any, notes: list[str], exercise: Exercise, opts: Options,
-                   start: Start, calibration: Calibration) -> GradeResult:
+def grade_notebook(
+    path: Path,
+    nb: Any,
+    notes: list[str],
+    exercise: Exercise,
+    opts: Options,
+    start: Start,
+    calibration: Calibration,
+) -> GradeResult:
     """Grade a notebook already read (`nb`, with the reader's `notes`). MissingExtra (a
     configuration error: exit 2) before any kernel when a training exercise cannot run here."""
     require_training_packages(exercise)
     profile = start.profile
-    limits, limit_notes = ((opts.limits, []) if opts.limits
-                           else exercise.limits_for(profile, calibration))
+    limits, limit_notes = (
+        (opts.limits, []) if opts.limits else exercise.limits_for(profile, calibration)
+    )
     if opts.cell_timeout:
         limits, limit_notes = replace(limits, cell_timeout=opts.cell_timeout), []
     if opts.notebook_timeout:
@@ -139,8 +180,12 @@ def grade_notebook(path: Path, nb: Any, notes: list[str], exercise: Exercise, op
     # instructor's error (ResourcesTooSmall: exit 2) before any kernel; else the kernel's
     # memory cap follows what the container leaves.
     limits, fit_notes = resources.fit(
-        limits, resources.container(), exercise=exercise.id,
-        reference_peak=calibration.reference_peak_bytes, training=exercise.needs_tensorflow)
+        limits,
+        resources.container(),
+        exercise=exercise.id,
+        reference_peak=calibration.reference_peak_bytes,
+        training=exercise.needs_tensorflow,
+    )
     limit_notes = list(limit_notes) + fit_notes
     # The starters' self-check cells import the release's `cnn_selfcheck`, and its setup cell
     # installs it: never a grade.
@@ -155,12 +200,18 @@ def grade_notebook(path: Path, nb: Any, notes: list[str], exercise: Exercise, op
     calls = exercise.calls()
     cache: dict[int, Any] = {}
     bound = {c.key(): c.bind(start.seed, cache) for c in calls}
-    probe_calls = [plan.ProbeCall(key=c.key(), name=c.func, kind=c.kind,
-                                  args=bound[c.key()][0],
-                                  kwargs=tuple(bound[c.key()][1].items()), timeout=c.timeout,
-                                  driver=(c.driver_code.name, c.driver_code.source)
-                                  if c.driver_code else None)
-                   for c in calls]
+    probe_calls = [
+        plan.ProbeCall(
+            key=c.key(),
+            name=c.func,
+            kind=c.kind,
+            args=bound[c.key()][0],
+            kwargs=tuple(bound[c.key()][1].items()),
+            timeout=c.timeout,
+            driver=(c.driver_code.name, c.driver_code.source) if c.driver_code else None,
+        )
+        for c in calls
+    ]
     # Notes for the instructor (never scored) and for the student (how the notebook ran).
     findings = integrity.scan(nb)
     notes += integrity.structure_notes(nb, sorted({c.func for c in calls}))
@@ -196,11 +247,17 @@ def grade_notebook(path: Path, nb: Any, notes: list[str], exercise: Exercise, op
             if box is not None:
                 box.inputs_written(probe_dir, link=workdir / plan.PROBE_DIRNAME)
 
-        request = ExecutionRequest(nb=nb, workdir=workdir, limits=limits, env=env,
-                                   extras=plan.cells(probe_calls, workdir),
-                                   before_extras=write_inputs,
-                                   launch_prefix=tuple(opts.launch_prefix), guard=box,
-                                   warm=warm)
+        request = ExecutionRequest(
+            nb=nb,
+            workdir=workdir,
+            limits=limits,
+            env=env,
+            extras=plan.cells(probe_calls, workdir),
+            before_extras=write_inputs,
+            launch_prefix=tuple(opts.launch_prefix),
+            guard=box,
+            warm=warm,
+        )
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
             ref_future = pool.submit(_reference_answers, exercise, bound)
             run = executor.run(request)
@@ -208,17 +265,30 @@ def grade_notebook(path: Path, nb: Any, notes: list[str], exercise: Exercise, op
         if box is not None:
             box.close()  # nothing of the kernel runs on while its evidence is read
         out_dir = probe_root / plan.PROBE_DIRNAME / "out"
-        evidence = {c.key: ev_io.read(out_dir, c.key, run_status=run.extras[c.key].status,
-                                      skipped_after=run.extras[c.key].skipped_after)
-                    for c in probe_calls}
+        evidence = {
+            c.key: ev_io.read(
+                out_dir,
+                c.key,
+                run_status=run.extras[c.key].status,
+                skipped_after=run.extras[c.key].skipped_after,
+            )
+            for c in probe_calls
+        }
         for c in probe_calls:  # a timeout's message states the limit the call had
             if evidence[c.key].status == "timeout":
                 evidence[c.key].extra["limit_s"] = c.timeout or limits.probe_timeout
         for ev in evidence.values():  # "cell N, line M", not the kernel's scratch file names
             ev.traceback = cells.student_frames(ev.traceback, nb)
-        checks = evaluate(exercise, evidence, bound, reference, answers, profile=profile,
-                          timings={k: o.duration_s for k, o in run.extras.items()},
-                          calibration=calibration)
+        checks = evaluate(
+            exercise,
+            evidence,
+            bound,
+            reference,
+            answers,
+            profile=profile,
+            timings={k: o.duration_s for k, o in run.extras.items()},
+            calibration=calibration,
+        )
         # What a check found in the evidence for the instructor (a model that is not the one
         # the notebook built, Keras' saving replaced) and for the student (the budget that ran).
         refused = False
@@ -229,8 +299,9 @@ def grade_notebook(path: Path, nb: Any, notes: list[str], exercise: Exercise, op
         if refused:  # a model's weights no training in this run left: what in the code fits
             sources = integrity.weight_sources(nb)
             if sources:
-                findings.append("where the code could have brought weights in: "
-                                + "; ".join(sources[:8]))
+                findings.append(
+                    "where the code could have brought weights in: " + "; ".join(sources[:8])
+                )
     finally:
         if warm is not None:
             warm.kill()  # already stopped, unless the grading broke before its kernel ran
@@ -241,10 +312,19 @@ def grade_notebook(path: Path, nb: Any, notes: list[str], exercise: Exercise, op
             shutil.rmtree(root, ignore_errors=True)
     summary = replace(run.summary, notes=run.summary.notes + notes + sandbox_notes)
     return GradeResult(
-        exercise=exercise.id, title=exercise.title, notebook=path.name, seed=start.seed,
-        profile=profile, execution=summary, checks=checks, grader_version=__version__,
-        graded_at=_now(), duration_s=round(time.monotonic() - start.t0, 3), integrity=findings,
-        environment=versions(training=exercise.needs_tensorflow))
+        exercise=exercise.id,
+        title=exercise.title,
+        notebook=path.name,
+        seed=start.seed,
+        profile=profile,
+        execution=summary,
+        checks=checks,
+        grader_version=__version__,
+        graded_at=_now(),
+        duration_s=round(time.monotonic() - start.t0, 3),
+        integrity=findings,
+        environment=versions(training=exercise.needs_tensorflow),
+    )
 
 
 def versions(*, training: bool) -> dict[str, str]:

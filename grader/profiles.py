@@ -15,12 +15,15 @@ def gpu_available() -> bool:
     if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
         return False
     return Path("/dev/nvidia0").exists() or (
-        shutil.which("nvidia-smi") is not None and Path("/proc/driver/nvidia").exists())
+        shutil.which("nvidia-smi") is not None and Path("/proc/driver/nvidia").exists()
+    )
 
 
 def resolve(name: str | None) -> str:
     """The profile to use: the one asked for, else `CNN_GRADER_PROFILE`, else by hardware."""
-    chosen = name or os.environ.get("CNN_GRADER_PROFILE") or ("full" if gpu_available() else "smoke")
+    chosen = (
+        name or os.environ.get("CNN_GRADER_PROFILE") or ("full" if gpu_available() else "smoke")
+    )
     if chosen not in PROFILES:
         raise ValueError(f"unknown profile {chosen!r}; choose one of {', '.join(PROFILES)}")
     return chosen

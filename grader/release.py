@@ -48,10 +48,19 @@ from grader.version import __version__
 FORMAT_VERSION = 1
 PACKAGE = "cnn_selfcheck"
 GRADER_ROOT = Path(__file__).resolve().parent
-SHIPPED = ("checks/__init__.py", "checks/outcomes.py", "checks/expect.py", "checks/diagnosis.py",
-           "selfcheck/__init__.py", "selfcheck/codec.py", "selfcheck/runtime.py",
-           "selfcheck/datasets.py", "selfcheck/models.py", "selfcheck/judges.py",
-           "selfcheck/architecture.py")
+SHIPPED = (
+    "checks/__init__.py",
+    "checks/outcomes.py",
+    "checks/expect.py",
+    "checks/diagnosis.py",
+    "selfcheck/__init__.py",
+    "selfcheck/codec.py",
+    "selfcheck/runtime.py",
+    "selfcheck/datasets.py",
+    "selfcheck/models.py",
+    "selfcheck/judges.py",
+    "selfcheck/architecture.py",
+)
 DATASETS_SHIM = '''"""`install("fashion_mnist")`: the course's datasets where Keras looks, offline."""
 
 from .selfcheck.datasets import install
@@ -117,8 +126,13 @@ without this folder: first run a cell with `!pip install {wheel}` (the wheel's a
 your course publishes this folder), then the self-check cells work."""
 
 
-def build(out: Path, exercise_ids: Sequence[str] = (), *, selfcheck_url: str | None = None,
-          allow_reveal: Sequence[str] = ()) -> list[Path]:
+def build(
+    out: Path,
+    exercise_ids: Sequence[str] = (),
+    *,
+    selfcheck_url: str | None = None,
+    allow_reveal: Sequence[str] = (),
+) -> list[Path]:
     """Write the release of `exercise_ids` (default: every exercise) into `out`; its files.
     `selfcheck_url`: the pip requirement each starter's setup cell installs `cnn_selfcheck` from
     when it cannot import it (grader.release_package); without it, no setup cell.
@@ -134,10 +148,12 @@ def build(out: Path, exercise_ids: Sequence[str] = (), *, selfcheck_url: str | N
     if course.kind == "release":
         raise ConfigurationError(
             f"the course is {course.describe()}: a release is made from the course folder or a "
-            "grading bundle (it needs the reference solutions), never from another release")
+            "grading bundle (it needs the reference solutions), never from another release"
+        )
     solutions = course.solutions_dir
     ids = list(dict.fromkeys(exercise_ids)) or [
-        i for i in available() if (solutions / f"{i}.ipynb").is_file()]
+        i for i in available() if (solutions / f"{i}.ipynb").is_file()
+    ]
     exercises = [get(i) for i in ids]  # UnknownExercise lists the known ids
     out = Path(out).resolve()
     _check_target(out)
@@ -153,8 +169,13 @@ def build(out: Path, exercise_ids: Sequence[str] = (), *, selfcheck_url: str | N
     return sorted(p for p in out.rglob("*") if p.is_file())
 
 
-def _write_release(out: Path, exercises: list[Exercise], starters: Path,
-                   selfcheck_url: str | None = None, allow_reveal: Sequence[str] = ()) -> None:
+def _write_release(
+    out: Path,
+    exercises: list[Exercise],
+    starters: Path,
+    selfcheck_url: str | None = None,
+    allow_reveal: Sequence[str] = (),
+) -> None:
     from grader import release_package
 
     for ex in exercises:
@@ -162,10 +183,15 @@ def _write_release(out: Path, exercises: list[Exercise], starters: Path,
         if selfcheck_url:
             text = release_package.with_setup_cell(text, selfcheck_url)
         _write(out / f"{ex.id}.ipynb", text)
-        reference = (load_reference(ex.solution_path)
-                     if candidates(ex) or ex.public_models or ex.public_compile else None)
-        _write(out / PACKAGE / "cases" / f"{ex.id}.json",
-               json.dumps(public_cases(ex, reference), ensure_ascii=False) + "\n")
+        reference = (
+            load_reference(ex.solution_path)
+            if candidates(ex) or ex.public_models or ex.public_compile
+            else None
+        )
+        _write(
+            out / PACKAGE / "cases" / f"{ex.id}.json",
+            json.dumps(public_cases(ex, reference), ensure_ascii=False) + "\n",
+        )
     for name in SHIPPED:
         _write(out / PACKAGE / name, (GRADER_ROOT / name).read_bytes())
     _write(out / PACKAGE / "__init__.py", PACKAGE_INIT)
@@ -176,14 +202,24 @@ def _write_release(out: Path, exercises: list[Exercise], starters: Path,
     _write(out / "pyproject.toml", release_package.pyproject(__version__))
     ids = [ex.id for ex in exercises]
     colab = (COLAB_AUTO if selfcheck_url else COLAB_HAND).format(wheel=f"dist/{wheel_name}")
-    _write(out / "README.md", README.format(title="Convolutional neural networks: exercises",
-                                            exercises=", ".join(ids), colab=colab,
-                                            wheel=f"dist/{wheel_name}"))
+    _write(
+        out / "README.md",
+        README.format(
+            title="Convolutional neural networks: exercises",
+            exercises=", ".join(ids),
+            colab=colab,
+            wheel=f"dist/{wheel_name}",
+        ),
+    )
     files = sorted(p for p in out.rglob("*") if p.is_file())
     _refuse_solution_lines(files, exercises, allow_reveal)
-    manifest = {"format": FORMAT, "format_version": FORMAT_VERSION,
-                "grader_version": __version__, "exercises": ids,
-                "files": {p.relative_to(out).as_posix(): _sha256(p) for p in files}}
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "grader_version": __version__,
+        "exercises": ids,
+        "files": {p.relative_to(out).as_posix(): _sha256(p) for p in files},
+    }
     _write(out / MANIFEST, json.dumps(manifest, indent=1) + "\n")
 
 
@@ -191,12 +227,24 @@ def _dataset_spec() -> list[dict[str, Any]]:
     """What `cnn_selfcheck.datasets` needs of grader.datasets: files, hashes, system copies."""
     from grader.datasets import DATASETS
 
-    return [{"id": d.id, "title": d.title, "loader": d.loader,
-             "system_dirs": list(d.system_dirs),
-             "files": [{"relpath": f.relpath, "sha256": f.content_sha256,
-                        "gunzip": f.relpath.endswith(".gz") and not f.raw_hash,
-                        "aliases": list(f.aliases)} for f in d.files]}
-            for d in DATASETS.values()]
+    return [
+        {
+            "id": d.id,
+            "title": d.title,
+            "loader": d.loader,
+            "system_dirs": list(d.system_dirs),
+            "files": [
+                {
+                    "relpath": f.relpath,
+                    "sha256": f.content_sha256,
+                    "gunzip": f.relpath.endswith(".gz") and not f.raw_hash,
+                    "aliases": list(f.aliases),
+                }
+                for f in d.files
+            ],
+        }
+        for d in DATASETS.values()
+    ]
 
 
 def _starter(ex: Exercise, starters: Path) -> str:
@@ -207,8 +255,10 @@ def _starter(ex: Exercise, starters: Path) -> str:
     text = render(ex.solution_path)
     starter = starters / f"{ex.id}.ipynb"
     if starter.is_file() and starter.read_text(encoding="utf-8") != text:
-        raise ConfigurationError(f"{starter} differs from what {ex.solution_path.name} "
-                                 "generates; run `cnn-grader generate` first")
+        raise ConfigurationError(
+            f"{starter} differs from what {ex.solution_path.name} "
+            "generates; run `cnn-grader generate` first"
+        )
     return text
 
 
@@ -226,13 +276,22 @@ def public_exercise(release_root: Path, exercise_id: str) -> Exercise:
     # The registered exercise's limits and hooks (a Keras notebook still gets its budget and
     # datasets); its checks replaced by the public examples, answered and their mistakes named
     # from the release by the self-check cells' own `judge`, so both say the same.
-    ex = dataclasses.replace(base, checks=[], answers=answers, wrong=[], examples=[],
-                             unchecked=dict(doc.get("unchecked", {})), _inputs=0)
+    ex = dataclasses.replace(
+        base,
+        checks=[],
+        answers=answers,
+        wrong=[],
+        examples=[],
+        unchecked=dict(doc.get("unchecked", {})),
+        _inputs=0,
+    )
 
     def as_input(name: str, value: Any) -> Any:
         """A stored input shown by its name, as its hidden counterpart is in a report."""
+
         def make(rng: Any, v: Any = value) -> Any:
             return copy_value(v)
+
         return ex.input(name, make)
 
     for case in doc["cases"]:
@@ -243,13 +302,20 @@ def public_exercise(release_root: Path, exercise_id: str) -> Exercise:
         kwargs = {k: decode(v, on_input=as_input) for k, v in case["kwargs"].items()}
         driver = case.get("driver")
         if driver is not None:
-            call = Call.driver(Driver(driver["name"], driver["source"]), case["function"],
-                               *args, **kwargs)
+            call = Call.driver(
+                Driver(driver["name"], driver["source"]), case["function"], *args, **kwargs
+            )
         else:
             call = Call(case["function"], *args, **kwargs)
         call.labelled(case["call"])
-        ex.check(points=1, call=call, hint=case["hint"], title=case["title"],
-                 group=case["function"], id=case["check"])(_public_check(case))
+        ex.check(
+            points=1,
+            call=call,
+            hint=case["hint"],
+            title=case["title"],
+            group=case["function"],
+            id=case["check"],
+        )(_public_check(case))
         if case.get("kind") == "judged":  # judged as data: no answer to compare with
             continue
         expected = decode(case["expected"])
@@ -257,12 +323,15 @@ def public_exercise(release_root: Path, exercise_id: str) -> Exercise:
     return ex
 
 
-DEFINED_DRIVER = Driver("drive_defined", '''
+DEFINED_DRIVER = Driver(
+    "drive_defined",
+    """
 def drive_defined(need, name):
     value = need(name)
     return {"own": {"class": type(value).__name__,
                     "model": hasattr(value, "layers") and hasattr(value, "count_params")}}
-''')
+""",
+)
 
 
 def _kernel_fact(ex: Exercise, case: dict[str, Any]) -> None:
@@ -288,17 +357,20 @@ def _kernel_fact(ex: Exercise, case: dict[str, Any]) -> None:
             kind = value.get("class") if isinstance(value, dict) else "nothing readable"
             raise Fail(f"`{name}` is a {kind}, not a Keras model", hint=case["hint"])
 
-    ex.check(points=1, call=call, hint=case["hint"], title=case["title"], group=name,
-             id=case["check"])(fn)
+    ex.check(
+        points=1, call=call, hint=case["hint"], title=case["title"], group=name, id=case["check"]
+    )(fn)
 
 
 def _public_check(case: dict[str, Any]) -> Any:
     """The check of one public example: the self-check cell's own judgement of it."""
+
     def fn(got: Any, ctx: Context) -> None:
         if case.get("driver") is not None and case.get("kind") != "judged":
             if not isinstance(got, dict) or "own" not in got:
-                raise Fail(f"{ctx.text}: the grader could not read the result (got "
-                           f"{type(got).__name__})")
+                raise Fail(
+                    f"{ctx.text}: the grader could not read the result (got {type(got).__name__})"
+                )
             got = got["own"]
         if case.get("kind") == "judged":
             from grader.selfcheck.runtime import fact_problems
@@ -310,12 +382,19 @@ def _public_check(case: dict[str, Any]) -> Any:
         verdict = judge(got, case)
         if verdict is not None:
             raise Fail(verdict[0], hint=verdict[1])
+
     return fn
 
 
-def check_public(notebook: Path, release_root: Path, *, exercise: str | None = None,
-                 profile: str | None = None, cell_timeout: float | None = None,
-                 notebook_timeout: float | None = None) -> tuple[Exercise, GradeResult | None]:
+def check_public(
+    notebook: Path,
+    release_root: Path,
+    *,
+    exercise: str | None = None,
+    profile: str | None = None,
+    cell_timeout: float | None = None,
+    notebook_timeout: float | None = None,
+) -> tuple[Exercise, GradeResult | None]:
     """Run a notebook in a fresh kernel, through the grading pipeline, against the release's
     public examples; no result when the exercise has none (nothing worth running it for)."""
     from grader.api import resolve_exercise
@@ -330,9 +409,13 @@ def check_public(notebook: Path, release_root: Path, *, exercise: str | None = N
     ex = public_exercise(release_root, resolve_exercise(Path(notebook), nb, exercise))
     if not ex.checks:
         return ex, None
-    return ex, grade_exercise(Path(notebook), ex, Options(profile=profile, seed=0,
-                                                          cell_timeout=cell_timeout,
-                                                          notebook_timeout=notebook_timeout))
+    return ex, grade_exercise(
+        Path(notebook),
+        ex,
+        Options(
+            profile=profile, seed=0, cell_timeout=cell_timeout, notebook_timeout=notebook_timeout
+        ),
+    )
 
 
 def _check_target(out: Path) -> None:
@@ -340,8 +423,9 @@ def _check_target(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise ConfigurationError(f"{out} is a file; give a folder for the release")
     if out.is_dir() and any(out.iterdir()) and not _is_release(out / MANIFEST):
-        raise ConfigurationError(f"{out} is not empty and holds no release; give an empty "
-                                 "or new folder")
+        raise ConfigurationError(
+            f"{out} is not empty and holds no release; give an empty or new folder"
+        )
 
 
 def _is_release(manifest: Path) -> bool:
@@ -363,8 +447,9 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _refuse_solution_lines(files: list[Path], exercises: list[Exercise],
-                           allow_reveal: Sequence[str] = ()) -> None:
+def _refuse_solution_lines(
+    files: list[Path], exercises: list[Exercise], allow_reveal: Sequence[str] = ()
+) -> None:
     """The last guard: no exercise's solution code in any file written.
 
     Not in another exercise's starter (a later exercise giving an earlier one's answer as given
@@ -378,17 +463,23 @@ def _refuse_solution_lines(files: list[Path], exercises: list[Exercise],
     from grader.generate import solution_blocks
 
     texts = {path: _readable(path) for path in files if path.suffix != ".whl"}
-    cells = {path: [set(line.strip() for line in c.source.splitlines())
-                    for c in nbformat.reads(path.read_text(encoding="utf-8"), as_version=4).cells]
-             for path in texts if path.suffix == ".ipynb"}
+    cells = {
+        path: [
+            set(line.strip() for line in c.source.splitlines())
+            for c in nbformat.reads(path.read_text(encoding="utf-8"), as_version=4).cells
+        ]
+        for path in texts
+        if path.suffix == ".ipynb"
+    }
     leaks: list[str] = []
     for ex in exercises:
         if ex.id in allow_reveal:
             continue
         own = next((texts[p] for p in files if p.name == f"{ex.id}.ipynb"), "")
         for block in solution_blocks(nbformat.read(ex.solution_path, as_version=4)):
-            secret = list(dict.fromkeys(line for line in block
-                                        if _distinctive(line) and line not in own))
+            secret = list(
+                dict.fromkeys(line for line in block if _distinctive(line) and line not in own)
+            )
             if not secret:
                 continue
             for path, text in texts.items():
@@ -396,21 +487,28 @@ def _refuse_solution_lines(files: list[Path], exercises: list[Exercise],
                     for i, lines in enumerate(cells[path]):
                         hits = [line for line in secret if line in lines]
                         if len(hits) >= min(3, len(secret)) and len(hits) > 0.6 * len(secret):
-                            leaks.append(f"{path.name} cell {i + 1}: {len(hits)} lines of "
-                                         f"{ex.id}'s solution, e.g. {hits[0]!r}")
+                            leaks.append(
+                                f"{path.name} cell {i + 1}: {len(hits)} lines of "
+                                f"{ex.id}'s solution, e.g. {hits[0]!r}"
+                            )
                 else:
-                    leaks += [f"{path.name}: a line of {ex.id}'s solution: {line!r}"
-                              for line in secret if line in text]
+                    leaks += [
+                        f"{path.name}: a line of {ex.id}'s solution: {line!r}"
+                        for line in secret
+                        if line in text
+                    ]
     if leaks:
         leaks = list(dict.fromkeys(leaks))
-        shown = "\n  ".join(leaks[:20]) + (f"\n  … and {len(leaks) - 20} more"
-                                           if len(leaks) > 20 else "")
+        shown = "\n  ".join(leaks[:20]) + (
+            f"\n  … and {len(leaks) - 20} more" if len(leaks) > 20 else ""
+        )
         raise ConfigurationError(
             f"the release would hand out solution code:\n  {shown}\n"
             "Give that code another way (a stub the student fills with their earlier answer), "
             "make hints describe rather than quote, or release the exercise once the other is "
             "due: --exercise ID, and --allow-reveal ID to say on purpose that an exercise's "
-            "solution may be shown")
+            "solution may be shown"
+        )
 
 
 def _distinctive(line: str) -> bool:
@@ -418,7 +516,8 @@ def _distinctive(line: str) -> bool:
     and builtins (`raise ValueError(` could be anyone's code; `out = sums / counts` is not)."""
     names = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", line)
     return len(line) >= 12 and any(
-        not keyword.iskeyword(n) and not hasattr(builtins, n) for n in names)
+        not keyword.iskeyword(n) and not hasattr(builtins, n) for n in names
+    )
 
 
 def _readable(path: Path) -> str:

@@ -49,7 +49,7 @@ packages = ["cnn_selfcheck", "cnn_selfcheck.checks", "cnn_selfcheck.selfcheck"]
 cnn_selfcheck = ["cases/*.json", "datasets.json"]
 """
 
-SETUP_CELL = '''# Setup: the course's self-checks. Next to the release's cnn_selfcheck/ folder, or once
+SETUP_CELL = """# Setup: the course's self-checks. Next to the release's cnn_selfcheck/ folder, or once
 # installed, this does nothing; opened alone (Colab), it installs them. Grading skips this cell.
 try:
     import cnn_selfcheck
@@ -59,7 +59,7 @@ except ImportError:
     importlib.invalidate_caches()
     import cnn_selfcheck
     print("setup: installed cnn_selfcheck from " + {spec!r})
-'''
+"""
 
 
 def pyproject(version: str) -> str:
@@ -70,16 +70,29 @@ def wheel(package_dir: Path, version: str) -> tuple[str, bytes]:
     """(file name, bytes) of a pure-Python wheel of the folder `package_dir` (cnn_selfcheck/).
 
     Written in a fixed order with fixed times, so the same release gives the same bytes."""
-    files = sorted(p for p in package_dir.rglob("*")
-                   if p.is_file() and "__pycache__" not in p.parts)
+    files = sorted(
+        p for p in package_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    )
     info = f"{DIST_NAME}-{version}.dist-info"
-    entries = [(f"{DIST_NAME}/{p.relative_to(package_dir).as_posix()}", p.read_bytes())
-               for p in files]
-    entries.append((f"{info}/METADATA", (
-        f"Metadata-Version: 2.1\nName: {PROJECT_NAME}\nVersion: {version}\n"
-        f"Summary: {SUMMARY}\nRequires-Python: >=3.9\nRequires-Dist: numpy>=1.22\n").encode()))
-    entries.append((f"{info}/WHEEL", b"Wheel-Version: 1.0\nGenerator: cnn-grader\n"
-                                     b"Root-Is-Purelib: true\nTag: py3-none-any\n"))
+    entries = [
+        (f"{DIST_NAME}/{p.relative_to(package_dir).as_posix()}", p.read_bytes()) for p in files
+    ]
+    entries.append(
+        (
+            f"{info}/METADATA",
+            (
+                f"Metadata-Version: 2.1\nName: {PROJECT_NAME}\nVersion: {version}\n"
+                f"Summary: {SUMMARY}\nRequires-Python: >=3.9\nRequires-Dist: numpy>=1.22\n"
+            ).encode(),
+        )
+    )
+    entries.append(
+        (
+            f"{info}/WHEEL",
+            b"Wheel-Version: 1.0\nGenerator: cnn-grader\n"
+            b"Root-Is-Purelib: true\nTag: py3-none-any\n",
+        )
+    )
     record = [f"{name},sha256={_digest(data)},{len(data)}" for name, data in entries]
     entries.append((f"{info}/RECORD", ("\n".join(record + [f"{info}/RECORD,,"]) + "\n").encode()))
     buffer = io.BytesIO()
@@ -102,8 +115,7 @@ def with_setup_cell(notebook_text: str, spec: str) -> str:
     cell = nbformat.v4.new_code_cell(SETUP_CELL.format(spec=spec).rstrip("\n"))
     cell.metadata["tags"] = [SETUP_TAG]
     cell.pop("id", None)
-    first_code = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"),
-                      len(nb.cells))
+    first_code = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), len(nb.cells))
     nb.cells.insert(first_code, cell)
     if any("id" in c for c in nb.cells):
         cell["id"] = "cnn-selfcheck-setup"

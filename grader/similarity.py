@@ -84,7 +84,9 @@ def fingerprint(cells: Sequence[str], starter: Sequence[str] = ()) -> Fingerprin
     """The 5-grams of what this student wrote beyond the starter notebook."""
     keep = _defined_names(starter)
     starter_cells = [tuple(normalise(c, keep)) for c in starter]
-    starter_grams = set().union(*(_grams(list(c)) for c in starter_cells)) if starter_cells else set()
+    starter_grams = (
+        set().union(*(_grams(list(c)) for c in starter_cells)) if starter_cells else set()
+    )
     seen = set(starter_cells)
     stream: list[str] = []
     for cell in cells:
@@ -100,9 +102,14 @@ def similarity(a: Fingerprint, b: Fingerprint) -> float:
     return len(a.shingles & b.shingles) / len(a.shingles | b.shingles)
 
 
-def similar_pairs(exercise: str, notebooks: Mapping[str, Path], *, starter: Path | None = None,
-                  threshold: float = THRESHOLD,
-                  min_shingles: int = MIN_SHINGLES) -> list[SimilarPair]:
+def similar_pairs(
+    exercise: str,
+    notebooks: Mapping[str, Path],
+    *,
+    starter: Path | None = None,
+    threshold: float = THRESHOLD,
+    min_shingles: int = MIN_SHINGLES,
+) -> list[SimilarPair]:
     """Pairs of students (of one exercise) at or above `threshold`, most similar first."""
     starter_cells = code_cells(starter) if starter is not None and starter.is_file() else []
     prints = {s: fingerprint(code_cells(p), starter_cells) for s, p in notebooks.items()}
@@ -110,7 +117,7 @@ def similar_pairs(exercise: str, notebooks: Mapping[str, Path], *, starter: Path
     pairs = []
     for i, a in enumerate(students):
         fa = prints[a].shingles
-        for b in students[i + 1:]:
+        for b in students[i + 1 :]:
             fb = prints[b].shingles
             small, large = sorted((len(fa), len(fb)))
             if small < threshold * large:  # Jaccard <= |small| / |large|: cannot reach it
@@ -122,7 +129,7 @@ def similar_pairs(exercise: str, notebooks: Mapping[str, Path], *, starter: Path
 
 
 def _grams(tokens: list[str]) -> set[tuple[str, ...]]:
-    return {tuple(tokens[i:i + SHINGLE]) for i in range(max(0, len(tokens) - SHINGLE + 1))}
+    return {tuple(tokens[i : i + SHINGLE]) for i in range(max(0, len(tokens) - SHINGLE + 1))}
 
 
 def _defined_names(cells: Sequence[str]) -> frozenset[str]:
@@ -133,8 +140,11 @@ def _defined_names(cells: Sequence[str]) -> frozenset[str]:
             tree = ast.parse(cell)
         except (SyntaxError, ValueError, RecursionError):
             continue
-        names |= {n.name for n in tree.body
-                  if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+        names |= {
+            n.name
+            for n in tree.body
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        }
     return frozenset(names)
 
 
@@ -143,15 +153,24 @@ def _tokens(text: str, *, rename: bool) -> list[str]:
     out: list[str] = []
     try:
         for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-            if tok.type in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.ENCODING,
-                            tokenize.ENDMARKER):
+            if tok.type in (
+                tokenize.COMMENT,
+                tokenize.NL,
+                tokenize.NEWLINE,
+                tokenize.ENCODING,
+                tokenize.ENDMARKER,
+            ):
                 continue
             if tok.type == tokenize.INDENT:
                 out.append("<in>")
             elif tok.type == tokenize.DEDENT:
                 out.append("<de>")
-            elif rename and tok.type == tokenize.NAME and tok.string not in _BUILTINS \
-                    and not _is_keyword(tok.string):
+            elif (
+                rename
+                and tok.type == tokenize.NAME
+                and tok.string not in _BUILTINS
+                and not _is_keyword(tok.string)
+            ):
                 out.append("g")
             else:
                 out.append(tok.string)
@@ -171,8 +190,15 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
         body = getattr(node, "body", None)
         if not isinstance(body, list):
             continue
-        kept = [s for s in body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)
-                                        and isinstance(s.value.value, str))]
+        kept = [
+            s
+            for s in body
+            if not (
+                isinstance(s, ast.Expr)
+                and isinstance(s.value, ast.Constant)
+                and isinstance(s.value.value, str)
+            )
+        ]
         if len(kept) != len(body):
             node.body = kept or [ast.Pass()]  # type: ignore[attr-defined]
     return tree
@@ -203,8 +229,13 @@ class _Canon(ast.NodeTransformer):
             node.decorator_list = [self.visit(d) for d in node.decorator_list]
         node.args = self.visit(node.args)  # defaults belong to the enclosing scope...
         self.scopes.append((_locals(node), {}))
-        for arg in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs,
-                    node.args.vararg, node.args.kwarg]:
+        for arg in [
+            *node.args.posonlyargs,
+            *node.args.args,
+            *node.args.kwonlyargs,
+            node.args.vararg,
+            node.args.kwarg,
+        ]:
             if arg is not None:  # ...the parameters to this one, numbered first
                 arg.arg = self._name(arg.arg)
         if isinstance(node, ast.Lambda):

@@ -25,8 +25,18 @@ def trains_on_test_data(cells: list[Cell]) -> list[str]:
 
 # -- training on test data -----------------------------------------------------------------
 _TRAINING_CALLS = {"fit", "train_on_batch", "fit_generator"}
-_JOINING_CALLS = {"concatenate", "vstack", "hstack", "row_stack", "column_stack", "dstack",
-                  "stack", "append", "concat", "union"}
+_JOINING_CALLS = {
+    "concatenate",
+    "vstack",
+    "hstack",
+    "row_stack",
+    "column_stack",
+    "dstack",
+    "stack",
+    "append",
+    "concat",
+    "union",
+}
 _NOT_DATA = {"len", "int", "float", "range", "print", "str", "round", "min", "max"}
 
 
@@ -73,8 +83,10 @@ class _TestData:
             if isinstance(child, ast.Call):
                 self._call(child)
         for child in ast.walk(node):
-            if isinstance(child, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and \
-                    child.value is not None:
+            if (
+                isinstance(child, (ast.Assign, ast.AnnAssign, ast.AugAssign))
+                and child.value is not None
+            ):
                 targets = child.targets if isinstance(child, ast.Assign) else [child.target]
                 for target in targets:
                     self._bind(target, child.value)
@@ -85,8 +97,11 @@ class _TestData:
                 for t, v in zip(target.elts, value.elts, strict=False):
                     self._bind(t, v)
                 return
-            if isinstance(value, ast.Call) and _dotted(value.func).endswith("load_data") \
-                    and len(target.elts) == 2:
+            if (
+                isinstance(value, ast.Call)
+                and _dotted(value.func).endswith("load_data")
+                and len(target.elts) == 2
+            ):
                 self._mark(target.elts[0], self.train)
                 self._mark(target.elts[1], self.test)
                 return
@@ -129,14 +144,18 @@ class _TestData:
         tail = func.attr if isinstance(func, ast.Attribute) else _dotted(func)
         if tail in _TRAINING_CALLS and isinstance(func, ast.Attribute):
             data = list(node.args[:2]) + [k.value for k in node.keywords if k.arg in ("x", "y")]
-            used = sorted(set().union(*[self._data_names(d) for d in data]) & self.test) \
-                if data else []
+            used = (
+                sorted(set().union(*[self._data_names(d) for d in data]) & self.test)
+                if data
+                else []
+            )
             if used:
-                self._add(f"trains on test data: `{_short(ast.unparse(node), 70)}` uses "
-                          f"{', '.join(used)}, made from the test split")
+                self._add(
+                    f"trains on test data: `{_short(ast.unparse(node), 70)}` uses "
+                    f"{', '.join(used)}, made from the test split"
+                )
         elif tail in _JOINING_CALLS:
-            names = set().union(*[self._data_names(a) for a in node.args]) if node.args \
-                else set()
+            names = set().union(*[self._data_names(a) for a in node.args]) if node.args else set()
             if names & self.test and names & self.train:
                 self._add(f"joins training and test data: `{_short(ast.unparse(node), 70)}`")
 
@@ -159,8 +178,10 @@ class BudgetOverride:
     injected_cell: int
 
     def text(self) -> str:
-        return (f"cell {self.cell} sets {self.name} = {_short(self.value, 40)} after the "
-                f"grader's injected budget (cell {self.injected_cell})")
+        return (
+            f"cell {self.cell} sets {self.name} = {_short(self.value, 40)} after the "
+            f"grader's injected budget (cell {self.injected_cell})"
+        )
 
 
 def budget_overrides(nb: Any) -> list[BudgetOverride]:
@@ -170,15 +191,21 @@ def budget_overrides(nb: Any) -> list[BudgetOverride]:
     `global EPOCHS`."""
     cells = cells_of(nb)
     tags = [c.get("metadata", {}).get("tags", []) for c in nb.get("cells", [])]
-    injected = next((i for i, t in enumerate(tags) if isinstance(t, list) and INJECTED_TAG in t),
-                    None)
+    injected = next(
+        (i for i, t in enumerate(tags) if isinstance(t, list) and INJECTED_TAG in t), None
+    )
     tree = cells[injected].tree if injected is not None else None
     if injected is None or tree is None:
         return []
-    names = {t.id for node in ast.walk(tree) if isinstance(node, ast.Assign)
-             for t in node.targets if isinstance(t, ast.Name)}
+    names = {
+        t.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
     out: list[BudgetOverride] = []
-    for cell in cells[injected + 1:]:
+    for cell in cells[injected + 1 :]:
         if cell.kind != "code" or cell.tree is None:
             continue
         for node, name in _assignments(cell.tree):
@@ -207,9 +234,13 @@ def _assignments(tree: ast.Module) -> list[tuple[ast.AST, str]]:
                 for n in ast.walk(target):
                     if isinstance(n, ast.Name) and (top or n.id in globals_):
                         out.append((node, n.id))
-                    elif isinstance(n, ast.Subscript) and isinstance(n.value, ast.Call) and \
-                            _dotted(n.value.func) == "globals" and \
-                            isinstance(n.slice, ast.Constant) and isinstance(n.slice.value, str):
+                    elif (
+                        isinstance(n, ast.Subscript)
+                        and isinstance(n.value, ast.Call)
+                        and _dotted(n.value.func) == "globals"
+                        and isinstance(n.slice, ast.Constant)
+                        and isinstance(n.slice.value, str)
+                    ):
                         out.append((node, n.slice.value))
         elif isinstance(node, (ast.For, ast.AsyncFor)):
             for n in ast.walk(node.target):

@@ -68,8 +68,13 @@ def run_reporter(runners_input: str, env: Mapping[str, str]) -> V1Run:
             out.max_points += results["max_score"]
             out.points += sum(t["score"] for t in results["tests"])
     statuses = {d["status"] for d in out.documents.values()}
-    out.failure = ("Some tests failed." if "fail" in statuses
-                   else "Some tests errored." if "error" in statuses else None)
+    out.failure = (
+        "Some tests failed."
+        if "fail" in statuses
+        else "Some tests errored."
+        if "error" in statuses
+        else None
+    )
     return out
 
 
@@ -104,4 +109,3 @@ def parse_command_file(text: str) -> dict[str, str]:
 
 def _js(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
-

@@ -24,8 +24,12 @@ def make_notebook(tmp_path: Path) -> Callable[..., Path]:
     notebook of those code cells under tmp_path and returns its path. A NotebookNode is
     accepted as well; `name` picks the file name (the grader may infer the exercise from it)."""
 
-    def make(cells: Sequence[str] | NotebookNode, exercise: str | None = None, *,
-             name: str = "submission.ipynb") -> Path:
+    def make(
+        cells: Sequence[str] | NotebookNode,
+        exercise: str | None = None,
+        *,
+        name: str = "submission.ipynb",
+    ) -> Path:
         return helpers.write_notebook(tmp_path, name, cells, exercise)
 
     return make
@@ -35,8 +39,9 @@ def make_notebook(tmp_path: Path) -> Callable[..., Path]:
 def grade_nb() -> Callable[..., GradeResult]:
     """`grade_nb(path, exercise=None, seed=1234, **options)`: grade through the public API."""
 
-    def run(path: Path, exercise: str | None = None, seed: int = helpers.SEED,
-            **options: Any) -> GradeResult:
+    def run(
+        path: Path, exercise: str | None = None, seed: int = helpers.SEED, **options: Any
+    ) -> GradeResult:
         return helpers.grade_nb(path, exercise, seed, **options)
 
     return run

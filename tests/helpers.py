@@ -22,7 +22,6 @@ from grader.exercises import available, get
 SEED = 1234
 
 
-
 def _numpy_exercises() -> tuple[str, ...]:
     """Every discovered exercise that needs no TensorFlow: a new one is pinned by the contract
     tests (solution full marks, starter all not_attempted) as soon as its module exists."""
@@ -36,15 +35,19 @@ NUMPY_EXERCISES = _numpy_exercises()
 def build_notebook(sources: Iterable[str], exercise: str | None = None) -> NotebookNode:
     """A notebook of code cells; `exercise` goes into the metadata the grader reads first."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     if exercise is not None:
         nb.metadata["cnn_grader"] = {"exercise": exercise}
     return nb
 
 
-def write_notebook(directory: Path, name: str, nb: NotebookNode | Sequence[str],
-                   exercise: str | None = None) -> Path:
+def write_notebook(
+    directory: Path, name: str, nb: NotebookNode | Sequence[str], exercise: str | None = None
+) -> Path:
     """Write `nb` (a notebook, or a list of code-cell sources) as `directory/name`."""
     if not isinstance(nb, NotebookNode):
         nb = build_notebook(nb, exercise)
@@ -79,8 +82,9 @@ def solution_definitions(exercise: str) -> str:
     return definitions_source(solution_notebook(exercise))
 
 
-def grade_nb(path: Path, exercise: str | None = None, seed: int = SEED,
-             **options: Any) -> GradeResult:
+def grade_nb(
+    path: Path, exercise: str | None = None, seed: int = SEED, **options: Any
+) -> GradeResult:
     """Grade through the public API with a fixed seed; extra keywords go to `Options`."""
     return grade(Path(path), Options(exercise=exercise, seed=seed, **options))
 
@@ -102,6 +106,9 @@ def describe(result: GradeResult) -> str:
     ex = result.execution
     lines = [f"execution {ex.status.value}: {ex.message}"]
     lines += [f"  cell {p.cell_index}: {p.kind} {p.ename}: {p.evalue}" for p in ex.problems]
-    lines += [f"  {c.id}: {c.status.value}: {c.message[:300]}" for c in result.checks
-              if c.status.value != "passed"]
+    lines += [
+        f"  {c.id}: {c.status.value}: {c.message[:300]}"
+        for c in result.checks
+        if c.status.value != "passed"
+    ]
     return "\n".join(lines)

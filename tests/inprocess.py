@@ -37,8 +37,12 @@ MAX_ITEMS = 10_000  # as grader/probe/kernel_side.py
 # The exercises graded here: every NumPy exercise, and every other exercise with a mutant
 # catalogue (ex08's metrics are NumPy functions in a notebook that trains); both discovered.
 # And the seeds every catalogued mutant is held to: the suite's two fixed seeds and 28 more.
-EXERCISES = tuple(sorted(set(NUMPY_EXERCISES) | {
-    d.name for d in MUTANTS_DIR.iterdir() if d.is_dir() and any(d.glob("*.py"))}))
+EXERCISES = tuple(
+    sorted(
+        set(NUMPY_EXERCISES)
+        | {d.name for d in MUTANTS_DIR.iterdir() if d.is_dir() and any(d.glob("*.py"))}
+    )
+)
 SEEDS = (1234, 20240917, *range(28))
 
 
@@ -70,8 +74,9 @@ def _as_read_back(value: Any, depth: int = 0) -> Any:
     if isinstance(value, (types.GeneratorType, map, zip, filter)):
         items = list(itertools.islice(value, MAX_ITEMS + 1))
         if len(items) > MAX_ITEMS:
-            raise ValueError(f"a generator of more than {MAX_ITEMS} items is longer than the "
-                             "grader reads")
+            raise ValueError(
+                f"a generator of more than {MAX_ITEMS} items is longer than the grader reads"
+            )
         return _as_read_back(items, depth)
     if isinstance(value, tuple):
         return tuple(_as_read_back(v, depth + 1) for v in value)
@@ -90,8 +95,9 @@ def _as_read_back(value: Any, depth: int = 0) -> Any:
     return ObjectInfo(type(value).__name__, type(value).__module__)
 
 
-def probe(ns: Mapping[str, Any], call: Call, args: tuple[Any, ...],
-          kwargs: dict[str, Any]) -> Evidence:
+def probe(
+    ns: Mapping[str, Any], call: Call, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Evidence:
     """One call, as the kernel-side probe makes it, read back as evidence."""
     if call.func not in ns:
         return Evidence(status="missing")
@@ -109,18 +115,23 @@ def probe(ns: Mapping[str, Any], call: Call, args: tuple[Any, ...],
     except NotImplementedError as exc:
         return Evidence(status="stub", error_type="NotImplementedError", error_message=str(exc))
     except Exception as exc:  # noqa: BLE001 - what the probe records as "raised"
-        return Evidence(status="raised", error_type=type(exc).__name__,
-                        error_message=str(exc)[:1000],
-                        traceback="".join(traceback.format_exception(exc)[-3:])[-2000:])
+        return Evidence(
+            status="raised",
+            error_type=type(exc).__name__,
+            error_message=str(exc)[:1000],
+            traceback="".join(traceback.format_exception(exc)[-3:])[-2000:],
+        )
     try:
         return Evidence(status="returned", value=_as_read_back(value))
     except Exception as exc:  # noqa: BLE001 - the probe's "unreadable"
-        return Evidence(status="unreadable", error_type=type(exc).__name__,
-                        error_message=str(exc)[:500])
+        return Evidence(
+            status="unreadable", error_type=type(exc).__name__, error_message=str(exc)[:500]
+        )
 
 
-def grade(exercise: Exercise | str, seed: int, *sources: str,
-          ns: Mapping[str, Any] | None = None) -> list[CheckResult]:
+def grade(
+    exercise: Exercise | str, seed: int, *sources: str, ns: Mapping[str, Any] | None = None
+) -> list[CheckResult]:
     """Every check of the exercise on the namespace of `sources` (or `ns`), at `seed`."""
     ex = get(exercise) if isinstance(exercise, str) else exercise
     ns = ns if ns is not None else namespace(ex.id, *sources)

@@ -52,9 +52,15 @@ def parse(path: Path) -> Mutant:
             fields[key.strip()] = value.strip()
     if "fails" not in fields or not source.startswith("# fails:"):
         raise ValueError(f"{path}: the first line must be '# fails: check_id, ...'")
-    return Mutant(path.parent.name, path.stem, source, _ids(fields["fails"]),
-                  _ids(fields.get("may fail", "")), fields.get("gap", ""),
-                  _ids(fields.get("names", "")))
+    return Mutant(
+        path.parent.name,
+        path.stem,
+        source,
+        _ids(fields["fails"]),
+        _ids(fields.get("may fail", "")),
+        fields.get("gap", ""),
+        _ids(fields.get("names", "")),
+    )
 
 
 def all_mutants() -> list[Mutant]:

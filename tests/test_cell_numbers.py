@@ -18,15 +18,18 @@ def _nb() -> nbformat.NotebookNode:
     injected.metadata["tags"] = [cells.INJECTED_TAG]
     selfcheck = nbformat.v4.new_code_cell("")  # blanked for grading, numbered for the student
     selfcheck.metadata["tags"] = ["self-check"]
-    nb.cells = [nbformat.v4.new_markdown_cell("# Ex"),
-                nbformat.v4.new_code_cell("import numpy as np"),            # [1]
-                injected,                                                    # grader's
-                nbformat.v4.new_code_cell("def zero_pad(x, pad):\n    y = 1\n"
-                                          "    return x[None] + undefined_name\n"),  # [2]
-                selfcheck,                                                   # [3]
-                nbformat.v4.new_code_cell("   "),                            # empty: none
-                nbformat.v4.new_code_cell("zero_pad(np.zeros(3), 1)"),      # [4]
-                nbformat.v4.new_code_cell("1/0")]                           # [5]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Ex"),
+        nbformat.v4.new_code_cell("import numpy as np"),  # [1]
+        injected,  # grader's
+        nbformat.v4.new_code_cell(
+            "def zero_pad(x, pad):\n    y = 1\n    return x[None] + undefined_name\n"
+        ),  # [2]
+        selfcheck,  # [3]
+        nbformat.v4.new_code_cell("   "),  # empty: none
+        nbformat.v4.new_code_cell("zero_pad(np.zeros(3), 1)"),  # [4]
+        nbformat.v4.new_code_cell("1/0"),
+    ]  # [5]
     return nb
 
 
@@ -37,12 +40,17 @@ def test_numbers_skip_markdown_empty_and_grader_cells() -> None:
 def test_traceback_references_become_cell_and_line() -> None:
     nb = _nb()
     name = cells.murmur2(nb.cells[3].source)
-    text = (f'Cell In[9], line 1\n  File "/tmp/cnn-grader-x/home/ipykernel_301/{name}.py", '
-            f'line 3, in zero_pad\nFile /tmp/ipykernel_7/{name}.py:3, in zero_pad(x, pad)\n'
-            'Cell In[2], line 4\n  File "/tmp/ipykernel_7/12345.py", line 1')
+    text = (
+        f'Cell In[9], line 1\n  File "/tmp/cnn-grader-x/home/ipykernel_301/{name}.py", '
+        f"line 3, in zero_pad\nFile /tmp/ipykernel_7/{name}.py:3, in zero_pad(x, pad)\n"
+        'Cell In[2], line 4\n  File "/tmp/ipykernel_7/12345.py", line 1'
+    )
     out = cells.student_frames(text, nb, {9: 6})
-    assert out.splitlines()[:3] == ["cell 4, line 1", "  cell 2, line 3, in zero_pad",
-                                    "cell 2, line 3, in zero_pad(x, pad)"]
+    assert out.splitlines()[:3] == [
+        "cell 4, line 1",
+        "  cell 2, line 3, in zero_pad",
+        "cell 2, line 3, in zero_pad(x, pad)",
+    ]
     assert "Cell In[2], line 4" in out and "12345.py" in out  # unknown: left as they are
 
 

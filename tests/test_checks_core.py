@@ -78,13 +78,16 @@ def asserts(got: Any, ctx: Context) -> None:
 RETURNED = Evidence(status="returned", value=4)
 
 
-@pytest.mark.parametrize(("fn", "status", "score"), [
-    (passes, "passed", 2.0),
-    (fails, "failed", 0.0),
-    (not_attempted, "not_attempted", 0.0),
-    (crashes, "error", 0.0),
-    (asserts, "error", 0.0),
-])
+@pytest.mark.parametrize(
+    ("fn", "status", "score"),
+    [
+        (passes, "passed", 2.0),
+        (fails, "failed", 0.0),
+        (not_attempted, "not_attempted", 0.0),
+        (crashes, "error", 0.0),
+        (asserts, "error", 0.0),
+    ],
+)
 def test_how_a_check_ends_decides_its_status(fn: Any, status: str, score: float) -> None:
     result = run_one(fn, RETURNED)
     assert (result.status.value, result.score, result.max_score) == (status, score, 2.0)
@@ -103,20 +106,35 @@ def test_fail_message_is_shown_as_is() -> None:
     assert run_one(not_attempted, RETURNED).message == "`f` is not written yet"
 
 
-@pytest.mark.parametrize(("ev", "status", "words"), [
-    (Evidence(status="missing"), "not_attempted", "`f` is not defined"),
-    (Evidence(status="stub"), "not_attempted", "NotImplementedError"),
-    (Evidence(status="not_callable", extra={"type": "int"}), "failed", "not a function"),
-    (Evidence(status="raised", error_type="ValueError", error_message="bad k",
-              traceback="  line 3"), "failed", "f(3) raised ValueError: bad k\nline 3"),
-    (Evidence(status="timeout"), "timeout", "did not finish"),
-    (Evidence(status="kernel_died"), "failed", "kernel died"),
-    (Evidence(status="not_run"), "failed", "could not be called"),
-    (Evidence(status="unreadable", error_message="bad array"), "failed",
-     "could not be read: bad array"),
-])
-def test_evidence_that_is_not_a_value_never_reaches_the_check(ev: Evidence, status: str,
-                                                               words: str) -> None:
+@pytest.mark.parametrize(
+    ("ev", "status", "words"),
+    [
+        (Evidence(status="missing"), "not_attempted", "`f` is not defined"),
+        (Evidence(status="stub"), "not_attempted", "NotImplementedError"),
+        (Evidence(status="not_callable", extra={"type": "int"}), "failed", "not a function"),
+        (
+            Evidence(
+                status="raised",
+                error_type="ValueError",
+                error_message="bad k",
+                traceback="  line 3",
+            ),
+            "failed",
+            "f(3) raised ValueError: bad k\nline 3",
+        ),
+        (Evidence(status="timeout"), "timeout", "did not finish"),
+        (Evidence(status="kernel_died"), "failed", "kernel died"),
+        (Evidence(status="not_run"), "failed", "could not be called"),
+        (
+            Evidence(status="unreadable", error_message="bad array"),
+            "failed",
+            "could not be read: bad array",
+        ),
+    ],
+)
+def test_evidence_that_is_not_a_value_never_reaches_the_check(
+    ev: Evidence, status: str, words: str
+) -> None:
     result = run_one(crashes, ev)  # the check function would crash: it must not be called
     assert result.status.value == status
     assert words in result.message
@@ -206,15 +224,18 @@ def test_expect_array_accepts_numbers_and_lists_of_numbers() -> None:
     assert expect_array(2.5, what="f").shape == ()
 
 
-@pytest.mark.parametrize(("value", "words"), [
-    ("forty-two", "expected a NumPy array, got str"),
-    (None, "got None"),
-    ([1, "a"], "expected an array of numbers"),
-    ([[1, 2], [3]], "expected an array of numbers"),
-    (np.array([1, None], dtype=object), "dtype object"),
-    (np.array([1j]), "dtype complex128"),
-    ({"a": 1}, "got dict"),
-])
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("forty-two", "expected a NumPy array, got str"),
+        (None, "got None"),
+        ([1, "a"], "expected an array of numbers"),
+        ([[1, 2], [3]], "expected an array of numbers"),
+        (np.array([1, None], dtype=object), "dtype object"),
+        (np.array([1j]), "dtype complex128"),
+        ({"a": 1}, "got dict"),
+    ],
+)
 def test_expect_array_fails_on_anything_else(value: Any, words: str) -> None:
     with pytest.raises(Fail, match="^f: .*" + words.replace("(", r"\(")):
         expect_array(value, what="f")

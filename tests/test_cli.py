@@ -19,8 +19,9 @@ from grader.exercises import available, get
 
 
 def cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "grader.cli", *args], capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "grader.cli", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def report(out: Path, stem: str) -> dict:  # type: ignore[type-arg]
@@ -35,17 +36,20 @@ def test_list_prints_every_check_with_its_points() -> None:
     assert "ex10_conv_backward" in available()
     for eid in available():
         exercise = get(eid)
-        assert any(line.startswith(eid) and f"({exercise.max_score:g} points)" in line
-                   for line in lines), eid
+        assert any(
+            line.startswith(eid) and f"({exercise.max_score:g} points)" in line for line in lines
+        ), eid
         for check in exercise.checks:
             assert any(line.split()[:2] == [check.id, f"{check.points:g}"] for line in lines), (
-                check.id)
+                check.id
+            )
 
 
 def test_grade_a_solution_exits_0_and_writes_both_reports(tmp_path: Path) -> None:
     out = tmp_path / "reports"
-    proc = cli("grade", str(helpers.solution_path("ex02_pooling")), "--out", str(out),
-               "--seed", "7")
+    proc = cli(
+        "grade", str(helpers.solution_path("ex02_pooling")), "--out", str(out), "--seed", "7"
+    )
     assert proc.returncode == 0, proc.stderr
     doc = report(out, "ex02_pooling")
     assert doc["exercise"] == "ex02_pooling" and doc["score"] == doc["max_score"] == 10
@@ -54,8 +58,14 @@ def test_grade_a_solution_exits_0_and_writes_both_reports(tmp_path: Path) -> Non
 
 
 def test_grade_unknown_exercise_is_a_usage_error(tmp_path: Path) -> None:
-    proc = cli("grade", str(helpers.solution_path("ex02_pooling")), "--exercise", "ex99_nope",
-               "--out", str(tmp_path))
+    proc = cli(
+        "grade",
+        str(helpers.solution_path("ex02_pooling")),
+        "--exercise",
+        "ex99_nope",
+        "--out",
+        str(tmp_path),
+    )
     assert proc.returncode == 2
     assert "ex99_nope" in proc.stderr and "ex02_pooling" in proc.stderr  # lists the known ids
     assert not list(tmp_path.iterdir())
@@ -91,8 +101,9 @@ def test_exercise_is_inferred_metadata_first_then_file_name(tmp_path: Path) -> N
     del by_name.metadata["cnn_grader"]
     first = helpers.write_notebook(tmp_path, "alice_ex02_pooling.ipynb", by_name)
     # The metadata (ex02) wins over a file name that says ex03.
-    second = helpers.write_notebook(tmp_path, "bob_ex03_parameters.ipynb",
-                                    helpers.solution_notebook("ex02_pooling"))
+    second = helpers.write_notebook(
+        tmp_path, "bob_ex03_parameters.ipynb", helpers.solution_notebook("ex02_pooling")
+    )
     out = tmp_path / "reports"
     proc = cli("grade", str(first), str(second), "--out", str(out), "--seed", "3")
     assert proc.returncode == 0, proc.stderr
@@ -119,4 +130,3 @@ def test_version_and_help(flag: str) -> None:
     proc = cli(flag)
     assert proc.returncode == 0
     assert "cnn-grader" in proc.stdout
-

@@ -30,8 +30,9 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def plain(tmp_path: Path, cache: Path) -> Path:
-    return bundle.build(REPO, tmp_path / "course.bundle", exercises=["ex01_convolution",
-                                                                     "ex03_parameters"])
+    return bundle.build(
+        REPO, tmp_path / "course.bundle", exercises=["ex01_convolution", "ex03_parameters"]
+    )
 
 
 def _rewrite(src: Path, dest: Path, change) -> Path:  # type: ignore[no-untyped-def]
@@ -49,10 +50,13 @@ def _rewrite(src: Path, dest: Path, change) -> Path:  # type: ignore[no-untyped-
 def test_a_bundle_unpacks_to_a_private_course_that_grades(plain: Path, cache: Path) -> None:
     c = course.resolve(plain)
     assert c.kind == "bundle" and c.can_grade and c.source == plain.resolve()
-    assert sorted(p.name for p in c.solutions_dir.iterdir()) == ["ex01_convolution.ipynb",
-                                                                 "ex03_parameters.ipynb"]
-    assert (c.solutions_dir / "ex01_convolution.ipynb").read_bytes() == \
-        (REPO / "solutions" / "ex01_convolution.ipynb").read_bytes()
+    assert sorted(p.name for p in c.solutions_dir.iterdir()) == [
+        "ex01_convolution.ipynb",
+        "ex03_parameters.ipynb",
+    ]
+    assert (c.solutions_dir / "ex01_convolution.ipynb").read_bytes() == (
+        REPO / "solutions" / "ex01_convolution.ipynb"
+    ).read_bytes()
     assert (cache / "courses").stat().st_mode & 0o777 == 0o700
     assert plain.stat().st_mode & 0o777 == 0o600
     assert course.resolve(plain) == c  # the same content is unpacked once
@@ -63,25 +67,49 @@ def test_an_unpacked_copy_changed_on_disk_is_unpacked_again(plain: Path) -> None
     target = c.solutions_dir / "ex01_convolution.ipynb"
     target.write_text("{}")  # e.g. a kernel of the grader's own user wrote there
     again = course.resolve(plain)
-    assert (again.solutions_dir / "ex01_convolution.ipynb").read_bytes() == \
-        (REPO / "solutions" / "ex01_convolution.ipynb").read_bytes()
+    assert (again.solutions_dir / "ex01_convolution.ipynb").read_bytes() == (
+        REPO / "solutions" / "ex01_convolution.ipynb"
+    ).read_bytes()
 
 
-@pytest.mark.parametrize("change, says", [
-    (lambda n, d: (n, d.replace(b"def conv2d", b"def conv2e")) if n.startswith("solutions/")
-     else (n, d), "does not match the hash"),
-    (lambda n, d: None if n == "solutions/ex03_parameters.ipynb" else (n, d), "is missing"),
-    (lambda n, d: (n, d) if n != "manifest.json" else (n, d.replace(b'"format_version": 1',
-                                                                   b'"format_version": 7')),
-     "bundle format 7"),
-    (lambda n, d: (n, d) if n != "manifest.json" else (n, d.replace(b'"grader_version": "',
-                                                                   b'"grader_version": "9.')),
-     "was made with cnn-grader 9."),
-    (lambda n, d: (n, d) if n != "manifest.json" else (n, b"{not json"), "not JSON"),
-    (lambda n, d: None if n == "manifest.json" else (n, d), "has no manifest.json"),
-])
-def test_a_tampered_or_foreign_bundle_is_refused(plain: Path, tmp_path: Path, change,  # type: ignore[no-untyped-def]
-                                                 says: str) -> None:
+@pytest.mark.parametrize(
+    "change, says",
+    [
+        (
+            lambda n, d: (
+                (n, d.replace(b"def conv2d", b"def conv2e"))
+                if n.startswith("solutions/")
+                else (n, d)
+            ),
+            "does not match the hash",
+        ),
+        (lambda n, d: None if n == "solutions/ex03_parameters.ipynb" else (n, d), "is missing"),
+        (
+            lambda n, d: (
+                (n, d)
+                if n != "manifest.json"
+                else (n, d.replace(b'"format_version": 1', b'"format_version": 7'))
+            ),
+            "bundle format 7",
+        ),
+        (
+            lambda n, d: (
+                (n, d)
+                if n != "manifest.json"
+                else (n, d.replace(b'"grader_version": "', b'"grader_version": "9.'))
+            ),
+            "was made with cnn-grader 9.",
+        ),
+        (lambda n, d: (n, d) if n != "manifest.json" else (n, b"{not json"), "not JSON"),
+        (lambda n, d: None if n == "manifest.json" else (n, d), "has no manifest.json"),
+    ],
+)
+def test_a_tampered_or_foreign_bundle_is_refused(
+    plain: Path,
+    tmp_path: Path,
+    change,  # type: ignore[no-untyped-def]
+    says: str,
+) -> None:
     bad = _rewrite(plain, tmp_path / "bad.bundle", change)
     with pytest.raises(bundle.BundleError, match=says.replace(".", r"\.")):
         course.resolve(bad)
@@ -103,11 +131,13 @@ def test_a_truncated_bundle_is_corrupted(plain: Path, tmp_path: Path) -> None:
         bundle.open_bundle(bad)
 
 
-def test_encrypted_bundles_need_their_key(tmp_path: Path, cache: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_encrypted_bundles_need_their_key(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     key = bundle.new_key()
-    enc = bundle.build(REPO, tmp_path / "enc.bundle", exercises=["ex02_pooling"], encrypt=True,
-                       key=key)
+    enc = bundle.build(
+        REPO, tmp_path / "enc.bundle", exercises=["ex02_pooling"], encrypt=True, key=key
+    )
     assert b"def max_pool2d" not in enc.read_bytes() and enc.read_bytes().startswith(bundle.MAGIC)
     monkeypatch.delenv(bundle.KEY_ENV, raising=False)
     with pytest.raises(bundle.BundleError, match="is not set"):
@@ -148,7 +178,8 @@ def test_folders_release_and_nothing(tmp_path: Path, cache: Path) -> None:
 
 
 def test_the_environment_names_the_course_and_the_old_name_still_works(
-        plain: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plain: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CNN_GRADER_COURSE", str(plain))
     assert course.current().kind == "bundle"
     monkeypatch.delenv("CNN_GRADER_COURSE")
@@ -156,8 +187,9 @@ def test_the_environment_names_the_course_and_the_old_name_still_works(
     assert course.current().root == REPO
 
 
-def test_cli_bundle_and_bad_course_exit_2(tmp_path: Path, cache: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_bundle_and_bad_course_exit_2(
+    tmp_path: Path, cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "b.bundle"
     assert main(["bundle", "--out", str(out), "--exercise", "ex01_convolution"]) == 0
     assert "1 exercises" in capsys.readouterr().out
@@ -166,7 +198,9 @@ def test_cli_bundle_and_bad_course_exit_2(tmp_path: Path, cache: Path,
     assert main(["bundle", "--out", str(out), "--exercise", "ex77_nothing"]) == 2
     assert "ex77_nothing" in capsys.readouterr().err
     nb = REPO / "solutions" / "ex01_convolution.ipynb"
-    assert main(["grade", str(nb), "--course", str(tmp_path / "nope"),
-                 "--out", str(tmp_path / "r")]) == 2
+    assert (
+        main(["grade", str(nb), "--course", str(tmp_path / "nope"), "--out", str(tmp_path / "r")])
+        == 2
+    )
     assert "one of three ways" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()

@@ -18,7 +18,7 @@ from grader.cli import main
 
 DEBIAN = Path("/usr/share/datasets/fashion-mnist")
 
-FAKE_KERAS = '''
+FAKE_KERAS = """
 import os, shutil
 class _Loader:
     def __init__(self, name): self.name = name
@@ -32,7 +32,7 @@ class _Loader:
 class datasets:
     fashion_mnist = _Loader("fashion_mnist")
     mnist = _Loader("mnist")
-'''
+"""
 
 
 @pytest.fixture
@@ -51,12 +51,14 @@ def offline_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_list_and_fetch_what_is_already_here_downloads_nothing(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     if not DEBIAN.is_dir():
         pytest.skip("Debian's dataset-fashion-mnist is not installed (.ci/setup installs it)")
     monkeypatch.setenv("CNN_GRADER_CACHE_DIR", str(tmp_path / "cache"))
-    assert main(["datasets", "fetch", "--exercise", "ex05_cnn", "--exercise",
-                 "ex01_convolution"]) == 0
+    assert (
+        main(["datasets", "fetch", "--exercise", "ex05_cnn", "--exercise", "ex01_convolution"]) == 0
+    )
     out = capsys.readouterr().out
     assert out.strip() == f"fashion_mnist: available (the system folder {DEBIAN})"
     assert main(["datasets", "fetch", "--exercise", "ex02_pooling"]) == 0
@@ -65,8 +67,8 @@ def test_list_and_fetch_what_is_already_here_downloads_nothing(
 
 @pytest.mark.skipif(not DEBIAN.is_dir(), reason="needs Debian's dataset-fashion-mnist files")
 def test_fetch_goes_through_the_loader_into_the_graders_keras_home(
-        offline_machine: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    offline_machine: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert datasets.locate("fashion_mnist") is None
     assert main(["datasets", "list", "fashion_mnist"]) == 0
     assert "fashion_mnist: missing" in capsys.readouterr().out
@@ -75,13 +77,15 @@ def test_fetch_goes_through_the_loader_into_the_graders_keras_home(
     assert "fashion_mnist: fetched into" in capsys.readouterr().out
     found = datasets.locate("fashion_mnist")
     assert found is not None and found.origin.startswith("a download in")
-    assert all(p.parent == datasets.keras_home() / "datasets" / "fashion-mnist"
-               for p in found.paths.values())
+    assert all(
+        p.parent == datasets.keras_home() / "datasets" / "fashion-mnist"
+        for p in found.paths.values()
+    )
 
 
 def test_a_download_with_the_wrong_content_is_not_accepted(
-        offline_machine: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    offline_machine: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     wrong = offline_machine / "wrong"
     wrong.mkdir()
     for f in datasets.FASHION_MNIST.files:
@@ -91,8 +95,9 @@ def test_a_download_with_the_wrong_content_is_not_accepted(
     assert "could not fetch Fashion-MNIST" in capsys.readouterr().err
 
 
-def test_an_offline_fetch_says_why_and_exits_2(offline_machine: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_offline_fetch_says_why_and_exits_2(
+    offline_machine: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["datasets", "fetch", "mnist"]) == 2
     err = capsys.readouterr().err
     assert "could not fetch MNIST" in err and "offline" in err and "mnist.npz" in err

@@ -25,8 +25,7 @@ from grader.probe.evidence import Evidence
 
 
 def _cases() -> list[Any]:
-    return [pytest.param(e, w, id=f"{e}/{w.func}/{w.id}") for e in EXERCISES
-            for w in get(e).wrong]
+    return [pytest.param(e, w, id=f"{e}/{w.func}/{w.id}") for e in EXERCISES for w in get(e).wrong]
 
 
 def _context(ex: Exercise, check: Check, seed: int) -> Context:
@@ -47,7 +46,8 @@ def test_variant_is_declared_for_real_checks_of_its_function(exercise: str, wron
 
 @pytest.mark.parametrize(("exercise", "wrong"), _cases())
 def test_every_target_check_catches_and_names_the_variant_at_every_seed(
-        exercise: str, wrong: Wrong) -> None:
+    exercise: str, wrong: Wrong
+) -> None:
     ex = get(exercise)
     checks = {c.id: c for c in ex.checks}
     for cid in wrong.caught_by:
@@ -89,7 +89,10 @@ def test_ex10_inputs_hold_what_its_docstring_promises() -> None:
     def totals(call: Any, seed: int) -> list[int]:
         (dout, x, kernel), kwargs = call.bind(seed, {})
         s = m._pair(kwargs.get("stride", 1))
-        return [sum(m._pads(n, k, st)) for n, k, st in zip(x.shape[:2], kernel.shape[:2], s, strict=False)]
+        return [
+            sum(m._pads(n, k, st))
+            for n, k, st in zip(x.shape[:2], kernel.shape[:2], s, strict=False)
+        ]
 
     for seed in SEEDS[:5]:
         assert all(t % 2 == 1 for t in totals(m.SAME, seed) + totals(m.SAME_1, seed))
@@ -105,8 +108,12 @@ def test_ex10_inputs_hold_what_its_docstring_promises() -> None:
             assert all(len(np.unique(x3[..., c])) == x3[..., c].size for c in range(x3.shape[2]))
             assert (dout > 0).all()
             r, c = np.unravel_index(np.argmax(x3[..., 0]), x3.shape[:2])
-            windows = [(i, j) for i in range(dout.shape[0]) for j in range(dout.shape[1])
-                       if i * sh <= r < i * sh + kh and j * sw <= c < j * sw + kw]
+            windows = [
+                (i, j)
+                for i in range(dout.shape[0])
+                for j in range(dout.shape[1])
+                if i * sh <= r < i * sh + kh and j * sw <= c < j * sw + kw
+            ]
             assert any((i * sh, j * sw) != (r, c) for i, j in windows), check.id
             if sh < kh or sw < kw:
                 assert len(windows) >= 2, check.id

@@ -65,11 +65,22 @@ def test_keras_marker_is_only_a_path(tmp_path: Path) -> None:
 
 
 def test_error_fields_are_kept_and_bounded(tmp_path: Path) -> None:
-    write(tmp_path, {"key": KEY, "status": "raised", "duration_s": 0.25,
-                     "error": {"type": "ValueError", "message": "m" * 5000, "traceback": "tb"}})
+    write(
+        tmp_path,
+        {
+            "key": KEY,
+            "status": "raised",
+            "duration_s": 0.25,
+            "error": {"type": "ValueError", "message": "m" * 5000, "traceback": "tb"},
+        },
+    )
     ev = evidence.read(tmp_path, KEY, run_status="error")
-    assert (ev.status, ev.error_type, ev.traceback, ev.duration_s) == ("raised", "ValueError",
-                                                                      "tb", 0.25)
+    assert (ev.status, ev.error_type, ev.traceback, ev.duration_s) == (
+        "raised",
+        "ValueError",
+        "tb",
+        0.25,
+    )
     assert len(ev.error_message) == 1000
     assert ev.value is None
 
@@ -83,7 +94,8 @@ def test_non_returned_statuses_carry_no_value(status: str, tmp_path: Path) -> No
 
 @pytest.mark.parametrize("run_status", ["timeout", "kernel_died", "not_run"])
 def test_a_cell_that_did_not_finish_has_no_evidence_even_if_a_file_is_there(
-        run_status: str, tmp_path: Path) -> None:
+    run_status: str, tmp_path: Path
+) -> None:
     assert evidence.read(tmp_path, KEY, run_status=run_status).status == run_status
     write(tmp_path, {"key": KEY, "status": "returned", "value": 1})  # planted, not the probe's
     ev = evidence.read(tmp_path, KEY, run_status=run_status)
@@ -103,8 +115,7 @@ UNREADABLE: dict[str, Any] = {
     "bad float": {"key": KEY, "status": "returned", "value": {"__float__": "1e400"}},
     "bad bigint": {"key": KEY, "status": "returned", "value": {"__bigint__": "1 + 1"}},
     "bad dict entry": {"key": KEY, "status": "returned", "value": {"__dict__": [[1, 2, 3]]}},
-    "unhashable key": {"key": KEY, "status": "returned",
-                       "value": {"__dict__": [[[1], 2]]}},
+    "unhashable key": {"key": KEY, "status": "returned", "value": {"__dict__": [[[1], 2]]}},
     "traversal": {"key": KEY, "status": "returned", "value": {"__ndarray__": "../x.npy"}},
     "missing array": {"key": KEY, "status": "returned", "value": {"__ndarray__": "gone.npy"}},
     "keras traversal": {"key": KEY, "status": "returned", "value": {"__keras__": "../m.keras"}},
@@ -136,7 +147,10 @@ def test_arrays_that_are_not_numbers_are_refused(tmp_path: Path) -> None:
     np.save(tmp_path / "obj.npy", np.array([None, {}], dtype=object), allow_pickle=True)
     np.save(tmp_path / "str.npy", np.array(["a"]))
     (tmp_path / "junk.npy").write_bytes(b"junk")
-    for name, words in (("obj.npy", "not a valid .npy"), ("str.npy", "expected numbers"),
-                        ("junk.npy", "not a valid .npy")):
+    for name, words in (
+        ("obj.npy", "not a valid .npy"),
+        ("str.npy", "expected numbers"),
+        ("junk.npy", "not a valid .npy"),
+    ):
         ev = returned(tmp_path, {"__ndarray__": name})
         assert ev.status == "unreadable" and words in ev.error_message, (name, ev)

@@ -16,39 +16,49 @@ from grader.exercises import available, get, infer_from_name, number
 @pytest.fixture()
 def fake_modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A module folder with exercises 1, 2, 10 and 11, and files that are not exercises."""
-    for name in ("ex01_convolution", "ex02_pooling", "ex10_conv_backward", "ex11_cifar10",
-                 "helper_drivers", "__init__", "ex3_short", "exam_notes"):
+    for name in (
+        "ex01_convolution",
+        "ex02_pooling",
+        "ex10_conv_backward",
+        "ex11_cifar10",
+        "helper_drivers",
+        "__init__",
+        "ex3_short",
+        "exam_notes",
+    ):
         (tmp_path / f"{name}.py").write_text("", encoding="utf-8")
     monkeypatch.setattr(registry, "_HERE", tmp_path)
     return tmp_path
 
 
 def test_available_is_every_exercise_module_in_order(fake_modules: Path) -> None:
-    assert available() == ["ex01_convolution", "ex02_pooling", "ex10_conv_backward",
-                           "ex11_cifar10"]
+    assert available() == ["ex01_convolution", "ex02_pooling", "ex10_conv_backward", "ex11_cifar10"]
     (fake_modules / "ex12_new_one.py").write_text("", encoding="utf-8")
     assert available()[-1] == "ex12_new_one"  # a new module is an exercise: nothing to register
 
 
-@pytest.mark.parametrize(("filename", "expected"), [
-    ("alice_ex10_conv_backward.ipynb", "ex10_conv_backward"),
-    ("ex11.ipynb", "ex11_cifar10"),
-    ("alice_ex10.ipynb", "ex10_conv_backward"),
-    ("Ex01-conv.ipynb", "ex01_convolution"),
-    ("alice_ex01_convolution.ipynb", "ex01_convolution"),
-    ("ex01.ipynb", "ex01_convolution"),
-    ("ex1.ipynb", "ex01_convolution"),
-    ("carol_x_ex01.ipynb", "ex01_convolution"),
-    ("exercise_2.ipynb", "ex02_pooling"),
-    ("bob-EX11-cifar.ipynb", "ex11_cifar10"),
-    ("ex02_pooling (1).ipynb", "ex02_pooling"),
-    # not a reference to an exercise, or to one that does not exist
-    ("homework.ipynb", None),
-    ("index01.ipynb", None),
-    ("ex12.ipynb", None),
-    ("ex110.ipynb", None),
-    ("ex3.ipynb", None),
-])
+@pytest.mark.parametrize(
+    ("filename", "expected"),
+    [
+        ("alice_ex10_conv_backward.ipynb", "ex10_conv_backward"),
+        ("ex11.ipynb", "ex11_cifar10"),
+        ("alice_ex10.ipynb", "ex10_conv_backward"),
+        ("Ex01-conv.ipynb", "ex01_convolution"),
+        ("alice_ex01_convolution.ipynb", "ex01_convolution"),
+        ("ex01.ipynb", "ex01_convolution"),
+        ("ex1.ipynb", "ex01_convolution"),
+        ("carol_x_ex01.ipynb", "ex01_convolution"),
+        ("exercise_2.ipynb", "ex02_pooling"),
+        ("bob-EX11-cifar.ipynb", "ex11_cifar10"),
+        ("ex02_pooling (1).ipynb", "ex02_pooling"),
+        # not a reference to an exercise, or to one that does not exist
+        ("homework.ipynb", None),
+        ("index01.ipynb", None),
+        ("ex12.ipynb", None),
+        ("ex110.ipynb", None),
+        ("ex3.ipynb", None),
+    ],
+)
 def test_infer_from_name(fake_modules: Path, filename: str, expected: str | None) -> None:
     assert infer_from_name(filename) == expected
 

@@ -24,7 +24,8 @@ def test_exercise_notebook_is_what_its_solution_generates(name: str) -> None:
     assert student.is_file(), f"exercises/{name} is missing: run `cnn-grader generate`"
     assert student.read_text(encoding="utf-8") == render(solutions_dir() / name), (
         f"exercises/{name} differs from what solutions/{name} generates; edit the solution "
-        "and run `cnn-grader generate` instead of editing exercises/ by hand")
+        "and run `cnn-grader generate` instead of editing exercises/ by hand"
+    )
 
 
 def test_drift_is_detected_and_repaired(tmp_path: Path) -> None:
@@ -37,9 +38,10 @@ def test_drift_is_detected_and_repaired(tmp_path: Path) -> None:
     assert drifted(solutions, exercises) == []
 
     edited = exercises / "ex02_pooling.ipynb"
-    edited.write_text(edited.read_text(encoding="utf-8").replace("# YOUR CODE HERE",
-                                                                 "# your code here"),
-                      encoding="utf-8")
+    edited.write_text(
+        edited.read_text(encoding="utf-8").replace("# YOUR CODE HERE", "# your code here"),
+        encoding="utf-8",
+    )
     assert drifted(solutions, exercises) == ["ex02_pooling.ipynb"]
 
 
@@ -86,14 +88,18 @@ def test_strip_solution_leaves_cells_without_markers_alone() -> None:
 
 def test_markers_tolerate_trailing_spaces_and_tabs() -> None:
     assert strip_solution("\t### BEGIN SOLUTION  \n\tx = 1\n\t### END SOLUTION\t") == (
-        "\t# YOUR CODE HERE\n\traise NotImplementedError()")
+        "\t# YOUR CODE HERE\n\traise NotImplementedError()"
+    )
 
 
-@pytest.mark.parametrize(("source", "words"), [
-    ("### BEGIN SOLUTION\nx = 1", "never closed"),
-    ("x = 1\n### END SOLUTION", "without BEGIN"),
-    ("### BEGIN SOLUTION\n    ### BEGIN SOLUTION\n### END SOLUTION", "nested"),
-])
+@pytest.mark.parametrize(
+    ("source", "words"),
+    [
+        ("### BEGIN SOLUTION\nx = 1", "never closed"),
+        ("x = 1\n### END SOLUTION", "without BEGIN"),
+        ("### BEGIN SOLUTION\n    ### BEGIN SOLUTION\n### END SOLUTION", "nested"),
+    ],
+)
 def test_unbalanced_markers_raise(source: str, words: str) -> None:
     with pytest.raises(MarkerError, match=words):
         strip_solution(source, where="ex99 cell 3")

@@ -11,7 +11,7 @@ from pathlib import Path
 import helpers
 import nbformat
 
-HANG = '''
+HANG = """
 import time
 def _hangs(name):
     def f(*args, **kwargs):
@@ -21,7 +21,7 @@ def _hangs(name):
     return f
 conv2d = _hangs("conv2d")
 sobel_edges = _hangs("sobel_edges")
-'''
+"""
 
 
 def test_each_hanging_function_is_waited_for_once(tmp_path: Path) -> None:

@@ -30,10 +30,16 @@ from grader.exercises import get
 EX = "ex02_pooling"
 DEFS = helpers.solution_definitions(EX)
 FAST = Limits(cell_timeout=2, probe_timeout=2, notebook_timeout=60, startup_timeout=60)
-MAX_POOL_CHECKS = {"max_pool_2d_default", "max_pool_3d_pool3", "max_pool_valid_uneven",
-                   "max_pool_overlap",
-                   "max_pool_same", "max_pool_same_wide", "max_pool_same_negative",
-                   "max_pool_pair"}
+MAX_POOL_CHECKS = {
+    "max_pool_2d_default",
+    "max_pool_3d_pool3",
+    "max_pool_valid_uneven",
+    "max_pool_overlap",
+    "max_pool_same",
+    "max_pool_same_wide",
+    "max_pool_same_negative",
+    "max_pool_pair",
+}
 AVG_POOL_CHECKS = {"avg_pool_default", "avg_pool_overlap", "avg_pool_same"}
 ALL_CHECKS = MAX_POOL_CHECKS | AVG_POOL_CHECKS | {"global_avg_pool"}
 
@@ -71,7 +77,8 @@ def reference_answers(seed: int = helpers.SEED) -> dict[str, list[Any]]:
     for call in exercise.calls():
         args, kwargs = call.bind(seed, cache)
         out[call.key()] = np.asarray(
-            getattr(reference, call.func)(*copy_value(args), **copy_value(kwargs))).tolist()
+            getattr(reference, call.func)(*copy_value(args), **copy_value(kwargs))
+        ).tolist()
     return out
 
 
@@ -90,6 +97,7 @@ PLANT = (
 
 
 # -- the notebook itself misbehaves ---------------------------------------------------------
+
 
 def test_endless_loop_at_top_level_times_out_and_earlier_work_is_graded(tmp_path: Path) -> None:
     result = grade_cells(tmp_path, DEFS, "while True:\n    pass", "x = 1")
@@ -117,18 +125,27 @@ def test_flood_of_output_is_truncated_and_kept_small(tmp_path: Path) -> None:
             return runs[-1]
 
     limits = Limits(cell_timeout=30, probe_timeout=5, max_output_bytes=1_000_000)
-    result = grade_cells(tmp_path, DEFS, "for _ in range(50):\n    print('x' * 1_000_000)",
-                         limits=limits, executor=Spy())
+    result = grade_cells(
+        tmp_path,
+        DEFS,
+        "for _ in range(50):\n    print('x' * 1_000_000)",
+        limits=limits,
+        executor=Spy(),
+    )
     assert result.execution.output_truncated is True
     assert result.score == result.max_score, helpers.describe(result)
     # What the grader holds of the 50 MB stays within the budget.
-    kept = sum(len(str(out.get("text", ""))) + len(json.dumps(out.get("data", {})))
-               for cell in runs[0].notebook.cells if cell.cell_type == "code"
-               for out in cell.get("outputs", []))
+    kept = sum(
+        len(str(out.get("text", ""))) + len(json.dumps(out.get("data", {})))
+        for cell in runs[0].notebook.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+    )
     assert kept <= limits.max_output_bytes + 10_000
 
 
 # -- a student function misbehaves when the grader calls it ---------------------------------
+
 
 def test_function_that_never_returns_gets_timeout_others_still_graded(tmp_path: Path) -> None:
     result = grade_cells(tmp_path, DEFS, "def global_avg_pool(x):\n    while True:\n        pass")
@@ -139,9 +156,16 @@ def test_function_that_never_returns_gets_timeout_others_still_graded(tmp_path: 
 
 
 def test_function_that_kills_the_kernel_fails_others_still_graded(
-        make_notebook: Callable[..., Path], grade_nb: Callable[..., GradeResult]) -> None:
-    path = make_notebook([DEFS, "def avg_pool2d(x, pool_size=2, stride=None, padding='valid'):\n"
-                                "    import os\n    os._exit(1)"], EX)
+    make_notebook: Callable[..., Path], grade_nb: Callable[..., GradeResult]
+) -> None:
+    path = make_notebook(
+        [
+            DEFS,
+            "def avg_pool2d(x, pool_size=2, stride=None, padding='valid'):\n"
+            "    import os\n    os._exit(1)",
+        ],
+        EX,
+    )
     result = grade_nb(path, limits=FAST)
     assert "error" not in helpers.statuses(result).values()
     assert passed(result) == ALL_CHECKS - AVG_POOL_CHECKS, helpers.describe(result)
@@ -153,14 +177,16 @@ def test_function_that_kills_the_kernel_fails_others_still_graded(
 
 def test_odd_return_values_fail_with_a_message(tmp_path: Path) -> None:
     result = grade_cells(
-        tmp_path, DEFS,
+        tmp_path,
+        DEFS,
         "_sol_avg = avg_pool2d\n"
         "def max_pool2d(x, pool_size=2, stride=None, padding='valid'):\n"
         "    raise ValueError('pool_size does not fit')\n"
         "def avg_pool2d(x, pool_size=2, stride=None, padding='valid'):\n"
         "    return _sol_avg(x, pool_size, stride, padding).tolist()  # a list is fine\n"
         "def global_avg_pool(x):\n"
-        "    return 'forty-two'\n")
+        "    return 'forty-two'\n",
+    )
     checks = helpers.by_id(result)
     assert passed(result) == AVG_POOL_CHECKS
     for cid in MAX_POOL_CHECKS:
@@ -172,14 +198,16 @@ def test_odd_return_values_fail_with_a_message(tmp_path: Path) -> None:
 
 def test_unreadable_return_values_fail_with_a_message(tmp_path: Path) -> None:
     result = grade_cells(
-        tmp_path, DEFS,
+        tmp_path,
+        DEFS,
         "_sol_max = max_pool2d\n"
         "def max_pool2d(x, pool_size=2, stride=None, padding='valid'):\n"
         "    return np.array(_sol_max(x, pool_size, stride, padding), dtype=object)\n"
         "def avg_pool2d(x, pool_size=2, stride=None, padding='valid'):\n"
         "    return np.empty((9000, 9000))  # 648 MB, never touched\n"
         "def global_avg_pool(x):\n"
-        "    return None\n")
+        "    return None\n",
+    )
     checks = helpers.by_id(result)
     assert passed(result) == set()
     assert set(helpers.statuses(result).values()) == {"failed"}
@@ -192,14 +220,18 @@ def test_unreadable_return_values_fail_with_a_message(tmp_path: Path) -> None:
 
 # -- the notebook tries to pass wrong answers off as right ones -----------------------------
 
+
 def test_patched_numpy_comparisons_only_patch_the_kernel(tmp_path: Path) -> None:
     result = grade_cells(
-        tmp_path, DEFS, ZEROS,
+        tmp_path,
+        DEFS,
+        ZEROS,
         "np.allclose = lambda *a, **k: True\n"
         "np.array_equal = lambda *a, **k: True\n"
         "np.isclose = lambda a, b, *r, **k: np.ones(np.broadcast(a, b).shape, bool)\n"
         "np.testing.assert_allclose = lambda *a, **k: None\n"
-        "np.testing.assert_array_equal = lambda *a, **k: None\n")
+        "np.testing.assert_array_equal = lambda *a, **k: None\n",
+    )
     assert set(helpers.statuses(result).values()) == {"failed"}, helpers.describe(result)
     assert all("differ from the expected" in c.message for c in result.checks)
 
@@ -208,14 +240,18 @@ def test_open_refused_under_the_probe_folder_yields_unreadable_not_passes(tmp_pa
     """Right answers planted before grading, then the probe kept from writing its own records:
     the planted files must be gone before the probe runs, and nothing passes."""
     result = grade_cells(
-        tmp_path, DEFS, ZEROS, PLANT.format(data=json.dumps(reference_answers())) + "plant()\n",
+        tmp_path,
+        DEFS,
+        ZEROS,
+        PLANT.format(data=json.dumps(reference_answers())) + "plant()\n",
         "import builtins\n"
         "_real_open = builtins.open\n"
         "def _guarded(file, *args, **kwargs):\n"
         "    if '.cnn_grader_probe' in str(file):\n"
         "        raise PermissionError('not today')\n"
         "    return _real_open(file, *args, **kwargs)\n"
-        "builtins.open = _guarded\n")
+        "builtins.open = _guarded\n",
+    )
     assert set(helpers.statuses(result).values()) == {"failed"}, helpers.describe(result)
     assert all("could not be read" in c.message for c in result.checks)
 
@@ -225,7 +261,9 @@ def test_records_planted_during_grading_do_not_count(tmp_path: Path) -> None:
     are skipped because an earlier call of the same function hung, kill the kernel or never
     run, so the probe never overwrites the planted records."""
     result = grade_cells(
-        tmp_path, DEFS, PLANT.format(data=json.dumps(reference_answers())),
+        tmp_path,
+        DEFS,
+        PLANT.format(data=json.dumps(reference_answers())),
         "_sol_max = max_pool2d\n"
         "_planted = []\n"
         "def max_pool2d(x, pool_size=2, stride=None, padding='valid'):\n"
@@ -238,10 +276,15 @@ def test_records_planted_during_grading_do_not_count(tmp_path: Path) -> None:
         "    return _sol_max(x, pool_size, stride, padding)\n"
         "def avg_pool2d(x, pool_size=2, stride=None, padding='valid'):\n"
         "    os._exit(1)\n",
-        limits=Limits(cell_timeout=5, probe_timeout=1, max_restarts=0))
+        limits=Limits(cell_timeout=5, probe_timeout=1, max_restarts=0),
+    )
     status = helpers.statuses(result)
-    assert passed(result) == {"max_pool_2d_default", "max_pool_3d_pool3", "max_pool_valid_uneven",
-                              "max_pool_overlap"}, helpers.describe(result)
+    assert passed(result) == {
+        "max_pool_2d_default",
+        "max_pool_3d_pool3",
+        "max_pool_valid_uneven",
+        "max_pool_overlap",
+    }, helpers.describe(result)
     assert status["max_pool_same"] == status["max_pool_same_negative"] == "timeout"
     assert status["max_pool_pair"] == "timeout"  # not run: max_pool2d hung before it
     checks = helpers.by_id(result)
@@ -256,7 +299,9 @@ def test_replaced_probe_object_cannot_forge_passes(tmp_path: Path) -> None:
     """A hook swaps the grader's probe for a forger after its setup cell: the forged records
     (an unknown status, or wrong values) fail validation or comparison, never pass."""
     result = grade_cells(
-        tmp_path, DEFS, ZEROS,
+        tmp_path,
+        DEFS,
+        ZEROS,
         "import json, os\n"
         "class _Forger:\n"
         "    def run(self, key):\n"
@@ -266,7 +311,8 @@ def test_replaced_probe_object_cannot_forge_passes(tmp_path: Path) -> None:
         "def _swap(*args):\n"
         "    if not isinstance(globals().get('__cnn_grader_probe__'), _Forger):\n"
         "        globals()['__cnn_grader_probe__'] = _Forger()\n"
-        "get_ipython().events.register('post_run_cell', _swap)\n")
+        "get_ipython().events.register('post_run_cell', _swap)\n",
+    )
     checks = helpers.by_id(result)
     assert set(helpers.statuses(result).values()) == {"failed"}, helpers.describe(result)
     for cid in MAX_POOL_CHECKS:
@@ -287,7 +333,11 @@ NOT_NOTEBOOKS: dict[str, Callable[[Path], None]] = {
     # deeper than Python's JSON decoder recurses: must be a verdict, not a RecursionError
     "deeply_nested": lambda p: p.write_text(
         '{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [], "x": '
-        + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8"),
+        + "[" * 100_000
+        + "]" * 100_000
+        + "}",
+        encoding="utf-8",
+    ),
 }
 
 
@@ -305,7 +355,8 @@ def test_file_that_is_not_a_notebook(kind: str, tmp_path: Path) -> None:
 
 
 def test_a_notebook_saved_with_a_byte_order_mark_or_mended_ids_is_graded(
-        tmp_path: Path, recwarn: pytest.WarningsRecorder) -> None:
+    tmp_path: Path, recwarn: pytest.WarningsRecorder
+) -> None:
     """Windows editors write a UTF-8 BOM; hand-merged notebooks repeat or lose cell ids.
     Jupyter opens both (it mends the ids): so does the grader, quietly."""
     nb = json.loads(helpers.solution_path(EX).read_text(encoding="utf-8"))
@@ -326,8 +377,21 @@ def test_cli_grade_of_non_notebooks_exits_1_and_still_writes_reports(tmp_path: P
         write(paths[-1])
     out = tmp_path / "reports"
     proc = subprocess.run(
-        [sys.executable, "-m", "grader.cli", "grade", *map(str, paths), "--exercise", EX,
-         "--out", str(out)], capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "grader.cli",
+            "grade",
+            *map(str, paths),
+            "--exercise",
+            EX,
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 1, proc.stderr
     for path in paths:
         doc = json.loads((out / f"{path.stem}.json").read_text(encoding="utf-8"))

@@ -19,9 +19,11 @@ PACKAGE = Path(__file__).resolve().parents[1] / "grader"
 HEAVY = ("nbclient", "jupyter_client", "grader.execution.sandbox", "tensorflow")
 # Deferred imports between two modules that split one idea (each is the other's helper); any
 # other cycle fails the test.
-KNOWN_PAIRS = [["grader.checks.core", "grader.checks.variants"],
-               ["grader.integrity", "grader.training_scan"],
-               ["grader.reporting.classroom", "grader.reporting.classroom_summary"]]
+KNOWN_PAIRS = [
+    ["grader.checks.core", "grader.checks.variants"],
+    ["grader.integrity", "grader.training_scan"],
+    ["grader.reporting.classroom", "grader.reporting.classroom_summary"],
+]
 
 
 def _name(path: Path) -> str:
@@ -40,8 +42,13 @@ def graph() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
         deferred: set[str] = set()
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
 
-        def visit(node: ast.AST, in_function: bool, deferred: set[str] = deferred,
-                  top: set[str] = top, package: str = package) -> None:
+        def visit(
+            node: ast.AST,
+            in_function: bool,
+            deferred: set[str] = deferred,
+            top: set[str] = top,
+            package: str = package,
+        ) -> None:
             for child in ast.iter_child_nodes(node):
                 if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
                     continue
@@ -52,19 +59,23 @@ def graph() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
                 elif isinstance(child, ast.ImportFrom):
                     base = child.module or ""
                     if child.level:
-                        up = package.split(".")[:len(package.split(".")) - child.level + 1]
+                        up = package.split(".")[: len(package.split(".")) - child.level + 1]
                         base = ".".join(up + ([base] if base else []))
                     if base.startswith("grader"):
-                        found.update(f"{base}.{a.name}" if f"{base}.{a.name}" in paths else base
-                                     for a in child.names)
+                        found.update(
+                            f"{base}.{a.name}" if f"{base}.{a.name}" in paths else base
+                            for a in child.names
+                        )
                 visit(child, inner)
 
         visit(ast.parse(path.read_text(encoding="utf-8")), False)
         out[name] = (frozenset(top & paths.keys()), frozenset(deferred & paths.keys()))
     # The registry imports its exercise modules by name (importlib), on first use.
     registry = "grader.exercises"
-    out[registry] = (out[registry][0], out[registry][1] | {m for m in paths
-                                                           if m.startswith(registry + ".ex")})
+    out[registry] = (
+        out[registry][0],
+        out[registry][1] | {m for m in paths if m.startswith(registry + ".ex")},
+    )
     return out
 
 
@@ -123,36 +134,65 @@ def test_no_import_cycles() -> None:
     assert cycles(deferred=True) == KNOWN_PAIRS
 
 
-@pytest.mark.parametrize("package, forbidden", [
-    # a check is a function of evidence and context: it starts no grading, no calibration
-    ("grader.keras_support", ("grader.api", "grader.pipeline", "grader.calibrate",
-                              "grader.exercises", "grader.batch", "grader.cli")),
-    ("grader.checks", ("grader.execution", "grader.api", "grader.pipeline", "grader.calibrate",
-                       "grader.keras_support", "grader.exercises")),
-    ("grader.models", ("grader.",)),
-    ("grader.options", ("grader.api", "grader.pipeline", "grader.calibrate")),
-    ("grader.pipeline", ("grader.api", "grader.calibrate", "grader.exercises")),
-])
+@pytest.mark.parametrize(
+    "package, forbidden",
+    [
+        # a check is a function of evidence and context: it starts no grading, no calibration
+        (
+            "grader.keras_support",
+            (
+                "grader.api",
+                "grader.pipeline",
+                "grader.calibrate",
+                "grader.exercises",
+                "grader.batch",
+                "grader.cli",
+            ),
+        ),
+        (
+            "grader.checks",
+            (
+                "grader.execution",
+                "grader.api",
+                "grader.pipeline",
+                "grader.calibrate",
+                "grader.keras_support",
+                "grader.exercises",
+            ),
+        ),
+        ("grader.models", ("grader.",)),
+        ("grader.options", ("grader.api", "grader.pipeline", "grader.calibrate")),
+        ("grader.pipeline", ("grader.api", "grader.calibrate", "grader.exercises")),
+    ],
+)
 def test_layers_point_one_way(package: str, forbidden: tuple[str, ...]) -> None:
     for module in sorted(m for m in graph() if m == package or m.startswith(package + ".")):
-        bad = sorted(m for m in reachable(module) if m.startswith(forbidden)
-                     and not m.startswith(package))
+        bad = sorted(
+            m for m in reachable(module) if m.startswith(forbidden) and not m.startswith(package)
+        )
         assert not bad, f"{module} imports {bad}"
 
 
 def _loaded_by(code: str) -> list[str]:
     probe = f"{code}\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                         check=True, timeout=120).stdout
-    return [m for m in json.loads(out.splitlines()[-1])
-            if any(m == h or m.startswith(h + ".") for h in HEAVY)]
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    return [
+        m
+        for m in json.loads(out.splitlines()[-1])
+        if any(m == h or m.startswith(h + ".") for h in HEAVY)
+    ]
 
 
-@pytest.mark.parametrize("code", [
-    "import grader",
-    "from grader import GradeResult, Options, __version__",
-    "import grader.keras_support.evaluate",  # what the Keras evaluation subprocess imports
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import grader",
+        "from grader import GradeResult, Options, __version__",
+        "import grader.keras_support.evaluate",  # what the Keras evaluation subprocess imports
+    ],
+)
 def test_importing_grader_loads_no_kernel_machinery(code: str) -> None:
     assert _loaded_by(code) == []
 

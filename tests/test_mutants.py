@@ -45,16 +45,19 @@ TWICE = {
 
 
 def _cases() -> list[object]:
-    cases: list[object] = [pytest.param(m, helpers.SEED, id=f"{m.id}-seed{helpers.SEED}")
-                           for m in MUTANTS]
-    cases += [pytest.param(m, SECOND_SEED, id=f"{m.id}-seed{SECOND_SEED}")
-              for m in MUTANTS if m.id in TWICE]
+    cases: list[object] = [
+        pytest.param(m, helpers.SEED, id=f"{m.id}-seed{helpers.SEED}") for m in MUTANTS
+    ]
+    cases += [
+        pytest.param(m, SECOND_SEED, id=f"{m.id}-seed{SECOND_SEED}")
+        for m in MUTANTS
+        if m.id in TWICE
+    ]
     return cases
 
 
 def test_every_exercise_has_at_least_five_caught_mutants() -> None:
-    caught = {e: sum(1 for m in MUTANTS if m.exercise == e and m.fails)
-              for e in KERNEL_EXERCISES}
+    caught = {e: sum(1 for m in MUTANTS if m.exercise == e and m.fails) for e in KERNEL_EXERCISES}
     assert all(n >= 5 for n in caught.values()), caught
 
 
@@ -72,8 +75,11 @@ def test_mutant_header_names_real_checks(mutant: Mutant) -> None:
 def _notebook(mutant: Mutant, tmp_path: Path) -> Path:
     if mutant.exercise in DEFINITIONS_ONLY:
         return helpers.write_notebook(
-            tmp_path, f"{mutant.name}.ipynb",
-            [helpers.solution_definitions(mutant.exercise), mutant.source], mutant.exercise)
+            tmp_path,
+            f"{mutant.name}.ipynb",
+            [helpers.solution_definitions(mutant.exercise), mutant.source],
+            mutant.exercise,
+        )
     nb = helpers.with_cells(helpers.solution_notebook(mutant.exercise), mutant.source)
     return helpers.write_notebook(tmp_path, f"{mutant.name}.ipynb", nb)
 

@@ -39,7 +39,9 @@ def test_the_catalogue_covers_every_exercise_here() -> None:
 def test_header_is_exact_and_names_declared_variants(mutant: Mutant) -> None:
     ex = get(mutant.exercise)
     assert mutant.fails, "every mutant here is caught by some check"
-    assert mutant.fails <= {c.id for c in ex.checks}, sorted(mutant.fails - {c.id for c in ex.checks})
+    assert mutant.fails <= {c.id for c in ex.checks}, sorted(
+        mutant.fails - {c.id for c in ex.checks}
+    )
     assert not mutant.may_fail, "seed-dependent checks: make the hidden inputs show the mistake"
     assert mutant.names <= {w.id for w in ex.wrong}, sorted(mutant.names - {w.id for w in ex.wrong})
 
@@ -53,7 +55,8 @@ def test_mutant_fails_exactly_its_checks_at_every_seed(mutant: Mutant) -> None:
         results = inprocess.grade(ex, seed, mutant.source)
         bad = inprocess.not_passed(results)
         context = f"{mutant.id}, seed {seed}: " + "; ".join(
-            f"{r.id} {r.status.value}: {r.message[:200]}" for r in results if r.id in bad)
+            f"{r.id} {r.status.value}: {r.message[:200]}" for r in results if r.id in bad
+        )
         assert bad == mutant.fails, context
         for r in results:
             if r.id not in bad:
@@ -64,7 +67,8 @@ def test_mutant_fails_exactly_its_checks_at_every_seed(mutant: Mutant) -> None:
                 assert named, f"{r.id} does not name {sorted(mutant.names)}: {r.message}"
                 assert any(says[func[r.id], n] in r.message for n in named), r.message
         assert inprocess.score(results) == ex.max_score - sum(
-            c.points for c in ex.checks if c.id in mutant.fails)
+            c.points for c in ex.checks if c.id in mutant.fails
+        )
 
 
 @pytest.mark.parametrize("exercise", EXERCISES)
@@ -72,16 +76,16 @@ def test_solution_passes_every_check_at_every_seed(exercise: str) -> None:
     ex = get(exercise)
     for seed in SEEDS:
         results = inprocess.grade(ex, seed)
-        assert inprocess.not_passed(results) == set(), (seed, [
-            (r.id, r.message) for r in results if r.status.value != "passed"])
+        assert inprocess.not_passed(results) == set(), (
+            seed,
+            [(r.id, r.message) for r in results if r.status.value != "passed"],
+        )
         assert inprocess.score(results) == ex.max_score == 10
 
 
 def test_a_wrong_answer_is_not_named_when_no_variant_matches() -> None:
     """A mistake outside the catalogue fails with the plain message, naming nothing."""
-    cell = ("_c = conv2d\n"
-            "def conv2d(*args, **kwargs):\n"
-            "    return _c(*args, **kwargs) * 1.5\n")
+    cell = "_c = conv2d\ndef conv2d(*args, **kwargs):\n    return _c(*args, **kwargs) * 1.5\n"
     results = {r.id: r for r in inprocess.grade(get("ex01_convolution"), helpers.SEED, cell)}
     check = results["conv2d_valid_2d"]
     assert check.status.value == "failed"

@@ -37,9 +37,13 @@ class ReplayExecutor:
     """Stands in for the nbclient executor: no kernel, the reference functions answer every
     call."""
 
-    def __init__(self, *, overrides: dict[str, Any] | None = None,
-                 tamper: Tamper | None = None,
-                 outcomes: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        overrides: dict[str, Any] | None = None,
+        tamper: Tamper | None = None,
+        outcomes: dict[str, str] | None = None,
+    ) -> None:
         self.overrides = overrides or {}
         self.tamper = tamper
         self.outcomes = outcomes or {}  # call name -> how its probe cell ended
@@ -65,15 +69,19 @@ class ReplayExecutor:
                 if self.tamper is not None:
                     self.tamper(probe_dir / "out", extra.key)
             outcomes[extra.key] = kernel.ExtraOutcome(extra.key, status)
-        summary = ExecutionSummary(status=ExecutionStatus.OK, duration_s=0.0, cells_total=1,
-                                   cells_executed=1)
+        summary = ExecutionSummary(
+            status=ExecutionStatus.OK, duration_s=0.0, cells_total=1, cells_executed=1
+        )
         return kernel.RunResult(summary, outcomes, request.nb)
+
 
 @pytest.fixture
 def no_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
     """Any attempt to start a real kernel fails the test."""
+
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("a kernel was started")
+
     monkeypatch.setattr(kernel, "run", refuse)
     monkeypatch.setattr(kernel, "run_async", refuse)
 
@@ -91,7 +99,8 @@ def test_replayed_reference_gets_full_marks_without_a_kernel(no_kernel: None) ->
 
 
 def test_calibration_is_settled_before_the_kernel_starts(
-        no_kernel: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    no_kernel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     events: list[str] = []
     resolve = calibrate.resolve
 
@@ -110,12 +119,15 @@ def test_calibration_is_settled_before_the_kernel_starts(
 
 
 def test_a_calibration_settled_ahead_is_used_as_it_is(
-        no_kernel: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    no_kernel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """What a batch does: resolved once, carried to every grading on this kind of machine."""
     settled = calibrate.resolve(get(EX), profiles.resolve(None))
     monkeypatch.setattr(calibrate, "resolve", lambda *a, **k: pytest.fail("resolved again"))
-    result = grade(helpers.solution_path(EX), Options(seed=helpers.SEED, calibration=settled,
-                                                      executor=ReplayExecutor()))
+    result = grade(
+        helpers.solution_path(EX),
+        Options(seed=helpers.SEED, calibration=settled, executor=ReplayExecutor()),
+    )
     assert result.score == result.max_score, helpers.describe(result)
 
 
@@ -127,20 +139,29 @@ def test_probe_outcomes_map_to_statuses(no_kernel: None) -> None:
         raise ZeroDivisionError("division by zero in my loop")
 
     executor = ReplayExecutor(
-        overrides={"global_avg_pool": stub, "avg_pool2d": broken, "max_pool2d": 3})
+        overrides={"global_avg_pool": stub, "avg_pool2d": broken, "max_pool2d": 3}
+    )
     result = replay(executor)
     status = helpers.statuses(result)
     assert status["global_avg_pool"] == "not_attempted"
     assert "NotImplementedError" in helpers.by_id(result)["global_avg_pool"].message
     assert {status[c] for c in status if c.startswith("avg_pool")} == {"failed"}
-    assert "raised ZeroDivisionError: division by zero in my loop" in helpers.by_id(
-        result)["avg_pool_overlap"].message
+    assert (
+        "raised ZeroDivisionError: division by zero in my loop"
+        in helpers.by_id(result)["avg_pool_overlap"].message
+    )
     assert "not a function" in helpers.by_id(result)["max_pool_pair"].message
     assert {status[c] for c in status if c.startswith("max_pool")} == {"failed"}
 
-    result = replay(ReplayExecutor(outcomes={"global_avg_pool": "timeout",
-                                             "avg_pool2d": "kernel_died",
-                                             "max_pool2d": "not_run"}))
+    result = replay(
+        ReplayExecutor(
+            outcomes={
+                "global_avg_pool": "timeout",
+                "avg_pool2d": "kernel_died",
+                "max_pool2d": "not_run",
+            }
+        )
+    )
     checks = helpers.by_id(result)
     assert checks["global_avg_pool"].status.value == "timeout"
     assert "kernel died" in checks["avg_pool_same"].message
@@ -150,12 +171,14 @@ def test_probe_outcomes_map_to_statuses(no_kernel: None) -> None:
 
 def test_a_missing_name_is_not_attempted(no_kernel: None) -> None:
     check = helpers.by_id(replay(ReplayExecutor(overrides={"global_avg_pool": MISSING})))[
-        "global_avg_pool"]
+        "global_avg_pool"
+    ]
     assert check.status.value == "not_attempted"
     assert "not defined" in check.message
 
 
 # -- records a hostile kernel could leave behind -------------------------------------------
+
 
 def _record(out: Path, key: str) -> dict[str, Any]:
     return json.loads((out / f"{key}.json").read_text(encoding="utf-8"))
@@ -170,13 +193,16 @@ def _set_value(value: Any) -> Tamper:
         record = _record(out, key)
         record["value"] = value
         _write(out, key, record)
+
     return tamper
 
 
 def _replace_array(make: Callable[[Path], None]) -> Tamper:
     """Overwrite the array file the genuine record points to."""
+
     def tamper(out: Path, key: str) -> None:
         make(out / _record(out, key)["value"]["__ndarray__"])
+
     return tamper
 
 
@@ -195,13 +221,16 @@ def _symlinked(path: Path) -> None:
 TAMPERS: dict[str, Tamper] = {
     "bad_json": lambda out, key: (out / f"{key}.json").write_text("{not json", encoding="utf-8"),
     "not_an_object": lambda out, key: _write(out, key, [1, 2, 3]),
-    "key_of_another_call": lambda out, key: _write(out, key, {**_record(out, key),
-                                                              "key": key + "x"}),
-    "unknown_status": lambda out, key: _write(out, key, {**_record(out, key),
-                                                         "status": "passed", "score": 1}),
+    "key_of_another_call": lambda out, key: _write(
+        out, key, {**_record(out, key), "key": key + "x"}
+    ),
+    "unknown_status": lambda out, key: _write(
+        out, key, {**_record(out, key), "status": "passed", "score": 1}
+    ),
     "no_record": lambda out, key: (out / f"{key}.json").unlink(),
     "huge_record": lambda out, key: (out / f"{key}.json").write_text(
-        json.dumps({**_record(out, key), "pad": "x" * 2_500_000}), encoding="utf-8"),
+        json.dumps({**_record(out, key), "pad": "x" * 2_500_000}), encoding="utf-8"
+    ),
     "path_traversal": _set_value({"__ndarray__": "../../etc/passwd"}),
     "absolute_path": _set_value({"__ndarray__": "/etc/passwd.npy"}),
     "other_suffix": _set_value({"__ndarray__": "calls.json"}),
@@ -212,7 +241,8 @@ TAMPERS: dict[str, Tamper] = {
     "unknown_marker": _set_value({"__reduce__": ["os.system", ["true"]]}),
     "pickled_array": _replace_array(_pickled),
     "structured_array": _replace_array(
-        lambda p: np.save(p, np.zeros(3, dtype=[("a", "f8")]), allow_pickle=False)),
+        lambda p: np.save(p, np.zeros(3, dtype=[("a", "f8")]), allow_pickle=False)
+    ),
     "string_array": _replace_array(lambda p: np.save(p, np.array(["1.0", "2.0"]))),
     "not_npy": _replace_array(lambda p: p.write_bytes(b"\x93NUMPY garbage")),
     "symlinked_array": _replace_array(_symlinked),

@@ -22,8 +22,9 @@ def _proc(tmp_path: Path, cgroup: str, mem_total_kib: int = 64 * 2**20) -> tuple
     return proc_root / "self", proc_root
 
 
-def test_cgroup_v2_limits_are_the_tightest_from_the_group_up(tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cgroup_v2_limits_are_the_tightest_from_the_group_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv(resources.MEMORY_ENV, raising=False)
     root = tmp_path / "cgroup"
     group = root / "autograder" / "job"
@@ -40,8 +41,9 @@ def test_cgroup_v2_limits_are_the_tightest_from_the_group_up(tmp_path: Path,
     assert found.describe() == "768 MiB (cgroup v2), 0.5 CPU"
 
 
-def test_cgroup_v1_limits_and_no_limit_at_all(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cgroup_v1_limits_and_no_limit_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv(resources.MEMORY_ENV, raising=False)
     root = tmp_path / "cgroup"
     (root / "memory" / "docker" / "abc").mkdir(parents=True)
@@ -55,7 +57,8 @@ def test_cgroup_v1_limits_and_no_limit_at_all(tmp_path: Path,
     assert (found.memory_bytes, found.cpus, found.source) == (2048 * MiB, 1.5, "cgroup v1")
     # no cgroup limit: the machine's memory bounds it
     (root / "memory" / "docker" / "abc" / "memory.limit_in_bytes").write_text(
-        "9223372036854771712\n")
+        "9223372036854771712\n"
+    )
     (root / "cpu,cpuacct" / "docker" / "abc" / "cpu.cfs_quota_us").write_text("-1\n")
     found = container(root, proc, proc_root)
     assert found.memory_bytes == 64 * 2**30 and found.source == "the machine's memory"
@@ -66,8 +69,10 @@ def test_cgroup_v1_limits_and_no_limit_at_all(tmp_path: Path,
     assert (found.memory_bytes, found.source) == (768 * MiB, resources.MEMORY_ENV)
 
 
-@pytest.mark.parametrize("text, value", [("768M", 768 * MiB), ("1.5G", 1536 * MiB),
-                                         ("805306368", 805306368), ("2GiB", 2 * 2**30)])
+@pytest.mark.parametrize(
+    "text, value",
+    [("768M", 768 * MiB), ("1.5G", 1536 * MiB), ("805306368", 805306368), ("2GiB", 2 * 2**30)],
+)
 def test_sizes_are_read_as_people_write_them(text: str, value: int) -> None:
     assert parse_size(text) == value
 
@@ -80,8 +85,9 @@ def test_a_bad_size_is_a_configuration_error() -> None:
 def test_an_exercise_that_does_not_fit_is_the_instructors_error_saying_how_much() -> None:
     small = resources.Resources(768 * MiB, 0.5, "cgroup v2")
     with pytest.raises(ResourcesTooSmall) as caught:
-        fit(Limits(), small, exercise="ex04_dense_baseline", reference_peak=605 * MiB,
-            training=True)
+        fit(
+            Limits(), small, exercise="ex04_dense_baseline", reference_peak=605 * MiB, training=True
+        )
     text = str(caught.value)
     assert "ex04_dense_baseline needs about 1.33 GiB" in text
     assert "this container allows 768 MiB (cgroup v2)" in text
@@ -90,13 +96,20 @@ def test_an_exercise_that_does_not_fit_is_the_instructors_error_saying_how_much(
 
 def test_the_kernel_cap_follows_the_container() -> None:
     box = resources.Resources(2 * 2**30, None, "cgroup v2")
-    limits, notes = fit(Limits(memory_bytes=6 * 2**30), box, exercise="ex01_convolution",
-                        reference_peak=None, training=False)
+    limits, notes = fit(
+        Limits(memory_bytes=6 * 2**30),
+        box,
+        exercise="ex01_convolution",
+        reference_peak=None,
+        training=False,
+    )
     assert limits.memory_bytes == 2 * 2**30 - resources.GRADER_SHARE_NUMPY
     assert notes and "kernel memory capped at" in notes[0]
     roomy = resources.Resources(64 * 2**30, None, "the machine's memory")
-    assert fit(Limits(), roomy, exercise="ex04_dense_baseline", reference_peak=605 * MiB,
-               training=True) == (Limits(), [])
+    assert fit(
+        Limits(), roomy, exercise="ex04_dense_baseline", reference_peak=605 * MiB, training=True
+    ) == (Limits(), [])
     unknown = resources.Resources(None, None, "no cgroup limit")
-    assert fit(Limits(), unknown, exercise="ex04_dense_baseline", reference_peak=605 * MiB,
-               training=True) == (Limits(), [])
+    assert fit(
+        Limits(), unknown, exercise="ex04_dense_baseline", reference_peak=605 * MiB, training=True
+    ) == (Limits(), [])

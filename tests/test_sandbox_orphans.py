@@ -12,15 +12,17 @@ import pytest
 
 from grader.execution.sandbox import cgroups
 
-MAKE = ("import sys, subprocess\n"
-        "from grader.execution.sandbox import cgroups\n"
-        "cg = cgroups.create(64 * 2**20, 64)\n"
-        "child = subprocess.Popen(['sleep', '300'], stdout=subprocess.DEVNULL,\n"
-        "                         stderr=subprocess.DEVNULL)\n"
-        "for d in cg.dirs:\n"
-        "    (d / 'cgroup.procs').write_text(str(child.pid))\n"
-        "print(cg.memory, child.pid, flush=True)\n"
-        "import os; os._exit(0)\n")
+MAKE = (
+    "import sys, subprocess\n"
+    "from grader.execution.sandbox import cgroups\n"
+    "cg = cgroups.create(64 * 2**20, 64)\n"
+    "child = subprocess.Popen(['sleep', '300'], stdout=subprocess.DEVNULL,\n"
+    "                         stderr=subprocess.DEVNULL)\n"
+    "for d in cg.dirs:\n"
+    "    (d / 'cgroup.procs').write_text(str(child.pid))\n"
+    "print(cg.memory, child.pid, flush=True)\n"
+    "import os; os._exit(0)\n"
+)
 
 
 def test_groups_of_dead_owners_are_swept_with_their_processes() -> None:
@@ -28,8 +30,9 @@ def test_groups_of_dead_owners_are_swept_with_their_processes() -> None:
     if mine is None:
         pytest.skip("no writable cgroups on this machine")
     try:
-        out = subprocess.run([sys.executable, "-c", MAKE], capture_output=True, text=True,
-                             timeout=60, check=True).stdout.split()
+        out = subprocess.run(
+            [sys.executable, "-c", MAKE], capture_output=True, text=True, timeout=60, check=True
+        ).stdout.split()
         orphan, pid = Path(out[0]), int(out[1])
         assert orphan.is_dir() and Path(f"/proc/{pid}").exists()
         assert cgroups.sweep_orphans() >= 1

@@ -17,12 +17,38 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _result(message: str) -> GradeResult:
-    checks = [CheckResult("a", CheckStatus.FAILED, 0, 1, message=message, title="conv2d same",
-                          hint="TensorFlow puts the extra row at the bottom.", group="conv2d"),
-              CheckResult("b", CheckStatus.PASSED, 1, 1, title="zero_pad", group="zero_pad",
-                          hint="not shown for a pass")]
-    return GradeResult("ex01_convolution", "Convolution", "nb.ipynb", 7, "smoke",
-                       ExecutionSummary(ExecutionStatus.OK, 1.0), checks, "0", "now")
+    checks = [
+        CheckResult(
+            "a",
+            CheckStatus.FAILED,
+            0,
+            1,
+            message=message,
+            title="conv2d same",
+            hint="TensorFlow puts the extra row at the bottom.",
+            group="conv2d",
+        ),
+        CheckResult(
+            "b",
+            CheckStatus.PASSED,
+            1,
+            1,
+            title="zero_pad",
+            group="zero_pad",
+            hint="not shown for a pass",
+        ),
+    ]
+    return GradeResult(
+        "ex01_convolution",
+        "Convolution",
+        "nb.ipynb",
+        7,
+        "smoke",
+        ExecutionSummary(ExecutionStatus.OK, 1.0),
+        checks,
+        "0",
+        "now",
+    )
 
 
 def test_a_failed_check_shows_its_whole_message_wrapped_and_its_hint() -> None:
@@ -44,14 +70,31 @@ def test_a_message_past_the_limit_is_cut_with_an_ellipsis_and_says_where_the_res
 
 def test_check_on_a_mutant_prints_hints_and_messages(tmp_path: Path) -> None:
     nb = nbformat.read(helpers.solution_path("ex01_convolution"), as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(
-        "_c = conv2d\ndef conv2d(x, kernel, bias=None, stride=1, padding='valid'):\n"
-        "    return _c(x, kernel, None, stride, padding)\n"))
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            "_c = conv2d\ndef conv2d(x, kernel, bias=None, stride=1, padding='valid'):\n"
+            "    return _c(x, kernel, None, stride, padding)\n"
+        )
+    )
     path = tmp_path / "ex01.ipynb"
     nbformat.write(nb, path)
-    proc = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(path), "--seed", "1",
-                           "--out", str(tmp_path / "out")], capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "CNN_GRADER_CACHE_DIR": str(tmp_path)})
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader.cli",
+            "check",
+            str(path),
+            "--seed",
+            "1",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "CNN_GRADER_CACHE_DIR": str(tmp_path)},
+    )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     failed = [line for line in out.splitlines() if line.strip().startswith("✘")]
@@ -60,8 +103,7 @@ def test_check_on_a_mutant_prints_hints_and_messages(tmp_path: Path) -> None:
     assert "score: " in out and "full report: " in out
 
 
-def test_native_stderr_goes_to_the_log_and_python_messages_to_the_terminal(
-        tmp_path: Path) -> None:
+def test_native_stderr_goes_to_the_log_and_python_messages_to_the_terminal(tmp_path: Path) -> None:
     code = (
         "import os, sys\n"
         "from pathlib import Path\n"
@@ -71,9 +113,9 @@ def test_native_stderr_goes_to_the_log_and_python_messages_to_the_terminal(
         "print('cnn-grader: a message for the user', file=sys.stderr, flush=True)\n"
         "import subprocess; subprocess.run(['sh', '-c', 'echo failed call to cuInit >&2'])\n"
         "undo()\n"
-        "os.write(2, b'after undo\\n')\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60)
+        "os.write(2, b'after undo\\n')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.splitlines() == ["cnn-grader: a message for the user", "after undo"]
     log = (tmp_path / "native.log").read_text()

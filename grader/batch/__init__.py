@@ -38,16 +38,20 @@ __all__ = ["BatchOptions", "BatchSummary", "run", "run_batch"]
 def executor_for(args: argparse.Namespace) -> Executor | None:
     """The executor the command line asks for (None: the local worker processes)."""
     kind = getattr(args, "executor", None) or "local"
-    scheduler, scheduler_file = getattr(args, "scheduler", None), getattr(args, "scheduler_file",
-                                                                          None)
+    scheduler, scheduler_file = (
+        getattr(args, "scheduler", None),
+        getattr(args, "scheduler_file", None),
+    )
     if getattr(args, "require_sandbox", False) and kind == "local":
         from grader.batch.remote import sandbox_gaps
         from grader.execution.sandbox import capabilities
 
         gaps = sandbox_gaps(capabilities())
         if gaps:
-            raise ConfigurationError("--require-sandbox: kernels cannot be fully isolated on "
-                                     "this machine: " + "; ".join(gaps))
+            raise ConfigurationError(
+                "--require-sandbox: kernels cannot be fully isolated on "
+                "this machine: " + "; ".join(gaps)
+            )
     if kind != "dask":
         if scheduler or scheduler_file:
             raise ConfigurationError("--scheduler and --scheduler-file need --executor dask")
@@ -56,10 +60,13 @@ def executor_for(args: argparse.Namespace) -> Executor | None:
 
     require_dask()  # before any work
     executor = DaskExecutor(
-        workers=args.workers or default_workers(), address=scheduler,
-        scheduler_file=scheduler_file, gpu_share=getattr(args, "gpu_share", None) or 1.0,
+        workers=args.workers or default_workers(),
+        address=scheduler,
+        scheduler_file=scheduler_file,
+        gpu_share=getattr(args, "gpu_share", None) or 1.0,
         training_workers=getattr(args, "training_workers", None) or default_training_workers(),
-        require_sandbox=bool(getattr(args, "require_sandbox", False)))
+        require_sandbox=bool(getattr(args, "require_sandbox", False)),
+    )
     return executor.connect() if scheduler or scheduler_file else executor
 
 
@@ -67,19 +74,31 @@ def run_batch(args: argparse.Namespace) -> int:
     """The CLI's `batch` command: 0 when every submission was graded (whatever the scores),
     1 when the grader failed on some (listed in the dashboard; a rerun retries them)."""
     options = BatchOptions(
-        submissions=Path(args.submissions), out=Path(args.out), exercise=args.exercise,
-        profile=args.profile, seed=args.seed, cell_timeout=args.cell_timeout,
-        notebook_timeout=args.timeout, workers=args.workers,
-        training_workers=getattr(args, "training_workers", None), force=args.force,
+        submissions=Path(args.submissions),
+        out=Path(args.out),
+        exercise=args.exercise,
+        profile=args.profile,
+        seed=args.seed,
+        cell_timeout=args.cell_timeout,
+        notebook_timeout=args.timeout,
+        workers=args.workers,
+        training_workers=getattr(args, "training_workers", None),
+        force=args.force,
         similarity_threshold=getattr(args, "similarity_threshold", None) or 0.9,
-        executor=executor_for(args))
+        executor=executor_for(args),
+    )
     summary = run(options)
-    print(f"{summary.submissions} submissions: {summary.graded} graded, {summary.cached} "
-          f"unchanged, {summary.failed} grader failures, {summary.problems} with problems, "
-          f"{summary.similar_pairs} similar pairs")
+    print(
+        f"{summary.submissions} submissions: {summary.graded} graded, {summary.cached} "
+        f"unchanged, {summary.failed} grader failures, {summary.problems} with problems, "
+        f"{summary.similar_pairs} similar pairs"
+    )
     for name, path in summary.outputs.items():
         print(f"  {name}: {path}")
     if summary.failed:
-        print("some submissions could not be graded (grader failures); run the same command "
-              "again to retry them", file=sys.stderr)
+        print(
+            "some submissions could not be graded (grader failures); run the same command "
+            "again to retry them",
+            file=sys.stderr,
+        )
     return 1 if summary.failed else 0

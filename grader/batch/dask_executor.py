@@ -49,7 +49,8 @@ def require_dask() -> Any:
         import distributed
     except ImportError:
         raise ConfigurationError(
-            "--executor dask needs Dask distributed: pip install 'cnn-grader[cluster]'") from None
+            "--executor dask needs Dask distributed: pip install 'cnn-grader[cluster]'"
+        ) from None
     return distributed
 
 
@@ -98,14 +99,17 @@ class DaskExecutor:
         distributed = require_dask()
         if self._client is None:
             try:
-                self._client = distributed.Client(address=self.address,
-                                                  scheduler_file=self.scheduler_file,
-                                                  timeout=self.connect_timeout,
-                                                  set_as_default=False)
+                self._client = distributed.Client(
+                    address=self.address,
+                    scheduler_file=self.scheduler_file,
+                    timeout=self.connect_timeout,
+                    set_as_default=False,
+                )
             except (OSError, TimeoutError, ValueError) as exc:
                 where = self.address or self.scheduler_file
-                raise ConfigurationError(f"cannot reach the Dask scheduler {where}: {exc}") \
-                    from None
+                raise ConfigurationError(
+                    f"cannot reach the Dask scheduler {where}: {exc}"
+                ) from None
             try:  # the workers it has now (more may join: they are used too)
                 self._client.wait_for_workers(1, timeout=self.connect_timeout)
             except (OSError, TimeoutError):
@@ -119,8 +123,13 @@ class DaskExecutor:
         distributed = require_dask()
         with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
             self._cluster = distributed.LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True, memory_limit=0,
-                dashboard_address=":0", silence_logs=50)  # retries are said here, once
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                memory_limit=0,
+                dashboard_address=":0",
+                silence_logs=50,
+            )  # retries are said here, once
         self._client = distributed.Client(self._cluster, set_as_default=False)
         return self._client
 
@@ -130,8 +139,11 @@ class DaskExecutor:
 
     def _has_gpus(self, only: list[str] | None) -> bool:
         info = self._client.scheduler_info(n_workers=-1)["workers"]
-        return any(float((w.get("resources") or {}).get("GPU", 0)) > 0
-                   for a, w in info.items() if only is None or a in only)
+        return any(
+            float((w.get("resources") or {}).get("GPU", 0)) > 0
+            for a, w in info.items()
+            if only is None or a in only
+        )
 
     def close(self) -> None:
         if self._client is not None:
@@ -156,8 +168,9 @@ class DaskExecutor:
         try:
             client.wait_for_workers(1, timeout=self.worker_timeout)
         except (OSError, TimeoutError):
-            raise ConfigurationError(f"no Dask worker joined within {self.worker_timeout:.0f} s"
-                                     ) from None
+            raise ConfigurationError(
+                f"no Dask worker joined within {self.worker_timeout:.0f} s"
+            ) from None
         try:
             cpus = len(os.sched_getaffinity(0))
         except AttributeError:
@@ -167,22 +180,30 @@ class DaskExecutor:
         client.register_plugin(dask_worker.GraderSetup(spec), name=dask_worker.PLUGIN_NAME)
         status = client.run(dask_worker.worker_status, on_error="return")
         good, refused = _sorted_workers(status)
-        for line in sorted({f"workers on {status[a].get('host')}: {status[a].get('sandbox')}"
-                            for a in good}):
+        for line in sorted(
+            {f"workers on {status[a].get('host')}: {status[a].get('sandbox')}" for a in good}
+        ):
             self.note(line)
         for addr, why in sorted(refused.items()):
             self.note(f"worker {addr} will not grade: {why}")
         if not good:
-            raise ConfigurationError("no Dask worker can grade this batch: " + " | ".join(
-                f"{a}: {w}" for a, w in sorted(refused.items())))
+            raise ConfigurationError(
+                "no Dask worker can grade this batch: "
+                + " | ".join(f"{a}: {w}" for a, w in sorted(refused.items()))
+            )
         self.workers = self._threads(good)
         return (sorted(good) if refused else None), spec
 
     # -- running ------------------------------------------------------------------------
-    def run(self, tasks: Iterable[Task], *, deadline_s: Callable[[Task], float],
-            on_finish: Callable[[Finished], None],
-            on_retry: Callable[[Task, str], None] | None = None,
-            on_poll: Callable[[], None] | None = None) -> None:
+    def run(
+        self,
+        tasks: Iterable[Task],
+        *,
+        deadline_s: Callable[[Task], float],
+        on_finish: Callable[[Finished], None],
+        on_retry: Callable[[Task, str], None] | None = None,
+        on_poll: Callable[[], None] | None = None,
+    ) -> None:
         pending = deque(tasks)
         if not pending:
             return
@@ -194,8 +215,19 @@ class DaskExecutor:
             workers, spec = self._prepare(len(pending))
             client = self._client
             client.subscribe_topic(dask_worker.START_TOPIC, lambda ev: started.put(ev[1]))
-            run = _Run(self, client, distributed, pending, workers, self._has_gpus(workers),
-                       spec, deadline_s, on_finish, on_retry, started)
+            run = _Run(
+                self,
+                client,
+                distributed,
+                pending,
+                workers,
+                self._has_gpus(workers),
+                spec,
+                deadline_s,
+                on_finish,
+                on_retry,
+                started,
+            )
             while pending or run.flights:
                 run.fill()
                 if not run.collect():
@@ -215,11 +247,20 @@ class DaskExecutor:
 class _Run:
     """One `DaskExecutor.run`: the window of futures in flight and their bookkeeping."""
 
-    def __init__(self, ex: DaskExecutor, client: Any, distributed: Any, pending: deque[Task],
-                 workers: list[str] | None, gpus: bool, spec: WorkerSpec,
-                 deadline_s: Callable[[Task], float], on_finish: Callable[[Finished], None],
-                 on_retry: Callable[[Task, str], None] | None,
-                 started: queue.SimpleQueue[dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        ex: DaskExecutor,
+        client: Any,
+        distributed: Any,
+        pending: deque[Task],
+        workers: list[str] | None,
+        gpus: bool,
+        spec: WorkerSpec,
+        deadline_s: Callable[[Task], float],
+        on_finish: Callable[[Finished], None],
+        on_retry: Callable[[Task, str], None] | None,
+        started: queue.SimpleQueue[dict[str, Any]],
+    ) -> None:
         from grader.batch import dask_worker
 
         self.ex, self.client, self.distributed = ex, client, distributed
@@ -230,8 +271,9 @@ class _Run:
         self.unstarted: dict[int, int] = {}
         # with_results: a result is fetched as soon as it exists, not left on a worker
         # that may die before it is read
-        self.done = distributed.as_completed(loop=client.loop, with_results=True,
-                                             raise_errors=False)
+        self.done = distributed.as_completed(
+            loop=client.loop, with_results=True, raise_errors=False
+        )
         self.run_job, self.stop_worker = dask_worker.run_job, dask_worker.stop_worker
         self.spec = spec
         self.limit = max(1, ex.window * max(1, ex.workers))
@@ -239,8 +281,14 @@ class _Run:
     def fill(self) -> None:
         training = sum(1 for f in self.flights.values() if f.task.training)
         while self.pending and len(self.flights) < self.limit:
-            task = next((t for t in self.pending if not t.training or self.gpus
-                         or training < max(1, self.ex.training_workers)), None)
+            task = next(
+                (
+                    t
+                    for t in self.pending
+                    if not t.training or self.gpus or training < max(1, self.ex.training_workers)
+                ),
+                None,
+            )
             if task is None:
                 return
             self.pending.remove(task)
@@ -254,8 +302,15 @@ class _Run:
         except OSError as exc:  # the file went away since discovery: its grading fails
             self.on_finish(Finished(task, "failed", f"cannot read {task.path}: {exc}", 0.0))
             return
-        job = Job(task, notebook, Path(task.path).name, self.spec.grader_version,
-                  self.spec.fingerprint, self.spec.course.identity, token=token)
+        job = Job(
+            task,
+            notebook,
+            Path(task.path).name,
+            self.spec.grader_version,
+            self.spec.fingerprint,
+            self.spec.course.identity,
+            token=token,
+        )
         kw: dict[str, Any] = {"key": token, "pure": False, "retries": 0}
         if task.training and self.gpus:
             kw["resources"] = {"GPU": self.ex.gpu_share}
@@ -304,8 +359,9 @@ class _Run:
         error = result[1] if isinstance(result, tuple) and len(result) == 3 else result
         lost = isinstance(error, self.distributed.KilledWorker)
         if lost:
-            why = (f"the Dask worker grading this notebook died ({flight.worker or 'worker'} "
-                   "was lost)")
+            why = (
+                f"the Dask worker grading this notebook died ({flight.worker or 'worker'} was lost)"
+            )
         else:
             why = f"the Dask task ended with {future.status}: {error!r}"
         if lost and flight.starts == 0:
@@ -341,11 +397,16 @@ class _Run:
                 attempt = flight.task.attempt + flight.starts - 1
                 if attempt > MAX_ATTEMPTS:
                     flight.starts -= 1  # this run is not counted: it is stopped
-                    self._stop(flight, "the Dask workers grading this notebook were lost "
-                                       f"{MAX_ATTEMPTS} times", restart=False, retry=False)
+                    self._stop(
+                        flight,
+                        f"the Dask workers grading this notebook were lost {MAX_ATTEMPTS} times",
+                        restart=False,
+                        retry=False,
+                    )
                 elif self.on_retry is not None:
-                    self.on_retry(replace(flight.task, attempt=attempt - 1),
-                                  "its Dask worker was lost")
+                    self.on_retry(
+                        replace(flight.task, attempt=attempt - 1), "its Dask worker was lost"
+                    )
 
     def watch(self) -> None:
         """Start announcements in; tasks past their deadline stopped (their worker restarted,
@@ -354,11 +415,13 @@ class _Run:
         now = time.monotonic()
         for flight in list(self.flights.values()):
             if flight.started is not None and now - flight.started > self.deadline_s(flight.task):
-                self._stop(flight, f"grading took longer than {self.deadline_s(flight.task):.0f} "
-                                   "s and was stopped")
+                self._stop(
+                    flight,
+                    f"grading took longer than {self.deadline_s(flight.task):.0f} "
+                    "s and was stopped",
+                )
 
-    def _stop(self, flight: _Flight, why: str, *, restart: bool = True,
-              retry: bool = True) -> None:
+    def _stop(self, flight: _Flight, why: str, *, restart: bool = True, retry: bool = True) -> None:
         self.flights.pop(flight.future.key, None)
         flight.future.cancel()
         if restart and flight.worker:
@@ -379,8 +442,11 @@ def _sorted_workers(status: dict[str, Any]) -> tuple[set[str], dict[str, str]]:
     """The workers that may grade, and why each other one may not (its preflight answer, or
     the error it gave instead)."""
     good = {a for a, s in status.items() if isinstance(s, dict) and s.get("ok")}
-    refused = {a: "; ".join(str(p) for p in s.get("problems", ())) if isinstance(s, dict)
-               else repr(s) for a, s in status.items() if a not in good}
+    refused = {
+        a: "; ".join(str(p) for p in s.get("problems", ())) if isinstance(s, dict) else repr(s)
+        for a, s in status.items()
+        if a not in good
+    }
     return good, refused
 
 

@@ -49,7 +49,8 @@ class GraderSetup(WorkerPlugin):
         nthreads = int(getattr(getattr(worker, "state", None), "nthreads", 1) or 1)
         loop = asyncio.get_running_loop()  # the probes take a second: not on the event loop
         self.state = await loop.run_in_executor(
-            None, lambda: prepare_worker(self.spec, scratch=scratch, nthreads=nthreads))
+            None, lambda: prepare_worker(self.spec, scratch=scratch, nthreads=nthreads)
+        )
 
 
 def _state(worker: Any = None) -> WorkerState | None:
@@ -64,13 +65,23 @@ def worker_status(dask_worker: Any = None) -> dict[str, Any]:
 
     state = _state(dask_worker)
     if state is None:
-        return {"ok": False, "problems": ["the cnn-grader plugin did not set this worker up"],
-                "sandbox": "", "host": socket.gethostname(), "kernel_threads": 0}
+        return {
+            "ok": False,
+            "problems": ["the cnn-grader plugin did not set this worker up"],
+            "sandbox": "",
+            "host": socket.gethostname(),
+            "kernel_threads": 0,
+        }
     problems = list(state.problems)
     if state.spec.require_sandbox and state.gaps:
         problems.append("the sandbox is required and lacks: " + "; ".join(state.gaps))
-    return {"ok": state.ok, "problems": problems, "sandbox": state.sandbox,
-            "host": socket.gethostname(), "kernel_threads": state.kernel_threads}
+    return {
+        "ok": state.ok,
+        "problems": problems,
+        "sandbox": state.sandbox,
+        "host": socket.gethostname(),
+        "kernel_threads": state.kernel_threads,
+    }
 
 
 def run_job(handler: Callable[[Job], Reply] | None, job: Job) -> Reply:
@@ -78,8 +89,10 @@ def run_job(handler: Callable[[Job], Reply] | None, job: Job) -> Reply:
     seam the tests use; default `grade_job`); a grader failure is a reply, never raised."""
     t0 = time.monotonic()
     worker = get_worker()
-    worker.log_event(START_TOPIC, {"key": job.token, "worker": worker.address,
-                                   "pid": os.getpid(), "task": job.task.key})
+    worker.log_event(
+        START_TOPIC,
+        {"key": job.token, "worker": worker.address, "pid": os.getpid(), "task": job.task.key},
+    )
     state = _state()
     why = state.refusal(job) if state is not None else "the cnn-grader plugin is not set up here"
     if why:
@@ -96,10 +109,14 @@ def run_job(handler: Callable[[Job], Reply] | None, job: Job) -> Reply:
     where = f"graded on {worker.address} (pid {os.getpid()})"
     tail = f"{where}\n{log.tail()}".strip()
     if reply.kind == "failed":
-        return Reply("failed", f"{reply.payload}\n{tail}", log=tail,
-                     wall_s=time.monotonic() - t0)
-    return Reply(reply.kind, reply.payload, html=reply.html, log=tail,
-                 wall_s=reply.wall_s or time.monotonic() - t0)
+        return Reply("failed", f"{reply.payload}\n{tail}", log=tail, wall_s=time.monotonic() - t0)
+    return Reply(
+        reply.kind,
+        reply.payload,
+        html=reply.html,
+        log=tail,
+        wall_s=reply.wall_s or time.monotonic() - t0,
+    )
 
 
 async def stop_worker(dask_worker: Any = None) -> None:

@@ -49,8 +49,9 @@ class Discovery:
     warnings: list[str] = field(default_factory=list)
 
 
-def discover(source: Path, *, extract_to: Path, exercise: str | None = None,
-             exclude: tuple[Path, ...] = ()) -> Discovery:
+def discover(
+    source: Path, *, extract_to: Path, exercise: str | None = None, exclude: tuple[Path, ...] = ()
+) -> Discovery:
     """Every submission under `source` (a folder, a zip, or one notebook), one per
     (student, exercise): when a student handed in several notebooks for one exercise, the most
     recently modified one is graded and the others are named in `warnings`."""
@@ -72,11 +73,11 @@ def discover(source: Path, *, extract_to: Path, exercise: str | None = None,
             if any(path.resolve().is_relative_to(s) for s in skip):
                 continue
             if path.suffix.lower() in (".ipynb", ".zip") and (
-                    path.is_symlink() or not path.is_file()):
+                path.is_symlink() or not path.is_file()
+            ):
                 what = "a link" if path.is_symlink() else "not a regular file"
                 if not (path.is_dir() and not path.is_symlink()):  # a folder named x.ipynb
-                    found.warnings.append(f"skipped {rel}: {what} (only regular files are "
-                                          "graded)")
+                    found.warnings.append(f"skipped {rel}: {what} (only regular files are graded)")
                 continue
             if path.is_symlink():
                 continue
@@ -94,14 +95,17 @@ def discover(source: Path, *, extract_to: Path, exercise: str | None = None,
             continue
         keep, drop = (sub, other) if sub.mtime > other.mtime else (other, sub)
         chosen[key] = keep
-        found.warnings.append(f"{sub.student}: two notebooks for {sub.exercise}; graded "
-                              f"{keep.label}, ignored {drop.label}")
+        found.warnings.append(
+            f"{sub.student}: two notebooks for {sub.exercise}; graded "
+            f"{keep.label}, ignored {drop.label}"
+        )
     found.submissions = sorted(chosen.values(), key=lambda s: (s.exercise or "~", s.student))
     return found
 
 
-def _from_zip(archive: Path, extract_to: Path,
-              found: Discovery) -> list[tuple[Path, tuple[str, ...], str]]:
+def _from_zip(
+    archive: Path, extract_to: Path, found: Discovery
+) -> list[tuple[Path, tuple[str, ...], str]]:
     digest = hashlib.sha256(str(archive.resolve()).encode()).hexdigest()[:8]
     extraction = extract_notebooks(archive, extract_to / f"{_slug(archive.stem)}-{digest}")
     found.warnings += [f"{archive.name}: skipped {why}" for why in extraction.skipped]
@@ -120,7 +124,7 @@ def _layout(parts: tuple[str, ...]) -> tuple[str, str, str | None]:
     lowered = [p.lower() for p in parts]
     if "submitted" in lowered[:-1]:
         i = lowered.index("submitted")
-        rest = parts[i + 1:]
+        rest = parts[i + 1 :]
         if len(rest) >= 3:
             return "nbgrader", rest[0], rest[1]
         if len(rest) == 2:
@@ -134,8 +138,9 @@ def _layout(parts: tuple[str, ...]) -> tuple[str, str, str | None]:
     return "flat", stem.split("_", 1)[0] if "_" in stem else stem, None
 
 
-def _submission(path: Path, parts: tuple[str, ...], prefix: str,
-                explicit: str | None) -> Submission:
+def _submission(
+    path: Path, parts: tuple[str, ...], prefix: str, explicit: str | None
+) -> Submission:
     layout, student, assignment = _layout(parts)
     student = student.strip() or "unknown"
     data = b""
@@ -147,13 +152,21 @@ def _submission(path: Path, parts: tuple[str, ...], prefix: str,
         mtime = 0.0
     sha = hashlib.sha256(data).hexdigest()
     exercise, problem = _exercise(path, data, assignment, explicit)
-    return Submission(student=student, exercise=exercise, path=path,
-                      label=prefix + "/".join(parts), layout=layout, sha256=sha, mtime=mtime,
-                      problem=problem)
+    return Submission(
+        student=student,
+        exercise=exercise,
+        path=path,
+        label=prefix + "/".join(parts),
+        layout=layout,
+        sha256=sha,
+        mtime=mtime,
+        problem=problem,
+    )
 
 
-def _exercise(path: Path, data: bytes, assignment: str | None,
-              explicit: str | None) -> tuple[str | None, str]:
+def _exercise(
+    path: Path, data: bytes, assignment: str | None, explicit: str | None
+) -> tuple[str | None, str]:
     nb = None
     try:
         raw = json.loads(data.decode("utf-8-sig")) if data else None
@@ -166,8 +179,10 @@ def _exercise(path: Path, data: bytes, assignment: str | None,
     except UnknownExercise:
         found = infer_from_name(assignment) if assignment else None
     if found is None:
-        return None, (f"cannot tell which exercise {path.name} is (no metadata, no exercise id "
-                      "in its name or folder); pass --exercise")
+        return None, (
+            f"cannot tell which exercise {path.name} is (no metadata, no exercise id "
+            "in its name or folder); pass --exercise"
+        )
     if found not in available():
         return None, f"{path.name} is for {found}, which this grader version cannot grade"
     return found, ""

@@ -28,10 +28,15 @@ class Executor(Protocol):
 
     workers: int
 
-    def run(self, tasks: Iterable[Task], *, deadline_s: Callable[[Task], float],
-            on_finish: Callable[[Finished], None],
-            on_retry: Callable[[Task, str], None] | None = None,
-            on_poll: Callable[[], None] | None = None) -> None: ...
+    def run(
+        self,
+        tasks: Iterable[Task],
+        *,
+        deadline_s: Callable[[Task], float],
+        on_finish: Callable[[Finished], None],
+        on_retry: Callable[[Task, str], None] | None = None,
+        on_poll: Callable[[], None] | None = None,
+    ) -> None: ...
 
 
 @dataclass
@@ -44,14 +49,27 @@ class LocalExecutor:
     context: str = "spawn"
     handler: Handler = grade_task
 
-    def run(self, tasks: Iterable[Task], *, deadline_s: Callable[[Task], float],
-            on_finish: Callable[[Finished], None],
-            on_retry: Callable[[Task, str], None] | None = None,
-            on_poll: Callable[[], None] | None = None) -> None:
+    def run(
+        self,
+        tasks: Iterable[Task],
+        *,
+        deadline_s: Callable[[Task], float],
+        on_finish: Callable[[Finished], None],
+        on_retry: Callable[[Task, str], None] | None = None,
+        on_poll: Callable[[], None] | None = None,
+    ) -> None:
         try:
-            run_tasks(tasks, workers=self.workers, training_workers=self.training_workers,
-                      deadline_s=deadline_s, on_finish=on_finish, on_retry=on_retry,
-                      on_poll=on_poll, context=self.context, handler=self.handler)
+            run_tasks(
+                tasks,
+                workers=self.workers,
+                training_workers=self.training_workers,
+                deadline_s=deadline_s,
+                on_finish=on_finish,
+                on_retry=on_retry,
+                on_poll=on_poll,
+                context=self.context,
+                handler=self.handler,
+            )
         finally:
             sweep_cgroups()
 

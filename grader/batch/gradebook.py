@@ -61,7 +61,6 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
-
 @dataclass
 class Entry:
     """One row: the latest grading of one student's notebook for one exercise."""
@@ -100,10 +99,18 @@ class Entry:
     def row(self) -> ClassEntry:
         """This row as the class-level renderers (CSV, dashboard) see it."""
         unknown = self.status is BatchOutcome.UNKNOWN_EXERCISE
-        return ClassEntry.of(student=self.student, exercise="" if unknown else self.exercise,
-                             status=self.status, result=self.grade_result(), score=self.score,
-                             max_score=self.max_score, report=self.report, notebook=self.path,
-                             message=self.message, duration_s=self.duration_s)
+        return ClassEntry.of(
+            student=self.student,
+            exercise="" if unknown else self.exercise,
+            status=self.status,
+            result=self.grade_result(),
+            score=self.score,
+            max_score=self.max_score,
+            report=self.report,
+            notebook=self.path,
+            message=self.message,
+            duration_s=self.duration_s,
+        )
 
 
 _COLUMNS = [f.name for f in fields(Entry)]
@@ -132,8 +139,10 @@ class Gradebook:
         """Schema 1 → 2: a grader failure was stored as "error"."""
         found = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         if found is not None and found[0] == "1":
-            self._db.execute("UPDATE submissions SET status = ? WHERE status = 'error'",
-                             (BatchOutcome.GRADER_FAILURE.value,))
+            self._db.execute(
+                "UPDATE submissions SET status = ? WHERE status = 'error'",
+                (BatchOutcome.GRADER_FAILURE.value,),
+            )
             self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))
 
     def __enter__(self) -> Gradebook:
@@ -146,16 +155,22 @@ class Gradebook:
         self._db.close()
 
     def get(self, student: str, exercise: str) -> Entry | None:
-        row = self._db.execute("SELECT * FROM submissions WHERE student = ? AND exercise = ?",
-                               (student, exercise)).fetchone()
+        row = self._db.execute(
+            "SELECT * FROM submissions WHERE student = ? AND exercise = ?", (student, exercise)
+        ).fetchone()
         return _entry(row) if row else None
 
-    def is_fresh(self, entry: Entry | None, *, sha256: str, grader_version: str,
-                 config: str) -> bool:
+    def is_fresh(
+        self, entry: Entry | None, *, sha256: str, grader_version: str, config: str
+    ) -> bool:
         """Can this row stand for the submission as it is now, without running it again?"""
-        return (entry is not None and entry.status is not BatchOutcome.GRADER_FAILURE
-                and entry.sha256 == sha256 and entry.grader_version == grader_version
-                and entry.config == config)
+        return (
+            entry is not None
+            and entry.status is not BatchOutcome.GRADER_FAILURE
+            and entry.sha256 == sha256
+            and entry.grader_version == grader_version
+            and entry.config == config
+        )
 
     def put(self, entry: Entry, *, executed: bool) -> Entry:
         """Insert or replace the row and commit; `executed` counts a real run of the notebook."""
@@ -166,23 +181,26 @@ class Gradebook:
             self._db.execute(
                 f"INSERT OR REPLACE INTO submissions ({', '.join(_COLUMNS)}) "
                 f"VALUES ({', '.join('?' for _ in _COLUMNS)})",
-                [values[c] for c in _COLUMNS])
+                [values[c] for c in _COLUMNS],
+            )
         return entry
 
     def entries(self) -> list[Entry]:
         rows = self._db.execute("SELECT * FROM submissions ORDER BY student, exercise")
         return [_entry(r) for r in rows]
 
-    def replace_similarity(self, exercise: str,
-                           pairs: Iterable[tuple[str, str, float]]) -> None:
+    def replace_similarity(self, exercise: str, pairs: Iterable[tuple[str, str, float]]) -> None:
         """Similarity is recomputed per exercise over the notebooks of the latest run."""
         with self._db:
             self._db.execute("DELETE FROM similarity WHERE exercise = ?", (exercise,))
-            self._db.executemany("INSERT OR REPLACE INTO similarity VALUES (?, ?, ?, ?)",
-                                 [(exercise, a, b, float(s)) for a, b, s in pairs])
+            self._db.executemany(
+                "INSERT OR REPLACE INTO similarity VALUES (?, ?, ?, ?)",
+                [(exercise, a, b, float(s)) for a, b, s in pairs],
+            )
 
     def similarity(self) -> list[tuple[str, str, str, float]]:
         rows = self._db.execute(
             "SELECT exercise, student_a, student_b, score FROM similarity "
-            "ORDER BY exercise, score DESC, student_a, student_b")
+            "ORDER BY exercise, score DESC, student_a, student_b"
+        )
         return [(r[0], r[1], r[2], float(r[3])) for r in rows]

@@ -49,8 +49,12 @@ def task_end(kind: str) -> TaskEnd:
 class _Worker:
     def __init__(self, ctx: Any, handler: Handler) -> None:
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=worker_main, args=(child, os.getpid(), handler),
-                                daemon=True, name="cnn-grader-worker")
+        self.proc = ctx.Process(
+            target=worker_main,
+            args=(child, os.getpid(), handler),
+            daemon=True,
+            name="cnn-grader-worker",
+        )
         self.proc.start()
         child.close()
         self.task: Task | None = None
@@ -93,11 +97,18 @@ class _Worker:
         self.conn.close()
 
 
-def run_tasks(tasks: Iterable[Task], *, workers: int, training_workers: int,
-              deadline_s: Callable[[Task], float], on_finish: Callable[[Finished], None],
-              on_retry: Callable[[Task, str], None] | None = None,
-              on_poll: Callable[[], None] | None = None, context: str = "spawn",
-              handler: Handler = grade_task) -> None:
+def run_tasks(
+    tasks: Iterable[Task],
+    *,
+    workers: int,
+    training_workers: int,
+    deadline_s: Callable[[Task], float],
+    on_finish: Callable[[Finished], None],
+    on_retry: Callable[[Task, str], None] | None = None,
+    on_poll: Callable[[], None] | None = None,
+    context: str = "spawn",
+    handler: Handler = grade_task,
+) -> None:
     """Grade every task on at most `workers` processes (at most `training_workers` of them on
     exercises that train), calling `on_finish` in this process as each one ends.
 
@@ -113,8 +124,15 @@ def run_tasks(tasks: Iterable[Task], *, workers: int, training_workers: int,
     training_workers = max(1, min(training_workers, workers))
     try:
         while pending or busy:
-            _fill(pending, idle, busy, lambda: _Worker(ctx, handler), workers, training_workers,
-                  deadline_s)
+            _fill(
+                pending,
+                idle,
+                busy,
+                lambda: _Worker(ctx, handler),
+                workers,
+                training_workers,
+                deadline_s,
+            )
             now = time.monotonic()
             timeout = max(0.05, min([w.deadline - now for w in busy] + [1.0]))
             wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout)
@@ -126,8 +144,11 @@ def run_tasks(tasks: Iterable[Task], *, workers: int, training_workers: int,
                 reply = w.collect()
                 if reply is None and time.monotonic() > w.deadline:
                     w.kill()
-                    reply = ("failed", f"grading took longer than {deadline_s(task):.0f} s "
-                                       "and its worker was stopped")
+                    reply = (
+                        "failed",
+                        f"grading took longer than {deadline_s(task):.0f} s "
+                        "and its worker was stopped",
+                    )
                 if reply is None:
                     continue
                 busy.remove(w)
@@ -150,13 +171,20 @@ def run_tasks(tasks: Iterable[Task], *, workers: int, training_workers: int,
             w.stop()
 
 
-def _fill(pending: deque[Task], idle: list[_Worker], busy: list[_Worker],
-          new: Callable[[], _Worker], workers: int, training_workers: int,
-          deadline_s: Callable[[Task], float]) -> None:
+def _fill(
+    pending: deque[Task],
+    idle: list[_Worker],
+    busy: list[_Worker],
+    new: Callable[[], _Worker],
+    workers: int,
+    training_workers: int,
+    deadline_s: Callable[[Task], float],
+) -> None:
     training_busy = sum(1 for w in busy if w.task is not None and w.task.training)
     while pending and len(busy) < workers:
-        task = next((t for t in pending if not t.training or training_busy < training_workers),
-                    None)
+        task = next(
+            (t for t in pending if not t.training or training_busy < training_workers), None
+        )
         if task is None:
             return
         pending.remove(task)

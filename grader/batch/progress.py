@@ -27,8 +27,9 @@ def format_eta(seconds: float | None) -> str:
 class Progress:
     """`start(total, cached)`, then `finished(...)` per submission, then `close()`."""
 
-    def __init__(self, stream: TextIO | None = None, *, live: bool | None = None,
-                 workers: int = 1) -> None:
+    def __init__(
+        self, stream: TextIO | None = None, *, live: bool | None = None, workers: int = 1
+    ) -> None:
         self.stream = stream or sys.stderr
         self.live = self.stream.isatty() if live is None else live
         self.workers = workers
@@ -40,8 +41,11 @@ class Progress:
         self.total, self.cached, self.done = total, cached, cached
         self._t0 = time.monotonic()
         to_grade = total - cached
-        self._line(f"{total} submissions: {cached} unchanged since the last run, "
-                   f"{to_grade} to grade on {self.workers} worker(s)", final=True)
+        self._line(
+            f"{total} submissions: {cached} unchanged since the last run, "
+            f"{to_grade} to grade on {self.workers} worker(s)",
+            final=True,
+        )
         self._draw(force=True)
 
     def eta(self) -> float | None:
@@ -57,8 +61,11 @@ class Progress:
         self.done += 1
         self.failed += failed
         if not self.live:
-            self._line(f"[{self.done}/{self.total}] {student} {exercise}: {summary}"
-                       f"  (ETA {format_eta(self.eta())})", final=True)
+            self._line(
+                f"[{self.done}/{self.total}] {student} {exercise}: {summary}"
+                f"  (ETA {format_eta(self.eta())})",
+                final=True,
+            )
         self._draw(force=self.done == self.total)
 
     def note(self, text: str) -> None:
@@ -79,8 +86,10 @@ class Progress:
         left = self.total - self.done
         filled = int(_BAR * self.done / self.total) if self.total else _BAR
         bar = "█" * filled + "░" * (_BAR - filled)
-        return (f"grading ▕{bar}▏ {self.done}/{self.total} done · {self.failed} failed · "
-                f"{left} left · ETA {format_eta(self.eta())}")
+        return (
+            f"grading ▕{bar}▏ {self.done}/{self.total} done · {self.failed} failed · "
+            f"{left} left · ETA {format_eta(self.eta())}"
+        )
 
     def _draw(self, force: bool = False) -> None:
         if not self.live:

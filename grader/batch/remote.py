@@ -102,14 +102,19 @@ class WorkerState:
         """Why this worker must not grade `job` ("" when it may)."""
         why = list(self.problems)
         if self.spec.require_sandbox and self.gaps:
-            why.append("the sandbox is required (--require-sandbox) and this worker lacks: "
-                       + "; ".join(self.gaps))
+            why.append(
+                "the sandbox is required (--require-sandbox) and this worker lacks: "
+                + "; ".join(self.gaps)
+            )
         if job.grader_version != __version__ or job.fingerprint != self.fingerprint:
-            why.append(f"this worker's grader (version {__version__}) is not the batch's "
-                       f"(version {job.grader_version}): install the same grader on every worker")
+            why.append(
+                f"this worker's grader (version {__version__}) is not the batch's "
+                f"(version {job.grader_version}): install the same grader on every worker"
+            )
         if job.course_identity != self.spec.course.identity:
-            why.append("this worker was set up for another course (another batch shares the "
-                       "cluster)")
+            why.append(
+                "this worker was set up for another course (another batch shares the cluster)"
+            )
         return "; ".join(why)
 
 
@@ -134,14 +139,20 @@ def ship_course() -> CourseShipment:
 
     course = current()
     if course.kind == "bundle":
-        return CourseShipment("bundle", course.identity, course.source.name,
-                              course.source.read_bytes())
+        return CourseShipment(
+            "bundle", course.identity, course.source.name, course.source.read_bytes()
+        )
     return CourseShipment("course", folder_digest(course.root), str(course.root))
 
 
 def driver_spec(*, require_sandbox: bool = False, kernel_threads: int | None = None) -> WorkerSpec:
-    return WorkerSpec(__version__, grader_fingerprint(), ship_course(),
-                      require_sandbox=require_sandbox, kernel_threads=kernel_threads)
+    return WorkerSpec(
+        __version__,
+        grader_fingerprint(),
+        ship_course(),
+        require_sandbox=require_sandbox,
+        kernel_threads=kernel_threads,
+    )
 
 
 def sandbox_gaps(caps: object) -> list[str]:
@@ -170,7 +181,8 @@ def prepare_worker(spec: WorkerSpec, *, scratch: Path, nthreads: int) -> WorkerS
     if spec.grader_version != __version__ or spec.fingerprint != state.fingerprint:
         state.problems.append(
             f"grader version {__version__} ({state.fingerprint}) here, the batch's is "
-            f"{spec.grader_version} ({spec.fingerprint}): install the same grader on every worker")
+            f"{spec.grader_version} ({spec.fingerprint}): install the same grader on every worker"
+        )
     try:
         _install_course(spec.course, scratch)
     except Exception as exc:  # noqa: BLE001 - any failure here refuses the worker, with why
@@ -181,8 +193,9 @@ def prepare_worker(spec: WorkerSpec, *, scratch: Path, nthreads: int) -> WorkerS
 
         caps: Capabilities = capabilities()
         state.gaps = sandbox_gaps(caps)
-        state.sandbox = ("full isolation" if not state.gaps
-                         else "weaker isolation: " + "; ".join(state.gaps))
+        state.sandbox = (
+            "full isolation" if not state.gaps else "weaker isolation: " + "; ".join(state.gaps)
+        )
     except Exception as exc:  # noqa: BLE001
         state.gaps = [f"the sandbox could not be probed: {exc}"]
         state.sandbox = state.gaps[0]
@@ -226,17 +239,19 @@ def _install_course(course: CourseShipment, scratch: Path) -> None:
         os.environ[COURSE_ENV] = str(path)
         found = current()
         if found.identity != course.identity:
-            raise RuntimeError(f"the bundle opened here is {found.identity[:16]}, "
-                               f"not {course.identity[:16]}")
+            raise RuntimeError(
+                f"the bundle opened here is {found.identity[:16]}, not {course.identity[:16]}"
+            )
         return
     root = Path(course.path)
     if not (root / "solutions").is_dir():
-        raise RuntimeError(f"no course folder at {root} on this worker (a course folder must "
-                           "be on a filesystem every worker shares; or grade with a bundle)")
+        raise RuntimeError(
+            f"no course folder at {root} on this worker (a course folder must "
+            "be on a filesystem every worker shares; or grade with a bundle)"
+        )
     os.environ[COURSE_ENV] = str(root)
     if folder_digest(current().root) != course.identity:
-        raise RuntimeError(f"the course folder {root} here holds other solutions than the "
-                           "batch's")
+        raise RuntimeError(f"the course folder {root} here holds other solutions than the batch's")
 
 
 def grade_job(job: Job) -> Reply:
@@ -255,18 +270,28 @@ def grade_job(job: Job) -> Reply:
             path = scratch / (Path(job.name).name or "submission.ipynb")
             path.write_bytes(job.notebook)
         try:
-            result = grade(path, Options(
-                exercise=task.exercise, profile=task.profile, seed=task.seed,
-                cell_timeout=task.cell_timeout, notebook_timeout=task.notebook_timeout,
-                calibration=task.calibration))
+            result = grade(
+                path,
+                Options(
+                    exercise=task.exercise,
+                    profile=task.profile,
+                    seed=task.seed,
+                    cell_timeout=task.cell_timeout,
+                    notebook_timeout=task.notebook_timeout,
+                    calibration=task.calibration,
+                ),
+            )
         except UnknownExercise as exc:
             return Reply("unknown", str(exc), wall_s=time.monotonic() - t0)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     payload, html = to_json(result), render_html(result.student_view())
     if max(len(payload), len(html)) > MAX_DOCUMENT:
-        return Reply("failed", f"the grading's documents are larger than {MAX_DOCUMENT} bytes",
-                     wall_s=time.monotonic() - t0)
+        return Reply(
+            "failed",
+            f"the grading's documents are larger than {MAX_DOCUMENT} bytes",
+            wall_s=time.monotonic() - t0,
+        )
     return Reply("ok", payload, html=html, wall_s=time.monotonic() - t0)
 
 

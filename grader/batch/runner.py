@@ -97,8 +97,12 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
     profile = profiles.resolve(options.profile)
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)
-    found = discover(Path(options.submissions), extract_to=out / ".extracted",
-                     exercise=options.exercise, exclude=(out,))
+    found = discover(
+        Path(options.submissions),
+        extract_to=out / ".extracted",
+        exercise=options.exercise,
+        exclude=(out,),
+    )
     if not found.submissions:
         raise ConfigurationError(f"no notebooks found under {options.submissions}")
     summary = BatchSummary(submissions=len(found.submissions), warnings=found.warnings)
@@ -112,8 +116,11 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
         tasks.sort(key=lambda t: (not t.training, t.exercise, t.student))  # long ones first
         tasks = _calibrated(tasks, profile, progress.note)
 
-        workers = (options.executor.workers if options.executor is not None
-                   else max(1, min(options.workers or default_workers(), len(tasks) or 1)))
+        workers = (
+            options.executor.workers
+            if options.executor is not None
+            else max(1, min(options.workers or default_workers(), len(tasks) or 1))
+        )
         summary.workers = workers
         progress.workers = workers
         progress.start(len(found.submissions), len(found.submissions) - len(tasks))
@@ -124,10 +131,17 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
             gb.put(entry, executed=True)
             summary.graded += 1
             summary.failed += entry.status is BatchOutcome.GRADER_FAILURE
-            shown = (f"{entry.score:g}/{entry.max_score:g} [{entry.status.value}]"
-                     if entry.status is not BatchOutcome.GRADER_FAILURE else "grader failure")
-            progress.finished(sub.student, sub.exercise or "?", f"{shown} in {done.wall_s:.1f}s",
-                              failed=entry.status is not BatchOutcome.OK)
+            shown = (
+                f"{entry.score:g}/{entry.max_score:g} [{entry.status.value}]"
+                if entry.status is not BatchOutcome.GRADER_FAILURE
+                else "grader failure"
+            )
+            progress.finished(
+                sub.student,
+                sub.exercise or "?",
+                f"{shown} in {done.wall_s:.1f}s",
+                failed=entry.status is not BatchOutcome.OK,
+            )
 
         def retry(task: Task, why: str) -> None:
             last = why.strip().splitlines()[-1] if why.strip() else why
@@ -136,10 +150,16 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
         executor = options.executor or LocalExecutor(
             workers=workers,
             training_workers=options.training_workers or default_training_workers(),
-            context=options.context)
+            context=options.context,
+        )
         try:
-            executor.run(tasks, deadline_s=lambda t: _deadline(t, options), on_finish=finish,
-                         on_retry=retry, on_poll=progress.tick)
+            executor.run(
+                tasks,
+                deadline_s=lambda t: _deadline(t, options),
+                on_finish=finish,
+                on_retry=retry,
+                on_poll=progress.tick,
+            )
         finally:
             progress.close()
 
@@ -147,13 +167,21 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
         summary.similar_pairs = len(pairs)
         current = {(s.student, s.exercise or f"unknown:{s.label}") for s in found.submissions}
         rows = gb.entries()
-        summary.problems = sum(1 for e in rows if (e.student, e.exercise) in current
-                               and e.status not in (BatchOutcome.OK, BatchOutcome.GRADER_FAILURE))
+        summary.problems = sum(
+            1
+            for e in rows
+            if (e.student, e.exercise) in current
+            and e.status not in (BatchOutcome.OK, BatchOutcome.GRADER_FAILURE)
+        )
         entries = [e.row() for e in rows]
         stored = [SimilarPair(*row) for row in gb.similarity()]
-    run_info = {"submissions": summary.submissions, "graded this run": summary.graded,
-                "unchanged (not rerun)": summary.cached, "grader failures": summary.failed,
-                "workers": workers}
+    run_info = {
+        "submissions": summary.submissions,
+        "graded this run": summary.graded,
+        "unchanged (not rerun)": summary.cached,
+        "grader failures": summary.failed,
+        "workers": workers,
+    }
     summary.outputs = {
         "gradebook": out / GRADEBOOK,
         "csv": _atomic_write(out / "grades.csv", None, entries, stored),
@@ -162,8 +190,9 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
     return summary
 
 
-def _plan(subs: list[Submission], gb: Gradebook, profile: str, options: BatchOptions,
-          out: Path) -> tuple[list[Task], dict[int, Submission], dict[str, str]]:
+def _plan(
+    subs: list[Submission], gb: Gradebook, profile: str, options: BatchOptions, out: Path
+) -> tuple[list[Task], dict[int, Submission], dict[str, str]]:
     """The tasks to run: every submission the gradebook cannot stand for as it is. Notebooks
     of no known exercise are recorded at once (there is nothing to run)."""
     configs: dict[str, str] = {}
@@ -177,20 +206,26 @@ def _plan(subs: list[Submission], gb: Gradebook, profile: str, options: BatchOpt
             require_training_packages(get_exercise(sub.exercise))  # exit 2 before any work
             configs[sub.exercise] = _config(sub.exercise, profile, options)
         old = gb.get(sub.student, sub.exercise)
-        if not options.force and gb.is_fresh(old, sha256=sub.sha256, grader_version=__version__,
-                                             config=configs[sub.exercise]):
+        if not options.force and gb.is_fresh(
+            old, sha256=sub.sha256, grader_version=__version__, config=configs[sub.exercise]
+        ):
             if old is not None and old.path != sub.label:  # moved, not changed
                 old.path = sub.label
                 gb.put(old, executed=False)
             continue
-        task = Task(key=len(tasks), student=sub.student, exercise=sub.exercise,
-                    path=str(sub.path),
-                    seed=options.seed if options.seed is not None else seed_for(sub.sha256),
-                    profile=profile, cell_timeout=options.cell_timeout,
-                    notebook_timeout=options.notebook_timeout,
-                    report_dir=str(out / REPORTS / student_slug(sub.student)),
-                    report_stem=sub.exercise,
-                    training=get_exercise(sub.exercise).needs_tensorflow)
+        task = Task(
+            key=len(tasks),
+            student=sub.student,
+            exercise=sub.exercise,
+            path=str(sub.path),
+            seed=options.seed if options.seed is not None else seed_for(sub.sha256),
+            profile=profile,
+            cell_timeout=options.cell_timeout,
+            notebook_timeout=options.notebook_timeout,
+            report_dir=str(out / REPORTS / student_slug(sub.student)),
+            report_stem=sub.exercise,
+            training=get_exercise(sub.exercise).needs_tensorflow,
+        )
         tasks.append(task)
         by_key[task.key] = sub
     return tasks, by_key, configs
@@ -204,35 +239,64 @@ def _calibrated(tasks: list[Task], profile: str, note: Callable[[str], None]) ->
     here = resources.container()
     for eid, calibration in settled.items():  # ResourcesTooSmall (exit 2) before any task
         exercise = get_exercise(eid)
-        resources.fit(exercise.limits, here, exercise=eid,
-                      reference_peak=calibration.reference_peak_bytes,
-                      training=exercise.needs_tensorflow)
+        resources.fit(
+            exercise.limits,
+            here,
+            exercise=eid,
+            reference_peak=calibration.reference_peak_bytes,
+            training=exercise.needs_tensorflow,
+        )
     return [replace(t, calibration=settled[t.exercise]) for t in tasks]
 
 
 def _entry(sub: Submission, done: Finished, config: str) -> Entry:
     exercise = done.task.exercise
-    base = Entry(student=sub.student, exercise=exercise, path=sub.label, sha256=sub.sha256,
-                 grader_version=__version__, config=config, seed=done.task.seed,
-                 status=BatchOutcome.GRADER_FAILURE, graded_at=_now(),
-                 duration_s=round(done.wall_s, 3),
-                 attempts=done.task.attempt)
+    base = Entry(
+        student=sub.student,
+        exercise=exercise,
+        path=sub.label,
+        sha256=sub.sha256,
+        grader_version=__version__,
+        config=config,
+        seed=done.task.seed,
+        status=BatchOutcome.GRADER_FAILURE,
+        graded_at=_now(),
+        duration_s=round(done.wall_s, 3),
+        attempts=done.task.attempt,
+    )
     if done.kind == "ok":
         result = GradeResult.from_dict(json.loads(done.payload))
-        return replace(base, status=BatchOutcome(result.execution.status.value),
-                       score=result.score, max_score=result.max_score, result=done.payload,
-                       report=f"{REPORTS}/{student_slug(sub.student)}/{exercise}.html")
+        return replace(
+            base,
+            status=BatchOutcome(result.execution.status.value),
+            score=result.score,
+            max_score=result.max_score,
+            result=done.payload,
+            report=f"{REPORTS}/{student_slug(sub.student)}/{exercise}.html",
+        )
     if done.kind == "unknown":
         return replace(base, status=BatchOutcome.UNKNOWN_EXERCISE, message=done.payload)
-    return replace(base, max_score=float(get_exercise(exercise).max_score),
-                   message=f"the grader failed on this submission (not the student's fault); "
-                           f"last attempt:\n{done.payload}")
+    return replace(
+        base,
+        max_score=float(get_exercise(exercise).max_score),
+        message=f"the grader failed on this submission (not the student's fault); "
+        f"last attempt:\n{done.payload}",
+    )
 
 
 def _unknown(sub: Submission, why: str) -> Entry:
-    return Entry(student=sub.student, exercise=f"unknown:{sub.label}", path=sub.label,
-                 sha256=sub.sha256, grader_version=__version__, config="", seed=None,
-                 status=BatchOutcome.UNKNOWN_EXERCISE, message=why, graded_at=_now())
+    return Entry(
+        student=sub.student,
+        exercise=f"unknown:{sub.label}",
+        path=sub.label,
+        sha256=sub.sha256,
+        grader_version=__version__,
+        config="",
+        seed=None,
+        status=BatchOutcome.UNKNOWN_EXERCISE,
+        message=why,
+        graded_at=_now(),
+    )
 
 
 def _config(exercise: str, profile: str, options: BatchOptions) -> str:
@@ -245,11 +309,17 @@ def _config(exercise: str, profile: str, options: BatchOptions) -> str:
             digest.update(path.read_bytes())
         except OSError:
             digest.update(b"missing")
-    digest.update(json.dumps({"profile": profile,
-                              "seed": "auto" if options.seed is None else options.seed,
-                              "cell_timeout": options.cell_timeout,
-                              "notebook_timeout": options.notebook_timeout},
-                             sort_keys=True).encode())
+    digest.update(
+        json.dumps(
+            {
+                "profile": profile,
+                "seed": "auto" if options.seed is None else options.seed,
+                "cell_timeout": options.cell_timeout,
+                "notebook_timeout": options.notebook_timeout,
+            },
+            sort_keys=True,
+        ).encode()
+    )
     return digest.hexdigest()[:16]
 
 
@@ -279,14 +349,23 @@ def _similarity(subs: list[Submission], gb: Gradebook, threshold: float) -> list
     return pairs
 
 
-def _atomic_write(path: Path, run_info: dict[str, Any] | None, entries: list[ClassEntry],
-                  pairs: list[SimilarPair]) -> Path:
+def _atomic_write(
+    path: Path, run_info: dict[str, Any] | None, entries: list[ClassEntry], pairs: list[SimilarPair]
+) -> Path:
     tmp = path.with_name(f".{path.name}.tmp")
     if path.suffix == ".csv":
         write_csv(entries, pairs, tmp)
     else:
-        tmp.write_text(render_dashboard(entries, pairs, title="cnn-grader: class dashboard",
-                                        generated_at=_now(), run=run_info), encoding="utf-8")
+        tmp.write_text(
+            render_dashboard(
+                entries,
+                pairs,
+                title="cnn-grader: class dashboard",
+                generated_at=_now(),
+                run=run_info,
+            ),
+            encoding="utf-8",
+        )
     os.replace(tmp, path)
     return path
 

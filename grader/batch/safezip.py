@@ -50,9 +50,14 @@ def _wanted(rel: PurePosixPath) -> bool:
     return not any(p.startswith(".") or p == "__MACOSX" for p in rel.parts)
 
 
-def extract_notebooks(archive: Path, dest: Path, *, max_member_bytes: int = MAX_NOTEBOOK_BYTES,
-                      max_total_bytes: int = MAX_TOTAL_BYTES,
-                      max_members: int = MAX_MEMBERS) -> Extraction:
+def extract_notebooks(
+    archive: Path,
+    dest: Path,
+    *,
+    max_member_bytes: int = MAX_NOTEBOOK_BYTES,
+    max_total_bytes: int = MAX_TOTAL_BYTES,
+    max_members: int = MAX_MEMBERS,
+) -> Extraction:
     """Extract the notebooks of `archive` under `dest` (emptied first).
 
     A member that is unsafe or too large is skipped with a reason; an archive that is not a zip,
@@ -72,7 +77,8 @@ def extract_notebooks(archive: Path, dest: Path, *, max_member_bytes: int = MAX_
         infos = zf.infolist()
         if len(infos) > max_members:
             raise ConfigurationError(
-                f"{archive.name} has {len(infos)} entries; the limit is {max_members}")
+                f"{archive.name} has {len(infos)} entries; the limit is {max_members}"
+            )
         for info in infos:
             if info.is_dir():
                 continue
@@ -89,8 +95,10 @@ def extract_notebooks(archive: Path, dest: Path, *, max_member_bytes: int = MAX_
                 out.skipped.append(f"{info.filename}: encrypted")
                 continue
             if info.file_size > max_member_bytes:
-                out.skipped.append(f"{info.filename}: {info.file_size} bytes unpacked, over the "
-                                   f"limit of {max_member_bytes}")
+                out.skipped.append(
+                    f"{info.filename}: {info.file_size} bytes unpacked, over the "
+                    f"limit of {max_member_bytes}"
+                )
                 continue
             target = dest.joinpath(*rel.parts)
             if not target.resolve().is_relative_to(dest.resolve()):
@@ -106,8 +114,7 @@ def extract_notebooks(archive: Path, dest: Path, *, max_member_bytes: int = MAX_
                             complete = False
                             break
                         dst.write(chunk)
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError,
-                    NotImplementedError) as exc:
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
                 target.unlink(missing_ok=True)
                 out.skipped.append(f"{info.filename}: cannot be unpacked ({exc})")
                 continue
@@ -116,9 +123,12 @@ def extract_notebooks(archive: Path, dest: Path, *, max_member_bytes: int = MAX_
                 if total + written > max_total_bytes:
                     raise ConfigurationError(
                         f"{archive.name} unpacks to more than {max_total_bytes} bytes of "
-                        "notebooks; refusing it (a zip bomb?)")
-                out.skipped.append(f"{info.filename}: unpacks to more than {max_member_bytes} "
-                                   "bytes (its header said less)")
+                        "notebooks; refusing it (a zip bomb?)"
+                    )
+                out.skipped.append(
+                    f"{info.filename}: unpacks to more than {max_member_bytes} "
+                    "bytes (its header said less)"
+                )
                 continue
             total += written
             out.files.append(target)

@@ -77,10 +77,18 @@ def grade_task(task: Task) -> tuple[str, str]:
     from grader.reporting import to_json
 
     try:
-        result = grade(Path(task.path), Options(
-            exercise=task.exercise, profile=task.profile, seed=task.seed,
-            cell_timeout=task.cell_timeout, notebook_timeout=task.notebook_timeout,
-            calibration=task.calibration, executor=_kernel_pool()))
+        result = grade(
+            Path(task.path),
+            Options(
+                exercise=task.exercise,
+                profile=task.profile,
+                seed=task.seed,
+                cell_timeout=task.cell_timeout,
+                notebook_timeout=task.notebook_timeout,
+                calibration=task.calibration,
+                executor=_kernel_pool(),
+            ),
+        )
     except UnknownExercise as exc:
         return "unknown", str(exc)
     write_both_views(result, Path(task.report_dir), task.report_stem)
@@ -110,14 +118,16 @@ def instructor_dir(report_dir: Path) -> Path:
     return report_dir.parent.parent / "instructor" / report_dir.name
 
 
-def worker_main(conn: Connection, parent_pid: int,
-                handler: Callable[[Task], tuple[str, str]] = grade_task) -> None:
+def worker_main(
+    conn: Connection, parent_pid: int, handler: Callable[[Task], tuple[str, str]] = grade_task
+) -> None:
     """Serve tasks until told to stop (None) or the parent goes away. `handler` is the seam
     the pool's tests use to crash or hang a worker on purpose."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     warnings.simplefilter("ignore")  # a warning would tear the parent's progress line
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
     import grader.api  # noqa: F401 - warm the imports while the parent is still planning
+
     global _pooling, _kernels
     _pooling = True
     try:

@@ -160,21 +160,29 @@ class Call:
 
     def key(self) -> str:
         """Stable identity: two checks that need the same call share one kernel round trip."""
-        text = repr((self.kind, self.func, [_token(a) for a in self.args],
-                     sorted((k, _token(v)) for k, v in self.kwargs.items()),
-                     self.driver_code.name if self.driver_code else None))
+        text = repr(
+            (
+                self.kind,
+                self.func,
+                [_token(a) for a in self.args],
+                sorted((k, _token(v)) for k, v in self.kwargs.items()),
+                self.driver_code.name if self.driver_code else None,
+            )
+        )
         return f"{self.func}_{hashlib.sha1(text.encode()).hexdigest()[:10]}"
 
     def bind(self, seed: int, cache: dict[int, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
         return self._bind(lambda i: i.materialise(seed), cache)
 
-    def bind_public(self, cache: dict[int, Any],
-                    draw: int = 0) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    def bind_public(
+        self, cache: dict[int, Any], draw: int = 0
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """The arguments of the release's public example of this call (see PUBLIC_SALT)."""
         return self._bind(lambda i: i.materialise_public(draw), cache)
 
-    def _bind(self, make: Callable[[Input], Any],
-              cache: dict[int, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    def _bind(
+        self, make: Callable[[Input], Any], cache: dict[int, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         def value(a: Any) -> Any:
             if isinstance(a, Input):
                 if id(a) not in cache:
@@ -185,6 +193,7 @@ class Call:
             if isinstance(a, list):
                 return [value(x) for x in a]
             return a
+
         return tuple(value(a) for a in self.args), {k: value(v) for k, v in self.kwargs.items()}
 
     def describe(self, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> str:
@@ -362,30 +371,61 @@ class Exercise:
     def max_score(self) -> float:
         return sum(c.points for c in self.checks)
 
-    def limits_for(self, profile: str,
-                   calibration: Calibration | None = None) -> tuple[Limits, list[str]]:
+    def limits_for(
+        self, profile: str, calibration: Calibration | None = None
+    ) -> tuple[Limits, list[str]]:
         """The limits a grading under `profile` runs with, and the report's notes on them."""
         if self.profile_limits is None:
             return self.limits, []
-        return self.profile_limits(profile, calibration.reference_seconds
-                                   if calibration is not None else None)
+        return self.profile_limits(
+            profile, calibration.reference_seconds if calibration is not None else None
+        )
 
-    def input(self, name: str, make: Callable[[np.random.Generator], Any], *,
-              stream: str = "") -> Input:
+    def input(
+        self, name: str, make: Callable[[np.random.Generator], Any], *, stream: str = ""
+    ) -> Input:
         self._inputs += 1
         return Input(name, make, stream, uid=self._inputs)
 
-    def check(self, *, points: float, call: Call | None = None, title: str = "",
-              hint: str = "", group: str = "", id: str = "",
-              requires: Callable[[], None] | None = None) -> Callable[[CheckFn], CheckFn]:
+    def check(
+        self,
+        *,
+        points: float,
+        call: Call | None = None,
+        title: str = "",
+        hint: str = "",
+        group: str = "",
+        id: str = "",
+        requires: Callable[[], None] | None = None,
+    ) -> Callable[[CheckFn], CheckFn]:
         def register(fn: CheckFn) -> CheckFn:
-            self._add(Check(id or fn.__name__, points, fn, call, title or _title(id or fn.__name__),
-                            hint, group or (call.func if call else ""), requires))
+            self._add(
+                Check(
+                    id or fn.__name__,
+                    points,
+                    fn,
+                    call,
+                    title or _title(id or fn.__name__),
+                    hint,
+                    group or (call.func if call else ""),
+                    requires,
+                )
+            )
             return fn
+
         return register
 
-    def compare(self, id: str, *, points: float, call: Call, hint: str = "", title: str = "",
-                atol: float = 1e-5, group: str = "") -> None:
+    def compare(
+        self,
+        id: str,
+        *,
+        points: float,
+        call: Call,
+        hint: str = "",
+        title: str = "",
+        atol: float = 1e-5,
+        group: str = "",
+    ) -> None:
         """A check that passes when the student's answer matches the reference's."""
         from grader.checks.expect import expect_match
         from grader.checks.variants import explain
@@ -394,20 +434,42 @@ class Exercise:
             try:
                 expect_match(got, ctx.expected, what=ctx.text, atol=atol)
             except Fail as exc:
-                raise Fail(f"{exc}{explain(got, ctx, self.wrong, atol=atol)}",
-                           hint=exc.hint) from None
+                raise Fail(
+                    f"{exc}{explain(got, ctx, self.wrong, atol=atol)}", hint=exc.hint
+                ) from None
 
-        self._add(Check(id, points, fn, call, title or _title(id), hint, group or call.func,
-                        compare_atol=atol))
+        self._add(
+            Check(
+                id,
+                points,
+                fn,
+                call,
+                title or _title(id),
+                hint,
+                group or call.func,
+                compare_atol=atol,
+            )
+        )
 
-    def example(self, id: str, *, call: Call, hint: str, title: str = "", atol: float = 1e-5,
-                parts: tuple[str, ...] = (), part_hints: tuple[str, ...] = (),
-                subject: str = "", dtype: bool = False) -> None:
+    def example(
+        self,
+        id: str,
+        *,
+        call: Call,
+        hint: str,
+        title: str = "",
+        atol: float = 1e-5,
+        parts: tuple[str, ...] = (),
+        part_hints: tuple[str, ...] = (),
+        subject: str = "",
+        dtype: bool = False,
+    ) -> None:
         """Declare a public example that no compare check gives (see `Example`)."""
         if any(e.id == id for e in self.examples) or any(c.id == id for c in self.checks):
             raise ValueError(f"{self.id}: duplicate example id {id!r}")
-        self.examples.append(Example(id, call, hint, title or _title(id), atol, parts,
-                                     part_hints, subject, dtype))
+        self.examples.append(
+            Example(id, call, hint, title or _title(id), atol, parts, part_hints, subject, dtype)
+        )
 
     def functions(self) -> list[str]:
         """The names a student writes that the checks call, in the order they are first used."""

@@ -31,19 +31,26 @@ def matches(got: Any, want: Any, *, atol: float = 1e-5) -> bool:
     return True
 
 
-def name_mistakes(func: str, got: Any, want: Any, wrongs: Iterable[tuple[str, str, Any]], *,
-                  atol: float = 1e-5) -> tuple[list[str], str]:
+def name_mistakes(
+    func: str, got: Any, want: Any, wrongs: Iterable[tuple[str, str, Any]], *, atol: float = 1e-5
+) -> tuple[list[str], str]:
     """The ids of the mistakes (id, says, their answer) whose answer `got` is, and the sentence
     that names them (" — your answer is what f gives …."), or ([], "").
 
     A mistake whose answer passes as `want` cannot be told apart here and is skipped. Two
     mistakes can give the same answer: all are named, in their given order (at most three)."""
-    named = [(wid, says) for wid, says, value in wrongs
-             if not matches(value, want, atol=atol) and matches(got, value, atol=atol)]
+    named = [
+        (wid, says)
+        for wid, says, value in wrongs
+        if not matches(value, want, atol=atol) and matches(got, value, atol=atol)
+    ]
     if not named:
         return [], ""
-    return [wid for wid, _ in named], (f" — your answer is what {func} gives "
-                                       + "; or ".join(s for _, s in named[:MAX_NAMED]) + ".")
+    return [wid for wid, _ in named], (
+        f" — your answer is what {func} gives "
+        + "; or ".join(s for _, s in named[:MAX_NAMED])
+        + "."
+    )
 
 
 def timeout_message(text: str, limit: float) -> str:

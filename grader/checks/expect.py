@@ -57,19 +57,28 @@ def expect_close(got: Any, want: Any, *, what: str, atol: float = 1e-5, rtol: fl
     if np.any(bad):
         _precision_problem(np.asarray(got), arr, want_arr, what=what)
         n = int(bad.sum())
-        idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), diff.shape)) \
-            if diff.ndim else ()
+        idx = (
+            tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), diff.shape))
+            if diff.ndim
+            else ()
+        )
         at = f" at index {idx}" if idx else ""
-        raise Fail(f"{what}: {n} of {arr.size} values differ from the expected ones; the largest "
-                   f"difference is {float(diff.max()):.4g}{at} (expected {float(want_arr[idx]):.6g},"
-                   f" got {float(arr[idx]):.6g})")
+        raise Fail(
+            f"{what}: {n} of {arr.size} values differ from the expected ones; the largest "
+            f"difference is {float(diff.max()):.4g}{at} (expected {float(want_arr[idx]):.6g},"
+            f" got {float(arr[idx]):.6g})"
+        )
 
 
-PRECISION_HINT = ("Keep the arithmetic in float64: an output made with np.zeros_like(x) takes "
-                  "x's dtype, and .astype(np.float16) or np.float32 drop digits the comparison "
-                  "needs.")
-INTEGER_HINT = ("An output array made with np.zeros_like(x) of an integer x, or with dtype=int, "
-                "holds whole numbers only: allocate it as floats (np.zeros(shape)).")
+PRECISION_HINT = (
+    "Keep the arithmetic in float64: an output made with np.zeros_like(x) takes "
+    "x's dtype, and .astype(np.float16) or np.float32 drop digits the comparison "
+    "needs."
+)
+INTEGER_HINT = (
+    "An output array made with np.zeros_like(x) of an integer x, or with dtype=int, "
+    "holds whole numbers only: allocate it as floats (np.zeros(shape))."
+)
 
 
 def _precision_problem(raw: np.ndarray, arr: np.ndarray, want: np.ndarray, *, what: str) -> None:
@@ -81,21 +90,31 @@ def _precision_problem(raw: np.ndarray, arr: np.ndarray, want: np.ndarray, *, wh
     if raw.dtype.kind == "f" and raw.dtype.itemsize < 8:
         eps = float(np.finfo(raw.dtype).eps)
         if np.all(np.abs(arr - want) <= 50 * eps * max(1.0, float(np.abs(want).max()))):
-            raise Fail(f"{what}: your answer has dtype {raw.dtype}: its values are the expected "
-                       f"ones only to {raw.dtype} precision; compute and return float64",
-                       hint=PRECISION_HINT)
+            raise Fail(
+                f"{what}: your answer has dtype {raw.dtype}: its values are the expected "
+                f"ones only to {raw.dtype} precision; compute and return float64",
+                hint=PRECISION_HINT,
+            )
     elif raw.dtype.kind in "biu" and not np.all(want == np.round(want)):
         if np.all(np.abs(arr - want) < 1.0):
-            raise Fail(f"{what}: your answer has dtype {raw.dtype}: it holds the expected values "
-                       "cut to whole numbers", hint=INTEGER_HINT)
+            raise Fail(
+                f"{what}: your answer has dtype {raw.dtype}: it holds the expected values "
+                "cut to whole numbers",
+                hint=INTEGER_HINT,
+            )
 
 
 def expect_parts(got: Any, names: tuple[str, ...] | list[str], *, what: str) -> list[Any]:
     """The items of a tuple answer such as (dx, dkernel, dbias), each judged on its own."""
     if not isinstance(got, (tuple, list)) or len(got) != len(names):
-        raise Fail(f"{what}: expected a tuple ({', '.join(names)}), got "
-                   + (f"{type(got).__name__} of {len(got)} items"
-                      if isinstance(got, (tuple, list)) else type(got).__name__))
+        raise Fail(
+            f"{what}: expected a tuple ({', '.join(names)}), got "
+            + (
+                f"{type(got).__name__} of {len(got)} items"
+                if isinstance(got, (tuple, list))
+                else type(got).__name__
+            )
+        )
     return list(got)
 
 
@@ -129,9 +148,12 @@ def expect_match(got: Any, want: Any, *, what: str, atol: float = 1e-5) -> None:
         if not abs(float(got) - float(want)) <= atol + 1e-5 * abs(float(want)):
             raise Fail(f"{what}: expected {float(want):.6g}, got {float(got):.6g}")
     elif isinstance(want, (tuple, list)):
-        if not isinstance(got, (tuple, list)) and not (isinstance(got, np.ndarray) and got.ndim == 1):
-            raise Fail(f"{what}: expected a {type(want).__name__} of {len(want)} items, "
-                       f"got {_kind(got)}")
+        if not isinstance(got, (tuple, list)) and not (
+            isinstance(got, np.ndarray) and got.ndim == 1
+        ):
+            raise Fail(
+                f"{what}: expected a {type(want).__name__} of {len(want)} items, got {_kind(got)}"
+            )
         items = list(got)
         if len(items) != len(want):
             raise Fail(f"{what}: expected {len(want)} items, got {len(items)}")

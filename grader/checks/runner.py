@@ -33,22 +33,30 @@ def _precondition(ev: Evidence, text: str, name: str) -> tuple[Outcome, str] | N
         return Outcome.FAIL, f"{text} raised {ev.error_type}: {ev.error_message}{where}"
     if ev.status == "timeout":
         if ev.extra.get("skipped_after"):
-            return Outcome.TIMEOUT, (f"{text} was not run: an earlier call of "
-                                     f"`{ev.extra['skipped_after']}` did not finish in time "
-                                     "(is there an endless loop?)")
+            return Outcome.TIMEOUT, (
+                f"{text} was not run: an earlier call of "
+                f"`{ev.extra['skipped_after']}` did not finish in time "
+                "(is there an endless loop?)"
+            )
         limit = ev.extra.get("limit_s")
-        return Outcome.TIMEOUT, (timeout_message(text, float(limit)) if limit
-                                 else f"{text} did not finish in time (is there an endless loop?)")
+        return Outcome.TIMEOUT, (
+            timeout_message(text, float(limit))
+            if limit
+            else f"{text} did not finish in time (is there an endless loop?)"
+        )
     if ev.status == "kernel_died":
         return Outcome.FAIL, f"the kernel died while running {text}"
     if ev.status == "not_run":
-        return Outcome.FAIL, (f"{text} could not be called: the notebook's kernel had died or run "
-                              "out of time before grading")
+        return Outcome.FAIL, (
+            f"{text} could not be called: the notebook's kernel had died or run "
+            "out of time before grading"
+        )
     return Outcome.FAIL, f"the result of {text} could not be read: {ev.error_message}"
 
 
-def run_check(check: Check, ev: Evidence | None, ctx: Context,
-              call_seconds: float = 0.0) -> CheckResult:
+def run_check(
+    check: Check, ev: Evidence | None, ctx: Context, call_seconds: float = 0.0
+) -> CheckResult:
     """Judge one check; `call_seconds` is what its grading call took in the kernel."""
     t0 = time.monotonic()
     name = check.call.func if check.call else ""
@@ -81,18 +89,31 @@ def run_check(check: Check, ev: Evidence | None, ctx: Context,
         details.update(ctx.extras)
     status = status_of(outcome)
     return CheckResult(
-        id=check.id, status=status, score=points_for(status, check.points),
-        max_score=float(check.points), message=message, title=check.title,
+        id=check.id,
+        status=status,
+        score=points_for(status, check.points),
+        max_score=float(check.points),
+        message=message,
+        title=check.title,
         hint=hint if status.value in ("failed", "timeout") else "",
-        call=ctx.text, group=check.group, details=details,
-        duration_s=round(call_seconds + time.monotonic() - t0, 3))
+        call=ctx.text,
+        group=check.group,
+        details=details,
+        duration_s=round(call_seconds + time.monotonic() - t0, 3),
+    )
 
 
-def evaluate(exercise: Exercise, evidence: Mapping[str, Evidence],
-             bound: Mapping[str, tuple[tuple[Any, ...], dict[str, Any]]],
-             reference: Any, expected: Mapping[str, Any] | None = None, *,
-             profile: str = "", timings: Mapping[str, float] | None = None,
-             calibration: Calibration | None = None) -> list[CheckResult]:
+def evaluate(
+    exercise: Exercise,
+    evidence: Mapping[str, Evidence],
+    bound: Mapping[str, tuple[tuple[Any, ...], dict[str, Any]]],
+    reference: Any,
+    expected: Mapping[str, Any] | None = None,
+    *,
+    profile: str = "",
+    timings: Mapping[str, float] | None = None,
+    calibration: Calibration | None = None,
+) -> list[CheckResult]:
     """Run every check. `expected` holds reference answers computed ahead (keyed by call);
     `profile` is the training budget the notebook ran under (thresholds depend on it);
     `timings` the seconds each grading call took in the kernel (keyed by call); `calibration`
@@ -104,15 +125,22 @@ def evaluate(exercise: Exercise, evidence: Mapping[str, Evidence],
     for check in exercise.checks:
         call = check.call
         args, kwargs = bound[call.key()] if call is not None else ((), {})
-        ctx = Context(text=call.describe(args, kwargs) if call is not None else check.title,
-                      args=args, kwargs=kwargs, reference=reference, call=call,
-                      profile=profile, threshold=settled.thresholds.get(check.id),
-                      threshold_problem=settled.problems.get(check.id, ""))
+        ctx = Context(
+            text=call.describe(args, kwargs) if call is not None else check.title,
+            args=args,
+            kwargs=kwargs,
+            reference=reference,
+            call=call,
+            profile=profile,
+            threshold=settled.thresholds.get(check.id),
+            threshold_problem=settled.problems.get(check.id, ""),
+        )
         if call is None:
             results.append(run_check(check, None, ctx))
             continue
         if expected is not None and call.key() in expected:
             ctx._expected, ctx._have_expected = expected[call.key()], True
-        results.append(run_check(check, evidence.get(call.key()), ctx,
-                                 timings.pop(call.key(), 0.0)))
+        results.append(
+            run_check(check, evidence.get(call.key()), ctx, timings.pop(call.key(), 0.0))
+        )
     return results

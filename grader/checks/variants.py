@@ -53,9 +53,14 @@ class Wrong:
         return self.make(reference, *copy_value(args), **copy_value(kwargs))
 
 
-def answers(wrongs: Iterable[Wrong], func: str, reference: Any, args: tuple[Any, ...],
-            kwargs: dict[str, Any],
-            pick: Callable[[Any], Any] = lambda v: v) -> list[tuple[str, str, Any]]:
+def answers(
+    wrongs: Iterable[Wrong],
+    func: str,
+    reference: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    pick: Callable[[Any], Any] = lambda v: v,
+) -> list[tuple[str, str, Any]]:
     """(id, says, answer) of each variant of `func` on these inputs (those that have one)."""
     out = []
     for wrong in wrongs:
@@ -68,9 +73,16 @@ def answers(wrongs: Iterable[Wrong], func: str, reference: Any, args: tuple[Any,
     return out
 
 
-def explain(got: Any, ctx: Any, wrongs: Iterable[Wrong], *, atol: float = 1e-5,
-            part: Callable[[Any], Any] | None = None, expected: Any = None) -> str:
-    """" — your answer is what f gives …" for the variants `got` matches, else "".
+def explain(
+    got: Any,
+    ctx: Any,
+    wrongs: Iterable[Wrong],
+    *,
+    atol: float = 1e-5,
+    part: Callable[[Any], Any] | None = None,
+    expected: Any = None,
+) -> str:
+    """ " — your answer is what f gives …" for the variants `got` matches, else "".
 
     `ctx` is the check's Context (its call, arguments and reference). `part` picks what the
     check compares out of a variant's value (e.g. the shapes of a summary); `expected` is what
@@ -82,9 +94,13 @@ def explain(got: Any, ctx: Any, wrongs: Iterable[Wrong], *, atol: float = 1e-5,
         return ""
     pick = part or (lambda v: v)
     want = expected if expected is not None else pick(ctx.expected)
-    ids, text = name_mistakes(call.func, got, want,
-                              answers(wrongs, call.func, ctx.reference, ctx.args, ctx.kwargs,
-                                      pick), atol=atol)
+    ids, text = name_mistakes(
+        call.func,
+        got,
+        want,
+        answers(wrongs, call.func, ctx.reference, ctx.args, ctx.kwargs, pick),
+        atol=atol,
+    )
     if ids:
         ctx.extras["diagnosis"] = ids
     return text

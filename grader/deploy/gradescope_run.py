@@ -42,20 +42,25 @@ class Pick:
         """The lines the student reads first."""
         lines = []
         if self.notebook is None:
-            lines.append(f"No notebook (.ipynb) found in your submission: upload {exercise}.ipynb"
-                         " itself.")
+            lines.append(
+                f"No notebook (.ipynb) found in your submission: upload {exercise}.ipynb itself."
+            )
         else:
-            lines.append(f"Graded notebook: {self.notebook.as_posix()}"
-                         + (f" ({self.why})" if self.why else ""))
+            lines.append(
+                f"Graded notebook: {self.notebook.as_posix()}"
+                + (f" ({self.why})" if self.why else "")
+            )
         if self.others:
             names = ", ".join(p.as_posix() for p in self.others[:10])
             more = f" and {len(self.others) - 10} more" if len(self.others) > 10 else ""
             lines.append(f"Not graded (one notebook is graded per submission): {names}{more}")
         if self.checkpoints:
             n = len(self.checkpoints)
-            lines.append(f"Ignored {n} Jupyter checkpoint cop{'y' if n == 1 else 'ies'} "
-                         f"({CHECKPOINT_DIR}/, *-checkpoint.ipynb): they are autosaved "
-                         "snapshots, not your notebook.")
+            lines.append(
+                f"Ignored {n} Jupyter checkpoint cop{'y' if n == 1 else 'ies'} "
+                f"({CHECKPOINT_DIR}/, *-checkpoint.ipynb): they are autosaved "
+                "snapshots, not your notebook."
+            )
         return "\n".join(lines)
 
 
@@ -107,13 +112,16 @@ def pick_notebook(submission: Path, exercise: str) -> Pick:
     names = _functions(exercise)
     done = {rel: _implemented(submission / rel, names) for rel in notebooks}
     newest = {rel: -_mtime(submission / rel) for rel in notebooks}
-    notebooks.sort(key=lambda rel: (-done[rel], _rank(rel, exercise)[0], newest[rel],
-                                    _rank(rel, exercise)[1:]))
+    notebooks.sort(
+        key=lambda rel: (-done[rel], _rank(rel, exercise)[0], newest[rel], _rank(rel, exercise)[1:])
+    )
     best = notebooks[0]
     why = ""
     if len(notebooks) > 1 and done[best] > done[notebooks[1]]:
-        why = (f"it implements {done[best]} of the {len(names)} names the exercise grades; "
-               "the others fewer")
+        why = (
+            f"it implements {done[best]} of the {len(names)} names the exercise grades; "
+            "the others fewer"
+        )
     return Pick(best, tuple(notebooks[1:]), tuple(checkpoints), why)
 
 
@@ -137,9 +145,13 @@ def _implemented(path: Path, names: list[str]) -> int:
         if path.stat().st_size > _MAX_NOTEBOOK_BYTES:
             return 0
         cells = json.loads(path.read_text(encoding="utf-8", errors="replace")).get("cells", [])
-        code = "\n".join("".join(c.get("source", "")) if isinstance(c.get("source"), list)
-                         else str(c.get("source", "")) for c in cells
-                         if isinstance(c, dict) and c.get("cell_type") == "code")
+        code = "\n".join(
+            "".join(c.get("source", ""))
+            if isinstance(c.get("source"), list)
+            else str(c.get("source", ""))
+            for c in cells
+            if isinstance(c, dict) and c.get("cell_type") == "code"
+        )
     except (OSError, ValueError, AttributeError):
         return 0
     count = 0
@@ -171,14 +183,18 @@ def grade_submission(root: Path, exercise: str, timeout: float | None) -> Path:
     notebook = submission / (pick.notebook or Path(f"{exercise}.ipynb"))
     result = grade(notebook, Options(exercise=exercise, notebook_timeout=timeout))
     write_reports(result, results / "reports", notebook.stem)
-    print(f"{pick.describe(exercise)}\n{result.exercise}: {result.score:g}/{result.max_score:g} "
-          f"[{result.execution.status.value}]")
+    print(
+        f"{pick.describe(exercise)}\n{result.exercise}: {result.score:g}/{result.max_score:g} "
+        f"[{result.execution.status.value}]"
+    )
     return write_results([result], results / "results.json", note=pick.describe(exercise))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m grader.deploy.gradescope_run",
-                                description=__doc__.splitlines()[0] if __doc__ else None)
+    p = argparse.ArgumentParser(
+        prog="python -m grader.deploy.gradescope_run",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+    )
     p.add_argument("--root", type=Path, default=Path("/autograder"))
     p.add_argument("--exercise", required=True)
     p.add_argument("--timeout", type=float, help="seconds the whole notebook may run")
@@ -189,10 +205,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from grader.reporting.gradescope import failure_document, write_document
 
         traceback.print_exc()
-        write_document(failure_document(
-            "The autograder failed while grading this submission. This is not a problem with "
-            f"your notebook; your instructor can see the log ({type(exc).__name__})."),
-            args.root / "results" / "results.json")
+        write_document(
+            failure_document(
+                "The autograder failed while grading this submission. This is not a problem with "
+                f"your notebook; your instructor can see the log ({type(exc).__name__})."
+            ),
+            args.root / "results" / "results.json",
+        )
         return 1
     return 0
 

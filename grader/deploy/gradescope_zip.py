@@ -44,15 +44,23 @@ def notebook_timeout(autograder_minutes: float) -> int:
     reserve (2 minutes, or a fifth of a longer timeout), so a notebook that runs too long is
     reported as a timeout with its partial credit instead of Gradescope's bare kill."""
     if not 1 <= autograder_minutes <= MAX_AUTOGRADER_MINUTES:
-        raise ConfigurationError(f"--autograder-timeout {autograder_minutes:g}: Gradescope allows "
-                                 f"1 to {MAX_AUTOGRADER_MINUTES:g} minutes")
+        raise ConfigurationError(
+            f"--autograder-timeout {autograder_minutes:g}: Gradescope allows "
+            f"1 to {MAX_AUTOGRADER_MINUTES:g} minutes"
+        )
     total = autograder_minutes * 60
     return int(max(60.0, total - max(GRADING_RESERVE_S, 0.2 * total)))
 
 
-def build_autograder_zip(exercise: str, out: Path, *, course: str | Path | None = None,
-                         wheel: Path | None = None, source_root: Path | None = None,
-                         autograder_minutes: float = DEFAULT_AUTOGRADER_MINUTES) -> Path:
+def build_autograder_zip(
+    exercise: str,
+    out: Path,
+    *,
+    course: str | Path | None = None,
+    wheel: Path | None = None,
+    source_root: Path | None = None,
+    autograder_minutes: float = DEFAULT_AUTOGRADER_MINUTES,
+) -> Path:
     """Write Gradescope's autograder zip for one exercise; returns its path.
 
     `course` is a bundle file or a course folder (default: `CNN_GRADER_COURSE`, else the
@@ -69,11 +77,15 @@ def build_autograder_zip(exercise: str, out: Path, *, course: str | Path | None 
     with tempfile.TemporaryDirectory(prefix="cnn-grader-zip-") as tmp:
         whl = Path(wheel) if wheel else build_wheel(_source_root(source_root), Path(tmp))
         _check_wheel(whl, manifest)
-        env = {"EXERCISE": exercise, "WHEEL": f"dist/{whl.name}",
-               "EXTRAS": "keras" if ex.needs_tensorflow else "", "BUNDLE": BUNDLE_NAME,
-               "DATASETS": " ".join(ex.datasets),
-               "CALIBRATE": "1" if find_accuracy_specs(ex) else "0",
-               "NOTEBOOK_TIMEOUT": str(timeout)}
+        env = {
+            "EXERCISE": exercise,
+            "WHEEL": f"dist/{whl.name}",
+            "EXTRAS": "keras" if ex.needs_tensorflow else "",
+            "BUNDLE": BUNDLE_NAME,
+            "DATASETS": " ".join(ex.datasets),
+            "CALIBRATE": "1" if find_accuracy_specs(ex) else "0",
+            "NOTEBOOK_TIMEOUT": str(timeout),
+        }
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         partial = out.with_name(f".{out.name}.partial")
@@ -105,8 +117,10 @@ def _bundle_for(exercise: str, course: str | Path | None) -> tuple[bytes, dict[s
     if path is None or not path.is_file():
         found = resolve(path)
         if found.kind == "release":
-            raise ConfigurationError(f"{found.describe()} cannot grade (it has no reference "
-                                     "solutions): give the grading bundle or the course folder")
+            raise ConfigurationError(
+                f"{found.describe()} cannot grade (it has no reference "
+                "solutions): give the grading bundle or the course folder"
+            )
         if found.kind == "course":
             with tempfile.TemporaryDirectory(prefix="cnn-grader-bundle-") as tmp:
                 built = bundles.build(found.root, Path(tmp) / BUNDLE_NAME, exercises=[exercise])
@@ -116,19 +130,24 @@ def _bundle_for(exercise: str, course: str | Path | None) -> tuple[bytes, dict[s
     if data.startswith(bundles.MAGIC):
         raise ConfigurationError(
             f"{path} is encrypted, and Gradescope has nowhere to keep its key apart from the "
-            "zip: give a plain bundle (`cnn-grader bundle --out FILE`) or the course folder")
+            "zip: give a plain bundle (`cnn-grader bundle --out FILE`) or the course folder"
+        )
     manifest = bundles.open_bundle(path).manifest  # verified: hashes, format, grader version
     if exercise not in manifest.get("exercises", []):
-        raise ConfigurationError(f"the bundle {path} has no {exercise} (it holds "
-                                 f"{', '.join(manifest.get('exercises', [])) or 'nothing'})")
+        raise ConfigurationError(
+            f"the bundle {path} has no {exercise} (it holds "
+            f"{', '.join(manifest.get('exercises', [])) or 'nothing'})"
+        )
     return data, manifest
 
 
 def _source_root(given: Path | None) -> Path:
     src = Path(given) if given else Path(__file__).resolve().parents[2]
     if not (src / "pyproject.toml").is_file() or not (src / "grader").is_dir():
-        raise ConfigurationError(f"{src} is not a source checkout of the grader (no "
-                                 "pyproject.toml and grader/): give a wheel with --wheel FILE")
+        raise ConfigurationError(
+            f"{src} is not a source checkout of the grader (no "
+            "pyproject.toml and grader/): give a wheel with --wheel FILE"
+        )
     return src
 
 
@@ -140,19 +159,37 @@ def build_wheel(source_root: Path, dest: Path) -> Path:
     for name in _SOURCE_FILES:
         if (source_root / name).is_file():
             shutil.copy2(source_root / name, copy / name)
-    shutil.copytree(source_root / "grader", copy / "grader",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+    shutil.copytree(
+        source_root / "grader",
+        copy / "grader",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"),
+    )
     wheels = dest / "wheels"
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
-         "--wheel-dir", str(wheels), str(copy)],
-        capture_output=True, text=True, check=False,
-        env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--quiet",
+            "--wheel-dir",
+            str(wheels),
+            str(copy),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+    )
     found = sorted(wheels.glob("cnn_grader-*.whl")) if wheels.is_dir() else []
     if proc.returncode or len(found) != 1:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-5:])
-        raise ConfigurationError(f"could not build a wheel of {source_root} (pip wheel "
-                                 f"--no-build-isolation needs setuptools here): {tail}")
+        raise ConfigurationError(
+            f"could not build a wheel of {source_root} (pip wheel "
+            f"--no-build-isolation needs setuptools here): {tail}"
+        )
     return found[0]
 
 
@@ -164,8 +201,10 @@ def _check_wheel(whl: Path, manifest: dict[str, Any]) -> None:
         raise ConfigurationError(f"{whl} is not a wheel of cnn-grader (cnn_grader-VERSION-…whl)")
     made_for = str(manifest.get("grader_version", ""))
     if parts[1].split(".")[:2] != made_for.split(".")[:2]:
-        raise ConfigurationError(f"the wheel {whl.name} is cnn-grader {parts[1]}, but the bundle "
-                                 f"was made with {made_for}: make both with the same version")
+        raise ConfigurationError(
+            f"the wheel {whl.name} is cnn-grader {parts[1]}, but the bundle "
+            f"was made with {made_for}: make both with the same version"
+        )
 
 
 def _add(zf: zipfile.ZipFile, name: str, data: bytes, *, mode: int = 0o644) -> None:

@@ -26,7 +26,8 @@ _IPYKERNEL_SEED = 0xC70F6907  # ipykernel.compiler.get_tmp_hash_seed()
 
 _CELL_IN = re.compile(r"Cell In\[(\d+)\], line (\d+)")
 _FRAME_FILE = re.compile(
-    r'(?:File )?"?(?:[^\s"]*/)?ipykernel_\d+/(\d+)\.py"?(?::(\d+)|, line (\d+))')
+    r'(?:File )?"?(?:[^\s"]*/)?ipykernel_\d+/(\d+)\.py"?(?::(\d+)|, line (\d+))'
+)
 
 
 def student_numbers(nb: Any) -> dict[int, int]:
@@ -82,8 +83,11 @@ def student_frames(text: str, nb: Any, counts: Mapping[int, int] | None = None) 
     if not text or ("Cell In[" not in text and "ipykernel_" not in text):
         return text
     numbers = student_numbers(nb)
-    by_hash = {murmur2(c.source): i for i, c in enumerate(nb.cells)
-               if c.cell_type == "code" and c.source.strip()}
+    by_hash = {
+        murmur2(c.source): i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code" and c.source.strip()
+    }
 
     def cell_in(m: re.Match[str]) -> str:
         idx = (counts or {}).get(int(m.group(1)))

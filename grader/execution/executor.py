@@ -67,7 +67,13 @@ class NbclientExecutor:
         if request.warm is not None:
             raise ValueError("a warm kernel runs on the pool that started it")
 
-        return kernel.run(request.nb, request.workdir, limits=request.limits,
-                          env=dict(request.env), launch_prefix=request.launch_prefix,
-                          extras=request.extras, before_extras=request.before_extras,
-                          guard=request.guard)
+        return kernel.run(
+            request.nb,
+            request.workdir,
+            limits=request.limits,
+            env=dict(request.env),
+            launch_prefix=request.launch_prefix,
+            extras=request.extras,
+            before_extras=request.before_extras,
+            guard=request.guard,
+        )

@@ -105,14 +105,18 @@ class _Client(NotebookClient):
         self._budget = max_output_bytes
         self.output_truncated = False
 
-    def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None,
-               cell_index: int) -> NotebookNode | None:
+    def output(
+        self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int
+    ) -> NotebookNode | None:
         size = _message_size(msg)
         if size > self._budget:
             if not self.output_truncated:
                 self.output_truncated = True
-                outs.append(nbformat.v4.new_output(
-                    "stream", name="stderr", text="[cnn-grader: further output dropped]\n"))
+                outs.append(
+                    nbformat.v4.new_output(
+                        "stream", name="stderr", text="[cnn-grader: further output dropped]\n"
+                    )
+                )
             return None
         self._budget -= size
         return super().output(outs, msg, display_id, cell_index)
@@ -139,9 +143,16 @@ def _head(source: str, n: int = 3) -> str:
 
 
 class _Runner:
-    def __init__(self, nb: NotebookNode, workdir: Path, limits: Limits, env: dict[str, str],
-                 launch_prefix: list[str], guard: KernelGuard | None = None,
-                 warm: Any = None) -> None:
+    def __init__(
+        self,
+        nb: NotebookNode,
+        workdir: Path,
+        limits: Limits,
+        env: dict[str, str],
+        launch_prefix: list[str],
+        guard: KernelGuard | None = None,
+        warm: Any = None,
+    ) -> None:
         self.nb = nb
         self.warm = warm  # a kernel started ahead (grader.execution.warm), used by start()
         self.guard = guard
@@ -264,8 +275,9 @@ class _Runner:
             self.count_to_index[count] = idx
 
     # -- running one cell -------------------------------------------------------------
-    async def _run_source(self, cell: NotebookNode, index: int,
-                          timeout: float | None) -> tuple[str, str, str, list[str]]:
+    async def _run_source(
+        self, cell: NotebookNode, index: int, timeout: float | None
+    ) -> tuple[str, str, str, list[str]]:
         """Run one cell; returns (status, ename, evalue, traceback).
 
         A negative index marks a grader cell: it runs against a throw-away notebook so that
@@ -290,8 +302,12 @@ class _Runner:
         if content.get("status") == "error":
             if content.get("ename") == _TIMEOUT_ENAME:
                 return "timeout", _TIMEOUT_ENAME, f"timed out after {timeout:.0f}s", []
-            return ("error", str(content.get("ename", "")), str(content.get("evalue", "")),
-                    list(content.get("traceback", [])))
+            return (
+                "error",
+                str(content.get("ename", "")),
+                str(content.get("evalue", "")),
+                list(content.get("traceback", [])),
+            )
         return "ok", "", "", []
 
     def _log_tail(self, limit: int = 1500) -> str:
@@ -312,7 +328,9 @@ class _Runner:
         return status == "ok"
 
     async def run_notebook(self) -> None:
-        code = [i for i, c in enumerate(self.nb.cells) if c.cell_type == "code" and c.source.strip()]
+        code = [
+            i for i, c in enumerate(self.nb.cells) if c.cell_type == "code" and c.source.strip()
+        ]
         for idx in code:
             cell = self.nb.cells[idx]
             status, ename, evalue, tb = await self._run_source(cell, idx, self.limits.cell_timeout)
@@ -324,11 +342,18 @@ class _Runner:
                 self.succeeded.append(idx)
                 continue
             problem = CellProblem(
-                cell_index=idx, kind=status, ename=ename, evalue=evalue[:500],
+                cell_index=idx,
+                kind=status,
+                ename=ename,
+                evalue=evalue[:500],
                 traceback=cells.student_frames(
-                    _short_traceback(tb, self.limits.max_traceback_chars), self.nb,
-                    self.count_to_index),
-                source_head=_head(cell.source), cell=self.numbers.get(idx, 0))
+                    _short_traceback(tb, self.limits.max_traceback_chars),
+                    self.nb,
+                    self.count_to_index,
+                ),
+                source_head=_head(cell.source),
+                cell=self.numbers.get(idx, 0),
+            )
             self.problems.append(problem)
             if status == "error":
                 self.succeeded.append(idx)  # its definitions before the raise still count
@@ -371,14 +396,16 @@ class _Runner:
             cell = nbformat.v4.new_code_cell(extra.source)
             t0 = time.monotonic()
             status, ename, evalue, _ = await self._run_source(
-                cell, -1, extra.timeout or self.limits.probe_timeout)
+                cell, -1, extra.timeout or self.limits.probe_timeout
+            )
             if self._over_limit(status):
                 status = "kernel_died"
             why = self._why_died() if status == "kernel_died" else None
             if why is not None:
                 ename, evalue = why
-            outcomes[extra.key] = ExtraOutcome(extra.key, status, ename, evalue[:500],
-                                               time.monotonic() - t0)
+            outcomes[extra.key] = ExtraOutcome(
+                extra.key, status, ename, evalue[:500], time.monotonic() - t0
+            )
             if status == "timeout" and extra.calls:
                 hung.add(extra.calls)
             if status == "kernel_died" or (status == "timeout" and not await self._responsive()):
@@ -391,33 +418,43 @@ class _Runner:
 def default_kernel_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment a student's kernel starts with: quiet TensorFlow, no GUI backends."""
     env = dict(os.environ)
-    env.update({
-        "MPLBACKEND": "Agg",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "TF_FORCE_GPU_ALLOW_GROWTH": "true",
-        "PYTHONHASHSEED": "0",
-        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-        "JUPYTER_PLATFORM_DIRS": "1",
-    })
+    env.update(
+        {
+            "MPLBACKEND": "Agg",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "TF_FORCE_GPU_ALLOW_GROWTH": "true",
+            "PYTHONHASHSEED": "0",
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+            "JUPYTER_PLATFORM_DIRS": "1",
+        }
+    )
     env.pop("JPY_PARENT_PID", None)
     if extra:
         env.update(extra)
     return env
 
 
-async def run_async(nb: NotebookNode, workdir: Path, *, limits: Limits,
-                    extras: Sequence[ExtraCell] = (), env: dict[str, str] | None = None,
-                    launch_prefix: Sequence[str] = (),
-                    before_extras: Any = None, guard: KernelGuard | None = None,
-                    warm: Any = None) -> RunResult:
+async def run_async(
+    nb: NotebookNode,
+    workdir: Path,
+    *,
+    limits: Limits,
+    extras: Sequence[ExtraCell] = (),
+    env: dict[str, str] | None = None,
+    launch_prefix: Sequence[str] = (),
+    before_extras: Any = None,
+    guard: KernelGuard | None = None,
+    warm: Any = None,
+) -> RunResult:
     """Execute `nb` in `workdir`, then `extras`. `before_extras()` runs in between (it writes the
     hidden inputs, which therefore do not exist while the student's own cells run). `guard`
     sandboxes every kernel start (limits, isolation) and says why it stopped one. `warm` is a
     kernel already started for this run, in `workdir` and under `guard` (grader.execution.warm);
     a restart starts a fresh one, as always."""
     t0 = time.monotonic()
-    runner = _Runner(nb, workdir, limits, env or default_kernel_env(), list(launch_prefix), guard,
-                     warm)
+    runner = _Runner(
+        nb, workdir, limits, env or default_kernel_env(), list(launch_prefix), guard, warm
+    )
     cells_total = sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip())
     status = ExecutionStatus.OK
     message = ""
@@ -427,10 +464,12 @@ async def run_async(nb: NotebookNode, workdir: Path, *, limits: Limits,
         await runner.start()
     except Exception as exc:  # noqa: BLE001 - a kernel that cannot start is a fact, not a crash
         await runner.stop()
-        summary = ExecutionSummary(status=ExecutionStatus.KERNEL_DIED,
-                                   duration_s=round(time.monotonic() - t0, 3),
-                                   cells_total=cells_total,
-                                   message=f"the kernel could not start: {exc}")
+        summary = ExecutionSummary(
+            status=ExecutionStatus.KERNEL_DIED,
+            duration_s=round(time.monotonic() - t0, 3),
+            cells_total=cells_total,
+            message=f"the kernel could not start: {exc}",
+        )
         return RunResult(summary, {e.key: ExtraOutcome(e.key, "not_run") for e in extras}, nb)
     try:
         try:
@@ -456,7 +495,8 @@ async def run_async(nb: NotebookNode, workdir: Path, *, limits: Limits,
         message = (message + "; " if message else "") + (
             "the kernel stopped answering, and again after the cells that ran were replayed in "
             "a fresh kernel: a cell leaves it unable to run more code (replacing sys.stdout or "
-            "sys.stderr does that, in Jupyter too); what came after was not run")
+            "sys.stderr does that, in Jupyter too); what came after was not run"
+        )
     kinds = {p.kind for p in runner.problems}
     if deadline_hit or "timeout" in kinds or runner.wedged:
         status = ExecutionStatus.TIMEOUT
@@ -471,8 +511,9 @@ async def run_async(nb: NotebookNode, workdir: Path, *, limits: Limits,
         kernel_restarts=runner.restarts,
         output_truncated=runner.client.output_truncated,
         message=message,
-        peak_memory_bytes=guard.peak_memory() if guard is not None
-        and hasattr(guard, "peak_memory") else None,
+        peak_memory_bytes=guard.peak_memory()
+        if guard is not None and hasattr(guard, "peak_memory")
+        else None,
     )
     return RunResult(summary, extra_outcomes, nb)
 

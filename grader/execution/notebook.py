@@ -36,8 +36,10 @@ def read(path: Path) -> tuple[NotebookNode, list[str]]:
     if size == 0:
         raise InvalidNotebook(f"{path.name} is empty")
     if size > MAX_NOTEBOOK_BYTES:
-        raise InvalidNotebook(f"{path.name} is {size / 2**20:.0f} MiB; the limit is "
-                              f"{MAX_NOTEBOOK_BYTES // 2**20} MiB (clear the outputs and save again)")
+        raise InvalidNotebook(
+            f"{path.name} is {size / 2**20:.0f} MiB; the limit is "
+            f"{MAX_NOTEBOOK_BYTES // 2**20} MiB (clear the outputs and save again)"
+        )
     try:  # a byte-order mark (some Windows editors write one) is not the student's fault
         raw: Any = json.loads(path.read_bytes().decode("utf-8-sig"))
     except OSError as exc:
@@ -49,7 +51,8 @@ def read(path: Path) -> tuple[NotebookNode, list[str]]:
     except json.JSONDecodeError as exc:
         raise InvalidNotebook(
             f"{path.name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
-            "was it saved from Jupyter?") from None
+            "was it saved from Jupyter?"
+        ) from None
     if not isinstance(raw, dict) or "nbformat" not in raw:
         raise InvalidNotebook(f"{path.name} is JSON but not a Jupyter notebook (no 'nbformat')")
     major = raw.get("nbformat")
@@ -79,8 +82,9 @@ def read(path: Path) -> tuple[NotebookNode, list[str]]:
             nbformat.validate(nb)
     except (nbformat.ValidationError, RecursionError) as exc:
         why = getattr(exc, "message", None) or "nested too deeply to check"
-        notes.append(f"the notebook does not fully follow the nbformat schema ({why}); "
-                     "it was run anyway")
+        notes.append(
+            f"the notebook does not fully follow the nbformat schema ({why}); it was run anyway"
+        )
     return nb, notes
 
 

@@ -125,8 +125,14 @@ def _v1(root: Path, groups: dict[str, str]) -> tuple[int | None, float | None]:
             continue
         for folder in _upwards(cpu_root, groups.get("cpu", "/")):
             quota, period = _read(folder / "cpu.cfs_quota_us"), _read(folder / "cpu.cfs_period_us")
-            if quota and period and quota.lstrip("-").isdigit() and period.isdigit() \
-                    and int(quota) > 0 and int(period) > 0:
+            if (
+                quota
+                and period
+                and quota.lstrip("-").isdigit()
+                and period.isdigit()
+                and int(quota) > 0
+                and int(period) > 0
+            ):
                 cpus = min(cpus or float("inf"), int(quota) / int(period))
         break
     return memory, cpus
@@ -139,8 +145,11 @@ def _machine_memory(proc_root: Path) -> int | None:
     return None
 
 
-def container(cgroup_root: Path = Path("/sys/fs/cgroup"), proc: Path = Path("/proc/self"),
-              proc_root: Path = Path("/proc")) -> Resources:
+def container(
+    cgroup_root: Path = Path("/sys/fs/cgroup"),
+    proc: Path = Path("/proc/self"),
+    proc_root: Path = Path("/proc"),
+) -> Resources:
     """The limits this process runs under (the tightest of cgroup v2 or v1, the machine's
     memory and MEMORY_ENV)."""
     groups = _own_groups(proc)
@@ -174,8 +183,14 @@ def need(reference_peak: int | None, *, training: bool) -> int | None:
     return int(reference_peak * MARGIN) + grader_share(training)
 
 
-def fit(limits: Limits, resources: Resources, *, exercise: str, reference_peak: int | None,
-        training: bool) -> tuple[Limits, list[str]]:
+def fit(
+    limits: Limits,
+    resources: Resources,
+    *,
+    exercise: str,
+    reference_peak: int | None,
+    training: bool,
+) -> tuple[Limits, list[str]]:
     """The kernel's limits within the container, and the report's note on them; raises
     ResourcesTooSmall when the exercise's measured need does not fit."""
     if resources.memory_bytes is None:
@@ -189,13 +204,18 @@ def fit(limits: Limits, resources: Resources, *, exercise: str, reference_peak: 
             f"the grader), and this container allows {format_size(resources.memory_bytes)} "
             f"({resources.source}). Raise its memory limit to at least "
             f"{format_size(_round_up(wanted))} (Gradescope: the assignment's autograder "
-            "settings; a CI job: its runner or container) and grade again. Nothing was graded.")
+            "settings; a CI job: its runner or container) and grade again. Nothing was graded."
+        )
     room = resources.memory_bytes - grader_share(training)
     if room < limits.memory_bytes:
-        return (replace(limits, memory_bytes=max(room, 64 * 2**20)),
-                [f"kernel memory capped at {format_size(max(room, 64 * 2**20))}: the "
-                 f"container allows {format_size(resources.memory_bytes)} "
-                 f"({resources.source}), less the grader's share"])
+        return (
+            replace(limits, memory_bytes=max(room, 64 * 2**20)),
+            [
+                f"kernel memory capped at {format_size(max(room, 64 * 2**20))}: the "
+                f"container allows {format_size(resources.memory_bytes)} "
+                f"({resources.source}), less the grader's share"
+            ],
+        )
     return limits, []
 
 

@@ -53,8 +53,12 @@ def start_limits(limits: Limits) -> Limits:
     its cgroup, rlimits and watchdog) and the start's own time. The timeouts of cells and
     probes and the output cap are the runner's, applied to the cells of whichever
     submission the kernel serves (ex03's probe timeout is not ex01's, their kernels are alike)."""
-    return Limits(memory_bytes=limits.memory_bytes, max_processes=limits.max_processes,
-                  disk_bytes=limits.disk_bytes, startup_timeout=limits.startup_timeout)
+    return Limits(
+        memory_bytes=limits.memory_bytes,
+        max_processes=limits.max_processes,
+        disk_bytes=limits.disk_bytes,
+        startup_timeout=limits.startup_timeout,
+    )
 
 
 @dataclass(frozen=True)
@@ -71,13 +75,27 @@ class KernelSpec:
     prelude: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, *, limits: Limits, env: dict[str, str], sandbox_env: dict[str, str],
-           submission: Path, launch_prefix: tuple[str, ...], sandboxed: bool,
-           prelude: tuple[str, ...]) -> KernelSpec:
+    def of(
+        cls,
+        *,
+        limits: Limits,
+        env: dict[str, str],
+        sandbox_env: dict[str, str],
+        submission: Path,
+        launch_prefix: tuple[str, ...],
+        sandboxed: bool,
+        prelude: tuple[str, ...],
+    ) -> KernelSpec:
         folder = str(Path(submission).resolve().parent) if sandboxed else ""
-        return cls(start_limits(limits), tuple(sorted(env.items())),
-                   tuple(sorted(sandbox_env.items())), folder, tuple(launch_prefix), sandboxed,
-                   tuple(prelude))
+        return cls(
+            start_limits(limits),
+            tuple(sorted(env.items())),
+            tuple(sorted(sandbox_env.items())),
+            folder,
+            tuple(launch_prefix),
+            sandboxed,
+            tuple(prelude),
+        )
 
     @property
     def trains(self) -> bool:
@@ -87,11 +105,18 @@ class KernelSpec:
 
     def note(self) -> str:
         """The report's line: a pre-warmed kernel is a fact of how the notebook ran."""
-        imported = (f"; the grader imported {', '.join(self.prelude)} in it before the first "
-                    "cell (no name defined)") if self.prelude else ""
-        return ("pre-warmed kernel: started before this submission was handed to it, with its "
-                "own sandbox and this submission's limits, and used by no other submission"
-                + imported)
+        imported = (
+            (
+                f"; the grader imported {', '.join(self.prelude)} in it before the first "
+                "cell (no name defined)"
+            )
+            if self.prelude
+            else ""
+        )
+        return (
+            "pre-warmed kernel: started before this submission was handed to it, with its "
+            "own sandbox and this submission's limits, and used by no other submission" + imported
+        )
 
 
 @dataclass
@@ -138,13 +163,18 @@ async def prestart(spec: KernelSpec) -> WarmKernel:
     warm = WarmKernel(spec, root, workdir, None, km)
     try:
         if spec.sandboxed:
-            warm.box = sandbox.for_grading(root, workdir, spec.limits,
-                                           submission=Path(spec.folder) / "next.ipynb",
-                                           env=dict(spec.sandbox_env))
+            warm.box = sandbox.for_grading(
+                root,
+                workdir,
+                spec.limits,
+                submission=Path(spec.folder) / "next.ipynb",
+                env=dict(spec.sandbox_env),
+            )
             warm.box.configure(km)
         with open(workdir.parent / f"{workdir.name}.kernel.log", "ab") as log:
-            await km.start_kernel(env=dict(spec.env), cwd=str(workdir), stdout=log, stderr=log,
-                                  extra_arguments=[HIST])
+            await km.start_kernel(
+                env=dict(spec.env), cwd=str(workdir), stdout=log, stderr=log, extra_arguments=[HIST]
+            )
         if warm.box is not None:
             warm.box.started(getattr(km.provisioner, "pid", None))
         kc = km.client()
@@ -164,8 +194,9 @@ async def prestart(spec: KernelSpec) -> WarmKernel:
 
 async def _import(kc: Any, modules: tuple[str, ...], timeout: float) -> bool:
     """Import `modules` in the kernel without touching the user's namespace or history."""
-    lines = "\n".join(f"  try:\n    __import__({m!r})\n  except Exception:\n    pass"
-                      for m in modules)
+    lines = "\n".join(
+        f"  try:\n    __import__({m!r})\n  except Exception:\n    pass" for m in modules
+    )
     body = "def _w():\n" + lines + "\n_w()\n"
     code = f"exec({body!r}, {{}})"
     msg_id = kc.execute(code, silent=True, store_history=False, allow_stdin=False)
@@ -186,8 +217,9 @@ class KernelPool:
     def __init__(self, *, size: int = 1) -> None:
         self.size = size
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
-                                        name="cnn-grader-kernels")
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, daemon=True, name="cnn-grader-kernels"
+        )
         self._thread.start()
         self._ready: list[concurrent.futures.Future[WarmKernel]] = []
         self._spec: KernelSpec | None = None
@@ -232,11 +264,19 @@ class KernelPool:
         """The `Executor` method: the grading's kernel runs on the pool's loop; the next warm
         kernel starts as soon as this one is done with."""
         try:
-            result: kernel.RunResult = self._submit(kernel.run_async(
-                request.nb, request.workdir, limits=request.limits, env=dict(request.env),
-                launch_prefix=request.launch_prefix, extras=request.extras,
-                before_extras=request.before_extras, guard=request.guard,
-                warm=request.warm)).result()
+            result: kernel.RunResult = self._submit(
+                kernel.run_async(
+                    request.nb,
+                    request.workdir,
+                    limits=request.limits,
+                    env=dict(request.env),
+                    launch_prefix=request.launch_prefix,
+                    extras=request.extras,
+                    before_extras=request.before_extras,
+                    guard=request.guard,
+                    warm=request.warm,
+                )
+            ).result()
         finally:
             self.replenish()  # a training kernel's next: now, beside this one's checks
         return result

@@ -38,8 +38,7 @@ def number(exercise_id: str) -> int:
 
 def get(exercise_id: str) -> Exercise:
     if exercise_id not in available():
-        raise UnknownExercise(
-            f"unknown exercise {exercise_id!r}; known: {', '.join(available())}")
+        raise UnknownExercise(f"unknown exercise {exercise_id!r}; known: {', '.join(available())}")
     module = importlib.import_module(f"grader.exercises.{exercise_id}")
     return module.exercise
 

@@ -35,13 +35,22 @@ ACTIVATION_DRIVER = Driver.from_file(_DRIVERS, "drive_activation_model")
 # and with the grader's activation_model (helper_drivers.drive_feature_maps_both).
 FEATURE_DRIVER = Driver(
     "drive_feature_maps_both",
-    _DRIVERS.read_text(encoding="utf-8") + "\n\n"
-    + (Path(__file__).with_name("helper_drivers.py")).read_text(encoding="utf-8"))
+    _DRIVERS.read_text(encoding="utf-8")
+    + "\n\n"
+    + (Path(__file__).with_name("helper_drivers.py")).read_text(encoding="utf-8"),
+)
 
 # The grader's CNN: 28 → conv valid 26 → (bn) → pool 13 → conv same 13 → pool 6 → dense.
-SPEC: list[tuple[Any, ...]] = [("conv", 6, 3, "valid"), ("bn",), ("pool", 2),
-                               ("conv", 8, 3, "same"), ("pool", 2), ("dropout", 0.25),
-                               ("flatten",), ("dense", 10)]
+SPEC: list[tuple[Any, ...]] = [
+    ("conv", 6, 3, "valid"),
+    ("bn",),
+    ("pool", 2),
+    ("conv", 8, 3, "same"),
+    ("pool", 2),
+    ("dropout", 0.25),
+    ("flatten",),
+    ("dense", 10),
+]
 OUTPUT_SHAPES = [(26, 26, 6), (13, 13, 6), (13, 13, 8), (6, 6, 8)]
 
 
@@ -55,13 +64,19 @@ def _weights(rng: np.random.Generator) -> list[np.ndarray]:
             channels = item[1]
             size = size - 2 if item[3] == "valid" else size
         elif item[0] == "bn":
-            out += [rng.uniform(0.5, 1.5, channels), rng.normal(0, 0.1, channels),
-                    rng.normal(0, 0.1, channels), rng.uniform(0.5, 1.5, channels)]
+            out += [
+                rng.uniform(0.5, 1.5, channels),
+                rng.normal(0, 0.1, channels),
+                rng.normal(0, 0.1, channels),
+                rng.uniform(0.5, 1.5, channels),
+            ]
         elif item[0] == "pool":
             size //= item[1]
         elif item[0] == "dense":
-            out += [rng.normal(0, 0.1, (size * size * channels, item[1])),
-                    rng.normal(0, 0.1, item[1])]
+            out += [
+                rng.normal(0, 0.1, (size * size * channels, item[1])),
+                rng.normal(0, 0.1, item[1]),
+            ]
     return [w.astype(np.float32) for w in out]
 
 
@@ -70,9 +85,12 @@ IMAGE = ex.input("image", lambda rng: rng.uniform(0, 1, (28, 28, 1)).astype(np.f
 
 ACT_CALL = Call.driver(ACTIVATION_DRIVER, "activation_model", SPEC, WEIGHTS).labelled(
     "activation_model(model) on the grader's CNN (Conv2D, BatchNormalization, MaxPooling2D, "
-    "Conv2D, MaxPooling2D, Dropout, Flatten, Dense)")
-ACT_HINT = ("keras.Model(inputs=model.inputs, outputs=[layer.output for layer in model.layers "
-            "if isinstance(layer, (keras.layers.Conv2D, keras.layers.MaxPooling2D))])")
+    "Conv2D, MaxPooling2D, Dropout, Flatten, Dense)"
+)
+ACT_HINT = (
+    "keras.Model(inputs=model.inputs, outputs=[layer.output for layer in model.layers "
+    "if isinstance(layer, (keras.layers.Conv2D, keras.layers.MaxPooling2D))])"
+)
 
 
 def _outputs(model: Any, images: np.ndarray) -> list[np.ndarray]:
@@ -94,29 +112,48 @@ def _shapes(model: Any) -> list[tuple[Any, ...]]:
     return [tuple(o.shape)[1:] for o in model.outputs]
 
 
-@ex.check(points=3, call=ACT_CALL, hint=ACT_HINT,
-          title="activation_model: one output per Conv2D and MaxPooling2D layer, in order")
+@ex.check(
+    points=3,
+    call=ACT_CALL,
+    hint=ACT_HINT,
+    title="activation_model: one output per Conv2D and MaxPooling2D layer, in order",
+)
 def activation_model_outputs(got: Any, ctx: Context) -> None:
     model = student_model(got, what=ctx.text)
     shapes = _shapes(model)
     ctx.extras["table"] = [["output", "expected shape", "your shape"]] + [
-        [str(i + 1), str(w) if i < len(OUTPUT_SHAPES) else "—",
-         {"text": str(shapes[i]) if i < len(shapes) else "— missing —",
-          "status": "ok" if i < len(shapes) and i < len(OUTPUT_SHAPES)
-          and shapes[i] == OUTPUT_SHAPES[i] else "bad"}]
-        for i, w in enumerate(OUTPUT_SHAPES + [None] * max(0, len(shapes) - len(OUTPUT_SHAPES)))]
+        [
+            str(i + 1),
+            str(w) if i < len(OUTPUT_SHAPES) else "—",
+            {
+                "text": str(shapes[i]) if i < len(shapes) else "— missing —",
+                "status": "ok"
+                if i < len(shapes) and i < len(OUTPUT_SHAPES) and shapes[i] == OUTPUT_SHAPES[i]
+                else "bad",
+            },
+        ]
+        for i, w in enumerate(OUTPUT_SHAPES + [None] * max(0, len(shapes) - len(OUTPUT_SHAPES)))
+    ]
     if len(shapes) != len(OUTPUT_SHAPES):
-        raise Fail(f"{ctx.text}: expected {len(OUTPUT_SHAPES)} outputs (2 Conv2D and 2 "
-                   f"MaxPooling2D layers), got {len(shapes)} with shapes {shapes}")
+        raise Fail(
+            f"{ctx.text}: expected {len(OUTPUT_SHAPES)} outputs (2 Conv2D and 2 "
+            f"MaxPooling2D layers), got {len(shapes)} with shapes {shapes}"
+        )
     if shapes != OUTPUT_SHAPES:
         raise Fail(f"{ctx.text}: expected outputs of shapes {OUTPUT_SHAPES}, got {shapes}")
     if tuple(model.inputs[0].shape)[1:] != (28, 28, 1):
-        raise Fail(f"{ctx.text}: the activation model's input is {tuple(model.inputs[0].shape)}, "
-                   "expected the model's own input (None, 28, 28, 1)")
+        raise Fail(
+            f"{ctx.text}: the activation model's input is {tuple(model.inputs[0].shape)}, "
+            "expected the model's own input (None, 28, 28, 1)"
+        )
 
 
-@ex.check(points=2, call=ACT_CALL, hint=ACT_HINT,
-          title="activation_model: outputs equal the layers' outputs on hidden images")
+@ex.check(
+    points=2,
+    call=ACT_CALL,
+    hint=ACT_HINT,
+    title="activation_model: outputs equal the layers' outputs on hidden images",
+)
 def activation_model_values(got: Any, ctx: Context) -> None:
     model = student_model(got, what=ctx.text)
     # Images that never leave the grader: the comparison needs no secret, only coverage.
@@ -130,13 +167,18 @@ def activation_model_values(got: Any, ctx: Context) -> None:
 
 
 FEATURE_CALL = Call.driver(FEATURE_DRIVER, "feature_maps", SPEC, WEIGHTS, IMAGE).labelled(
-    "feature_maps(model, image) on the grader's CNN and a hidden (28, 28, 1) image")
-FEATURE_HINT = ("Add a batch axis (image[np.newaxis]), run the activation model, and return "
-                "output[0] for each output: a list of (H, W, C) arrays.")
+    "feature_maps(model, image) on the grader's CNN and a hidden (28, 28, 1) image"
+)
+FEATURE_HINT = (
+    "Add a batch axis (image[np.newaxis]), run the activation model, and return "
+    "output[0] for each output: a list of (H, W, C) arrays."
+)
 
 
-HELPER_NOTE = (" (feature_maps ran with the grader's activation_model in place of yours, so "
-               "that a mistake in that counts in the activation_model checks only)")
+HELPER_NOTE = (
+    " (feature_maps ran with the grader's activation_model in place of yours, so "
+    "that a mistake in that counts in the activation_model checks only)"
+)
 
 
 def _maps(got: Any, ctx: Context) -> list[np.ndarray]:
@@ -148,10 +190,12 @@ def _maps(got: Any, ctx: Context) -> list[np.ndarray]:
 def _either(judge: Any) -> Any:
     """Pass when feature_maps is right with the grader's activation_model or as written; else
     fail with what is wrong in the first of those answers."""
+
     def check(got: Any, ctx: Context) -> None:
         if not isinstance(got, dict):
-            raise Fail(f"{ctx.text}: the grader could not read the result (got "
-                       f"{type(got).__name__})")
+            raise Fail(
+                f"{ctx.text}: the grader could not read the result (got {type(got).__name__})"
+            )
         runs = [(k, got[k]) for k in ("with_reference", "own") if got.get(k) is not None]
         if not runs:
             raise Fail(f"{ctx.text}: feature_maps returned None")
@@ -162,9 +206,13 @@ def _either(judge: Any) -> Any:
                 return
             except Fail as exc:
                 failures.append(str(exc))
-        note = HELPER_NOTE if runs[0][0] == "with_reference" and len(runs) > 1 \
-            and failures[0] != failures[1] else ""
+        note = (
+            HELPER_NOTE
+            if runs[0][0] == "with_reference" and len(runs) > 1 and failures[0] != failures[1]
+            else ""
+        )
         raise Fail(failures[0] + note)
+
     return check
 
 
@@ -172,8 +220,11 @@ def _judge_shapes(got: Any, ctx: Context) -> None:
     maps = _maps(got, ctx)
     shapes = [tuple(int(d) for d in m.shape) for m in maps]
     if shapes != OUTPUT_SHAPES:
-        extra = (" (without the batch axis: drop it with output[0])"
-                 if shapes and all(len(s) == 4 and s[0] == 1 for s in shapes) else "")
+        extra = (
+            " (without the batch axis: drop it with output[0])"
+            if shapes and all(len(s) == 4 and s[0] == 1 for s in shapes)
+            else ""
+        )
         raise Fail(f"{ctx.text}: expected arrays of shapes {OUTPUT_SHAPES}, got {shapes}{extra}")
 
 
@@ -188,27 +239,52 @@ def _judge_values(got: Any, ctx: Context) -> None:
         expect_close(h, w, what=f"{ctx.text}[{i}]", atol=1e-4, rtol=1e-4)
 
 
-ex.check(points=2, call=FEATURE_CALL, hint=FEATURE_HINT,
-         title="feature_maps: one (H, W, C) array per Conv2D / MaxPooling2D layer",
-         id="feature_maps_shapes")(_either(_judge_shapes))
-ex.check(points=3, call=FEATURE_CALL, hint=FEATURE_HINT,
-         title="feature_maps: values equal the layers' outputs for the image",
-         id="feature_maps_values")(_either(_judge_values))
+ex.check(
+    points=2,
+    call=FEATURE_CALL,
+    hint=FEATURE_HINT,
+    title="feature_maps: one (H, W, C) array per Conv2D / MaxPooling2D layer",
+    id="feature_maps_shapes",
+)(_either(_judge_shapes))
+ex.check(
+    points=3,
+    call=FEATURE_CALL,
+    hint=FEATURE_HINT,
+    title="feature_maps: values equal the layers' outputs for the image",
+    id="feature_maps_values",
+)(_either(_judge_values))
 
 
 # Public examples: the same small CNN with public weights and a public image; the answers are
 # arrays (the activation model's outputs, the feature maps), compared as the graded value checks
 # compare them.
-PUBLIC_IMAGE = ex.input("public_image",
-                        lambda rng: rng.uniform(0, 1, (28, 28, 1)).astype(np.float32))
-ex.example("activation_model_example", atol=1e-4, hint=ACT_HINT,
-           title="activation_model: the outputs of each Conv2D and MaxPooling2D layer",
-           call=Call.driver(Driver.from_file(_DRIVERS, "drive_activation_outputs"),
-                            "activation_model", SPEC, WEIGHTS, PUBLIC_IMAGE).labelled(
-               "activation_model(model) on a small CNN, run on one image"),
-           subject="the outputs")
-ex.example("feature_maps_example", atol=1e-4, hint=FEATURE_HINT,
-           title="feature_maps: one (H, W, C) array per Conv2D / MaxPooling2D layer",
-           call=Call.driver(Driver.from_file(_DRIVERS, "drive_feature_maps_public"),
-                            "feature_maps", SPEC, WEIGHTS, PUBLIC_IMAGE).labelled(
-               "feature_maps(model, image) on a small CNN and one image"))
+PUBLIC_IMAGE = ex.input(
+    "public_image", lambda rng: rng.uniform(0, 1, (28, 28, 1)).astype(np.float32)
+)
+ex.example(
+    "activation_model_example",
+    atol=1e-4,
+    hint=ACT_HINT,
+    title="activation_model: the outputs of each Conv2D and MaxPooling2D layer",
+    call=Call.driver(
+        Driver.from_file(_DRIVERS, "drive_activation_outputs"),
+        "activation_model",
+        SPEC,
+        WEIGHTS,
+        PUBLIC_IMAGE,
+    ).labelled("activation_model(model) on a small CNN, run on one image"),
+    subject="the outputs",
+)
+ex.example(
+    "feature_maps_example",
+    atol=1e-4,
+    hint=FEATURE_HINT,
+    title="feature_maps: one (H, W, C) array per Conv2D / MaxPooling2D layer",
+    call=Call.driver(
+        Driver.from_file(_DRIVERS, "drive_feature_maps_public"),
+        "feature_maps",
+        SPEC,
+        WEIGHTS,
+        PUBLIC_IMAGE,
+    ).labelled("feature_maps(model, image) on a small CNN and one image"),
+)

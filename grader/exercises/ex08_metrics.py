@@ -32,6 +32,7 @@ def _random_labels(k: int, n: int) -> Any:
     """Labels of a model that is right about two times in three, in which every class occurs and
     is predicted and the confusion matrix is not symmetric (so a transposed matrix, or precision
     and recall swapped, always show)."""
+
     def make(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         while True:
             y_true = rng.integers(0, k, n)
@@ -39,9 +40,9 @@ def _random_labels(k: int, n: int) -> Any:
             y_pred = np.where(noisy, rng.integers(0, k, n), y_true)
             matrix = np.zeros((k, k), dtype=int)
             np.add.at(matrix, (y_true, y_pred), 1)
-            if matrix.sum(axis=0).all() and matrix.sum(axis=1).all() \
-                    and (matrix != matrix.T).any():
+            if matrix.sum(axis=0).all() and matrix.sum(axis=1).all() and (matrix != matrix.T).any():
                 return y_true, y_pred
+
     return make
 
 
@@ -54,63 +55,95 @@ def _never_predicted(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _pair(name: str, make: Any) -> tuple[Any, Any]:
-    return (ex.input("y_true", lambda rng: make(rng)[0], stream=name),
-            ex.input("y_pred", lambda rng: make(rng)[1], stream=name))
+    return (
+        ex.input("y_true", lambda rng: make(rng)[0], stream=name),
+        ex.input("y_pred", lambda rng: make(rng)[1], stream=name),
+    )
 
 
 RANDOM = _pair("random", _random_labels(10, 200))
 SPARSE = _pair("sparse", _never_predicted)
 SMALL = ([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 0, 2])
 
-CM_HINT = ("matrix[i, j] counts examples with true class i and predicted class j: rows are the "
-           "true class. Add 1 at [true, predicted] for every example: a loop over the pairs, "
-           "or NumPy's unbuffered np.add.at, which counts repeated pairs.")
-PRF_HINT = ("precision = TP / (TP + FP) uses a column of the confusion matrix, recall = "
-            "TP / (TP + FN) a row; F1 = 2PR / (P + R). Where a denominator is 0 the value is 0.0, "
-            "not NaN (scikit-learn's zero_division=0).")
+CM_HINT = (
+    "matrix[i, j] counts examples with true class i and predicted class j: rows are the "
+    "true class. Add 1 at [true, predicted] for every example: a loop over the pairs, "
+    "or NumPy's unbuffered np.add.at, which counts repeated pairs."
+)
+PRF_HINT = (
+    "precision = TP / (TP + FP) uses a column of the confusion matrix, recall = "
+    "TP / (TP + FN) a row; F1 = 2PR / (P + R). Where a denominator is 0 the value is 0.0, "
+    "not NaN (scikit-learn's zero_division=0)."
+)
 
-ex.compare("confusion_small", points=1, call=Call("confusion_matrix", *SMALL, 3), hint=CM_HINT,
-           title="confusion_matrix on the notebook's small example")
-ex.compare("confusion_random", points=2, call=Call("confusion_matrix", *RANDOM, 10),
-           hint=CM_HINT, title="confusion_matrix, 10 classes, 200 hidden labels")
-ex.compare("confusion_unused_classes", points=1, call=Call("confusion_matrix", *SPARSE, 8),
-           hint=CM_HINT + " num_classes fixes the size even for classes that never occur.",
-           title="confusion_matrix with classes that never occur (8 × 8)")
+ex.compare(
+    "confusion_small",
+    points=1,
+    call=Call("confusion_matrix", *SMALL, 3),
+    hint=CM_HINT,
+    title="confusion_matrix on the notebook's small example",
+)
+ex.compare(
+    "confusion_random",
+    points=2,
+    call=Call("confusion_matrix", *RANDOM, 10),
+    hint=CM_HINT,
+    title="confusion_matrix, 10 classes, 200 hidden labels",
+)
+ex.compare(
+    "confusion_unused_classes",
+    points=1,
+    call=Call("confusion_matrix", *SPARSE, 8),
+    hint=CM_HINT + " num_classes fixes the size even for classes that never occur.",
+    title="confusion_matrix with classes that never occur (8 × 8)",
+)
 
 
-@ex.check(points=1, call=Call("confusion_matrix", *RANDOM, 10),
-          title="confusion_matrix holds integer counts", hint="np.zeros((k, k), dtype=int)")
+@ex.check(
+    points=1,
+    call=Call("confusion_matrix", *RANDOM, 10),
+    title="confusion_matrix holds integer counts",
+    hint="np.zeros((k, k), dtype=int)",
+)
 def confusion_integer_dtype(got: Any, ctx: Context) -> None:
     arr = expect_array(got, what=ctx.text)
     if arr.dtype.kind not in "iu":
         raise Fail(f"{ctx.text}: expected an integer array (counts), got dtype {arr.dtype}")
 
 
-PRF_DRIVER = Driver.from_file(Path(__file__).with_name("helper_drivers.py"),
-                              "drive_precision_recall_f1")
-HELPER_NOTE = (" (precision_recall_f1 ran with the grader's confusion_matrix in place of yours, "
-               "so that a mistake in that counts in the confusion checks only)")
+PRF_DRIVER = Driver.from_file(
+    Path(__file__).with_name("helper_drivers.py"), "drive_precision_recall_f1"
+)
+HELPER_NOTE = (
+    " (precision_recall_f1 ran with the grader's confusion_matrix in place of yours, "
+    "so that a mistake in that counts in the confusion checks only)"
+)
 
 
 def _judge_prf(got: Any, ctx: Context, want: Any) -> None:
     if not isinstance(got, (tuple, list)) or len(got) != 3:
-        raise Fail(f"{ctx.text}: expected a tuple (precision, recall, f1), got "
-                   f"{type(got).__name__}" + (f" of {len(got)} items"
-                                              if isinstance(got, (tuple, list)) else ""))
-    arrays = [expect_array(g, what=f"{ctx.text}: {name}")
-              for name, g in zip(("precision", "recall", "f1"), got, strict=False)]
+        raise Fail(
+            f"{ctx.text}: expected a tuple (precision, recall, f1), got "
+            f"{type(got).__name__}"
+            + (f" of {len(got)} items" if isinstance(got, (tuple, list)) else "")
+        )
+    arrays = [
+        expect_array(g, what=f"{ctx.text}: {name}")
+        for name, g in zip(("precision", "recall", "f1"), got, strict=False)
+    ]
     for name, arr, w in zip(("precision", "recall", "f1"), arrays, want, strict=False):
         if arr.size == w.size and not np.all(np.isfinite(arr)):
             bad = [int(i) for i in np.flatnonzero(~np.isfinite(arr.ravel()))]
-            raise Fail(f"{ctx.text}: {name} is NaN or infinite for class(es) {bad}; where the "
-                       "denominator is 0 the value must be 0.0")
+            raise Fail(
+                f"{ctx.text}: {name} is NaN or infinite for class(es) {bad}; where the "
+                "denominator is 0 the value must be 0.0"
+            )
         expect_match(arr, w, what=f"{ctx.text}: {name}", atol=1e-6)
 
 
 def _check_prf(got: Any, ctx: Context) -> None:
     if not isinstance(got, dict):
-        raise Fail(f"{ctx.text}: the grader could not read the result (got "
-                   f"{type(got).__name__})")
+        raise Fail(f"{ctx.text}: the grader could not read the result (got {type(got).__name__})")
     want = ctx.expected["own"]
     runs = [(k, got[k]) for k in ("with_reference", "own") if got.get(k) is not None]
     if not runs:
@@ -123,33 +156,60 @@ def _check_prf(got: Any, ctx: Context) -> None:
         except Fail as exc:
             failures.append(str(exc))
     key, value = runs[0]
-    note = HELPER_NOTE if key == "with_reference" and len(runs) > 1 and failures[0] != \
-        failures[1] else ""
-    why = explain(list(value) if isinstance(value, (tuple, list)) else value, ctx, ex.wrong,
-                  atol=1e-6, part=list, expected=list(want))
+    note = (
+        HELPER_NOTE
+        if key == "with_reference" and len(runs) > 1 and failures[0] != failures[1]
+        else ""
+    )
+    why = explain(
+        list(value) if isinstance(value, (tuple, list)) else value,
+        ctx,
+        ex.wrong,
+        atol=1e-6,
+        part=list,
+        expected=list(want),
+    )
     raise Fail(f"{failures[0]}{why}{note}")
 
 
-ex.check(points=2, call=Call.driver(PRF_DRIVER, "precision_recall_f1", *RANDOM, 10),
-         hint=PRF_HINT, title="precision_recall_f1, 10 classes, 200 hidden labels",
-         id="prf_random")(_check_prf)
-ex.check(points=1.5, call=Call.driver(PRF_DRIVER, "precision_recall_f1", *SPARSE, 8),
-         hint=PRF_HINT, title="precision_recall_f1: a class never predicted and classes that "
-         "never occur give 0.0", id="prf_zero_division")(_check_prf)
-ex.check(points=1.5, call=Call.driver(PRF_DRIVER, "precision_recall_f1", *SMALL, 3),
-         hint=PRF_HINT, title="precision_recall_f1 on the notebook's small example",
-         id="prf_small")(_check_prf)
+ex.check(
+    points=2,
+    call=Call.driver(PRF_DRIVER, "precision_recall_f1", *RANDOM, 10),
+    hint=PRF_HINT,
+    title="precision_recall_f1, 10 classes, 200 hidden labels",
+    id="prf_random",
+)(_check_prf)
+ex.check(
+    points=1.5,
+    call=Call.driver(PRF_DRIVER, "precision_recall_f1", *SPARSE, 8),
+    hint=PRF_HINT,
+    title="precision_recall_f1: a class never predicted and classes that never occur give 0.0",
+    id="prf_zero_division",
+)(_check_prf)
+ex.check(
+    points=1.5,
+    call=Call.driver(PRF_DRIVER, "precision_recall_f1", *SMALL, 3),
+    hint=PRF_HINT,
+    title="precision_recall_f1 on the notebook's small example",
+    id="prf_small",
+)(_check_prf)
 
 
 # Public examples of precision_recall_f1 (its graded checks use a driver that also runs the
 # grader's confusion_matrix): the plain call, each of the three arrays compared on its own.
 for _name, (_labels, _k) in (("random", (RANDOM, 10)), ("zero_division", (SPARSE, 8))):
-    ex.example(f"prf_{_name}_example", call=Call("precision_recall_f1", *_labels, _k),
-               hint=PRF_HINT, title=f"precision_recall_f1, {_k} classes", atol=1e-6,
-               parts=("precision", "recall", "f1"))
+    ex.example(
+        f"prf_{_name}_example",
+        call=Call("precision_recall_f1", *_labels, _k),
+        hint=PRF_HINT,
+        title=f"precision_recall_f1, {_k} classes",
+        atol=1e-6,
+        parts=("precision", "recall", "f1"),
+    )
 
 
 # -- known wrong answers (the mutant catalogue, tests/mutants/ex08_metrics) --------------------
+
 
 def _prf(ref: Any, y_true: Any, y_pred: Any, k: int, *, nan: bool = False) -> tuple[Any, ...]:
     m = np.asarray(ref.confusion_matrix(y_true, y_pred, k), dtype=float)
@@ -175,24 +235,43 @@ def _f1_mean(ref: Any, *args: Any) -> list[Any]:
 CONFUSION = ("confusion_small", "confusion_random", "confusion_unused_classes")
 PRF = ("prf_random", "prf_zero_division", "prf_small")
 ex.wrong += [
-    Wrong("confusion_matrix", "transposed",
-          "transposed: rows must be the true class and columns the predicted class",
-          lambda ref, *args: np.asarray(ref.confusion_matrix(*args)).T, caught_by=CONFUSION),
-    Wrong("confusion_matrix", "size_from_labels",
-          "sized by the largest label + 1 instead of num_classes",
-          lambda ref, y_true, y_pred, k: np.asarray(ref.confusion_matrix(
-              y_true, y_pred, k))[:int(max(np.max(y_true), np.max(y_pred))) + 1,
-                                  :int(max(np.max(y_true), np.max(y_pred))) + 1],
-          caught_by=("confusion_unused_classes",)),
-    Wrong("precision_recall_f1", "precision_recall_swapped",
-          "with precision and recall swapped: precision divides by a column sum (how often the "
-          "class is predicted), recall by a row sum (how often it is true)", _swapped,
-          caught_by=PRF),
-    Wrong("precision_recall_f1", "f1_arithmetic_mean",
-          "with F1 as the mean (P + R) / 2; F1 is the harmonic mean 2PR / (P + R)", _f1_mean,
-          caught_by=PRF),
-    Wrong("precision_recall_f1", "nan_zero_division",
-          "with NaN where a denominator is 0; scikit-learn's zero_division=0 gives 0.0",
-          lambda ref, *args: list(_prf(ref, *args, nan=True)),
-          caught_by=("prf_zero_division",)),
+    Wrong(
+        "confusion_matrix",
+        "transposed",
+        "transposed: rows must be the true class and columns the predicted class",
+        lambda ref, *args: np.asarray(ref.confusion_matrix(*args)).T,
+        caught_by=CONFUSION,
+    ),
+    Wrong(
+        "confusion_matrix",
+        "size_from_labels",
+        "sized by the largest label + 1 instead of num_classes",
+        lambda ref, y_true, y_pred, k: np.asarray(ref.confusion_matrix(y_true, y_pred, k))[
+            : int(max(np.max(y_true), np.max(y_pred))) + 1,
+            : int(max(np.max(y_true), np.max(y_pred))) + 1,
+        ],
+        caught_by=("confusion_unused_classes",),
+    ),
+    Wrong(
+        "precision_recall_f1",
+        "precision_recall_swapped",
+        "with precision and recall swapped: precision divides by a column sum (how often the "
+        "class is predicted), recall by a row sum (how often it is true)",
+        _swapped,
+        caught_by=PRF,
+    ),
+    Wrong(
+        "precision_recall_f1",
+        "f1_arithmetic_mean",
+        "with F1 as the mean (P + R) / 2; F1 is the harmonic mean 2PR / (P + R)",
+        _f1_mean,
+        caught_by=PRF,
+    ),
+    Wrong(
+        "precision_recall_f1",
+        "nan_zero_division",
+        "with NaN where a denominator is 0; scikit-learn's zero_division=0 gives 0.0",
+        lambda ref, *args: list(_prf(ref, *args, nan=True)),
+        caught_by=("prf_zero_division",),
+    ),
 ]

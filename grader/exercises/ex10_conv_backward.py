@@ -40,8 +40,11 @@ from grader.checks.expect import expect_match, expect_parts
 from grader.checks.variants import Wrong, explain
 from grader.models import Limits
 
-exercise = Exercise("ex10_conv_backward", title="Backpropagation through a convolution",
-                    limits=Limits(cell_timeout=30, notebook_timeout=300, probe_timeout=10))
+exercise = Exercise(
+    "ex10_conv_backward",
+    title="Backpropagation through a convolution",
+    limits=Limits(cell_timeout=30, notebook_timeout=300, probe_timeout=10),
+)
 ex = exercise
 
 
@@ -65,17 +68,25 @@ SAME = Call("conv2d_backward", DOUT_5x4x3, X_9x8x2, K_4x3x2x3, stride=2, padding
 SAME_1 = Call("conv2d_backward", DOUT_6x5x3, X_6x5x2, K_2x4x2x3, padding="same")
 
 PARTS = ("dx", "dkernel", "dbias")
-DX_HINT = ("Scatter back: for each output position, dx_padded[window] += kernel @ dout[i, j]. As a "
-           "convolution: dout padded with kh - 1 zeros, the kernel flipped in both spatial axes "
-           "and its channel axes transposed (kernel[::-1, ::-1].transpose(0, 1, 3, 2)).")
-DK_HINT = ("The kernel is shared by every position: dkernel sums window ⊗ dout[i, j] over all "
-           "output positions (+=, not =).")
+DX_HINT = (
+    "Scatter back: for each output position, dx_padded[window] += kernel @ dout[i, j]. As a "
+    "convolution: dout padded with kh - 1 zeros, the kernel flipped in both spatial axes "
+    "and its channel axes transposed (kernel[::-1, ::-1].transpose(0, 1, 3, 2))."
+)
+DK_HINT = (
+    "The kernel is shared by every position: dkernel sums window ⊗ dout[i, j] over all "
+    "output positions (+=, not =)."
+)
 DB_HINT = "dbias[o] sums dout[..., o] over the two spatial axes: dout.sum(axis=(0, 1))."
-STRIDE_HINT = ("Output (i, j) came from the window starting at (i * sh, j * sw): its gradient goes "
-               "back there. Cells of x in no window get 0.")
-SAME_HINT = ("With 'same' the loop gives the gradient of the padded input: crop it back to x's "
-             "shape, removing TensorFlow's padding (the smaller half top/left, the extra row or "
-             "column bottom/right).")
+STRIDE_HINT = (
+    "Output (i, j) came from the window starting at (i * sh, j * sw): its gradient goes "
+    "back there. Cells of x in no window get 0."
+)
+SAME_HINT = (
+    "With 'same' the loop gives the gradient of the padded input: crop it back to x's "
+    "shape, removing TensorFlow's padding (the smaller half top/left, the extra row or "
+    "column bottom/right)."
+)
 
 
 def _part_check(index: int) -> Callable[[Any, Context], None]:
@@ -90,50 +101,106 @@ def _part_check(index: int) -> Callable[[Any, Context], None]:
         except Fail as exc:
             why = explain(got[index], ctx, ex.wrong, part=lambda v: v[index], expected=want)
             raise Fail(f"{exc}{why}", hint=exc.hint) from None
+
     return fn
 
 
-def _conv_check(id: str, points: float, call: Call, index: int, *, title: str, hint: str,
-                public: bool = False) -> None:
+def _conv_check(
+    id: str, points: float, call: Call, index: int, *, title: str, hint: str, public: bool = False
+) -> None:
     """Register a check of one part of conv2d_backward's answer.
 
     `public`: the call becomes a public example of the release (grader.selfcheck), which
     compares dx, dkernel and dbias each on its own, with their hints; one per call."""
     ex.check(points=points, call=call, title=title, hint=hint, id=id)(_part_check(index))
     if public:
-        ex.example(f"{id.removesuffix('_dx')}_example", call=call, hint=hint,
-                   title=title.removesuffix(": dx"), parts=PARTS,
-                   part_hints=(hint, DK_HINT, DB_HINT))
+        ex.example(
+            f"{id.removesuffix('_dx')}_example",
+            call=call,
+            hint=hint,
+            title=title.removesuffix(": dx"),
+            parts=PARTS,
+            part_hints=(hint, DK_HINT, DB_HINT),
+        )
 
 
-_conv_check("conv_valid_dx", 1, VALID, 0, title="conv2d_backward, valid, stride 1: dx",
-            hint=DX_HINT, public=True)
-_conv_check("conv_valid_dkernel", 1, VALID, 1, title="conv2d_backward, valid, stride 1: dkernel",
-            hint=DK_HINT)
-_conv_check("conv_valid_dbias", 0.5, VALID, 2, title="conv2d_backward, valid, stride 1: dbias",
-            hint=DB_HINT)
-_conv_check("conv_stride_dx", 0.5, STRIDED, 0, title="conv2d_backward, valid, stride 2: dx",
-            hint=STRIDE_HINT, public=True)
-_conv_check("conv_stride_dkernel", 0.5, STRIDED, 1,
-            title="conv2d_backward, valid, stride 2: dkernel", hint=STRIDE_HINT + " " + DK_HINT)
-_conv_check("conv_same_dx", 1, SAME, 0, title="conv2d_backward, 'same', stride 2: dx",
-            hint=SAME_HINT + " " + STRIDE_HINT, public=True)
-_conv_check("conv_same_dkernel", 0.5, SAME, 1, title="conv2d_backward, 'same', stride 2: dkernel",
-            hint=SAME_HINT + " " + DK_HINT)
-_conv_check("conv_same_stride1_dx", 0.5, SAME_1, 0,
-            title="conv2d_backward, 'same', stride 1, even 2×4 kernel: dx", hint=SAME_HINT,
-            public=True)
+_conv_check(
+    "conv_valid_dx",
+    1,
+    VALID,
+    0,
+    title="conv2d_backward, valid, stride 1: dx",
+    hint=DX_HINT,
+    public=True,
+)
+_conv_check(
+    "conv_valid_dkernel",
+    1,
+    VALID,
+    1,
+    title="conv2d_backward, valid, stride 1: dkernel",
+    hint=DK_HINT,
+)
+_conv_check(
+    "conv_valid_dbias", 0.5, VALID, 2, title="conv2d_backward, valid, stride 1: dbias", hint=DB_HINT
+)
+_conv_check(
+    "conv_stride_dx",
+    0.5,
+    STRIDED,
+    0,
+    title="conv2d_backward, valid, stride 2: dx",
+    hint=STRIDE_HINT,
+    public=True,
+)
+_conv_check(
+    "conv_stride_dkernel",
+    0.5,
+    STRIDED,
+    1,
+    title="conv2d_backward, valid, stride 2: dkernel",
+    hint=STRIDE_HINT + " " + DK_HINT,
+)
+_conv_check(
+    "conv_same_dx",
+    1,
+    SAME,
+    0,
+    title="conv2d_backward, 'same', stride 2: dx",
+    hint=SAME_HINT + " " + STRIDE_HINT,
+    public=True,
+)
+_conv_check(
+    "conv_same_dkernel",
+    0.5,
+    SAME,
+    1,
+    title="conv2d_backward, 'same', stride 2: dkernel",
+    hint=SAME_HINT + " " + DK_HINT,
+)
+_conv_check(
+    "conv_same_stride1_dx",
+    0.5,
+    SAME_1,
+    0,
+    title="conv2d_backward, 'same', stride 1, even 2×4 kernel: dx",
+    hint=SAME_HINT,
+    public=True,
+)
 
 
 # -- max_pool2d_backward -----------------------------------------------------------------------
 
+
 def _planted(shape: tuple[int, ...], at: tuple[int, int]) -> Callable[[np.random.Generator], Any]:
     """Normal values (no ties) with the largest one planted at `at` in every channel: a cell that
     is not the first of (one of) its windows and, where windows overlap, lies in more than one."""
+
     def make(rng: np.random.Generator) -> np.ndarray:
         x = rng.standard_normal(shape)
         x[at] = x.max(axis=(0, 1)) + 1.0
         return x
+
     return make
 
 
@@ -149,26 +216,43 @@ P_DOUT_3x3x2 = ex.input("dout", _positive(3, 3, 2))
 P_X_7x8 = ex.input("x", _planted((7, 8), (2, 1)))  # rows 0-2 and 2-4 of pool (3, 2), stride 2
 P_DOUT_3x4 = ex.input("dout", _positive(3, 4))
 
-ROUTE_HINT = ("All of dout[i, j] goes to the position of window (i, j)'s maximum (not to every "
-              "cell, not to the first), per channel.")
-OVERLAP_HINT = ("When stride < pool_size the windows overlap and a cell can be the maximum of "
-                "several: add their gradients (+=), do not overwrite.")
+ROUTE_HINT = (
+    "All of dout[i, j] goes to the position of window (i, j)'s maximum (not to every "
+    "cell, not to the first), per channel."
+)
+OVERLAP_HINT = (
+    "When stride < pool_size the windows overlap and a cell can be the maximum of "
+    "several: add their gradients (+=), do not overwrite."
+)
 
-ex.compare("maxpool_backward_default", points=1,
-           call=Call("max_pool2d_backward", P_DOUT_3x3x3, P_X_6x6x3), hint=ROUTE_HINT,
-           title="max_pool2d_backward, pool 2, 3 channels")
-ex.compare("maxpool_backward_overlap", points=1,
-           call=Call("max_pool2d_backward", P_DOUT_3x3x2, P_X_7x7x2, pool_size=3, stride=2),
-           hint=OVERLAP_HINT, title="max_pool2d_backward, overlapping windows (pool 3, stride 2)")
-ex.compare("maxpool_backward_2d_pair", points=0.5,
-           call=Call("max_pool2d_backward", P_DOUT_3x4, P_X_7x8, pool_size=(3, 2), stride=2),
-           hint=ROUTE_HINT + " " + OVERLAP_HINT,
-           title="max_pool2d_backward, 2-D input, pool (3, 2), stride 2")
+ex.compare(
+    "maxpool_backward_default",
+    points=1,
+    call=Call("max_pool2d_backward", P_DOUT_3x3x3, P_X_6x6x3),
+    hint=ROUTE_HINT,
+    title="max_pool2d_backward, pool 2, 3 channels",
+)
+ex.compare(
+    "maxpool_backward_overlap",
+    points=1,
+    call=Call("max_pool2d_backward", P_DOUT_3x3x2, P_X_7x7x2, pool_size=3, stride=2),
+    hint=OVERLAP_HINT,
+    title="max_pool2d_backward, overlapping windows (pool 3, stride 2)",
+)
+ex.compare(
+    "maxpool_backward_2d_pair",
+    points=0.5,
+    call=Call("max_pool2d_backward", P_DOUT_3x4, P_X_7x8, pool_size=(3, 2), stride=2),
+    hint=ROUTE_HINT + " " + OVERLAP_HINT,
+    title="max_pool2d_backward, 2-D input, pool (3, 2), stride 2",
+)
 
 
 # -- numerical_gradient ------------------------------------------------------------------------
 
-NUMGRAD_DRIVER = Driver("drive_numerical_gradient", '''
+NUMGRAD_DRIVER = Driver(
+    "drive_numerical_gradient",
+    '''
 def drive_numerical_gradient(need, x, w, c, eps, report="gradient"):
     """numerical_gradient(f, x, eps) of the grader's f(x) = sum(w * exp(x)) + c / 2 * sum(x)**2;
     `report`: "gradient" returns what it returned, "x" the array x after the call."""
@@ -184,7 +268,8 @@ def drive_numerical_gradient(need, x, w, c, eps, report="gradient"):
     given = np.array(x, dtype=float)
     grad = numerical_gradient(f, given, eps)
     return {"own": given if report == "x" else grad}
-''')
+''',
+)
 
 EPS = 1e-3
 COUPLING = 2.0
@@ -203,25 +288,29 @@ F_TEXT = "f(x) = sum(w * exp(x)) + (sum(x))**2"
 
 
 def _numgrad_call(x: Any, w: Any, shape: str, report: str = "gradient") -> Call:
-    return Call.driver(NUMGRAD_DRIVER, "numerical_gradient", x, w, COUPLING, EPS,
-                       report=report).labelled(
-        f"numerical_gradient(f, x {shape}, eps={EPS:g}) with {F_TEXT}")
+    return Call.driver(
+        NUMGRAD_DRIVER, "numerical_gradient", x, w, COUPLING, EPS, report=report
+    ).labelled(f"numerical_gradient(f, x {shape}, eps={EPS:g}) with {F_TEXT}")
 
 
-NUMGRAD_HINT = ("Central differences: (f(x + eps·e_i) - f(x - eps·e_i)) / (2·eps) for every entry "
-                "i of x (np.ndindex(x.shape) visits them all); the one-sided "
-                "(f(x + eps·e_i) - f(x)) / eps is only accurate to O(eps).")
-KEEP_X_HINT = ("Work on a copy (xc = np.array(x, dtype=float)) or put each entry back after "
-               "perturbing it: x must be exactly as it was, for the caller and for the next entry.")
+NUMGRAD_HINT = (
+    "Central differences: (f(x + eps·e_i) - f(x - eps·e_i)) / (2·eps) for every entry "
+    "i of x (np.ndindex(x.shape) visits them all); the one-sided "
+    "(f(x + eps·e_i) - f(x)) / eps is only accurate to O(eps)."
+)
+KEEP_X_HINT = (
+    "Work on a copy (xc = np.array(x, dtype=float)) or put each entry back after "
+    "perturbing it: x must be exactly as it was, for the caller and for the next entry."
+)
 
 
 def _numgrad_check(got: Any, ctx: Context) -> None:
     if not isinstance(got, dict) or "own" not in got:
-        raise Fail(f"{ctx.text}: the grader could not read the result (got "
-                   f"{type(got).__name__})")
+        raise Fail(f"{ctx.text}: the grader could not read the result (got {type(got).__name__})")
     want = ctx.expected["own"]
-    what = f"{ctx.text}: " + ("x after the call" if ctx.kwargs.get("report") == "x"
-                              else "the gradient")
+    what = f"{ctx.text}: " + (
+        "x after the call" if ctx.kwargs.get("report") == "x" else "the gradient"
+    )
     try:
         expect_match(got["own"], want, what=what, atol=NUMGRAD_ATOL)
     except Fail as exc:
@@ -229,27 +318,49 @@ def _numgrad_check(got: Any, ctx: Context) -> None:
         raise Fail(f"{exc}{why}", hint=exc.hint) from None
 
 
-ex.check(points=0.5, call=_numgrad_call(N_X_6, N_W_6, "(6,)"), hint=NUMGRAD_HINT,
-         title="numerical_gradient of a curved f, x of shape (6,)",
-         id="numgrad_vector")(_numgrad_check)
-ex.check(points=1, call=_numgrad_call(N_X_2x3x4, N_W_2x3x4, "(2, 3, 4)"), hint=NUMGRAD_HINT,
-         title="numerical_gradient of a curved f, x of shape (2, 3, 4)",
-         id="numgrad_3d")(_numgrad_check)
-ex.check(points=0.5, call=_numgrad_call(N_X_2x3x4, N_W_2x3x4, "(2, 3, 4)", report="x"),
-         hint=KEEP_X_HINT, title="numerical_gradient leaves x unchanged",
-         id="numgrad_leaves_x")(_numgrad_check)
+ex.check(
+    points=0.5,
+    call=_numgrad_call(N_X_6, N_W_6, "(6,)"),
+    hint=NUMGRAD_HINT,
+    title="numerical_gradient of a curved f, x of shape (6,)",
+    id="numgrad_vector",
+)(_numgrad_check)
+ex.check(
+    points=1,
+    call=_numgrad_call(N_X_2x3x4, N_W_2x3x4, "(2, 3, 4)"),
+    hint=NUMGRAD_HINT,
+    title="numerical_gradient of a curved f, x of shape (2, 3, 4)",
+    id="numgrad_3d",
+)(_numgrad_check)
+ex.check(
+    points=0.5,
+    call=_numgrad_call(N_X_2x3x4, N_W_2x3x4, "(2, 3, 4)", report="x"),
+    hint=KEEP_X_HINT,
+    title="numerical_gradient leaves x unchanged",
+    id="numgrad_leaves_x",
+)(_numgrad_check)
 
 
-ex.example("numgrad_example", call=_numgrad_call(N_X_2x3x4, N_W_2x3x4, "(2, 3, 4)"),
-           hint=NUMGRAD_HINT, title="numerical_gradient of a curved f", atol=NUMGRAD_ATOL,
-           subject="the gradient")
-ex.example("numgrad_leaves_x_example",
-           call=_numgrad_call(N_X_2x3x4, N_W_2x3x4, "(2, 3, 4)", report="x"), hint=KEEP_X_HINT,
-           title="numerical_gradient leaves x unchanged", atol=NUMGRAD_ATOL,
-           subject="x after the call")
+ex.example(
+    "numgrad_example",
+    call=_numgrad_call(N_X_2x3x4, N_W_2x3x4, "(2, 3, 4)"),
+    hint=NUMGRAD_HINT,
+    title="numerical_gradient of a curved f",
+    atol=NUMGRAD_ATOL,
+    subject="the gradient",
+)
+ex.example(
+    "numgrad_leaves_x_example",
+    call=_numgrad_call(N_X_2x3x4, N_W_2x3x4, "(2, 3, 4)", report="x"),
+    hint=KEEP_X_HINT,
+    title="numerical_gradient leaves x unchanged",
+    atol=NUMGRAD_ATOL,
+    subject="x after the call",
+)
 
 
 # -- known wrong answers (the mutant catalogue, tests/mutants/ex10_conv_backward) ---------------
+
 
 def _pads(n: int, k: int, s: int) -> tuple[int, int]:
     out = -(-n // s)
@@ -274,16 +385,18 @@ def _padded(x: Any, kernel: Any, stride: Any, padding: str) -> tuple[np.ndarray,
 
 def _with(index: int, wrong: Callable[..., Any]) -> Callable[..., Any]:
     """The reference's answer with part `index` replaced by `wrong(ref, *args)`'s same part."""
-    def make(ref: Any, dout: Any, x: Any, kernel: Any, stride: Any = 1,
-             padding: str = "valid") -> tuple[Any, ...]:
+
+    def make(
+        ref: Any, dout: Any, x: Any, kernel: Any, stride: Any = 1, padding: str = "valid"
+    ) -> tuple[Any, ...]:
         right = list(ref.conv2d_backward(dout, x, kernel, stride, padding))
         right[index] = wrong(ref, dout, x, kernel, stride, padding)[index]
         return tuple(right)
+
     return make
 
 
-def _last_position(ref: Any, dout: Any, x: Any, kernel: Any, stride: Any,
-                   padding: str) -> Any:
+def _last_position(ref: Any, dout: Any, x: Any, kernel: Any, stride: Any, padding: str) -> Any:
     mask = np.zeros(np.shape(dout))
     mask[-1, -1] = 1.0
     return ref.conv2d_backward(np.asarray(dout) * mask, x, kernel, stride, padding)
@@ -294,26 +407,30 @@ def _not_cropped(ref: Any, dout: Any, x: Any, kernel: Any, stride: Any, padding:
     return ref.conv2d_backward(dout, xp, kernel, stride, "valid")
 
 
-def _stride_ignored(ref: Any, dout: Any, x: Any, kernel: Any, stride: Any = 1,
-                    padding: str = "valid") -> Any:
+def _stride_ignored(
+    ref: Any, dout: Any, x: Any, kernel: Any, stride: Any = 1, padding: str = "valid"
+) -> Any:
     """Windows at (i, j) instead of (i * sh, j * sw): the stride-1 backward of the padded x with
     dout in the top-left corner of a stride-1 sized upstream gradient."""
     xp, top, left = _padded(x, kernel, stride, padding)
     kh, kw = np.shape(kernel)[:2]
     dout = np.asarray(dout, dtype=float)
     big = np.zeros((xp.shape[0] - kh + 1, xp.shape[1] - kw + 1, dout.shape[2]))
-    big[:dout.shape[0], :dout.shape[1]] = dout
+    big[: dout.shape[0], : dout.shape[1]] = dout
     dxp, dk, db = ref.conv2d_backward(big, xp, kernel, 1, "valid")
     h, w = np.shape(x)[:2]
-    return dxp[top:top + h, left:left + w], dk, db
+    return dxp[top : top + h, left : left + w], dk, db
 
 
 def _kernel_as(change: Callable[[np.ndarray], np.ndarray]) -> Callable[..., Any]:
     """The backward pass computed with a changed kernel (what a dx written as a convolution
     with a kernel not flipped, or reshaped instead of transposed, amounts to)."""
+
     def make(ref: Any, dout: Any, x: Any, kernel: Any, stride: Any, padding: str) -> Any:
-        return ref.conv2d_backward(dout, x, change(np.asarray(kernel, dtype=float)), stride,
-                                   padding)
+        return ref.conv2d_backward(
+            dout, x, change(np.asarray(kernel, dtype=float)), stride, padding
+        )
+
     return make
 
 
@@ -326,41 +443,70 @@ DX = ("conv_valid_dx", "conv_stride_dx", "conv_same_dx", "conv_same_stride1_dx")
 DKERNEL = ("conv_valid_dkernel", "conv_stride_dkernel", "conv_same_dkernel")
 STRIDED_CHECKS = ("conv_stride_dx", "conv_stride_dkernel", "conv_same_dx", "conv_same_dkernel")
 ex.wrong += [
-    Wrong("conv2d_backward", "dkernel_last_position",
-          "with dkernel from the last output position only (= instead of +=); the kernel is "
-          "shared, so dkernel sums window ⊗ dout over every output position",
-          _with(1, _last_position), caught_by=DKERNEL),
-    Wrong("conv2d_backward", "dx_kernel_not_flipped",
-          "with dx convolved with the kernel not flipped; written as a convolution of dout, dx "
-          "needs the kernel flipped in both spatial axes (kernel[::-1, ::-1])",
-          _with(0, _kernel_as(lambda k: k[::-1, ::-1])), caught_by=DX),
-    Wrong("conv2d_backward", "dx_channels_reshaped",
-          "with the kernel's channel axes reshaped to (kh, kw, C_out, C_in) instead of "
-          "transposed (kernel.transpose(0, 1, 3, 2)), which mixes up its weights",
-          _with(0, _kernel_as(_reshaped)), caught_by=DX),
-    Wrong("conv2d_backward", "dbias_channels_first",
-          "with dbias summed over axes (1, 2) as for channels-first arrays; here channels are "
-          "last: sum over axes (0, 1)",
-          lambda ref, dout, *a, **k: (*ref.conv2d_backward(dout, *a, **k)[:2],
-                                      np.asarray(dout).sum(axis=(1, 2))),
-          caught_by=("conv_valid_dbias",)),
-    Wrong("conv2d_backward", "dbias_all_axes",
-          "with dbias summed over every axis (one number); it has one value per output channel",
-          lambda ref, dout, *a, **k: (*ref.conv2d_backward(dout, *a, **k)[:2],
-                                      float(np.sum(dout))),
-          caught_by=("conv_valid_dbias",)),
-    Wrong("conv2d_backward", "same_not_cropped",
-          "with the gradient of the padded input, not cropped back to x's shape",
-          _with(0, _not_cropped), caught_by=("conv_same_dx", "conv_same_stride1_dx")),
-    Wrong("conv2d_backward", "stride_ignored",
-          "with the stride ignored (the gradient of output (i, j) sent to the window at (i, j) "
-          "instead of (i * stride, j * stride))", _stride_ignored, caught_by=STRIDED_CHECKS),
+    Wrong(
+        "conv2d_backward",
+        "dkernel_last_position",
+        "with dkernel from the last output position only (= instead of +=); the kernel is "
+        "shared, so dkernel sums window ⊗ dout over every output position",
+        _with(1, _last_position),
+        caught_by=DKERNEL,
+    ),
+    Wrong(
+        "conv2d_backward",
+        "dx_kernel_not_flipped",
+        "with dx convolved with the kernel not flipped; written as a convolution of dout, dx "
+        "needs the kernel flipped in both spatial axes (kernel[::-1, ::-1])",
+        _with(0, _kernel_as(lambda k: k[::-1, ::-1])),
+        caught_by=DX,
+    ),
+    Wrong(
+        "conv2d_backward",
+        "dx_channels_reshaped",
+        "with the kernel's channel axes reshaped to (kh, kw, C_out, C_in) instead of "
+        "transposed (kernel.transpose(0, 1, 3, 2)), which mixes up its weights",
+        _with(0, _kernel_as(_reshaped)),
+        caught_by=DX,
+    ),
+    Wrong(
+        "conv2d_backward",
+        "dbias_channels_first",
+        "with dbias summed over axes (1, 2) as for channels-first arrays; here channels are "
+        "last: sum over axes (0, 1)",
+        lambda ref, dout, *a, **k: (
+            *ref.conv2d_backward(dout, *a, **k)[:2],
+            np.asarray(dout).sum(axis=(1, 2)),
+        ),
+        caught_by=("conv_valid_dbias",),
+    ),
+    Wrong(
+        "conv2d_backward",
+        "dbias_all_axes",
+        "with dbias summed over every axis (one number); it has one value per output channel",
+        lambda ref, dout, *a, **k: (*ref.conv2d_backward(dout, *a, **k)[:2], float(np.sum(dout))),
+        caught_by=("conv_valid_dbias",),
+    ),
+    Wrong(
+        "conv2d_backward",
+        "same_not_cropped",
+        "with the gradient of the padded input, not cropped back to x's shape",
+        _with(0, _not_cropped),
+        caught_by=("conv_same_dx", "conv_same_stride1_dx"),
+    ),
+    Wrong(
+        "conv2d_backward",
+        "stride_ignored",
+        "with the stride ignored (the gradient of output (i, j) sent to the window at (i, j) "
+        "instead of (i * stride, j * stride))",
+        _stride_ignored,
+        caught_by=STRIDED_CHECKS,
+    ),
 ]
 
 
 def _route(how: str) -> Callable[..., Any]:
     """max_pool2d_backward with each window's gradient sent the wrong way: to the whole window,
     to its first cell, or assigned to its maximum (a later window overwrites an earlier one)."""
+
     def make(ref: Any, dout: Any, x: Any, pool_size: Any = 2, stride: Any = None) -> Any:
         x = np.asarray(x, dtype=float)
         dout = np.asarray(dout, dtype=float)
@@ -375,28 +521,42 @@ def _route(how: str) -> Callable[..., Any]:
             for j in range(dout.shape[1]):
                 r, c = i * sh, j * sw
                 if how == "whole":
-                    dx[r:r + kh, c:c + kw] += dout[i, j]
+                    dx[r : r + kh, c : c + kw] += dout[i, j]
                 elif how == "first":
                     dx[r, c] += dout[i, j]
                 else:
-                    best = x[r:r + kh, c:c + kw].reshape(kh * kw, -1).argmax(axis=0)
+                    best = x[r : r + kh, c : c + kw].reshape(kh * kw, -1).argmax(axis=0)
                     u, v = np.unravel_index(best, (kh, kw))
                     dx[r + u, c + v, channels] = dout[i, j]
         return dx[:, :, 0] if flat else dx
+
     return make
 
 
 MAXPOOL = ("maxpool_backward_default", "maxpool_backward_overlap", "maxpool_backward_2d_pair")
 ex.wrong += [
-    Wrong("max_pool2d_backward", "whole_window",
-          "with dout sent to every cell of the window (the gradient of a sum); only the "
-          "window's maximum gets it", _route("whole"), caught_by=MAXPOOL),
-    Wrong("max_pool2d_backward", "first_cell",
-          "with dout sent to the first cell of each window; it goes to the window's maximum",
-          _route("first"), caught_by=MAXPOOL),
-    Wrong("max_pool2d_backward", "overlap_overwritten",
-          "with overlapping windows' gradients overwritten (=) instead of added (+=)",
-          _route("assign"), caught_by=("maxpool_backward_overlap", "maxpool_backward_2d_pair")),
+    Wrong(
+        "max_pool2d_backward",
+        "whole_window",
+        "with dout sent to every cell of the window (the gradient of a sum); only the "
+        "window's maximum gets it",
+        _route("whole"),
+        caught_by=MAXPOOL,
+    ),
+    Wrong(
+        "max_pool2d_backward",
+        "first_cell",
+        "with dout sent to the first cell of each window; it goes to the window's maximum",
+        _route("first"),
+        caught_by=MAXPOOL,
+    ),
+    Wrong(
+        "max_pool2d_backward",
+        "overlap_overwritten",
+        "with overlapping windows' gradients overwritten (=) instead of added (+=)",
+        _route("assign"),
+        caught_by=("maxpool_backward_overlap", "maxpool_backward_2d_pair"),
+    ),
 ]
 
 
@@ -424,20 +584,30 @@ def _not_restored(f: Any, x: Any, eps: float) -> np.ndarray:
 
 def _numgrad_as(numerical_gradient: Callable[..., Any]) -> Callable[..., Any]:
     """What the driver reports when the kernel's numerical_gradient is this one."""
+
     def make(ref: Any, *args: Any, **kwargs: Any) -> Any:
         namespace = types.SimpleNamespace(numerical_gradient=numerical_gradient)
         return NUMGRAD_DRIVER.run(namespace, *args, **kwargs)["own"]
+
     return make
 
 
 NUMGRAD = ("numgrad_vector", "numgrad_3d")
 ex.wrong += [
-    Wrong("numerical_gradient", "forward_difference",
-          "with one-sided differences (f(x + eps·e_i) - f(x)) / eps, accurate to O(eps) only; "
-          "central differences divide f(x + eps·e_i) - f(x - eps·e_i) by 2·eps",
-          _numgrad_as(_forward), caught_by=NUMGRAD),
-    Wrong("numerical_gradient", "x_not_restored",
-          "with the entries of x perturbed in place and never put back (so x changes, and "
-          "every later entry starts from a shifted x)", _numgrad_as(_not_restored),
-          caught_by=(*NUMGRAD, "numgrad_leaves_x")),
+    Wrong(
+        "numerical_gradient",
+        "forward_difference",
+        "with one-sided differences (f(x + eps·e_i) - f(x)) / eps, accurate to O(eps) only; "
+        "central differences divide f(x + eps·e_i) - f(x - eps·e_i) by 2·eps",
+        _numgrad_as(_forward),
+        caught_by=NUMGRAD,
+    ),
+    Wrong(
+        "numerical_gradient",
+        "x_not_restored",
+        "with the entries of x perturbed in place and never put back (so x changes, and "
+        "every later entry starts from a shifted x)",
+        _numgrad_as(_not_restored),
+        caught_by=(*NUMGRAD, "numgrad_leaves_x"),
+    ),
 ]

@@ -44,8 +44,9 @@ def _materialised(value, depth=0):
     if isinstance(value, (types.GeneratorType, map, zip, filter)):
         items = list(itertools.islice(value, _MAX_ITEMS + 1))
         if len(items) > _MAX_ITEMS:
-            raise ValueError("a generator of more than %d items is longer than the grader reads"
-                             % _MAX_ITEMS)
+            raise ValueError(
+                "a generator of more than %d items is longer than the grader reads" % _MAX_ITEMS
+            )
         value = items
     if isinstance(value, list):
         return [_materialised(v, depth + 1) for v in value]
@@ -57,8 +58,9 @@ def _materialised(value, depth=0):
 def _with_globals(func, namespace):
     import types
 
-    new = types.FunctionType(func.__code__, namespace, func.__name__, func.__defaults__,
-                             func.__closure__)
+    new = types.FunctionType(
+        func.__code__, namespace, func.__name__, func.__defaults__, func.__closure__
+    )
     new.__kwdefaults__ = func.__kwdefaults__
     new.__qualname__ = func.__qualname__
     new.__dict__.update(func.__dict__)
@@ -108,8 +110,7 @@ def _both(need, name, helpers, args, kwargs):
     ok_ref, with_reference = _run(swapped, args, kwargs)
     if not ok_own and not ok_ref:
         raise own
-    out = {"own": own if ok_own else None,
-           "with_reference": with_reference if ok_ref else None}
+    out = {"own": own if ok_own else None, "with_reference": with_reference if ok_ref else None}
     if not ok_own:
         out["own_error"] = _error(own)
     if not ok_ref:
@@ -118,6 +119,7 @@ def _both(need, name, helpers, args, kwargs):
 
 
 # -- the grader's helpers: the formulas of the hints -------------------------------------------
+
 
 def _conv_output_size(n, kernel_size, stride=1, padding="valid"):
     n, kernel_size, stride = int(n), int(kernel_size), int(stride)
@@ -146,33 +148,52 @@ def _confusion_matrix(y_true, y_pred, num_classes):
     import numpy as np
 
     matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(matrix, (np.asarray(y_true).astype(np.int64).ravel(),
-                       np.asarray(y_pred).astype(np.int64).ravel()), 1)
+    np.add.at(
+        matrix,
+        (np.asarray(y_true).astype(np.int64).ravel(), np.asarray(y_pred).astype(np.int64).ravel()),
+        1,
+    )
     return matrix
 
 
 def _activation_model(model):
     import keras
 
-    outputs = [layer.output for layer in model.layers
-               if isinstance(layer, (keras.layers.Conv2D, keras.layers.MaxPooling2D))]
+    outputs = [
+        layer.output
+        for layer in model.layers
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.MaxPooling2D))
+    ]
     return keras.Model(inputs=model.inputs, outputs=outputs)
 
 
 # -- the drivers -------------------------------------------------------------------------------
 
+
 def drive_summarize(need, layers, input_shape):
     """`summarize(layers, input_shape)`, as written and with the grader's size and count helpers."""
-    return _both(need, "summarize", {"conv_output_size": _conv_output_size,
-                                     "conv2d_params": _conv2d_params,
-                                     "dense_params": _dense_params},
-                 (layers, input_shape), {})
+    return _both(
+        need,
+        "summarize",
+        {
+            "conv_output_size": _conv_output_size,
+            "conv2d_params": _conv2d_params,
+            "dense_params": _dense_params,
+        },
+        (layers, input_shape),
+        {},
+    )
 
 
 def drive_precision_recall_f1(need, y_true, y_pred, num_classes):
     """`precision_recall_f1(...)`, as written and with the grader's confusion_matrix."""
-    return _both(need, "precision_recall_f1", {"confusion_matrix": _confusion_matrix},
-                 (y_true, y_pred, num_classes), {})
+    return _both(
+        need,
+        "precision_recall_f1",
+        {"confusion_matrix": _confusion_matrix},
+        (y_true, y_pred, num_classes),
+        {},
+    )
 
 
 def drive_feature_maps_both(need, spec, weights, image):
@@ -183,6 +204,5 @@ def drive_feature_maps_both(need, spec, weights, image):
     def listed(maps):
         return list(maps) if isinstance(maps, tuple) else maps
 
-    out = _both(need, "feature_maps", {"activation_model": _activation_model},
-                (model, image), {})
+    out = _both(need, "feature_maps", {"activation_model": _activation_model}, (model, image), {})
     return {k: listed(v) for k, v in out.items()}

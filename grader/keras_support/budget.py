@@ -52,8 +52,11 @@ class Budget:
 
     def describe(self) -> str:
         epochs = f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}"
-        train = ("all training images" if self.train_samples is None
-                 else f"the first {self.train_samples:,} training images")
+        train = (
+            "all training images"
+            if self.train_samples is None
+            else f"the first {self.train_samples:,} training images"
+        )
         batch = f" in batches of {self.batch_size}" if self.batch_size is not None else ""
         return f"{epochs} on {train}{batch}"
 
@@ -74,9 +77,11 @@ def smoke_override(default: Budget) -> Budget:
         name, _, raw = part.partition("=")
         name = name.strip().lower()
         if name not in Budget.__dataclass_fields__ or not raw.strip():
-            raise ConfigurationError(f"{SMOKE_ENV}: cannot read {part.strip()!r}; use e.g. "
-                                     "epochs=1,train_samples=3000,test_samples=500,"
-                                     "eval_samples=1000")
+            raise ConfigurationError(
+                f"{SMOKE_ENV}: cannot read {part.strip()!r}; use e.g. "
+                "epochs=1,train_samples=3000,test_samples=500,"
+                "eval_samples=1000"
+            )
         raw = raw.strip().lower()
         try:
             values[name] = None if raw == "none" else int(raw)
@@ -100,8 +105,11 @@ def _assigns_parameters(source: str) -> bool:
     except SyntaxError:
         return False
     for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else (
-            [node.target] if isinstance(node, ast.AnnAssign) else [])
+        targets = (
+            node.targets
+            if isinstance(node, ast.Assign)
+            else ([node.target] if isinstance(node, ast.AnnAssign) else [])
+        )
         if any(isinstance(t, ast.Name) and t.id in PARAMETER_NAMES for t in targets):
             return True
     return False
@@ -118,8 +126,10 @@ def inject_parameters(nb: NotebookNode, values: dict[str, Any], *, profile: str)
         how = "after the first cell that sets them (no cell is tagged 'parameters')"
     shown = ", ".join(f"{k}={v!r}" for k, v in values.items())
     if anchor is None:
-        return [f"{profile} profile: no cell sets {', '.join(PARAMETER_NAMES[:4])}, so the "
-                f"notebook trained with its own budget instead of {shown}"]
+        return [
+            f"{profile} profile: no cell sets {', '.join(PARAMETER_NAMES[:4])}, so the "
+            f"notebook trained with its own budget instead of {shown}"
+        ]
     lines = [f"# Parameters injected by cnn-grader ({profile} profile)"]
     lines += [f"{k} = {v!r}" for k, v in values.items()]
     cell = nbformat.v4.new_code_cell("\n".join(lines))
@@ -127,8 +137,10 @@ def inject_parameters(nb: NotebookNode, values: dict[str, Any], *, profile: str)
     nb.cells.insert(anchor + 1, cell)
     notes = [f"{profile} profile: {shown} injected {how}"]
     for override in budget_overrides(nb):
-        notes.append(f"{override.text()}: the notebook did not train with the injected budget "
-                     f"({shown}); the accuracy threshold is for the injected one")
+        notes.append(
+            f"{override.text()}: the notebook did not train with the injected budget "
+            f"({shown}); the accuracy threshold is for the injected one"
+        )
     return notes
 
 
@@ -144,9 +156,16 @@ class Training:
 
     def exercise(self, exercise_id: str, title: str) -> Exercise:
         """An exercise whose notebook trains this way: Keras' limits and the profile hooks."""
-        return Exercise(exercise_id, title=title, limits=KERAS_LIMITS, needs_tensorflow=True,
-                        datasets=self.datasets, prepare=self.prepare, kernel_env=self.kernel_env,
-                        profile_limits=self.limits_and_notes)
+        return Exercise(
+            exercise_id,
+            title=title,
+            limits=KERAS_LIMITS,
+            needs_tensorflow=True,
+            datasets=self.datasets,
+            prepare=self.prepare,
+            kernel_env=self.kernel_env,
+            profile_limits=self.limits_and_notes,
+        )
 
     def limits(self, profile: str, reference_seconds: float | None) -> Limits:
         """Under smoke, a cell may take a generous multiple of what grading the reference
@@ -156,10 +175,12 @@ class Training:
         and under `full`: KERAS_LIMITS."""
         if reference_seconds is None or self.budget(profile) is None:
             return KERAS_LIMITS
-        cell = min(KERAS_LIMITS.cell_timeout,
-                   round(CELL_FACTOR * reference_seconds + CELL_EXTRA_S))
-        return replace(KERAS_LIMITS, cell_timeout=cell,
-                       notebook_timeout=min(KERAS_LIMITS.notebook_timeout, 2 * cell + 60))
+        cell = min(KERAS_LIMITS.cell_timeout, round(CELL_FACTOR * reference_seconds + CELL_EXTRA_S))
+        return replace(
+            KERAS_LIMITS,
+            cell_timeout=cell,
+            notebook_timeout=min(KERAS_LIMITS.notebook_timeout, 2 * cell + 60),
+        )
 
     def budget(self, profile: str) -> Budget | None:
         """The injected budget, or None where the notebook keeps its own (full)."""
@@ -182,20 +203,26 @@ class Training:
         _, missing = datasets.prepare_keras_home(self.datasets)
         return notes + missing
 
-    def limits_and_notes(self, profile: str,
-                         reference_seconds: float | None) -> tuple[Limits, list[str]]:
+    def limits_and_notes(
+        self, profile: str, reference_seconds: float | None
+    ) -> tuple[Limits, list[str]]:
         """The Exercise hook `profile_limits`: the limits and the report's line about them."""
         limits = self.limits(profile, reference_seconds)
         if reference_seconds is None or limits.cell_timeout >= KERAS_LIMITS.cell_timeout:
             return limits, []
-        return limits, [f"{profile} profile: each cell may run {limits.cell_timeout:.0f}s "
-                        f"({CELL_FACTOR:g} × the {reference_seconds:.0f}s that grading the "
-                        f"reference solution took on this machine + {CELL_EXTRA_S:.0f}s)"]
+        return limits, [
+            f"{profile} profile: each cell may run {limits.cell_timeout:.0f}s "
+            f"({CELL_FACTOR:g} × the {reference_seconds:.0f}s that grading the "
+            f"reference solution took on this machine + {CELL_EXTRA_S:.0f}s)"
+        ]
 
     def kernel_env(self, profile: str) -> dict[str, str]:
         home, _ = datasets.prepare_keras_home(self.datasets)
-        env = {"KERAS_HOME": str(home), **DETERMINISM_ENV,
-               **plan.prelude_env(datasets.cache_root() / "kernel")}
+        env = {
+            "KERAS_HOME": str(home),
+            **DETERMINISM_ENV,
+            **plan.prelude_env(datasets.cache_root() / "kernel"),
+        }
         served = datasets.served_mnist_sha256() if "mnist" in self.datasets else None
         if served:
             env[datasets.SERVED_MNIST_ENV] = served
@@ -211,8 +238,9 @@ SMOKE = Budget(epochs=1, train_samples=10_000, test_samples=2_000, eval_samples=
 # against 0.777 on the 5,000 held-out images), so a dense network would pass as the CNN. One
 # epoch on half the training set in batches of 32 separates them on two CPU cores in ~15 s of
 # training: CNN 0.860, dense 0.819 (seed 42; seeds 1-3: CNN 0.843-0.859, dense 0.809-0.824).
-SMOKE_CNN_VS_DENSE = Budget(epochs=1, train_samples=30_000, test_samples=2_000,
-                            eval_samples=None, batch_size=32)
+SMOKE_CNN_VS_DENSE = Budget(
+    epochs=1, train_samples=30_000, test_samples=2_000, eval_samples=None, batch_size=32
+)
 KERAS_LIMITS = Limits(cell_timeout=1800, notebook_timeout=3600, probe_timeout=120)
 # Smoke: a cell may take CELL_FACTOR × the reference solution's grading time + CELL_EXTRA_S.
 CELL_FACTOR = 5.0

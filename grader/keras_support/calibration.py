@@ -140,8 +140,10 @@ def measured_elsewhere(exercise: Any, spec: AccuracySpec, profile: str) -> list[
                 continue
             if all(entry.get(k) == key[k] for k in _MACHINE):
                 continue
-            found.append(f"{entry.get('device')}, tensorflow {entry.get('tensorflow')}, "
-                         f"keras {entry.get('keras')}")
+            found.append(
+                f"{entry.get('device')}, tensorflow {entry.get('tensorflow')}, "
+                f"keras {entry.get('keras')}"
+            )
     return sorted(set(found))
 
 
@@ -151,15 +153,26 @@ def cached(exercise: Any, spec: AccuracySpec, profile: str) -> float | None:
     return float(entry["accuracy"]) if entry is not None else None
 
 
-def store(exercise: Any, spec: AccuracySpec, profile: str, accuracy: float, *,
-          seconds: float, peak_memory_bytes: int | None = None) -> None:
+def store(
+    exercise: Any,
+    spec: AccuracySpec,
+    profile: str,
+    accuracy: float,
+    *,
+    seconds: float,
+    peak_memory_bytes: int | None = None,
+) -> None:
     """Record a measurement (call it holding `locked()`); the file is replaced atomically.
     `peak_memory_bytes`: the most memory the reference's kernel used, where it was seen."""
     key = calibration_key(exercise, spec, profile)
     path = calibration_path()
     data = _read(path)
-    data[_key_text(key)] = {**key, "accuracy": accuracy, "seconds": round(seconds, 1),
-                            "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    data[_key_text(key)] = {
+        **key,
+        "accuracy": accuracy,
+        "seconds": round(seconds, 1),
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
     if peak_memory_bytes:
         data[_key_text(key)]["peak_memory_bytes"] = int(peak_memory_bytes)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -193,5 +206,6 @@ def measured_for(solutions: list[Path]) -> dict[str, Any]:
     """The cached calibrations of these solution notebooks (what `cnn-grader bundle` ships)."""
     hashes = {hashlib.sha256(p.read_bytes()).hexdigest() for p in solutions if p.is_file()}
     data = _read(calibration_path())
-    return {k: v for k, v in data.items()
-            if isinstance(v, dict) and v.get("solution_sha256") in hashes}
+    return {
+        k: v for k, v in data.items() if isinstance(v, dict) and v.get("solution_sha256") in hashes
+    }

@@ -38,8 +38,10 @@ TRAINED_DRIVER = Driver.from_file(_DRIVERS, "drive_trained_model")
 
 def needs_dataset(dataset_id: str) -> Callable[[], None]:
     """A `requires=` hook: DatasetUnavailable (status error, clear message) when missing."""
+
     def check() -> None:
         datasets.require(dataset_id)
+
     return check
 
 
@@ -50,8 +52,10 @@ def model_file(got: Any, *, what: str) -> Path:
     if got is None:
         raise Fail(f"{what} is None, not a keras Model (did the function forget `return model`?)")
     if isinstance(got, ObjectInfo):
-        raise Fail(f"{what} is a {got.type_name} (from {got.module or 'unknown module'}), "
-                   "not a keras Model")
+        raise Fail(
+            f"{what} is a {got.type_name} (from {got.module or 'unknown module'}), "
+            "not a keras Model"
+        )
     raise Fail(f"{what} is a {type(got).__name__}, not a keras Model")
 
 
@@ -82,6 +86,7 @@ def _comparison_check(kind: str) -> CheckFn:
     """Describe the student's and the reference model, compare, show the table, fail on a
     diff: grader.selfcheck.architecture's comparison, which the public self-check runs too
     (the check says which: `public_compare`)."""
+
     def check(got: Any, ctx: Context) -> None:
         have = arch.describe(student_model(got, what=ctx.text))
         want = arch.describe(reference_model(ctx))
@@ -89,6 +94,7 @@ def _comparison_check(kind: str) -> CheckFn:
         ctx.extras["table"] = table
         if problems:
             raise Fail(problems[0])
+
     check.public_compare = kind  # type: ignore[attr-defined]  # read by selfcheck.public
     return check
 
@@ -100,12 +106,15 @@ def architecture_check() -> CheckFn:
 
 def param_count_check(expected: int) -> CheckFn:
     """The parameter count the exercise states."""
+
     def check(got: Any, ctx: Context) -> None:
         have = arch.describe(student_model(got, what=ctx.text))
-        problems, _ = arch.compared("params", have, arch.ModelInfo(None, (), expected),
-                                    what=ctx.text)
+        problems, _ = arch.compared(
+            "params", have, arch.ModelInfo(None, (), expected), what=ctx.text
+        )
         if problems:
             raise Fail(problems[0])
+
     check.public_compare = "params"  # type: ignore[attr-defined]  # read by selfcheck.public
     return check
 
@@ -115,27 +124,40 @@ def compile_check() -> CheckFn:
     return _comparison_check("compile")
 
 
-COMPILE_HINT = ("model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', "
-                "metrics=['accuracy'])")
+COMPILE_HINT = (
+    "model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])"
+)
 
 
 def add_compile_check(ex: Any, build: Any, *, id: str, points: float = 1) -> None:
     """The course's compile settings (shared by every model-building exercise)."""
-    ex.check(points=points, call=build, id=id, hint=COMPILE_HINT,
-             title=f"{build.func}: compiled with adam, sparse_categorical_crossentropy, "
-                   "accuracy")(compile_check())
+    ex.check(
+        points=points,
+        call=build,
+        id=id,
+        hint=COMPILE_HINT,
+        title=f"{build.func}: compiled with adam, sparse_categorical_crossentropy, accuracy",
+    )(compile_check())
 
 
 def accuracy_call(spec: AccuracySpec) -> Call:
     """The probe call of an accuracy check: the trained model and how it came about."""
-    return Call.driver(TRAINED_DRIVER, spec.variable, spec.variable, spec.build,
-                       list(PARAMETER_NAMES)).labelled(spec.variable)
+    return Call.driver(
+        TRAINED_DRIVER, spec.variable, spec.variable, spec.build, list(PARAMETER_NAMES)
+    ).labelled(spec.variable)
 
 
-def add_accuracy_check(ex: Any, spec: AccuracySpec, *, points: float, id: str, title: str,
-                       hint: str) -> None:
-    ex.check(points=points, call=accuracy_call(spec), requires=needs_dataset(spec.dataset),
-             title=title, id=id, hint=hint)(AccuracyCheck(spec))
+def add_accuracy_check(
+    ex: Any, spec: AccuracySpec, *, points: float, id: str, title: str, hint: str
+) -> None:
+    ex.check(
+        points=points,
+        call=accuracy_call(spec),
+        requires=needs_dataset(spec.dataset),
+        title=title,
+        id=id,
+        hint=hint,
+    )(AccuracyCheck(spec))
 
 
 def _trained_model(spec: AccuracySpec, got: Any) -> tuple[dict[str, Any], Path, Any]:
@@ -155,12 +177,19 @@ def _shortfall(accuracy: float, limit: Threshold) -> str:
     """Why a trained model may fall short, without blaming the student for the grader's line:
     "was it trained?" only where the accuracy is near chance."""
     if accuracy < UNTRAINED_BELOW:
-        return ("That is close to guessing: was it trained (model.fit) after it was built, "
-                "with the notebook's data?")
-    reached = (f"the reference solution reaches {limit.reference:.3f} under the same budget; "
-               if limit.reference is not None else "")
-    return (f"It learned (well above guessing), but not enough: {reached}compare the "
-            "preprocessing, the layers and the fit() arguments with the notebook's instructions.")
+        return (
+            "That is close to guessing: was it trained (model.fit) after it was built, "
+            "with the notebook's data?"
+        )
+    reached = (
+        f"the reference solution reaches {limit.reference:.3f} under the same budget; "
+        if limit.reference is not None
+        else ""
+    )
+    return (
+        f"It learned (well above guessing), but not enough: {reached}compare the "
+        "preprocessing, the layers and the fit() arguments with the notebook's instructions."
+    )
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -193,30 +222,45 @@ class AccuracyCheck:
             # brought in. (Near chance they gain nothing, and the shortfall message says why.)
             ctx.extras.setdefault("integrity", []).extend(verdict.refused_findings)
             ctx.extras["weights_refused"] = True  # the pipeline adds the code's evidence
-            raise Fail(f"{verdict.refuse} (it classifies {result.accuracy:.3f} of the held-out "
-                       "test images correctly)")
+            raise Fail(
+                f"{verdict.refuse} (it classifies {result.accuracy:.3f} of the held-out "
+                "test images correctly)"
+            )
         limit = ctx.threshold
         if not isinstance(limit, Threshold):
-            raise ConfigurationError(ctx.threshold_problem or (
-                f"no accuracy threshold was settled for {what} before grading (the grading "
-                "was started without calibration: grader.calibrate.resolve)"))
+            raise ConfigurationError(
+                ctx.threshold_problem
+                or (
+                    f"no accuracy threshold was settled for {what} before grading (the grading "
+                    "was started without calibration: grader.calibrate.resolve)"
+                )
+            )
         ctx.extras["threshold"] = limit.value
-        ctx.extras["threshold_text"] = limit.explain(result.accuracy) + \
-            ctx.extras.pop("budget_ran", "")
+        ctx.extras["threshold_text"] = limit.explain(result.accuracy) + ctx.extras.pop(
+            "budget_ran", ""
+        )
         if limit.reference is not None and limit.reference < limit.value:
             raise ConfigurationError(  # the grader's own calibration, never the student's fault
                 f"the threshold for {what} ({limit.value:.3f}) is above what the reference "
                 f"solution reaches ({limit.reference:.3f}): recalibrate (cnn-grader calibrate "
-                "--refresh)")
+                "--refresh)"
+            )
         for finding in provenance.accuracy_findings(
-                self.spec.variable, accuracy=result.accuracy, reference=limit.reference,
-                margin=limit.margin, steps=verdict.steps, allowed=verdict.allowed,
-                exact_architecture=self.spec.exact_architecture):
+            self.spec.variable,
+            accuracy=result.accuracy,
+            reference=limit.reference,
+            margin=limit.margin,
+            steps=verdict.steps,
+            allowed=verdict.allowed,
+            exact_architecture=self.spec.exact_architecture,
+        ):
             ctx.extras.setdefault("integrity", []).append(finding)
         if result.accuracy < limit.value:
-            raise Fail(f"{what} classifies {result.correct:,} of {result.total:,} held-out "
-                       f"test images correctly (accuracy {result.accuracy:.3f}); it needs at "
-                       f"least {limit.value:.3f}. " + _shortfall(result.accuracy, limit))
+            raise Fail(
+                f"{what} classifies {result.correct:,} of {result.total:,} held-out "
+                f"test images correctly (accuracy {result.accuracy:.3f}); it needs at "
+                f"least {limit.value:.3f}. " + _shortfall(result.accuracy, limit)
+            )
 
     def _finding(self, ctx: Context, text: str) -> None:
         ctx.extras.setdefault("integrity", []).append(f"`{self.spec.variable}`: {text}")
@@ -225,14 +269,20 @@ class AccuracyCheck:
         replaced = report.get("saving_replaced")
         if isinstance(replaced, list) and replaced:
             names = ", ".join(str(x)[:100] for x in replaced[:5])
-            self._finding(ctx, f"the notebook replaced Keras' saving ({names}); the grader saved "
-                               "the model with Keras' own function, kept from before the "
-                               "notebook ran")
+            self._finding(
+                ctx,
+                f"the notebook replaced Keras' saving ({names}); the grader saved "
+                "the model with Keras' own function, kept from before the "
+                "notebook ran",
+            )
         elif replaced is None and "saving_replaced" in report:
-            self._finding(ctx, "Keras' saving functions were not kept from before the notebook "
-                               "ran (the kernel's start-up code did not run, or the notebook "
-                               "changed how modules are imported): the model was saved with "
-                               "the notebook's own keras.Model.save")
+            self._finding(
+                ctx,
+                "Keras' saving functions were not kept from before the notebook "
+                "ran (the kernel's start-up code did not run, or the notebook "
+                "changed how modules are imported): the model was saved with "
+                "the notebook's own keras.Model.save",
+            )
 
     def _budget(self, report: dict[str, Any], ctx: Context, profile: str) -> None:
         """The budget that ran, where it is not the injected one: the notebook's parameters
@@ -251,15 +301,17 @@ class AccuracyCheck:
         if not parts:
             return
         shown = ", ".join(f"{k}={v!r}" for k, v in injected.items())
-        text = (f"the notebook trained `{self.spec.variable}` with {', '.join(parts)}, not the "
-                f"injected budget ({shown})")
-        ctx.extras.setdefault("notes", []).append(f"{profile} profile: {text}; the accuracy "
-                                                  "threshold is for the injected budget")
+        text = (
+            f"the notebook trained `{self.spec.variable}` with {', '.join(parts)}, not the "
+            f"injected budget ({shown})"
+        )
+        ctx.extras.setdefault("notes", []).append(
+            f"{profile} profile: {text}; the accuracy threshold is for the injected budget"
+        )
         self._finding(ctx, text)
         ctx.extras["budget_ran"] = f"; budget that ran: {', '.join(parts)}"
 
-    def _provenance(self, report: dict[str, Any], ctx: Context,
-                    profile: str) -> provenance.Verdict:
+    def _provenance(self, report: dict[str, Any], ctx: Context, profile: str) -> provenance.Verdict:
         """The model's weights come from training recorded in this run, within the budget
         (grader.keras_support.provenance): weights brought in get no accuracy credit."""
         budget = self.spec.training.budget(profile)
@@ -294,8 +346,7 @@ class AccuracyCheck:
             except Fail:
                 built = None
         if built is None and spec.exact_architecture:
-            build = getattr(ctx.reference, spec.build, None) if ctx.reference is not None \
-                else None
+            build = getattr(ctx.reference, spec.build, None) if ctx.reference is not None else None
             if build is None:
                 return
             built, against = arch.describe(build()), f"the course's {spec.build}()"
@@ -307,8 +358,10 @@ class AccuracyCheck:
         ctx.extras["table"] = result.table
         problems = "; ".join(result.problems[:3])
         self._finding(ctx, f"the trained model is not the model {against} returns ({problems})")
-        raise Fail(f"`{spec.variable}` is not the model {against} returns ({problems}): train "
-                   f"the model {spec.build}() builds; its accuracy was not measured")
+        raise Fail(
+            f"`{spec.variable}` is not the model {against} returns ({problems}): train "
+            f"the model {spec.build}() builds; its accuracy was not measured"
+        )
 
 
 class AccuracyMeasurement:

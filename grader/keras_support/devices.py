@@ -16,14 +16,20 @@ import sys
 from pathlib import Path
 
 
-def gpus_given_to_kernels(environ: dict[str, str] | None = None,
-                          devices: list[str] | None = None) -> int:
+def gpus_given_to_kernels(
+    environ: dict[str, str] | None = None, devices: list[str] | None = None
+) -> int:
     """How many GPUs a kernel this grader starts can see: the NVIDIA devices of the machine,
     as CUDA_VISIBLE_DEVICES (inherited by the kernel) lets through; CUDA reads that list up to
     its first entry that names no device."""
     env = os.environ if environ is None else environ
-    present = devices if devices is not None else sorted(
-        p.name for p in Path("/dev").glob("nvidia*") if re.fullmatch(r"nvidia\d+", p.name))
+    present = (
+        devices
+        if devices is not None
+        else sorted(
+            p.name for p in Path("/dev").glob("nvidia*") if re.fullmatch(r"nvidia\d+", p.name)
+        )
+    )
     visible = env.get("CUDA_VISIBLE_DEVICES")
     if visible is None:
         return len(present)
@@ -36,8 +42,9 @@ def gpus_given_to_kernels(environ: dict[str, str] | None = None,
     return min(count, len(present))
 
 
-_COUNT_GPUS = ("import tensorflow as tf; "
-               "print('CNN_GRADER_GPUS', len(tf.config.list_physical_devices('GPU')))")
+_COUNT_GPUS = (
+    "import tensorflow as tf; print('CNN_GRADER_GPUS', len(tf.config.list_physical_devices('GPU')))"
+)
 
 
 @functools.lru_cache(maxsize=4)
@@ -47,11 +54,21 @@ def tensorflow_gpus(visible: str | None) -> int | None:
     not given to the kernel. Asked once per process, in a child process, so that the grader
     never holds a CUDA context; None when it cannot tell."""
     env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
-    env.update({"TF_CPP_MIN_LOG_LEVEL": "3", **({"CUDA_VISIBLE_DEVICES": visible}
-                                                if visible is not None else {})})
+    env.update(
+        {
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            **({"CUDA_VISIBLE_DEVICES": visible} if visible is not None else {}),
+        }
+    )
     try:
-        proc = subprocess.run([sys.executable, "-c", _COUNT_GPUS], env=env, capture_output=True,
-                              text=True, timeout=180, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-c", _COUNT_GPUS],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     found = re.findall(r"^CNN_GRADER_GPUS (\d+)$", proc.stdout, flags=re.MULTILINE)

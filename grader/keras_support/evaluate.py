@@ -45,23 +45,31 @@ class Evaluation:
         return self.correct / self.total if self.total else 0.0
 
 
-def evaluate_model(model_path: Path, found: Any, samples: int | None, *, what: str,
-                   timeout: float = 300.0) -> Evaluation:
+def evaluate_model(
+    model_path: Path, found: Any, samples: int | None, *, what: str, timeout: float = 300.0
+) -> Evaluation:
     """Accuracy of the saved model on the first `samples` held-out test images of `found`
     (a `grader.datasets.Located`; None: all of them). Fail: the student's model cannot be
     used; InternalError: the evaluation itself broke."""
     from grader.keras_support.untrusted import check_archive
 
     check_archive(Path(model_path), what=what)
-    request = {"model": str(model_path), "dataset": found.dataset.id, "origin": found.origin,
-               "files": {k: str(v) for k, v in found.paths.items()}, "samples": samples}
+    request = {
+        "model": str(model_path),
+        "dataset": found.dataset.id,
+        "origin": found.origin,
+        "files": {k: str(v) for k, v in found.paths.items()},
+        "samples": samples,
+    }
     from grader.keras_support import judge
 
     try:
         reply = judge.shared().ask(request, timeout=timeout)
     except judge.JudgeTimeout:
-        raise Fail(f"{what}: evaluating the model on the test set took more than "
-                   f"{timeout:.0f}s; the course models take a few seconds") from None
+        raise Fail(
+            f"{what}: evaluating the model on the test set took more than "
+            f"{timeout:.0f}s; the course models take a few seconds"
+        ) from None
     except judge.JudgeDied as exc:
         raise InternalError(str(exc)) from None
     status = reply.get("status")
@@ -84,9 +92,11 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
 
     from grader import datasets
 
-    found = datasets.Located(datasets.get(request["dataset"]),
-                             {k: Path(v) for k, v in request["files"].items()},
-                             str(request.get("origin", "")))
+    found = datasets.Located(
+        datasets.get(request["dataset"]),
+        {k: Path(v) for k, v in request["files"].items()},
+        str(request.get("origin", "")),
+    )
     held_out = datasets.load_held_out(found, request.get("samples"))
     x, y = held_out.x, held_out.y
 
@@ -104,9 +114,12 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
         return {"status": "unloadable", "message": str(exc)}
     except Exception as exc:  # noqa: BLE001 - the file is the student's
         line = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
-        return {"status": "unloadable",
-                "message": unloadable_message(Path(request["model"]), "the model",
-                                              f"{type(exc).__name__}: {line}")}
+        return {
+            "status": "unloadable",
+            "message": unloadable_message(
+                Path(request["model"]), "the model", f"{type(exc).__name__}: {line}"
+            ),
+        }
     inputs = x.astype("float32")[..., np.newaxis] if x.ndim == 3 else x.astype("float32")
     if not (found.dataset.rescaling_allowed and _rescales(model)):
         inputs = inputs / 255.0  # as the notebook scaled them before fit()
@@ -135,27 +148,36 @@ def _predict(model: Any, inputs: Any, y: Any, keras: Any, np: Any) -> dict[str, 
     predictions = []
     try:
         for start in range(0, len(inputs), BATCH):
-            out = model(inputs[start:start + BATCH], training=False)
+            out = model(inputs[start : start + BATCH], training=False)
             if isinstance(out, (list, tuple, dict)):
-                return {"status": "bad_output", "message": "the model has several outputs; "
-                        "it should have one, the 10 class probabilities"}
+                return {
+                    "status": "bad_output",
+                    "message": "the model has several outputs; "
+                    "it should have one, the 10 class probabilities",
+                }
             probs = np.asarray(keras.ops.convert_to_numpy(out))
             if probs.ndim != 2 or probs.shape[1] != NUM_CLASSES:
-                return {"status": "bad_output",
-                        "message": f"the model outputs shape {tuple(probs.shape)} for "
-                                   f"{len(inputs[start:start + BATCH])} images; expected "
-                                   f"(batch, {NUM_CLASSES}), one score per class"}
+                return {
+                    "status": "bad_output",
+                    "message": f"the model outputs shape {tuple(probs.shape)} for "
+                    f"{len(inputs[start : start + BATCH])} images; expected "
+                    f"(batch, {NUM_CLASSES}), one score per class",
+                }
             if not np.all(np.isfinite(probs)):
-                return {"status": "bad_output",
-                        "message": "the model outputs NaN or infinity (did training diverge?)"}
+                return {
+                    "status": "bad_output",
+                    "message": "the model outputs NaN or infinity (did training diverge?)",
+                }
             predictions.append(probs.argmax(axis=1))
     except Exception as exc:  # noqa: BLE001 - a model that does not accept the images
         if is_out_of_memory(exc):
             raise  # memory_cap says it in words
-        return {"status": "forward_failed",
-                "message": f"the model could not be applied to test images of shape "
-                           f"(N, {', '.join(map(str, inputs.shape[1:]))}): "
-                           f"{type(exc).__name__}: {str(exc)[:300]}"}
+        return {
+            "status": "forward_failed",
+            "message": f"the model could not be applied to test images of shape "
+            f"(N, {', '.join(map(str, inputs.shape[1:]))}): "
+            f"{type(exc).__name__}: {str(exc)[:300]}",
+        }
     predicted = np.concatenate(predictions) if predictions else np.zeros(0, dtype=int)
     return {"status": "ok", "correct": int((predicted == y).sum()), "total": int(len(y))}
 

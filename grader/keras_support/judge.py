@@ -46,8 +46,7 @@ class JudgeDied(RuntimeError):
     """The process ended without answering (crashed, killed for memory)."""
 
     def __init__(self, code: int | None, tail: str) -> None:
-        super().__init__(f"the evaluation process ended with code {code} without a result:\n"
-                         f"{tail}")
+        super().__init__(f"the evaluation process ended with code {code} without a result:\n{tail}")
         self.code = code
         self.tail = tail
 
@@ -59,8 +58,14 @@ class JudgeTimeout(RuntimeError):
 def judge_env() -> dict[str, str]:
     """The fresh evaluation process's environment, as before: CPU only, quiet TensorFlow."""
     env = dict(os.environ)
-    env.update({"CUDA_VISIBLE_DEVICES": "-1", "TF_CPP_MIN_LOG_LEVEL": "3",
-                "PYTHONHASHSEED": "0", "KERAS_BACKEND": "tensorflow"})
+    env.update(
+        {
+            "CUDA_VISIBLE_DEVICES": "-1",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "PYTHONHASHSEED": "0",
+            "KERAS_BACKEND": "tensorflow",
+        }
+    )
     return env
 
 
@@ -88,9 +93,14 @@ class Judge:
         self._discard()
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "grader.keras_support.evaluate", "--serve"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=self._log, env=judge_env(), bufsize=0,
-            start_new_session=True)
+            [sys.executable, "-m", "grader.keras_support.evaluate", "--serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            env=judge_env(),
+            bufsize=0,
+            start_new_session=True,
+        )
         self._served = 0
         self._buf = b""
         self.started_at = time.monotonic()
@@ -163,7 +173,7 @@ class Judge:
                     line, self._buf = self._buf.split(b"\n", 1)
                     text = line.decode("utf-8", "replace")
                     if text.startswith(MARKER):
-                        reply: dict[str, Any] = json.loads(text[len(MARKER):])
+                        reply: dict[str, Any] = json.loads(text[len(MARKER) :])
                         return reply
                 left = deadline - time.monotonic()
                 if left <= 0 or not sel.select(left):
@@ -198,8 +208,14 @@ def wanted_by(exercise: Any) -> bool:
     checks = sys.modules.get("grader.keras_support.checks")
     if checks is None:
         return False
-    kinds = tuple(k for k in (getattr(checks, "AccuracyCheck", None),
-                              getattr(checks, "AccuracyMeasurement", None)) if k is not None)
+    kinds = tuple(
+        k
+        for k in (
+            getattr(checks, "AccuracyCheck", None),
+            getattr(checks, "AccuracyMeasurement", None),
+        )
+        if k is not None
+    )
     return bool(kinds) and any(isinstance(c.fn, kinds) for c in exercise.checks)
 
 

@@ -33,10 +33,19 @@ def drive_accuracy_threshold(need, scenarios):
         callback.set_model(tiny)
         callback.on_train_begin({})
         after = None
-        for epoch, (acc, val) in enumerate(zip(scenario["accuracy"], scenario["val_accuracy"], strict=False)):
+        for epoch, (acc, val) in enumerate(
+            zip(scenario["accuracy"], scenario["val_accuracy"], strict=False)
+        ):
             callback.on_epoch_begin(epoch, {})
-            callback.on_epoch_end(epoch, {"loss": round(1.0 - acc, 4), "accuracy": acc,
-                                          "val_loss": round(1.0 - val, 4), "val_accuracy": val})
+            callback.on_epoch_end(
+                epoch,
+                {
+                    "loss": round(1.0 - acc, 4),
+                    "accuracy": acc,
+                    "val_loss": round(1.0 - val, 4),
+                    "val_accuracy": val,
+                },
+            )
             if bool(tiny.stop_training):
                 after = epoch + 1
                 break
@@ -52,11 +61,22 @@ def drive_make_callbacks(need, checkpoint_path):
         return out
     for callback in list(made)[:10]:
         cls = type(callback)
-        item = {"class": cls.__name__, "module": cls.__module__,
-                "keras_bases": [c.__name__ for c in cls.__mro__
-                                if c.__module__.startswith("keras")][:8]}
-        for name in ("monitor", "patience", "restore_best_weights", "save_best_only",
-                     "filepath", "mode", "min_delta"):
+        item = {
+            "class": cls.__name__,
+            "module": cls.__module__,
+            "keras_bases": [c.__name__ for c in cls.__mro__ if c.__module__.startswith("keras")][
+                :8
+            ],
+        }
+        for name in (
+            "monitor",
+            "patience",
+            "restore_best_weights",
+            "save_best_only",
+            "filepath",
+            "mode",
+            "min_delta",
+        ):
             item[name] = _plain(getattr(callback, name, None))
         out["items"].append(item)
     return out
@@ -71,8 +91,7 @@ def build_probe_model(spec, weights):
     for item in spec:
         kind = item[0]
         if kind == "conv":
-            layers.append(keras.layers.Conv2D(item[1], item[2], padding=item[3],
-                                              activation="relu"))
+            layers.append(keras.layers.Conv2D(item[1], item[2], padding=item[3], activation="relu"))
         elif kind == "pool":
             layers.append(keras.layers.MaxPooling2D(item[1]))
         elif kind == "bn":
@@ -130,8 +149,14 @@ def drive_trained_model(need, variable, build, parameters):
     probe saves with). Data only; the grader decides."""
     import sys
 
-    out = {"model": need(variable), "built": None, "built_problem": "", "parameters": {},
-           "fit": None, "saving_replaced": None}
+    out = {
+        "model": need(variable),
+        "built": None,
+        "built_problem": "",
+        "parameters": {},
+        "fit": None,
+        "saving_replaced": None,
+    }
     try:
         out["built"] = need(build)()
     except NameError:
@@ -152,14 +177,18 @@ def drive_trained_model(need, variable, build, parameters):
     params = getattr(history, "params", None)
     if isinstance(params, dict):
         epoch = getattr(history, "epoch", None)
-        out["fit"] = {"epochs": _plain(params.get("epochs")), "steps": _plain(params.get("steps")),
-                      "epochs_run": len(epoch) if isinstance(epoch, list) else None}
+        out["fit"] = {
+            "epochs": _plain(params.get("epochs")),
+            "steps": _plain(params.get("steps")),
+            "epochs_run": len(epoch) if isinstance(epoch, list) else None,
+        }
     prelude = sys.modules.get("_cnn_grader_probe_prelude")
     training = getattr(prelude, "training", None)
     if callable(training):  # how this model was trained in this run (prelude.py)
         try:
-            out["training"] = [{k: _plain(v) for k, v in r.items()}
-                               for r in training(out["model"])][:200]
+            out["training"] = [
+                {k: _plain(v) for k, v in r.items()} for r in training(out["model"])
+            ][:200]
             out["weights_digest"] = prelude.digest(out["model"])
             out["iterations"] = prelude.iterations(out["model"])
             out["slots_digest"] = prelude.slots(out["model"])

@@ -24,8 +24,9 @@ from grader.selfcheck.architecture import describe
 from grader.selfcheck.models import plain
 
 
-def judged(got: Any, ctx: Context, rules: list[dict[str, Any]]
-           ) -> tuple[list[tuple[str, bool, str]], list[str]]:
+def judged(
+    got: Any, ctx: Context, rules: list[dict[str, Any]]
+) -> tuple[list[tuple[str, bool, str]], list[str]]:
     """(properties, the student's messages) of the model the call returned."""
     props = judges.properties(plain(describe(student_model(got, what=ctx.text))), rules)
     ctx.extras["table"] = judges.properties_table(props)
@@ -34,8 +35,10 @@ def judged(got: Any, ctx: Context, rules: list[dict[str, Any]]
 
 def property_check(rules: list[dict[str, Any]]) -> Any:
     """A check that the model the call returned holds every rule."""
+
     def check(got: Any, ctx: Context) -> None:
         _, problems = judged(got, ctx, rules)
         if problems:
             raise Fail(problems[0])
+
     return check

@@ -73,50 +73,70 @@ def steps_allowed(epochs: Any, samples: Any, batch_size: Any) -> int | None:
     return e * math.ceil(n / b)
 
 
-def judge(report: dict[str, Any], variable: str, *, allowed: int | None,
-          budget_text: str = "") -> Verdict:
+def judge(
+    report: dict[str, Any], variable: str, *, allowed: int | None, budget_text: str = ""
+) -> Verdict:
     """The verdict on the training record of `variable` (see the module docstring)."""
     verdict = Verdict()
     if "training" not in report:
         return verdict  # a driver without the record (an older kernel): nothing to judge
     records = _records(report)
     if records is None:
-        verdict.findings.append(f"`{variable}`: no record of its training (the kernel's start-up "
-                                "code did not run, or the notebook took it apart)")
+        verdict.findings.append(
+            f"`{variable}`: no record of its training (the kernel's start-up "
+            "code did not run, or the notebook took it apart)"
+        )
         return verdict
     now = report.get("weights_digest")
     trained = [r for r in records if _int(r.get("steps")) or _int(r.get("epochs"))]
     if not trained:
-        verdict.refuse = (f"`{variable}` was not trained in this run (no fit() of this model "
-                          "ran): its weights came from elsewhere, so its accuracy is not "
-                          "credited")
-        verdict.refused_findings.append(f"`{variable}`: {WEIGHTS_REFUSED}: no recorded fit() "
-                                        "or train_on_batch() of this model")
+        verdict.refuse = (
+            f"`{variable}` was not trained in this run (no fit() of this model "
+            "ran): its weights came from elsewhere, so its accuracy is not "
+            "credited"
+        )
+        verdict.refused_findings.append(
+            f"`{variable}`: {WEIGHTS_REFUSED}: no recorded fit() or train_on_batch() of this model"
+        )
         return verdict
     known = {r.get("digest") for r in trained} | {
-        d for r in trained for d in (r.get("epoch_digests") or []) if isinstance(d, str)}
+        d for r in trained for d in (r.get("epoch_digests") or []) if isinstance(d, str)
+    }
     if isinstance(now, str) and now not in known:
-        verdict.refuse = (f"`{variable}`'s weights are not the weights its training in this run "
-                          "left (they were set after training: set_weights, load_weights or an "
-                          "assignment), so its accuracy is not credited")
-        verdict.refused_findings.append(f"`{variable}`: {WEIGHTS_REFUSED}: changed after its "
-                                        "last fit() (not those of any recorded epoch)")
+        verdict.refuse = (
+            f"`{variable}`'s weights are not the weights its training in this run "
+            "left (they were set after training: set_weights, load_weights or an "
+            "assignment), so its accuracy is not credited"
+        )
+        verdict.refused_findings.append(
+            f"`{variable}`: {WEIGHTS_REFUSED}: changed after its "
+            "last fit() (not those of any recorded epoch)"
+        )
     last = trained[-1]
-    if _int(report.get("iterations")) is not None and _int(last.get("iterations")) is not None \
-            and report["iterations"] != last["iterations"]:
-        verdict.findings.append(f"`{variable}`: the optimizer's step counter moved after "
-                                f"training ({last['iterations']} → {report['iterations']})")
+    if (
+        _int(report.get("iterations")) is not None
+        and _int(last.get("iterations")) is not None
+        and report["iterations"] != last["iterations"]
+    ):
+        verdict.findings.append(
+            f"`{variable}`: the optimizer's step counter moved after "
+            f"training ({last['iterations']} → {report['iterations']})"
+        )
     slots_then, slots_now = last.get("slots"), report.get("slots_digest")
     if isinstance(slots_then, str) and isinstance(slots_now, str) and slots_then != slots_now:
-        verdict.findings.append(f"`{variable}`: the optimizer's state (its moments, learning "
-                                "rate) changed after training, not by a fit()")
+        verdict.findings.append(
+            f"`{variable}`: the optimizer's state (its moments, learning "
+            "rate) changed after training, not by a fit()"
+        )
     total = sum(_int(r.get("steps")) or 0 for r in trained)
     verdict.steps, verdict.allowed = total, allowed
     calls = len(trained)
     if allowed is not None and total > allowed:
-        text = (f"`{variable}` trained {total:,} steps in {calls} call"
-                f"{'s' if calls != 1 else ''} of fit()/train_on_batch(); the budget"
-                f"{' (' + budget_text + ')' if budget_text else ''} allows {allowed:,}")
+        text = (
+            f"`{variable}` trained {total:,} steps in {calls} call"
+            f"{'s' if calls != 1 else ''} of fit()/train_on_batch(); the budget"
+            f"{' (' + budget_text + ')' if budget_text else ''} allows {allowed:,}"
+        )
         verdict.findings.append(text)
         verdict.notes.append(text)
     return verdict
@@ -126,20 +146,31 @@ FEW_STEPS = 0.25  # of the budget's steps
 SPREAD_FACTOR = 2.0  # × the threshold's margin below the reference: its seed spread
 
 
-def accuracy_findings(variable: str, *, accuracy: float, reference: float | None,
-                      margin: float, steps: int | None, allowed: int | None,
-                      exact_architecture: bool) -> list[str]:
+def accuracy_findings(
+    variable: str,
+    *,
+    accuracy: float,
+    reference: float | None,
+    margin: float,
+    steps: int | None,
+    allowed: int | None,
+    exact_architecture: bool,
+) -> list[str]:
     """Findings on an accuracy the recorded training hardly explains (never a penalty)."""
     if reference is None:
         return []
     out = []
     if steps and allowed and steps <= FEW_STEPS * allowed and accuracy >= reference:
-        out.append(f"`{variable}` trained {steps:,} steps, a quarter or less of the {allowed:,} "
-                   f"the budget allows, yet classifies {accuracy:.3f} of the held-out images, "
-                   f"as well as the reference with all of them ({reference:.3f})")
+        out.append(
+            f"`{variable}` trained {steps:,} steps, a quarter or less of the {allowed:,} "
+            f"the budget allows, yet classifies {accuracy:.3f} of the held-out images, "
+            f"as well as the reference with all of them ({reference:.3f})"
+        )
     spread = SPREAD_FACTOR * max(margin, 0.01)
     if exact_architecture and accuracy > reference + spread:
-        out.append(f"`{variable}` classifies {accuracy:.3f} of the held-out images, above the "
-                   f"reference's {reference:.3f} under the same budget on this machine by more "
-                   f"than the seed spread ({spread:g}) with the same architecture")
+        out.append(
+            f"`{variable}` classifies {accuracy:.3f} of the held-out images, above the "
+            f"reference's {reference:.3f} under the same budget on this machine by more "
+            f"than the seed spread ({spread:g}) with the same architecture"
+        )
     return out

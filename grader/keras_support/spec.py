@@ -55,15 +55,18 @@ class Threshold:
     @property
     def below_course(self) -> bool:
         """The reference itself does not reach the course target under this budget."""
-        return (self.course is not None and self.reference is not None
-                and self.reference < self.course)
+        return (
+            self.course is not None and self.reference is not None and self.reference < self.course
+        )
 
     def _course_text(self) -> str:
         if self.course is None:
             return ""
         if self.below_course:
-            return (f"course target {self.course:g}, which the reference does not reach under "
-                    "this budget on this machine; ")
+            return (
+                f"course target {self.course:g}, which the reference does not reach under "
+                "this budget on this machine; "
+            )
         return f"course target {self.course:g}; "
 
     def explain(self, accuracy: float) -> str:
@@ -71,20 +74,30 @@ class Threshold:
         sign = "≥" if accuracy >= self.value else "<"
         head = f"{accuracy:.3f} {sign} {self.value:.3f}"
         if self.source == "baseline" and self.baseline is not None:
-            ref = (f"; reference {self.reference:.3f} − {self.margin:g} is below it"
-                   if self.reference is not None else "")
-            return (f"{head} = {self.baseline_name} {self.baseline:.3f} + {self.beat_margin:g}, "
-                    f"which this model must beat{ref} ({self._course_text()}{self.profile} "
-                    f"profile: {self.budget_text})")
+            ref = (
+                f"; reference {self.reference:.3f} − {self.margin:g} is below it"
+                if self.reference is not None
+                else ""
+            )
+            return (
+                f"{head} = {self.baseline_name} {self.baseline:.3f} + {self.beat_margin:g}, "
+                f"which this model must beat{ref} ({self._course_text()}{self.profile} "
+                f"profile: {self.budget_text})"
+            )
         if self.source == "reference" and self.reference is not None:
             capped = self.value < round(self.reference - self.margin, 4)
-            how = (f"course threshold (reference {self.reference:.3f} − {self.margin:g} is above it)"
-                   if capped else f"reference {self.reference:.3f} − {self.margin:g}")
-            beat = (f"; {self.baseline_name} {self.baseline:.3f} + {self.beat_margin:g} is "
-                    "below it" if self.baseline is not None else "")
+            how = (
+                f"course threshold (reference {self.reference:.3f} − {self.margin:g} is above it)"
+                if capped
+                else f"reference {self.reference:.3f} − {self.margin:g}"
+            )
+            beat = (
+                f"; {self.baseline_name} {self.baseline:.3f} + {self.beat_margin:g} is below it"
+                if self.baseline is not None
+                else ""
+            )
             course = "" if capped else self._course_text()
-            return (f"{head} = {how}{beat} ({course}{self.profile} profile: "
-                    f"{self.budget_text})")
+            return f"{head} = {how}{beat} ({course}{self.profile} profile: {self.budget_text})"
         return f"{head}, the course threshold ({self.profile} profile: {self.budget_text})"
 
 
@@ -101,8 +114,9 @@ class Baseline:
         return round(self.accuracy + self.beat_margin, 4)
 
 
-def threshold_for(spec: AccuracySpec, profile: str, reference: float | None,
-                  baseline: Baseline | None = None) -> Threshold:
+def threshold_for(
+    spec: AccuracySpec, profile: str, reference: float | None, baseline: Baseline | None = None
+) -> Threshold:
     """The threshold from what calibration measured: `reference` is the reference solution's
     accuracy under the profile's budget on this machine (the injected one under `smoke`, the
     notebook's own under `full`)."""
@@ -110,21 +124,34 @@ def threshold_for(spec: AccuracySpec, profile: str, reference: float | None,
     evaluated = f"accuracy on {eval_text(training.eval_samples(profile))}"
     budget = training.budget(profile)
     if reference is None:
-        raise ValueError(f"{spec.exercise_id}: under the {profile} profile the threshold "
-                         "follows the reference solution's accuracy, which is needed here")
+        raise ValueError(
+            f"{spec.exercise_id}: under the {profile} profile the threshold "
+            "follows the reference solution's accuracy, which is needed here"
+        )
     value = min(spec.course_threshold, round(reference - spec.margin, 4))
     course = spec.course_threshold
     if budget is None:
         text = f"the notebook's own budget; {evaluated}; reference measured on this machine"
-        return Threshold(value, profile, "reference", reference, spec.margin, text,
-                         course=course)
+        return Threshold(value, profile, "reference", reference, spec.margin, text, course=course)
     text = f"{budget.describe()}; {evaluated}; reference measured on this machine"
     if baseline is None:
         return Threshold(value, profile, "reference", reference, spec.margin, text)
-    if baseline.floor > reference:  # this budget cannot tell the two apart: never fail the reference
-        text += (f"; WARNING: under this budget the reference does not beat {baseline.name} "
-                 f"({baseline.accuracy:.3f}), so the threshold cannot tell the two models apart")
+    if (
+        baseline.floor > reference
+    ):  # this budget cannot tell the two apart: never fail the reference
+        text += (
+            f"; WARNING: under this budget the reference does not beat {baseline.name} "
+            f"({baseline.accuracy:.3f}), so the threshold cannot tell the two models apart"
+        )
         return Threshold(value, profile, "reference", reference, spec.margin, text)
-    return Threshold(max(value, baseline.floor), profile,
-                     "baseline" if baseline.floor > value else "reference", reference,
-                     spec.margin, text, baseline.accuracy, baseline.name, baseline.beat_margin)
+    return Threshold(
+        max(value, baseline.floor),
+        profile,
+        "baseline" if baseline.floor > value else "reference",
+        reference,
+        spec.margin,
+        text,
+        baseline.accuracy,
+        baseline.name,
+        baseline.beat_margin,
+    )

@@ -48,30 +48,40 @@ def check_archive(path: Path, *, what: str) -> None:
     path = Path(path)
     size = path.stat().st_size
     if size > MAX_MODEL_BYTES:
-        raise Fail(f"{what}: the saved model is {size / 2**20:.0f} MiB, more than the grader "
-                   f"loads ({MAX_MODEL_BYTES // 2**20} MiB); the course models are far smaller")
+        raise Fail(
+            f"{what}: the saved model is {size / 2**20:.0f} MiB, more than the grader "
+            f"loads ({MAX_MODEL_BYTES // 2**20} MiB); the course models are far smaller"
+        )
     try:
         with zipfile.ZipFile(path) as zf:
             entries = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise Fail(f"{what}: the saved model is not a Keras archive ({exc}); save it with "
-                   "model.save('name.keras')") from None
+        raise Fail(
+            f"{what}: the saved model is not a Keras archive ({exc}); save it with "
+            "model.save('name.keras')"
+        ) from None
     names = {e.filename for e in entries}
     if len(entries) > MAX_ENTRIES or "config.json" not in names:
-        raise Fail(f"{what}: the saved model is not a Keras archive (it has {len(entries)} "
-                   "entries and " + ("a" if "config.json" in names else "no") + " config.json)")
+        raise Fail(
+            f"{what}: the saved model is not a Keras archive (it has {len(entries)} "
+            "entries and " + ("a" if "config.json" in names else "no") + " config.json)"
+        )
     unpacked = sum(e.file_size for e in entries)
     config = next(e for e in entries if e.filename == "config.json")
     if unpacked > MAX_MODEL_BYTES or config.file_size > MAX_CONFIG_BYTES:
-        raise Fail(f"{what}: the saved model unpacks to {unpacked / 2**20:.0f} MiB, more than "
-                   f"the grader loads ({MAX_MODEL_BYTES // 2**20} MiB); the course models are "
-                   "far smaller")
+        raise Fail(
+            f"{what}: the saved model unpacks to {unpacked / 2**20:.0f} MiB, more than "
+            f"the grader loads ({MAX_MODEL_BYTES // 2**20} MiB); the course models are "
+            "far smaller"
+        )
     layers = count_layers(path)
     if layers is None:
         raise Fail(f"{what}: the saved model's config.json is not readable JSON")
     if layers > MAX_LAYERS:
-        raise Fail(f"{what}: the saved model has {layers} layers, more than the grader loads "
-                   f"({MAX_LAYERS}); the course models have a few dozen at most")
+        raise Fail(
+            f"{what}: the saved model has {layers} layers, more than the grader loads "
+            f"({MAX_LAYERS}); the course models have a few dozen at most"
+        )
 
 
 def count_layers(path: Path) -> int | None:
@@ -113,8 +123,7 @@ def custom_classes(path: Path) -> list[str]:
             name, module = node.get("class_name"), node.get("module")
             if isinstance(name, str) and "config" in node:
                 own = isinstance(module, str) and module.split(".")[0] == "keras"
-                label = (f"{name} (module {module})" if isinstance(module, str) and module
-                         else name)
+                label = f"{name} (module {module})" if isinstance(module, str) and module else name
                 if (name == "Lambda" or not own) and label not in found:
                     found.append(label)
             stack.extend(node.values())
@@ -128,13 +137,17 @@ def unloadable_message(path: Path, what: str, error: str) -> str:
     custom = custom_classes(path)
     if custom:
         names = ", ".join(custom[:5]) + (" …" if len(custom) > 5 else "")
-        return (f"{what}: the model uses {names}, which is not a built-in Keras layer: the "
-                "grader loads models with safe_mode and runs none of the notebook's code, so "
-                "build the model from Keras' own layers (Conv2D, MaxPooling2D, Dense, …) "
-                f"instead (Keras said: {error})")
-    return (f"{what}: the model could not be loaded safely ({error}). Build it from built-in "
-            "Keras layers only: Lambda layers, custom layer classes and subclassed models "
-            "cannot be graded.")
+        return (
+            f"{what}: the model uses {names}, which is not a built-in Keras layer: the "
+            "grader loads models with safe_mode and runs none of the notebook's code, so "
+            "build the model from Keras' own layers (Conv2D, MaxPooling2D, Dense, …) "
+            f"instead (Keras said: {error})"
+        )
+    return (
+        f"{what}: the model could not be loaded safely ({error}). Build it from built-in "
+        "Keras layers only: Lambda layers, custom layer classes and subclassed models "
+        "cannot be graded."
+    )
 
 
 def data_segment_bytes() -> int | None:
@@ -179,7 +192,8 @@ def memory_cap(extra_bytes: int = MODEL_MEMORY_BYTES, *, what: str = "the model"
             raise ModelTooLarge(
                 f"{what} needs more memory than the grader gives one model "
                 f"({extra_bytes / 2**30:.0f} GiB): {type(exc).__name__}. The course models "
-                "have well under a million parameters; check the layer sizes.") from None
+                "have well under a million parameters; check the layer sizes."
+            ) from None
         raise
     finally:
         resource.setrlimit(resource.RLIMIT_DATA, before)
@@ -190,5 +204,8 @@ def is_out_of_memory(exc: BaseException) -> bool:
         return True
     name = type(exc).__name__
     text = str(exc)[:2000]
-    return name == "ResourceExhaustedError" or "OOM when allocating" in text or (
-        "Unable to allocate" in text)
+    return (
+        name == "ResourceExhaustedError"
+        or "OOM when allocating" in text
+        or ("Unable to allocate" in text)
+    )

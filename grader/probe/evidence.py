@@ -22,8 +22,17 @@ MAX_DEPTH = 24
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
 
 # How a probed call can end, as seen from the grader.
-STATUSES = {"returned", "missing", "stub", "not_callable", "raised", "unreadable", "timeout",
-            "kernel_died", "not_run"}
+STATUSES = {
+    "returned",
+    "missing",
+    "stub",
+    "not_callable",
+    "raised",
+    "unreadable",
+    "timeout",
+    "kernel_died",
+    "not_run",
+}
 
 
 @dataclass(frozen=True)
@@ -62,8 +71,10 @@ def _check_header(path: Path, name: str) -> None:
     try:
         with open(path, "rb") as fh:
             version = np.lib.format.read_magic(fh)
-            read_header = {(1, 0): np.lib.format.read_array_header_1_0,
-                           (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+            read_header = {
+                (1, 0): np.lib.format.read_array_header_1_0,
+                (2, 0): np.lib.format.read_array_header_2_0,
+            }.get(version)
             if read_header is None:
                 raise ValueError(f"format version {version}")
             shape, _, dtype = read_header(fh)
@@ -71,8 +82,10 @@ def _check_header(path: Path, name: str) -> None:
     except Exception as exc:  # noqa: BLE001 - any malformed header is the submission's problem
         raise _Unreadable(f"array file {name} is not a valid .npy file ({exc})") from None
     if dtype.hasobject:
-        raise _Unreadable(f"array file {name} is not a valid .npy file (it holds Python "
-                          "objects, which are never unpickled)")
+        raise _Unreadable(
+            f"array file {name} is not a valid .npy file (it holds Python "
+            "objects, which are never unpickled)"
+        )
     if dtype.kind not in "biufc":
         raise _Unreadable(f"array of dtype {dtype} (expected numbers)")
     nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
@@ -146,9 +159,13 @@ def _decode(v: Any, out_dir: Path, depth: int = 0) -> Any:
         return KerasFile(path)
     if "__object__" in v:
         mro = v.get("mro", [])
-        return ObjectInfo(str(v["__object__"])[:200], str(v.get("module", ""))[:200],
-                          tuple(str(m)[:200] for m in mro if isinstance(m, str))[:12]
-                          if isinstance(mro, list) else ())
+        return ObjectInfo(
+            str(v["__object__"])[:200],
+            str(v.get("module", ""))[:200],
+            tuple(str(m)[:200] for m in mro if isinstance(m, str))[:12]
+            if isinstance(mro, list)
+            else (),
+        )
     raise _Unreadable("unexpected JSON object")
 
 
@@ -159,8 +176,9 @@ def read(out_dir: Path, key: str, *, run_status: str, skipped_after: str = "") -
     if run_status in ("timeout", "kernel_died", "not_run"):
         # The probe never got to write this record, so a file here was put there by other
         # code (a record planted by the notebook): it is not evidence.
-        return Evidence(status=run_status, extra={"skipped_after": skipped_after}
-                        if skipped_after else {})
+        return Evidence(
+            status=run_status, extra={"skipped_after": skipped_after} if skipped_after else {}
+        )
     if path.is_symlink():  # the grader may run as root: never read through the kernel's links
         return Evidence(status="unreadable", error_message="the result record is a link")
     if not path.is_file():

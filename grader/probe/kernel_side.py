@@ -61,7 +61,9 @@ class Probe:
             if arr.dtype.kind not in "biufc":
                 raise ValueError("an array of dtype %s (expected numbers)" % arr.dtype)
             if arr.nbytes > _MAX_ARRAY_BYTES:
-                raise ValueError("an array of %d bytes is larger than the grader reads" % arr.nbytes)
+                raise ValueError(
+                    "an array of %d bytes is larger than the grader reads" % arr.nbytes
+                )
             name = "%s__%d.npy" % (key, len(files))
             _np.save(_os.path.join(self.out, name), arr, allow_pickle=False)
             files.append(name)
@@ -70,8 +72,9 @@ class Probe:
             # `yield` or `return zip(shapes, params)`: one item per layer all the same
             items = list(_itertools.islice(v, _MAX_ITEMS + 1))
             if len(items) > _MAX_ITEMS:
-                raise ValueError("a generator of more than %d items is longer than the grader "
-                                 "reads" % _MAX_ITEMS)
+                raise ValueError(
+                    "a generator of more than %d items is longer than the grader reads" % _MAX_ITEMS
+                )
             return self._encode(items, key, files, depth)
         if isinstance(v, (list, tuple)):
             if len(v) > _MAX_ITEMS:
@@ -79,8 +82,12 @@ class Probe:
             items = [self._encode(x, key, files, depth + 1) for x in v]
             return {"__tuple__": items} if isinstance(v, tuple) else items
         if isinstance(v, dict):
-            return {"__dict__": [[self._encode(k, key, files, depth + 1),
-                                  self._encode(x, key, files, depth + 1)] for k, x in v.items()]}
+            return {
+                "__dict__": [
+                    [self._encode(k, key, files, depth + 1), self._encode(x, key, files, depth + 1)]
+                    for k, x in v.items()
+                ]
+            }
         keras = _sys.modules.get("keras")
         if keras is not None and isinstance(v, keras.Model):
             name = "%s__%d.keras" % (key, len(files))
@@ -95,8 +102,11 @@ class Probe:
             files.append(name)
             return {"__keras__": name}
         if keras is not None and isinstance(v, keras.callbacks.Callback):
-            return {"__object__": type(v).__name__, "module": type(v).__module__,
-                    "mro": [c.__name__ for c in type(v).__mro__][:12]}
+            return {
+                "__object__": type(v).__name__,
+                "module": type(v).__module__,
+                "mro": [c.__name__ for c in type(v).__mro__][:12],
+            }
         if hasattr(v, "__array__") and hasattr(v, "shape"):  # tensors and friends
             return self._encode(_np.asarray(v), key, files, depth)
         return {"__object__": type(v).__name__, "module": type(v).__module__}
@@ -144,8 +154,11 @@ class Probe:
                 record["status"] = "raised"
                 # Skip this frame: the student's own frames are what helps them.
                 tb = _traceback.format_exception(type(exc), exc, exc.__traceback__.tb_next)
-                record["error"] = {"type": type(exc).__name__, "message": str(exc)[:1000],
-                                   "traceback": "".join(tb[-3:])[-2000:]}
+                record["error"] = {
+                    "type": type(exc).__name__,
+                    "message": str(exc)[:1000],
+                    "traceback": "".join(tb[-3:])[-2000:],
+                }
         record["duration_s"] = _time.perf_counter() - t0
         if value is not _MISSING:
             files = []

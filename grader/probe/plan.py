@@ -122,7 +122,13 @@ def cells(calls: list[ProbeCall], workdir: Path) -> list[ExtraCell]:
         f"__cnn_grader_probe__ = __cnn_grader_probe__['Probe'](globals(), {probe_dir!r})\n"
     )
     out = [ExtraCell("__setup__", setup, timeout=60, setup=True)]
-    out += [ExtraCell(c.key, f"__cnn_grader_probe__.run({c.key!r})", timeout=c.timeout,
-                      calls=c.name if c.kind != "get" else "")
-            for c in calls]
+    out += [
+        ExtraCell(
+            c.key,
+            f"__cnn_grader_probe__.run({c.key!r})",
+            timeout=c.timeout,
+            calls=c.name if c.kind != "get" else "",
+        )
+        for c in calls
+    ]
     return out

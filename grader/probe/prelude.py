@@ -70,8 +70,10 @@ def _cnn_grader_prelude():
         if model is not None:
             if "save" in getattr(model, "__dict__", {}):
                 out.append("the model's own save attribute")
-            elif getattr(type(model), "save", None) is not state.originals["keras.Model.save"] \
-                    and "keras.Model.save" not in out:
+            elif (
+                getattr(type(model), "save", None) is not state.originals["keras.Model.save"]
+                and "keras.Model.save" not in out
+            ):
                 out.append(f"{type(model).__name__}.save")
         return out
 
@@ -108,8 +110,7 @@ def _cnn_grader_prelude():
                 served = os.path.join(home, kwargs.get("cache_subdir") or "datasets", fname)
                 if os.path.isfile(os.path.join(served, ".cnn-grader-served")):
                     return served
-            return real_cifar_get_file(fname=fname, origin=origin, file_hash=file_hash,
-                                       **kwargs)
+            return real_cifar_get_file(fname=fname, origin=origin, file_hash=file_hash, **kwargs)
 
         cifar10.get_file = cifar_get_file
 
@@ -166,8 +167,11 @@ def _cnn_grader_prelude():
         import numpy as np
 
         try:
-            variables = [v for v in model.optimizer.variables
-                         if "iteration" not in str(getattr(v, "name", ""))]
+            variables = [
+                v
+                for v in model.optimizer.variables
+                if "iteration" not in str(getattr(v, "name", ""))
+            ]
         except Exception:  # noqa: BLE001 - not compiled, or another backend's optimizer
             return None
         if not variables:
@@ -207,8 +211,13 @@ def _cnn_grader_prelude():
                 self.record["epoch_digests"].append(digest(self.model))
 
         def fit(self, x=None, y=None, *args, **kwargs):
-            record = {"call": "fit", "samples": size(x), "batch_size": kwargs.get("batch_size"),
-                      "validation_split": kwargs.get("validation_split"), "epoch_digests": []}
+            record = {
+                "call": "fit",
+                "samples": size(x),
+                "batch_size": kwargs.get("batch_size"),
+                "validation_split": kwargs.get("validation_split"),
+                "epoch_digests": [],
+            }
             callbacks = list(kwargs.get("callbacks") or [])
             kwargs["callbacks"] = callbacks + [Recorder(record)]
             history = real_fit(self, x, y, *args, **kwargs)
@@ -216,10 +225,14 @@ def _cnn_grader_prelude():
                 params = getattr(history, "params", None) or {}
                 ran = len(getattr(history, "epoch", None) or [])
                 steps = params.get("steps")
-                record.update(epochs=ran, steps_per_epoch=steps,
-                              steps=steps * ran if isinstance(steps, int) else None,
-                              digest=digest(self), iterations=iterations(self),
-                              slots=slots(self))
+                record.update(
+                    epochs=ran,
+                    steps_per_epoch=steps,
+                    steps=steps * ran if isinstance(steps, int) else None,
+                    digest=digest(self),
+                    iterations=iterations(self),
+                    slots=slots(self),
+                )
                 record["epoch_digests"] = record["epoch_digests"][-50:]
                 state.records.setdefault(id(self), []).append(record)
             except Exception as exc:  # noqa: BLE001 - never break the notebook's training
@@ -231,8 +244,9 @@ def _cnn_grader_prelude():
             try:
                 records = state.records.setdefault(id(self), [])
                 if not records or records[-1]["call"] != "train_on_batch":
-                    records.append({"call": "train_on_batch", "steps": 0, "epochs": 0,
-                                    "epoch_digests": []})
+                    records.append(
+                        {"call": "train_on_batch", "steps": 0, "epochs": 0, "epoch_digests": []}
+                    )
                 records[-1]["steps"] += 1
                 records[-1]["digest"] = digest(self)
                 records[-1]["iterations"] = iterations(self)

@@ -28,8 +28,9 @@ def __getattr__(name: str) -> Any:
 VIEWS = ("student", "instructor")
 
 
-def write_reports(result: GradeResult, out_dir: str | Path, stem: str, *,
-                  view: str = "student") -> dict[str, Path]:
+def write_reports(
+    result: GradeResult, out_dir: str | Path, stem: str, *, view: str = "student"
+) -> dict[str, Path]:
     """Write `<stem>.json` and `<stem>.html` side by side, as CONTRACT.md §2 promises.
 
     `view`: "student" (the default: what a student may receive, without the instructor's

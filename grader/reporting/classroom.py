@@ -61,8 +61,9 @@ VERDICT = {
     CheckStatus.TIMEOUT: "timed out",
     CheckStatus.ERROR: "grader error",
 }
-GRADER_ERROR = ("a problem of the grader, not of your notebook: your instructor sees the details "
-                "in the report")
+GRADER_ERROR = (
+    "a problem of the grader, not of your notebook: your instructor sees the details in the report"
+)
 _NO_REASON = (CheckStatus.PASSED, CheckStatus.ERROR)
 RUNNER_ID = re.compile(r"^[a-zA-Z0-9]+$")  # what the reporter accepts (src/main.js)
 _MAX_TEXT = 2000
@@ -103,8 +104,9 @@ class Runner:
 def to_classroom(results: Sequence[GradeResult]) -> V1Document:
     """Every check in one document (the `result` output)."""
     several = len(results) > 1
-    tests = [_test(r, c, prefix=f"{r.exercise} · " if several else "")
-             for r in results for c in r.checks]
+    tests = [
+        _test(r, c, prefix=f"{r.exercise} · " if several else "") for r in results for c in r.checks
+    ]
     return _document(tests, sum(r.max_score for r in results))
 
 
@@ -116,11 +118,19 @@ def to_runners(results: Sequence[GradeResult]) -> list[Runner]:
     for r in results:
         prefix = f"{r.exercise} · " if several else ""
         for c in r.checks:
-            runners.append(Runner(_runner_id(len(runners) + 1, c.id),
-                                  _document([_test(r, c, prefix=prefix)], c.max_score)))
+            runners.append(
+                Runner(
+                    _runner_id(len(runners) + 1, c.id),
+                    _document([_test(r, c, prefix=prefix)], c.max_score),
+                )
+            )
         if not r.checks:
-            runners.append(Runner(_runner_id(len(runners) + 1, "notebook"),
-                                  _document([_ungraded(r, prefix=prefix)], 0.0)))
+            runners.append(
+                Runner(
+                    _runner_id(len(runners) + 1, "notebook"),
+                    _document([_ungraded(r, prefix=prefix)], 0.0),
+                )
+            )
     return runners
 
 
@@ -130,8 +140,12 @@ def encode(document: Mapping[str, object]) -> str:
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
-def emit(results: Sequence[GradeResult], *, env: Mapping[str, str] | None = None,
-         stream: TextIO | None = None) -> str:
+def emit(
+    results: Sequence[GradeResult],
+    *,
+    env: Mapping[str, str] | None = None,
+    stream: TextIO | None = None,
+) -> str:
     """Inside Actions: the outputs `result` and `runners` to $GITHUB_OUTPUT, each runner's
     `<ID>_RESULTS` to $GITHUB_ENV, the Markdown summary to $GITHUB_STEP_SUMMARY (each where
     set). Outside (no $GITHUB_OUTPUT): the base64 of `result` on `stream`. Returns `result`."""
@@ -141,13 +155,16 @@ def emit(results: Sequence[GradeResult], *, env: Mapping[str, str] | None = None
     value = encode(to_classroom(results))
     runners = to_runners(results)
     if env.get("GITHUB_OUTPUT"):
-        append_command_file(Path(env["GITHUB_OUTPUT"]), {
-            "result": value, "runners": ",".join(r.id for r in runners)})
+        append_command_file(
+            Path(env["GITHUB_OUTPUT"]),
+            {"result": value, "runners": ",".join(r.id for r in runners)},
+        )
     else:
         print(value, file=stream or sys.stdout)
     if env.get("GITHUB_ENV"):
-        append_command_file(Path(env["GITHUB_ENV"]),
-                            {r.variable: encode(r.document) for r in runners})
+        append_command_file(
+            Path(env["GITHUB_ENV"]), {r.variable: encode(r.document) for r in runners}
+        )
     if env.get("GITHUB_STEP_SUMMARY"):
         with Path(env["GITHUB_STEP_SUMMARY"]).open("a", encoding="utf-8") as fh:
             fh.write(to_markdown(results))
@@ -170,8 +187,9 @@ def append_command_file(path: Path, values: Mapping[str, str]) -> None:
 
 def _document(tests: list[V1Test], max_score: float) -> V1Document:
     statuses = {t["status"] for t in tests}
-    status: V1Status = ("error" if "error" in statuses
-                        else "fail" if "fail" in statuses or not tests else "pass")
+    status: V1Status = (
+        "error" if "error" in statuses else "fail" if "fail" in statuses or not tests else "pass"
+    )
     return {"version": 1, "status": status, "max_score": number(max_score), "tests": tests}
 
 
@@ -183,12 +201,13 @@ def _test(result: GradeResult, check: CheckResult, *, prefix: str) -> V1Test:
         message = reason_and_hint(check)
     return {
         "name": f"{prefix}{check.title or check.id} — {VERDICT[check.status]}, "
-                f"{points_of(check.score, check.max_score)}",
+        f"{points_of(check.score, check.max_score)}",
         "status": STATUS[check.status],
         "score": number(check.score),
         "message": _clip(message),
-        "test_code": _clip(call if check.status in _NO_REASON
-                           else f"{call}\n{why(check)}{run_problems(result)}"),
+        "test_code": _clip(
+            call if check.status in _NO_REASON else f"{call}\n{why(check)}{run_problems(result)}"
+        ),
         "filename": result.notebook,
         "line_no": 0,
         "duration": number(check.duration_s),
@@ -197,17 +216,25 @@ def _test(result: GradeResult, check: CheckResult, *, prefix: str) -> V1Test:
 
 def _ungraded(result: GradeResult, *, prefix: str) -> V1Test:
     reason = result.execution.message or "the notebook could not be graded"
-    return {"name": f"{prefix}{result.notebook} — not graded", "status": "fail", "score": 0,
-            "message": _clip(reason), "test_code": _clip(f"Why: {reason}"),
-            "filename": result.notebook, "line_no": 0, "duration": 0}
+    return {
+        "name": f"{prefix}{result.notebook} — not graded",
+        "status": "fail",
+        "score": 0,
+        "message": _clip(reason),
+        "test_code": _clip(f"Why: {reason}"),
+        "filename": result.notebook,
+        "line_no": 0,
+        "duration": 0,
+    }
 
 
 def run_problems(result: GradeResult, *, limit: int = 3) -> str:
     """`\nNotebook run: …` lines for a run that did not go cleanly (a cell that raised, a
     timeout, a dead kernel), which a failed check may come from; "" for a clean run."""
     ex = result.execution
-    lines = [f"cell {p.cell}: {p.kind} {p.ename}: {p.evalue}".rstrip(": ")
-             for p in ex.problems[:limit]]
+    lines = [
+        f"cell {p.cell}: {p.kind} {p.ename}: {p.evalue}".rstrip(": ") for p in ex.problems[:limit]
+    ]
     if len(ex.problems) > limit:
         lines.append(f"… and {len(ex.problems) - limit} more")
     if ex.status.value != "ok" and ex.message:

@@ -42,17 +42,24 @@ def _section(result: GradeResult) -> str:
     lines = [
         f"## {cell(title)}: {_pts(result.score, result.max_score)} points",
         "",
-        (f"Graded file: `{_code(result.notebook)}` (exercise `{_code(result.exercise)}`, "
-         f"seed {result.seed}, profile {cell(result.profile)}, cnn-grader "
-         f"{cell(result.grader_version)}). {passed} of {len(result.checks)} checks passed; "
-         "the full report is attached to this run as an artifact."),
+        (
+            f"Graded file: `{_code(result.notebook)}` (exercise `{_code(result.exercise)}`, "
+            f"seed {result.seed}, profile {cell(result.profile)}, cnn-grader "
+            f"{cell(result.grader_version)}). {passed} of {len(result.checks)} checks passed; "
+            "the full report is attached to this run as an artifact."
+        ),
         "",
     ]
     ex = result.execution
     if ex.status is not ExecutionStatus.OK:
         why = ex.status.value.replace("_", " ")
-        lines += [(f"> **The notebook did not run to the end ({why})**: "
-                   f"{cell(ex.message or 'see the report')}"), ""]
+        lines += [
+            (
+                f"> **The notebook did not run to the end ({why})**: "
+                f"{cell(ex.message or 'see the report')}"
+            ),
+            "",
+        ]
     lines += ["| | Check | Points | Why it did not pass |", "|:-:|---|--:|---|"]
     lines += [_row(c) for c in result.checks]
     lines += [f"| | **Total** | **{_pts(result.score, result.max_score)}** | |", "", ""]
@@ -68,8 +75,10 @@ def _row(check: CheckResult) -> str:
         why = cell(check.message or VERDICT[check.status])
         if check.hint:
             why += f"<br>**Hint:** {cell(check.hint)}"
-    return (f"| {SYMBOL[check.status]} | {cell(check.title or check.id)} | "
-            f"{_pts(check.score, check.max_score)} | {why} |")
+    return (
+        f"| {SYMBOL[check.status]} | {cell(check.title or check.id)} | "
+        f"{_pts(check.score, check.max_score)} | {why} |"
+    )
 
 
 def cell(text: str) -> str:

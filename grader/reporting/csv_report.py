@@ -35,8 +35,7 @@ def exercises_of(entries: Iterable[ClassEntry]) -> list[str]:
 def check_ids(entries: Iterable[ClassEntry], exercise: str) -> list[str]:
     """The exercise's check ids in declaration order (from the fullest result), then any that
     only older results have."""
-    results = sorted((e for e in entries if e.exercise == exercise),
-                     key=lambda e: -len(e.checks))
+    results = sorted((e for e in entries if e.exercise == exercise), key=lambda e: -len(e.checks))
     ids: list[str] = []
     for e in results:
         ids += [c.id for c in e.checks if c.id not in ids]
@@ -59,8 +58,12 @@ def render_csv(entries: Sequence[ClassEntry], pairs: Sequence[SimilarPair] = ())
             by_student[e.student][e.exercise] = e
     flags: dict[str, list[str]] = {}
     for p in pairs:
-        flags.setdefault(p.student_a, []).append(f"{short_id(p.exercise)}: {p.student_b} ({p.score:.2f})")
-        flags.setdefault(p.student_b, []).append(f"{short_id(p.exercise)}: {p.student_a} ({p.score:.2f})")
+        flags.setdefault(p.student_a, []).append(
+            f"{short_id(p.exercise)}: {p.student_b} ({p.score:.2f})"
+        )
+        flags.setdefault(p.student_b, []).append(
+            f"{short_id(p.exercise)}: {p.student_a} ({p.score:.2f})"
+        )
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")

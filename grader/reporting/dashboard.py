@@ -31,7 +31,9 @@ from grader.similarity import SimilarPair
 BINS = 10
 TOP_FAILURES = 8
 _CHART_W, _CHART_H, _PAD_L, _PAD_B, _PAD_T = 520, 170, 8, 26, 18
-_NUMBER = re.compile(r"(?<![A-Za-z_\d.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![A-Za-z_\d])")
+_NUMBER = re.compile(
+    r"(?<![A-Za-z_\d.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![A-Za-z_\d])"
+)
 FAILED_CHECK = frozenset({CheckStatus.FAILED, CheckStatus.TIMEOUT, CheckStatus.ERROR})
 STATUS_LABELS = {
     BatchOutcome.OK.value: "Graded",
@@ -102,9 +104,14 @@ def normalise_message(message: str) -> str:
     return re.sub(r"\s+", " ", text)[:300]
 
 
-def render_dashboard(entries: Sequence[ClassEntry], pairs: Sequence[SimilarPair] = (), *,
-                     title: str = "Class dashboard", generated_at: str = "",
-                     run: Mapping[str, Any] | None = None) -> str:
+def render_dashboard(
+    entries: Sequence[ClassEntry],
+    pairs: Sequence[SimilarPair] = (),
+    *,
+    title: str = "Class dashboard",
+    generated_at: str = "",
+    run: Mapping[str, Any] | None = None,
+) -> str:
     """The page; `run` is an optional summary of the batch (counts, duration) for its header."""
     exercises = exercises_of(entries)
     by_student: dict[str, dict[str, ClassEntry]] = defaultdict(dict)
@@ -118,18 +125,42 @@ def render_dashboard(entries: Sequence[ClassEntry], pairs: Sequence[SimilarPair]
         total = sum(c.score or 0.0 for c in cells)
         max_total = sum(c.max_score for c in cells)
         students.append({"name": name, "cells": cells, "total": total, "max_total": max_total})
-    problems = [e for e in sorted(entries, key=lambda e: (e.exercise, e.student))
-                if e.status is not BatchOutcome.OK]
+    problems = [
+        e
+        for e in sorted(entries, key=lambda e: (e.exercise, e.student))
+        if e.status is not BatchOutcome.OK
+    ]
     scores = {(e.student, e.exercise): e for e in entries}
-    pair_views = [{"p": p, "a": scores.get((p.student_a, p.exercise)),
-                   "b": scores.get((p.student_b, p.exercise))} for p in pairs]
+    pair_views = [
+        {
+            "p": p,
+            "a": scores.get((p.student_a, p.exercise)),
+            "b": scores.get((p.student_b, p.exercise)),
+        }
+        for p in pairs
+    ]
     flagged = {p.student_a for p in pairs} | {p.student_b for p in pairs}
-    return _environment().get_template("dashboard.html.j2").render(
-        title=title, generated_at=generated_at, run=dict(run or {}),
-        exercises=[_exercise(entries, ex) for ex in exercises],
-        exercise_ids=exercises, short=short_id, students=students, problems=problems,
-        pairs=pair_views, flagged=flagged, labels=STATUS_LABELS, href=_href,
-        n_students=len(by_student), chart_w=_CHART_W, chart_h=_CHART_H)
+    return (
+        _environment()
+        .get_template("dashboard.html.j2")
+        .render(
+            title=title,
+            generated_at=generated_at,
+            run=dict(run or {}),
+            exercises=[_exercise(entries, ex) for ex in exercises],
+            exercise_ids=exercises,
+            short=short_id,
+            students=students,
+            problems=problems,
+            pairs=pair_views,
+            flagged=flagged,
+            labels=STATUS_LABELS,
+            href=_href,
+            n_students=len(by_student),
+            chart_w=_CHART_W,
+            chart_h=_CHART_H,
+        )
+    )
 
 
 def _href(entry: ClassEntry | None) -> str | None:
@@ -149,12 +180,18 @@ def _exercise(entries: Sequence[ClassEntry], exercise: str) -> _Exercise:
     max_score = max((e.max_score for e in rows), default=0.0)
     title = next((e.title for e in rows if e.title), exercise)
     return _Exercise(
-        id=exercise, short=short_id(exercise), title=title, n=len(rows), max_score=max_score,
+        id=exercise,
+        short=short_id(exercise),
+        title=title,
+        n=len(rows),
+        max_score=max_score,
         mean=statistics.fmean(scores) if scores else 0.0,
         median=statistics.median(scores) if scores else 0.0,
         full=sum(1 for s in scores if max_score and s >= max_score),
-        bars=_histogram(scores, max_score), rates=_rates(graded, check_ids(rows, exercise)),
-        failures=_failures(graded))
+        bars=_histogram(scores, max_score),
+        rates=_rates(graded, check_ids(rows, exercise)),
+        failures=_failures(graded),
+    )
 
 
 def _histogram(scores: Sequence[float], max_score: float) -> list[_Bar]:
@@ -171,8 +208,16 @@ def _histogram(scores: Sequence[float], max_score: float) -> list[_Bar]:
     for i, n in enumerate(counts):
         h = inner_h * n / top
         lo, hi = max_score * i / BINS, max_score * (i + 1) / BINS
-        bars.append(_Bar(label=f"{format_points(lo)}–{format_points(hi)}", count=n, x=round(_PAD_L + i * step + 2, 1),
-                         y=round(_PAD_T + inner_h - h, 1), w=round(step - 4, 1), h=round(h, 1)))
+        bars.append(
+            _Bar(
+                label=f"{format_points(lo)}–{format_points(hi)}",
+                count=n,
+                x=round(_PAD_L + i * step + 2, 1),
+                y=round(_PAD_T + inner_h - h, 1),
+                w=round(step - 4, 1),
+                h=round(h, 1),
+            )
+        )
     return bars
 
 
@@ -195,16 +240,21 @@ def _failures(graded: Sequence[ClassEntry]) -> list[_Failure]:
             if c.status in FAILED_CHECK and c.message:
                 who[(c.id, normalise_message(c.message))].add(e.student)
     counted = Counter({k: len(v) for k, v in who.items()})
-    return [_Failure(check=cid, message=msg, students=n,
-                     names=", ".join(sorted(who[(cid, msg)])[:12]))
-            for (cid, msg), n in sorted(counted.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_FAILURES]]
+    return [
+        _Failure(check=cid, message=msg, students=n, names=", ".join(sorted(who[(cid, msg)])[:12]))
+        for (cid, msg), n in sorted(counted.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_FAILURES]
+    ]
 
 
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("grader.reporting", "templates"),
-        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["points"] = format_points
     env.filters["duration"] = format_duration
     return env

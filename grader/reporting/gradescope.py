@@ -33,33 +33,56 @@ def to_gradescope(results: Sequence[GradeResult], *, note: str = "") -> dict[str
             out = c.message
             if c.hint and c.status is not CheckStatus.PASSED:
                 out = f"{out}\nHint: {c.hint}" if out else f"Hint: {c.hint}"
-            tests.append({
-                "name": f"{r.exercise} · {c.title or c.id}" if several else (c.title or c.id),
-                "score": c.score, "max_score": c.max_score,
-                "status": "passed" if c.status is CheckStatus.PASSED else "failed",
-                "output": out, "visibility": "visible"})
+            tests.append(
+                {
+                    "name": f"{r.exercise} · {c.title or c.id}" if several else (c.title or c.id),
+                    "score": c.score,
+                    "max_score": c.max_score,
+                    "status": "passed" if c.status is CheckStatus.PASSED else "failed",
+                    "output": out,
+                    "visibility": "visible",
+                }
+            )
     findings = [f"{r.exercise}: {f}" if several else f for r in results for f in r.integrity]
     if findings:  # Gradescope shows a "hidden" test to instructors only
-        tests.append({"name": "For the instructor: integrity findings", "score": 0.0,
-                      "max_score": 0.0, "status": "failed", "output": "\n".join(findings),
-                      "visibility": "hidden"})
+        tests.append(
+            {
+                "name": "For the instructor: integrity findings",
+                "score": 0.0,
+                "max_score": 0.0,
+                "status": "failed",
+                "output": "\n".join(findings),
+                "visibility": "hidden",
+            }
+        )
     output = "\n".join(part for part in (note.strip(), _summary(results)) if part)
-    return {"score": round(sum(r.score for r in results), 6), "output": output,
-            "tests": tests, "execution_time": int(round(sum(r.duration_s for r in results))),
-            "visibility": "visible", "output_format": OUTPUT_FORMAT,
-            "test_output_format": OUTPUT_FORMAT}
+    return {
+        "score": round(sum(r.score for r in results), 6),
+        "output": output,
+        "tests": tests,
+        "execution_time": int(round(sum(r.duration_s for r in results))),
+        "visibility": "visible",
+        "output_format": OUTPUT_FORMAT,
+        "test_output_format": OUTPUT_FORMAT,
+    }
 
 
-def write_results(results: Sequence[GradeResult], path: Path = DEFAULT_RESULTS, *,
-                  note: str = "") -> Path:
+def write_results(
+    results: Sequence[GradeResult], path: Path = DEFAULT_RESULTS, *, note: str = ""
+) -> Path:
     return write_document(to_gradescope(results, note=note), path)
 
 
 def failure_document(message: str) -> dict[str, Any]:
     """What the student sees when the grader itself failed: a score of 0 that says so, rather
     than Gradescope's bare "The autograder failed to execute correctly"."""
-    return {"score": 0.0, "output": message, "tests": [], "visibility": "visible",
-            "output_format": OUTPUT_FORMAT}
+    return {
+        "score": 0.0,
+        "output": message,
+        "tests": [],
+        "visibility": "visible",
+        "output_format": OUTPUT_FORMAT,
+    }
 
 
 def write_document(document: dict[str, Any], path: Path = DEFAULT_RESULTS) -> Path:

@@ -29,14 +29,25 @@ def _wrapped(text: str, indent: str, cols: int) -> list[str]:
         if line.startswith((" ", "\t")) or not line.strip():  # code and tracebacks keep their shape
             out.append(indent + line)
             continue
-        out += textwrap.wrap(line, cols - len(indent), initial_indent=indent,
-                             subsequent_indent=indent, break_long_words=True,
-                             break_on_hyphens=False) or [indent]
+        out += textwrap.wrap(
+            line,
+            cols - len(indent),
+            initial_indent=indent,
+            subsequent_indent=indent,
+            break_long_words=True,
+            break_on_hyphens=False,
+        ) or [indent]
     return out
 
 
-def message_lines(text: str, *, indent: str = "      ", cols: int | None = None,
-                  limit: int = MAX_MESSAGE_LINES, rest: str = "the HTML report") -> list[str]:
+def message_lines(
+    text: str,
+    *,
+    indent: str = "      ",
+    cols: int | None = None,
+    limit: int = MAX_MESSAGE_LINES,
+    rest: str = "the HTML report",
+) -> list[str]:
     """A whole message, wrapped; past `limit` lines, cut with "…" and where to read the rest."""
     lines = _wrapped(text, indent, cols or width())
     if len(lines) > limit:
@@ -44,8 +55,13 @@ def message_lines(text: str, *, indent: str = "      ", cols: int | None = None,
     return lines
 
 
-def render(result: GradeResult, *, report: Path | None = None, public: str = "",
-           unchecked: Mapping[str, str] | None = None) -> Iterator[str]:
+def render(
+    result: GradeResult,
+    *,
+    report: Path | None = None,
+    public: str = "",
+    unchecked: Mapping[str, str] | None = None,
+) -> Iterator[str]:
     """The lines of the terminal report. `public` is the note that these were public examples
     only (a release's self-check), printed first and last; `unchecked` the functions that have
     none, with why (counted on the total line)."""
@@ -54,8 +70,10 @@ def render(result: GradeResult, *, report: Path | None = None, public: str = "",
         yield public
     yield f"{result.title or result.exercise} — {result.notebook}"
     ex = result.execution
-    yield (f"execution: {ex.status.value} in {ex.duration_s:.1f}s"
-           + (f" — {ex.message}" if ex.message else ""))
+    yield (
+        f"execution: {ex.status.value} in {ex.duration_s:.1f}s"
+        + (f" — {ex.message}" if ex.message else "")
+    )
     for p in ex.problems:
         where = f"cell {p.cell}" if p.cell else "a cell"
         yield f"  {where}: {p.kind} {p.ename}: {p.evalue}".rstrip(": ")
@@ -79,8 +97,10 @@ def render(result: GradeResult, *, report: Path | None = None, public: str = "",
     if public:
         passed = sum(c.status is CheckStatus.PASSED for c in result.checks)
         missing = dict(unchecked or {})
-        yield (f"public examples passed: {passed} of {len(result.checks)}"
-               + (f"; {', '.join(missing)}: no public examples" if missing else ""))
+        yield (
+            f"public examples passed: {passed} of {len(result.checks)}"
+            + (f"; {', '.join(missing)}: no public examples" if missing else "")
+        )
         for name, why in missing.items():
             yield from _wrapped(f"{name}: {why}", "  ", cols)
     else:

@@ -3,7 +3,8 @@
 An array is `{"__ndarray__": {"dtype", "shape", "data"}}` with its values as JSON numbers
 (Python writes a float as its shortest repr, which reads back to the same bits); a tuple is
 `{"__tuple__": [...]}`, so that the student's function gets a tuple where the grader passed
-one; a dict with string keys is `{"__dict__": {...}}`. A NumPy scalar is written as the Python number: the comparisons treat both alike.
+one; a dict with string keys is `{"__dict__": {...}}`. A NumPy scalar is written as the Python
+number: the comparisons treat both alike.
 `{"__input__": name, "value": v}` marks an argument made from a grader input, so the grader can
 show it by name as its hidden counterpart is shown.
 
@@ -38,8 +39,13 @@ def encode(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in _KINDS:
             raise NotData(f"an array of dtype {value.dtype}")
-        return {"__ndarray__": {"dtype": value.dtype.name, "shape": list(value.shape),
-                                "data": [encode(x) for x in value.ravel().tolist()]}}
+        return {
+            "__ndarray__": {
+                "dtype": value.dtype.name,
+                "shape": list(value.shape),
+                "data": [encode(x) for x in value.ravel().tolist()],
+            }
+        }
     if isinstance(value, tuple):
         return {"__tuple__": [encode(x) for x in value]}
     if isinstance(value, list):

@@ -59,8 +59,13 @@ def _candidates(folder: Path, file: dict[str, Any]) -> list[Path]:
     return out + [p for a in file.get("aliases", []) for p in (folder / a, folder / "datasets" / a)]
 
 
-def install(*names: str, source: str | Path | None = None, home: str | Path | None = None,
-            spec: Path | None = None, out: TextIO | None = None) -> bool:
+def install(
+    *names: str,
+    source: str | Path | None = None,
+    home: str | Path | None = None,
+    spec: Path | None = None,
+    out: TextIO | None = None,
+) -> bool:
     """Put each dataset (default: all the course uses) into Keras' cache, from `source` (a
     folder) or the system's copy, each file checked; print what was done. True when every
     dataset asked for is in place."""
@@ -77,10 +82,12 @@ def install(*names: str, source: str | Path | None = None, home: str | Path | No
     return ok
 
 
-def _install(dataset: dict[str, Any], home: Path, source: str | Path | None,
-             stream: TextIO) -> bool:
+def _install(
+    dataset: dict[str, Any], home: Path, source: str | Path | None, stream: TextIO
+) -> bool:
     folders = ([Path(source).expanduser()] if source is not None else []) + [
-        Path(d) for d in dataset.get("system_dirs", [])]
+        Path(d) for d in dataset.get("system_dirs", [])
+    ]
     copied, bad = 0, []
     for file in dataset["files"]:
         dest = home / file["relpath"]
@@ -99,16 +106,20 @@ def _install(dataset: dict[str, Any], home: Path, source: str | Path | None,
         if found is None:
             where = ", ".join(str(f) for f in folders) or "no folder (give source=...)"
             why = f"; these do not have the official content: {', '.join(bad)}" if bad else ""
-            stream.write(f"{dataset['title']}: {file['relpath'].rsplit('/', 1)[-1]} is not in "
-                         f"{where}{why}. Online, Keras downloads it itself; offline, ask for "
-                         "the files and run install(..., source=FOLDER)\n")
+            stream.write(
+                f"{dataset['title']}: {file['relpath'].rsplit('/', 1)[-1]} is not in "
+                f"{where}{why}. Online, Keras downloads it itself; offline, ask for "
+                "the files and run install(..., source=FOLDER)\n"
+            )
             return False
         dest.parent.mkdir(parents=True, exist_ok=True)
         partial = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}")
         shutil.copyfile(found, partial)
         os.replace(partial, dest)
         copied += 1
-    stream.write(f"{dataset['title']}: ready in {home / 'datasets'} ({copied} file"
-                 f"{'s' if copied != 1 else ''} copied, every file checked); "
-                 f"{dataset['loader']} now works offline\n")
+    stream.write(
+        f"{dataset['title']}: ready in {home / 'datasets'} ({copied} file"
+        f"{'s' if copied != 1 else ''} copied, every file checked); "
+        f"{dataset['loader']} now works offline\n"
+    )
     return True

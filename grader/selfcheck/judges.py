@@ -50,9 +50,12 @@ def label(layer: Layer) -> str:
     elif kind in ("MaxPooling2D", "AveragePooling2D"):
         parts = [_fmt(layer.get("pool_size"))]
     else:
-        parts = [_fmt(v) for k, v in layer.items()
-                 if k not in ("class", "activation", "strides", "padding", "kernel_regularizer")
-                 and v is not None]
+        parts = [
+            _fmt(v)
+            for k, v in layer.items()
+            if k not in ("class", "activation", "strides", "padding", "kernel_regularizer")
+            and v is not None
+        ]
     act = layer.get("activation")
     if kind in ("Conv2D", "Dense") and act not in (None, "linear"):
         parts.append(str(act))
@@ -96,8 +99,8 @@ def conv_blocks(layers: list[Layer]) -> list[list[Layer]]:
         if each.get("class") != "MaxPooling2D":
             continue
         kinds = [x.get("class") for x in run]
-        if "Conv2D" in kinds and "BatchNormalization" in kinds[kinds.index("Conv2D"):]:
-            blocks.append(run[kinds.index("Conv2D"):])
+        if "Conv2D" in kinds and "BatchNormalization" in kinds[kinds.index("Conv2D") :]:
+            blocks.append(run[kinds.index("Conv2D") :])
         run = []
     return blocks
 
@@ -119,9 +122,12 @@ def _number(value: Any) -> float:
 # -- the rules: each (description, rule) → (holds, what the model has) -----------------------
 def _any(desc: dict[str, Any], rule: dict[str, Any]) -> tuple[bool, str]:
     layers = [x for x in desc["layers"] if x.get("class") in rule["classes"]]
-    ok = [x for x in layers
-          if all(x.get(k) == v for k, v in rule.get("where", {}).items())
-          and all(lo <= _number(x.get(k)) <= hi for k, (lo, hi) in rule.get("range", {}).items())]
+    ok = [
+        x
+        for x in layers
+        if all(x.get(k) == v for k, v in rule.get("where", {}).items())
+        and all(lo <= _number(x.get(k)) <= hi for k, (lo, hi) in rule.get("range", {}).items())
+    ]
     return bool(ok), labels(layers)
 
 
@@ -138,8 +144,12 @@ def _input(desc: dict[str, Any], rule: dict[str, Any]) -> tuple[bool, str]:
 
 def _output(desc: dict[str, Any], rule: dict[str, Any]) -> tuple[bool, str]:
     last = desc["layers"][-1] if desc["layers"] else None
-    ok = (last is not None and last.get("class") == "Dense"
-          and last.get("units") == rule["units"] and last.get("activation") == "softmax")
+    ok = (
+        last is not None
+        and last.get("class") == "Dense"
+        and last.get("units") == rule["units"]
+        and last.get("activation") == "softmax"
+    )
     return ok, label(last) if last else "none"
 
 
@@ -158,18 +168,24 @@ def _augmentation_first(desc: dict[str, Any], rule: dict[str, Any]) -> tuple[boo
 
 def _blocks(desc: dict[str, Any], rule: dict[str, Any]) -> tuple[bool, str]:
     blocks = conv_blocks(desc["layers"])
-    return (len(blocks) >= rule.get("at_least", 1),
-            f"{len(blocks)}" + (": " + " | ".join(labels(b) for b in blocks) if blocks else ""))
+    return (
+        len(blocks) >= rule.get("at_least", 1),
+        f"{len(blocks)}" + (": " + " | ".join(labels(b) for b in blocks) if blocks else ""),
+    )
 
 
 RULES: dict[str, Callable[[dict[str, Any], dict[str, Any]], tuple[bool, str]]] = {
-    "any": _any, "count": _count, "input": _input, "output": _output,
-    "hidden_l2": _hidden_l2, "augmentation_first": _augmentation_first, "blocks": _blocks,
+    "any": _any,
+    "count": _count,
+    "input": _input,
+    "output": _output,
+    "hidden_l2": _hidden_l2,
+    "augmentation_first": _augmentation_first,
+    "blocks": _blocks,
 }
 
 
-def properties(desc: dict[str, Any], rules: list[dict[str, Any]]
-               ) -> list[tuple[str, bool, str]]:
+def properties(desc: dict[str, Any], rules: list[dict[str, Any]]) -> list[tuple[str, bool, str]]:
     """(requirement, holds, what the model has) for each rule."""
     out = []
     for rule in rules:
@@ -186,19 +202,22 @@ def lacks(what: str, props: list[tuple[str, bool, str]]) -> list[str]:
 
 def properties_table(props: list[tuple[str, bool, str]]) -> list[list[Any]]:
     return [["requirement", "your model"]] + [
-        [req, {"text": found, "status": "ok" if ok else "bad"}] for req, ok, found in props]
+        [req, {"text": found, "status": "ok" if ok else "bad"}] for req, ok, found in props
+    ]
 
 
 # -- callbacks -------------------------------------------------------------------------------
-def callbacks(got: Any, required: dict[str, dict[str, Any]], *, what: str
-              ) -> tuple[list[str], list[list[Any]]]:
+def callbacks(
+    got: Any, required: dict[str, dict[str, Any]], *, what: str
+) -> tuple[list[str], list[list[Any]]]:
     """What a callbacks factory returned (described by a kernel driver: type, and per item its
     class, Keras base classes and settings) against the settings each required class needs."""
     if not isinstance(got, dict) or not isinstance(got.get("items"), list):
         return [f"{what}: the grader could not read what it returned"], []
     if got.get("type") not in ("list", "tuple"):
-        return [f"{what}: expected a list of {len(required)} callbacks, got a "
-                f"{got.get('type')}"], []
+        return [
+            f"{what}: expected a list of {len(required)} callbacks, got a {got.get('type')}"
+        ], []
     items = [i for i in got["items"] if isinstance(i, dict)]
     rows: list[list[Any]] = [["callback", "setting", "expected", "yours"]]
     problems = []
@@ -211,16 +230,20 @@ def callbacks(got: Any, required: dict[str, dict[str, Any]], *, what: str
         for name, want in settings.items():
             have = match.get(name)
             ok = have == want
-            rows.append([cls, name, repr(want), {"text": repr(have),
-                                                 "status": "ok" if ok else "bad"}])
+            rows.append(
+                [cls, name, repr(want), {"text": repr(have), "status": "ok" if ok else "bad"}]
+            )
             if not ok:
-                problems.append(f"{cls}: {name} is {have!r}, expected {want!r}"
-                                + (" (use the checkpoint_path argument)" if name == "filepath"
-                                   else ""))
+                problems.append(
+                    f"{cls}: {name} is {have!r}, expected {want!r}"
+                    + (" (use the checkpoint_path argument)" if name == "filepath" else "")
+                )
     if len(items) != len(required):
-        problems.append(f"the list has {len(items)} callbacks "
-                        f"({', '.join(str(i.get('class')) for i in items)}), expected "
-                        f"{len(required)}")
+        problems.append(
+            f"the list has {len(items)} callbacks "
+            f"({', '.join(str(i.get('class')) for i in items)}), expected "
+            f"{len(required)}"
+        )
     return ([f"{what}: " + "; ".join(problems)] if problems else []), rows
 
 
@@ -229,27 +252,40 @@ def _ran(stop: Any, epochs: int) -> str:
     return f"all {epochs} epochs" if stop is None else f"stopped after epoch {stop}"
 
 
-def stops(got: Any, scenarios: list[dict[str, Any]], *, what: str
-          ) -> tuple[list[str], list[list[Any]]]:
+def stops(
+    got: Any, scenarios: list[dict[str, Any]], *, what: str
+) -> tuple[list[str], list[list[Any]]]:
     """After which epoch (1-based; None: it ran them all) training stopped in each scenario
     ({"target", "accuracy", "val_accuracy", "stop"}), against when it should have."""
-    if not isinstance(got, list) or len(got) != len(scenarios) or not all(
-            g is None or (isinstance(g, int) and not isinstance(g, bool)) for g in got):
+    if (
+        not isinstance(got, list)
+        or len(got) != len(scenarios)
+        or not all(g is None or (isinstance(g, int) and not isinstance(g, bool)) for g in got)
+    ):
         return [f"{what}: the grader could not read which epochs ran ({got!r:.100})"], []
-    rows: list[list[Any]] = [["target", "training accuracy per epoch", "val_accuracy",
-                              "expected", "yours"]]
+    rows: list[list[Any]] = [
+        ["target", "training accuracy per epoch", "val_accuracy", "expected", "yours"]
+    ]
     problems = []
     for s, have in zip(scenarios, got, strict=False):
         acc, val, want = s["accuracy"], s["val_accuracy"], s["stop"]
         ok = have == want
-        rows.append([f"{s['target']:g}", ", ".join(f"{a:g}" for a in acc),
-                     ", ".join(f"{v:g}" for v in val), _ran(want, len(acc)),
-                     {"text": _ran(have, len(acc)), "status": "ok" if ok else "bad"}])
+        rows.append(
+            [
+                f"{s['target']:g}",
+                ", ".join(f"{a:g}" for a in acc),
+                ", ".join(f"{v:g}" for v in val),
+                _ran(want, len(acc)),
+                {"text": _ran(have, len(acc)), "status": "ok" if ok else "bad"},
+            ]
+        )
         if not ok:
-            problems.append(f"AccuracyThreshold({s['target']:g}) with training accuracy "
-                            f"{', '.join(f'{a:g}' for a in acc)} per epoch: expected "
-                            f"{_ran(want, len(acc))}, it "
-                            f"{_ran(have, len(acc)).replace('all', 'ran all')}")
+            problems.append(
+                f"AccuracyThreshold({s['target']:g}) with training accuracy "
+                f"{', '.join(f'{a:g}' for a in acc)} per epoch: expected "
+                f"{_ran(want, len(acc))}, it "
+                f"{_ran(have, len(acc)).replace('all', 'ran all')}"
+            )
     return problems, rows
 
 

@@ -38,10 +38,13 @@ def _list(value: Any) -> Any:
 def plain(info: ModelInfo) -> dict[str, Any]:
     """The description as the property rules read it: input shape, and per layer a dict of
     its class and settings (grader.selfcheck.judges)."""
-    return {"input_shape": _list(info.input_shape) if info.input_shape is not None else None,
-            "layers": [{"class": x.kind, **{k: _list(v) for k, v in x.settings.items()}}
-                       for x in info.layers],
-            "params": info.params}
+    return {
+        "input_shape": _list(info.input_shape) if info.input_shape is not None else None,
+        "layers": [
+            {"class": x.kind, **{k: _list(v) for k, v in x.settings.items()}} for x in info.layers
+        ],
+        "params": info.params,
+    }
 
 
 def driver_source(builder: str) -> str:
@@ -51,7 +54,7 @@ def driver_source(builder: str) -> str:
     from pathlib import Path
 
     own = (Path(__file__).with_name("architecture.py")).read_text(encoding="utf-8")
-    return f'''
+    return f"""
 ARCHITECTURE = {own!r}
 
 
@@ -70,4 +73,4 @@ def drive_model_facts(need):
     if not (hasattr(model, "layers") and hasattr(model, "count_params")):
         return {{"own": {{"not_a_model": type(model).__name__}}}}
     return {{"own": module.to_data(module.describe(model))}}
-'''
+"""

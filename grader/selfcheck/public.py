@@ -75,21 +75,41 @@ def candidates(exercise: Exercise) -> list[Candidate]:
             out.append(Candidate(check.id, call, check.hint, check.title, check.compare_atol))
     for example in exercise.examples:
         if not _qualifies(example.call):
-            raise ConfigurationError(f"{exercise.id}: example {example.id} has no grader input "
-                                     "or an argument that is not plain data")
-        out.append(Candidate(example.id, example.call, example.hint, example.title,
-                             example.atol, example.parts, example.part_hints, example.subject,
-                             declared=True, dtype=example.dtype))
+            raise ConfigurationError(
+                f"{exercise.id}: example {example.id} has no grader input "
+                "or an argument that is not plain data"
+            )
+        out.append(
+            Candidate(
+                example.id,
+                example.call,
+                example.hint,
+                example.title,
+                example.atol,
+                example.parts,
+                example.part_hints,
+                example.subject,
+                declared=True,
+                dtype=example.dtype,
+            )
+        )
     return out
 
 
 def public_functions(exercise: Exercise) -> list[str]:
     """The student functions that have public examples, in the order the checks name them
     (model builders: their stated facts, grader.selfcheck.models)."""
-    judged = [c.call.func for c in exercise.checks if c.call is not None
-              and (c.id in exercise.public_properties or c.id in exercise.public_judged)]
-    return list(dict.fromkeys([c.call.func for c in candidates(exercise)]
-                              + list(exercise.public_models) + judged))
+    judged = [
+        c.call.func
+        for c in exercise.checks
+        if c.call is not None
+        and (c.id in exercise.public_properties or c.id in exercise.public_judged)
+    ]
+    return list(
+        dict.fromkeys(
+            [c.call.func for c in candidates(exercise)] + list(exercise.public_models) + judged
+        )
+    )
 
 
 def unchecked(exercise: Exercise) -> dict[str, str]:
@@ -98,8 +118,10 @@ def unchecked(exercise: Exercise) -> dict[str, str]:
     missing = [f for f in exercise.functions() if f not in have]
     undeclared = [f for f in missing if f not in exercise.unchecked]
     if undeclared:
-        raise ConfigurationError(f"{exercise.id}: {', '.join(undeclared)} get no public example "
-                                 "and the exercise does not say why (Exercise.unchecked)")
+        raise ConfigurationError(
+            f"{exercise.id}: {', '.join(undeclared)} get no public example "
+            "and the exercise does not say why (Exercise.unchecked)"
+        )
     return {f: exercise.unchecked[f] for f in missing}
 
 
@@ -152,8 +174,9 @@ class Answers:
         return any(w is wrong for w, _ in self.wrong(chosen))
 
 
-def choose(exercise: Exercise, reference: Any, *, strict: bool = True,
-           answers: Answers | None = None) -> list[Chosen]:
+def choose(
+    exercise: Exercise, reference: Any, *, strict: bool = True, answers: Answers | None = None
+) -> list[Chosen]:
     """The public examples of every function: a spread, then draws until the catalogue is shown
     (see the module docstring); ConfigurationError names a mistake no draw shows (with
     `strict=False` it is left unshown: `cnn-grader catalogue` reports it). `answers`: the
@@ -168,17 +191,26 @@ def choose(exercise: Exercise, reference: Any, *, strict: bool = True,
         for wrong in (w for w in exercise.wrong if w.func == func):
             if any(answers.shows(wrong, p) for p in picks):
                 continue
-            order = ([c for c in cands if c.id in wrong.caught_by]
-                     + [c for c in cands if c.id not in wrong.caught_by])
-            found = next((Chosen(c, d) for d in range(MAX_DRAWS) for c in order
-                          if answers.shows(wrong, Chosen(c, d))), None)
+            order = [c for c in cands if c.id in wrong.caught_by] + [
+                c for c in cands if c.id not in wrong.caught_by
+            ]
+            found = next(
+                (
+                    Chosen(c, d)
+                    for d in range(MAX_DRAWS)
+                    for c in order
+                    if answers.shows(wrong, Chosen(c, d))
+                ),
+                None,
+            )
             if found is None and not strict:
                 continue
             if found is None:
                 raise ConfigurationError(
                     f"{exercise.id}: no public example of {func} shows the mistake {wrong.id} "
                     f"in {MAX_DRAWS} draws of {len(order)} calls; declare an example whose "
-                    "inputs show it (Exercise.example)")
+                    "inputs show it (Exercise.example)"
+                )
             picks.append(found)
         chosen += picks
     return chosen
@@ -211,13 +243,21 @@ def public_cases(exercise: Exercise, reference: Any) -> dict[str, Any]:
         except NotData as exc:
             raise ConfigurationError(
                 f"{exercise.id}: the reference's answer to {c.id} is {exc}, not plain data; "
-                "such a call cannot be a public example") from None
+                "such a call cannot be a public example"
+            ) from None
         case: dict[str, Any] = {
-            "check": chosen.id, "title": c.title, "hint": c.hint, "function": c.call.func,
+            "check": chosen.id,
+            "title": c.title,
+            "hint": c.hint,
+            "function": c.call.func,
             "call": c.call.describe(args, kwargs),
-            "args": [_encode_arg(raw, value) for raw, value in zip(c.call.args, args, strict=False)],
+            "args": [
+                _encode_arg(raw, value) for raw, value in zip(c.call.args, args, strict=False)
+            ],
             "kwargs": {k: _encode_arg(c.call.kwargs[k], v) for k, v in kwargs.items()},
-            "expected": expected, "atol": c.atol, "wrong": _encode_wrong(answers.wrong(chosen)),
+            "expected": expected,
+            "atol": c.atol,
+            "wrong": _encode_wrong(answers.wrong(chosen)),
             "time_limit": c.call.timeout or exercise.limits.probe_timeout,
         }
         if c.parts:
@@ -227,14 +267,20 @@ def public_cases(exercise: Exercise, reference: Any) -> dict[str, Any]:
         if c.dtype:
             case["dtype"] = True
         if c.call.driver_code is not None:
-            case["driver"] = {"name": c.call.driver_code.name,
-                              "source": driver_alone(c.call.driver_code.source,
-                                                     c.call.driver_code.name)}
+            case["driver"] = {
+                "name": c.call.driver_code.name,
+                "source": driver_alone(c.call.driver_code.source, c.call.driver_code.name),
+            }
         cases.append(case)
     cases += model_cases(exercise, reference)
-    return {"format": CASES_FORMAT, "format_version": CASES_FORMAT_VERSION,
-            "exercise": exercise.id, "title": exercise.title, "cases": cases,
-            "unchecked": unchecked(exercise)}
+    return {
+        "format": CASES_FORMAT,
+        "format_version": CASES_FORMAT_VERSION,
+        "exercise": exercise.id,
+        "title": exercise.title,
+        "cases": cases,
+        "unchecked": unchecked(exercise),
+    }
 
 
 def model_cases(exercise: Exercise, reference: Any) -> list[dict[str, Any]]:
@@ -255,17 +301,33 @@ def model_cases(exercise: Exercise, reference: Any) -> list[dict[str, Any]]:
             kind = getattr(check.fn, "public_compare", None)
             if check.call is None or check.call.func != builder or kind is None:
                 continue
-            out.append({"check": check.id, "kind": "model", "compare": kind,
-                        "function": builder, "call": f"{builder}()", "title": check.title,
-                        "hint": check.hint, "spec": spec(builder),
-                        "time_limit": exercise.limits.probe_timeout})
+            out.append(
+                {
+                    "check": check.id,
+                    "kind": "model",
+                    "compare": kind,
+                    "function": builder,
+                    "call": f"{builder}()",
+                    "title": check.title,
+                    "hint": check.hint,
+                    "spec": spec(builder),
+                    "time_limit": exercise.limits.probe_timeout,
+                }
+            )
     by_id = {c.id: c for c in exercise.checks}
     for check_id, rules in exercise.public_properties.items():
         check = by_id[check_id]
         assert check.call is not None
-        case = {"check": check_id, "kind": "properties", "function": check.call.func,
-                "call": check.call.describe(*check.call.bind_public({})), "title": check.title,
-                "hint": check.hint, "rules": rules, "time_limit": exercise.limits.probe_timeout}
+        case = {
+            "check": check_id,
+            "kind": "properties",
+            "function": check.call.func,
+            "call": check.call.describe(*check.call.bind_public({})),
+            "title": check.title,
+            "hint": check.hint,
+            "rules": rules,
+            "time_limit": exercise.limits.probe_timeout,
+        }
         if check_id in exercise.public_compile:
             case["compile_spec"] = spec(check.call.func)
         out.append(case)
@@ -274,21 +336,38 @@ def model_cases(exercise: Exercise, reference: Any) -> list[dict[str, Any]]:
         call = check.call
         assert call is not None and call.driver_code is not None
         args, kwargs = call.bind_public({})
-        out.append({"check": check_id, "kind": "judged", "function": call.func,
-                    "call": call.describe(args, kwargs), "title": check.title,
-                    "hint": check.hint, "judge": judge, "params": params,
-                    "driver": {"name": call.driver_code.name,
-                               "source": driver_alone(call.driver_code.source,
-                                                      call.driver_code.name)},
-                    "args": [encode(a) for a in args],
-                    "kwargs": {k: encode(v) for k, v in kwargs.items()},
-                    "time_limit": call.timeout or exercise.limits.probe_timeout})
+        out.append(
+            {
+                "check": check_id,
+                "kind": "judged",
+                "function": call.func,
+                "call": call.describe(args, kwargs),
+                "title": check.title,
+                "hint": check.hint,
+                "judge": judge,
+                "params": params,
+                "driver": {
+                    "name": call.driver_code.name,
+                    "source": driver_alone(call.driver_code.source, call.driver_code.name),
+                },
+                "args": [encode(a) for a in args],
+                "kwargs": {k: encode(v) for k, v in kwargs.items()},
+                "time_limit": call.timeout or exercise.limits.probe_timeout,
+            }
+        )
     for name in exercise.after_run:
-        out.append({"check": f"{name}_defined", "kind": "defined", "function": name,
-                    "call": name, "title": f"{name} holds a Keras model after the run",
-                    "hint": f"The training cell must leave the trained model in `{name}` "
-                            "(its accuracy is graded, not checked here).",
-                    "time_limit": exercise.limits.probe_timeout})
+        out.append(
+            {
+                "check": f"{name}_defined",
+                "kind": "defined",
+                "function": name,
+                "call": name,
+                "title": f"{name} holds a Keras model after the run",
+                "hint": f"The training cell must leave the trained model in `{name}` "
+                "(its accuracy is graded, not checked here).",
+                "time_limit": exercise.limits.probe_timeout,
+            }
+        )
     return out
 
 
@@ -306,8 +385,12 @@ def driver_alone(source: str, name: str) -> str:
             continue
         keep.add(current)
         todo += [n.id for n in ast.walk(functions[current]) if isinstance(n, ast.Name)]
-    body: list[ast.stmt] = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
-                            or (isinstance(n, ast.FunctionDef) and n.name in keep)]
+    body: list[ast.stmt] = [
+        n
+        for n in tree.body
+        if isinstance(n, (ast.Import, ast.ImportFrom))
+        or (isinstance(n, ast.FunctionDef) and n.name in keep)
+    ]
     return ast.unparse(ast.Module(body=body, type_ignores=[])) + "\n"
 
 
@@ -335,8 +418,10 @@ def _qualifies(call: Call) -> bool:
 
 
 def _has_input(values: list[Any]) -> bool:
-    return any(isinstance(v, Input) or (isinstance(v, (tuple, list)) and _has_input(list(v)))
-               for v in values)
+    return any(
+        isinstance(v, Input) or (isinstance(v, (tuple, list)) and _has_input(list(v)))
+        for v in values
+    )
 
 
 def _encode_arg(raw: Any, value: Any) -> Any:

@@ -46,14 +46,18 @@ _MAX_ITEMS = 10_000  # as the grader's probe: a generator is read as its first i
 
 def load_cases(cases_dir: Path = CASES_DIR) -> list[dict[str, Any]]:
     """Every public example of the release, in exercise order."""
-    return [{**case, "exercise": doc.get("exercise", "")} for doc in _documents(cases_dir)
-            for case in doc["cases"]]
+    return [
+        {**case, "exercise": doc.get("exercise", "")}
+        for doc in _documents(cases_dir)
+        for case in doc["cases"]
+    ]
 
 
 def load_unchecked(cases_dir: Path = CASES_DIR) -> dict[str, str]:
     """The functions without public examples, and why, over the whole release."""
-    return {name: why for doc in _documents(cases_dir)
-            for name, why in doc.get("unchecked", {}).items()}
+    return {
+        name: why for doc in _documents(cases_dir) for name, why in doc.get("unchecked", {}).items()
+    }
 
 
 def _documents(cases_dir: Path) -> list[dict[str, Any]]:
@@ -106,20 +110,22 @@ def judge(got: Any, case: dict[str, Any]) -> tuple[str, str] | None:
     hints = case.get("part_hints") or [case["hint"]] * len(parts)
     failures = []
     for i, name in enumerate(parts):
-        mine = [(wid, says, v[i]) for wid, says, v in wrong
-                if isinstance(v, (tuple, list)) and len(v) == len(parts)]
-        found = _compare(case["function"], items[i], want[i], mine, f"{what}: {name}",
-                         case["atol"])
+        mine = [
+            (wid, says, v[i])
+            for wid, says, v in wrong
+            if isinstance(v, (tuple, list)) and len(v) == len(parts)
+        ]
+        found = _compare(case["function"], items[i], want[i], mine, f"{what}: {name}", case["atol"])
         if found:
             failures.append((found[0], found[1] or hints[i]))
     if not failures:
         return None
-    return ("\n".join(m for m, _ in failures),
-            " ".join(dict.fromkeys(h for _, h in failures if h)))
+    return ("\n".join(m for m, _ in failures), " ".join(dict.fromkeys(h for _, h in failures if h)))
 
 
-def _compare(func: str, got: Any, want: Any, wrong: list[tuple[str, str, Any]], what: str,
-             atol: float) -> tuple[str, str] | None:
+def _compare(
+    func: str, got: Any, want: Any, wrong: list[tuple[str, str, Any]], what: str, atol: float
+) -> tuple[str, str] | None:
     try:
         expect_match(got, want, what=what, atol=atol)
     except Fail as exc:
@@ -134,8 +140,11 @@ class _TimeLimit(Exception):
 def _within(seconds: float | None, work: Callable[[], Any]) -> Any:
     """work(), stopped after `seconds` where a timer can interrupt it (the main thread of a
     Unix kernel, as Jupyter runs cells); elsewhere it runs to the end."""
-    usable = (seconds and hasattr(signal, "setitimer")
-              and threading.current_thread() is threading.main_thread())
+    usable = (
+        seconds
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
     if not usable:
         return work()
 
@@ -155,10 +164,16 @@ def _student_frames(exc: BaseException) -> str:
     """The last frames of a traceback, cells named as the grader's report names them ("cell 4,
     line 3": Jupyter's execution count, the cell's number after Restart Kernel and Run All)."""
     ours = str(Path(__file__).resolve().parents[1])
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if not f.filename.startswith(ours) and not f.filename.startswith("<driver")]
-    lines = (["Traceback (most recent call last):\n"] + traceback.format_list(frames)
-             + traceback.format_exception_only(type(exc), exc))
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if not f.filename.startswith(ours) and not f.filename.startswith("<driver")
+    ]
+    lines = (
+        ["Traceback (most recent call last):\n"]
+        + traceback.format_list(frames)
+        + traceback.format_exception_only(type(exc), exc)
+    )
     text = "".join(lines[-3:])[-2000:]
     try:
         import IPython  # only in a Jupyter kernel; the self-checks never need it
@@ -183,15 +198,21 @@ def run_case(fn: Callable[..., Any], case: dict[str, Any]) -> tuple[str, str, st
     kind = case.get("kind")
     model = kind in ("model", "properties")
     try:
-        got = (facts(_within(case.get("time_limit"), fn)) if model
-               else _as_data(_within(case.get("time_limit"), lambda: call_case(fn, case))))
+        got = (
+            facts(_within(case.get("time_limit"), fn))
+            if model
+            else _as_data(_within(case.get("time_limit"), lambda: call_case(fn, case)))
+        )
     except NotImplementedError:
         return "not_attempted", f"`{case['function']}` still raises NotImplementedError", ""
     except _TimeLimit:
         return "failed", timeout_message(case["call"], float(case["time_limit"])), case["hint"]
     except Exception as exc:  # noqa: BLE001 - the student's code: say what it raised
-        return ("failed", f"{case['call']} raised {type(exc).__name__}: {exc}\n"
-                f"{_student_frames(exc).strip()}", case["hint"])
+        return (
+            "failed",
+            f"{case['call']} raised {type(exc).__name__}: {exc}\n{_student_frames(exc).strip()}",
+            case["hint"],
+        )
     problems = fact_problems(got, case)
     if problems is not None:
         return ("failed", "\n".join(problems), case["hint"]) if problems else ("passed", "", "")
@@ -223,8 +244,12 @@ def fact_problems(got: Any, case: dict[str, Any]) -> list[str] | None:
     return None
 
 
-def check(*functions: Callable[..., Any], cases_dir: Path | None = None,
-          out: TextIO | None = None, namespace: dict[str, Any] | None = None) -> None:
+def check(
+    *functions: Callable[..., Any],
+    cases_dir: Path | None = None,
+    out: TextIO | None = None,
+    namespace: dict[str, Any] | None = None,
+) -> None:
     """Print ✔ / ✘ for each public example of each function, with the hint of a failure.
 
     A function is known by the name the grader calls (an alias such as `conv2d = conv2d_fast`
@@ -239,11 +264,15 @@ def check(*functions: Callable[..., Any], cases_dir: Path | None = None,
         known = list(dict.fromkeys(c["function"] for c in cases if c.get("kind") != "defined"))
         functions = tuple(names[n] for n in known if callable(names.get(n)))
         if not functions:
-            _write(stream, "check(): none of the functions with public examples is defined "
-                           f"yet ({', '.join(known)})")
+            _write(
+                stream,
+                "check(): none of the functions with public examples is defined "
+                f"yet ({', '.join(known)})",
+            )
         mine = {c["exercise"] for c in cases if c["function"] in names}
-        defined = [c["function"] for c in cases
-                   if c.get("kind") == "defined" and c["exercise"] in mine]
+        defined = [
+            c["function"] for c in cases if c.get("kind") == "defined" and c["exercise"] in mine
+        ]
     for fn in functions:
         for line in _report(fn, cases, unchecked, names):
             _write(stream, line)
@@ -252,15 +281,17 @@ def check(*functions: Callable[..., Any], cases_dir: Path | None = None,
         if value is None:
             _write(stream, f"· {name}: not defined yet (the training cell makes it)")
         elif is_model(value):
-            _write(stream, f"✔ {name} holds a Keras model (its accuracy is graded, not "
-                           "checked here)")
+            _write(
+                stream, f"✔ {name} holds a Keras model (its accuracy is graded, not checked here)"
+            )
         else:
             _write(stream, f"✘ `{name}` is a {type(value).__name__}, not a Keras model")
     _write(stream, f"({HIDDEN_NOTE})")
 
 
-def _graded_name(fn: Any, cases: list[dict[str, Any]], unchecked: dict[str, str],
-                 names: dict[str, Any]) -> str:
+def _graded_name(
+    fn: Any, cases: list[dict[str, Any]], unchecked: dict[str, str], names: dict[str, Any]
+) -> str:
     """The name the grader would call `fn` by: its own, or a name bound to it in the notebook."""
     known = {c["function"] for c in cases} | set(unchecked)
     own = getattr(fn, "__name__", "")
@@ -270,8 +301,9 @@ def _graded_name(fn: Any, cases: list[dict[str, Any]], unchecked: dict[str, str]
     return aliases[0] if aliases else str(own)
 
 
-def _report(fn: Any, cases: list[dict[str, Any]], unchecked: dict[str, str],
-            names: dict[str, Any]) -> Iterable[str]:
+def _report(
+    fn: Any, cases: list[dict[str, Any]], unchecked: dict[str, str], names: dict[str, Any]
+) -> Iterable[str]:
     if not callable(fn) or not isinstance(getattr(fn, "__name__", None), str):
         yield f"check() takes your functions themselves, e.g. check(conv2d); got {fn!r:.60}"
         return
@@ -282,8 +314,10 @@ def _report(fn: Any, cases: list[dict[str, Any]], unchecked: dict[str, str],
             yield f"{name}: no public examples: {unchecked[name]}"
         else:
             known = ", ".join(dict.fromkeys(c["function"] for c in cases))
-            yield (f"{name}: this release has no public examples of a function of that name "
-                   f"(it has: {known})")
+            yield (
+                f"{name}: this release has no public examples of a function of that name "
+                f"(it has: {known})"
+            )
         return
     results = [(case, *run_case(fn, case)) for case in mine]
     yield f"{name}: {len(mine)} public example{'s' if len(mine) > 1 else ''}"
@@ -315,8 +349,11 @@ def _as_data(value: Any, depth: int = 0) -> Any:
         return [_as_data(v, depth + 1) for v in value]
     if isinstance(value, tuple):
         return tuple(_as_data(v, depth + 1) for v in value)
-    if (not isinstance(value, (np.ndarray, np.generic)) and hasattr(value, "__array__")
-            and hasattr(value, "shape")):
+    if (
+        not isinstance(value, (np.ndarray, np.generic))
+        and hasattr(value, "__array__")
+        and hasattr(value, "shape")
+    ):
         return np.asarray(value)
     return value
 

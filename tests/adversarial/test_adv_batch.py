@@ -37,16 +37,32 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Path:
         helpers.write_notebook(subs, f"{student}_{ex}.ipynb", cells, ex)
     (subs / f"trudy_{EX1}.ipynb").write_text("{ not json", encoding="utf-8")
     out = subs.parent / f"{subs.name}-graded"
-    proc = subprocess.run([CLI, "batch", str(subs), "--out", str(out), "--workers", "2",
-                           "--seed", "5", "--cell-timeout", "60"],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            CLI,
+            "batch",
+            str(subs),
+            "--out",
+            str(out),
+            "--workers",
+            "2",
+            "--seed",
+            "5",
+            "--cell-timeout",
+            "60",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out
 
 
 def report(out: Path, student: str, exercise: str) -> dict[str, object]:
     data: dict[str, object] = json.loads(
-        (out / "students" / student / f"{exercise}.json").read_text(encoding="utf-8"))
+        (out / "students" / student / f"{exercise}.json").read_text(encoding="utf-8")
+    )
     return data
 
 

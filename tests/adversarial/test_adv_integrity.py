@@ -37,29 +37,24 @@ FLAGGED = {
     "get_ipython().events.register('post_run_cell', print)": "event hook",
     "import numpy as np\nnp.allclose = lambda *a, **k: True": "replaces `np.allclose`",
     "import builtins\nbuiltins.open = None": "replaces `builtins.open`",
-    "import keras\nclass M(keras.Model):\n    def predict(self, x):\n        return x":
-        "overrides predict()",
+    "import keras\nclass M(keras.Model):\n    def predict(self, x):\n        return x": "overrides predict()",
     "!ls /work/main/solutions\nimport grader": "imports the grader",  # IPython syntax kept
     "def f(:\n    import grader": "imports the grader",  # does not parse: regex fallback
     # Keras' saving patched: the grader saves with the original, kept before the notebook ran
-    "import keras\nsetattr(keras.Model, 'save', lambda self, p: None)":
-        "setattr(keras.Model, 'save', …)`: Keras' saving patched",
+    "import keras\nsetattr(keras.Model, 'save', lambda self, p: None)": "setattr(keras.Model, 'save', …)`: Keras' saving patched",
     "import keras\nkeras.saving.save_model = print": "replaces `keras.saving.save_model`",
-    "from keras.src.saving import saving_lib\nsaving_lib.save_model = print":
-        "replaces `saving_lib.save_model`: Keras' saving patched",
+    "from keras.src.saving import saving_lib\nsaving_lib.save_model = print": "replaces `saving_lib.save_model`: Keras' saving patched",
     "from keras import Model\nModel.save = print": "replaces `Model.save`: Keras' saving",
     "import keras\ntype.__setattr__(keras.Sequential, 'save', print)": "type.__setattr__",
     "import keras\nvars(keras.Model)['save'] = print": "changes `keras.Model.__dict__`",
     "import keras\nkeras.Model.__dict__.update(save=print)": "changes `keras.Model.__dict__`",
     "cnn_model.save = lambda path: None": "replaces `cnn_model.save`: Keras' saving patched",
     # training on test data (validation on it is fine: see below)
-    "(a, b), (c, d) = keras.datasets.mnist.load_data()\nm.fit(c / 255, d)":
-        "trains on test data: `m.fit(c / 255, d)` uses c, d",
+    "(a, b), (c, d) = keras.datasets.mnist.load_data()\nm.fit(c / 255, d)": "trains on test data: `m.fit(c / 255, d)` uses c, d",
     "model.fit(x_test, y_test, epochs=3)": "trains on test data",
     "model.fit(x=x_test, y=y_test)": "trains on test data",
     "model.train_on_batch(x_test[:32], y_test[:32])": "trains on test data",
-    "import numpy as np\nx_all = np.concatenate([x_train, x_test])\nmodel.fit(x_all, y_all)":
-        "joins training and test data: `np.concatenate([x_train, x_test])`",
+    "import numpy as np\nx_all = np.concatenate([x_train, x_test])\nmodel.fit(x_all, y_all)": "joins training and test data: `np.concatenate([x_train, x_test])`",
     "import tensorflow as tf\nds = tf.data.Dataset.from_tensor_slices((x_test, y_test))\n"
     "model.fit(ds.batch(32), epochs=2)": "trains on test data: `model.fit(ds.batch(32), epochs=2)`",
 }
@@ -73,20 +68,23 @@ def test_scan_flags(source: str) -> None:
     assert any(FLAGGED[source] in f for f in findings), findings
 
 
-@pytest.mark.parametrize("source", [
-    "import numpy as np\nx = np.zeros((3, 3))\nprint('the solutions are below')",
-    "with open('data.csv') as fh:\n    text = fh.read()",
-    "url = 'https://example.org/a/b'\nsep = ' / '.join(['a', 'b'])",
-    "open('/dev/null', 'w').write('x')",
-    "%matplotlib inline\nimport matplotlib.pyplot as plt",
-    "class Net:\n    def predict(self, x):\n        return x",  # not a keras Model
-    "model.fit(x_train, y_train, validation_data=(x_test, y_test))\n"
-    "model.evaluate(x_test, y_test)",  # validating and evaluating on test data is what it is for
-    "import tensorflow as tf\ntest_ds = tf.data.Dataset.from_tensor_slices((x_test, y_test))\n"
-    "model.evaluate(test_ds.batch(32))",
-    "n_test = len(x_test)\nmodel.fit(x_train[:n_test], y_train[:n_test])",  # a length, not data
-    "model.save('my_model.keras')\nsetattr(config, 'epochs', 3)",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import numpy as np\nx = np.zeros((3, 3))\nprint('the solutions are below')",
+        "with open('data.csv') as fh:\n    text = fh.read()",
+        "url = 'https://example.org/a/b'\nsep = ' / '.join(['a', 'b'])",
+        "open('/dev/null', 'w').write('x')",
+        "%matplotlib inline\nimport matplotlib.pyplot as plt",
+        "class Net:\n    def predict(self, x):\n        return x",  # not a keras Model
+        "model.fit(x_train, y_train, validation_data=(x_test, y_test))\n"
+        "model.evaluate(x_test, y_test)",  # validating and evaluating on test data is what it is for
+        "import tensorflow as tf\ntest_ds = tf.data.Dataset.from_tensor_slices((x_test, y_test))\n"
+        "model.evaluate(test_ds.batch(32))",
+        "n_test = len(x_test)\nmodel.fit(x_train[:n_test], y_train[:n_test])",  # a length, not data
+        "model.save('my_model.keras')\nsetattr(config, 'epochs', 3)",
+    ],
+)
 def test_scan_leaves_ordinary_code_alone(source: str) -> None:
     assert integrity.scan(nb_of(source)) == []
 
@@ -114,17 +112,24 @@ def test_python_source_blanks_ipython_syntax_but_keeps_line_numbers() -> None:
 
 
 NOTES = {
-    "defined twice": (nb_of("def conv2d(x):\n    return 1", "def conv2d(x):\n    return 2"),
-                      "the function conv2d is defined 2 times (cells 1 and 2); the last "
-                      "definition that ran (cell 2) was graded"),
-    "markdown": (nb_of("import numpy as np",
-                       markdown={1: "```python\ndef conv2d(x):\n  pass\n```"}),
-                 "cell 2 is a markdown cell but holds the definition of conv2d: it was not run "
-                 "(no code cell defines it)"),
-    "used before defined": (nb_of("y = conv2d(1)", "def conv2d(x):\n    return x"),
-                            "cell 1 uses conv2d before it is defined (cell 2)"),
-    "duplicated": (nb_of("def g():\n    pass", "def g():\n    pass"),
-                   "cells 1 and 2 hold the same code"),
+    "defined twice": (
+        nb_of("def conv2d(x):\n    return 1", "def conv2d(x):\n    return 2"),
+        "the function conv2d is defined 2 times (cells 1 and 2); the last "
+        "definition that ran (cell 2) was graded",
+    ),
+    "markdown": (
+        nb_of("import numpy as np", markdown={1: "```python\ndef conv2d(x):\n  pass\n```"}),
+        "cell 2 is a markdown cell but holds the definition of conv2d: it was not run "
+        "(no code cell defines it)",
+    ),
+    "used before defined": (
+        nb_of("y = conv2d(1)", "def conv2d(x):\n    return x"),
+        "cell 1 uses conv2d before it is defined (cell 2)",
+    ),
+    "duplicated": (
+        nb_of("def g():\n    pass", "def g():\n    pass"),
+        "cells 1 and 2 hold the same code",
+    ),
     "pip": (nb_of("!pip install torch"), "cell 1 installs packages (!pip install torch)"),
     "%pip": (nb_of("%pip install -q torch"), "cell 1 installs packages"),
     "shell": (nb_of("!rm -rf data"), "cell 1 runs shell commands (!rm -rf data)"),
@@ -150,6 +155,7 @@ def test_unknown_kernelspec_is_noted() -> None:
 
 
 def test_a_function_defined_once_and_used_after_has_no_note() -> None:
-    nb = nb_of("def conv2d(x):\n    return x", "y = conv2d(1)",
-               "def later():\n    return conv2d(2)")
+    nb = nb_of(
+        "def conv2d(x):\n    return x", "y = conv2d(1)", "def later():\n    return conv2d(2)"
+    )
     assert integrity.structure_notes(nb, ["conv2d"]) == []

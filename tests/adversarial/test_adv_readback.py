@@ -21,8 +21,9 @@ KEY = "f_0123456789"
 
 def record(out: Path, value: object) -> evidence.Evidence:
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{KEY}.json").write_text(json.dumps({"key": KEY, "status": "returned",
-                                                 "value": value}), encoding="utf-8")
+    (out / f"{KEY}.json").write_text(
+        json.dumps({"key": KEY, "status": "returned", "value": value}), encoding="utf-8"
+    )
     return evidence.read(out, KEY, run_status="ok")
 
 
@@ -61,12 +62,15 @@ def test_links_are_not_followed(tmp_path: Path) -> None:
     assert ev.status == "unreadable" and "link" in ev.error_message
 
 
-@pytest.mark.parametrize("array", [
-    np.zeros(3, dtype=[("a", "f8"), ("b", "i4")]),  # structured: not a plain number array
-    np.array(["1.0", "2.0"]),
-    np.zeros(2, dtype="V8"),
-    np.array(["2020-01-01"], dtype="datetime64[D]"),
-])
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.zeros(3, dtype=[("a", "f8"), ("b", "i4")]),  # structured: not a plain number array
+        np.array(["1.0", "2.0"]),
+        np.zeros(2, dtype="V8"),
+        np.array(["2020-01-01"], dtype="datetime64[D]"),
+    ],
+)
 def test_arrays_that_are_not_plain_numbers_are_refused(array: np.ndarray, tmp_path: Path) -> None:
     np.save(tmp_path / "x.npy", array, allow_pickle=False)
     ev = record(tmp_path, {"__ndarray__": "x.npy"})
@@ -75,11 +79,13 @@ def test_arrays_that_are_not_plain_numbers_are_refused(array: np.ndarray, tmp_pa
 
 @pytest.mark.parametrize("shape", [(10**10,), (2 * 10**9,), (10**6, 10**6), (64,)])
 def test_a_header_that_claims_more_than_the_file_holds_is_refused_unread(
-        shape: tuple[int, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shape: tuple[int, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The header is checked before NumPy allocates what it claims (here up to 7 TiB)."""
     with open(tmp_path / "x.npy", "wb") as fh:
         np.lib.format.write_array_header_1_0(
-            fh, {"descr": "<f8", "fortran_order": False, "shape": shape})
+            fh, {"descr": "<f8", "fortran_order": False, "shape": shape}
+        )
         fh.write(b"\0" * 32)
     monkeypatch.setattr(np, "load", lambda *a, **k: pytest.fail("np.load was reached"))
     ev = record(tmp_path, {"__ndarray__": "x.npy"})

@@ -34,9 +34,16 @@ ROOT = os.geteuid() == 0
 
 # -- the launcher -----------------------------------------------------------------------------
 
+
 def selftest(*args: str, cwd: Path) -> dict[str, object]:
-    out = subprocess.run([sys.executable, "-I", str(sandbox.LAUNCHER), *args, "--selftest"],
-                         cwd=cwd, capture_output=True, text=True, timeout=60, check=True)
+    out = subprocess.run(
+        [sys.executable, "-I", str(sandbox.LAUNCHER), *args, "--selftest"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     report: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
     return report
 
@@ -50,8 +57,10 @@ def grading_root() -> Iterator[Path]:
     shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.mark.skipif(not ROOT or sandbox.capabilities().uid_range is None,
-                    reason="needs root and a machine that allows a separate user")
+@pytest.mark.skipif(
+    not ROOT or sandbox.capabilities().uid_range is None,
+    reason="needs root and a machine that allows a separate user",
+)
 def test_launcher_switches_user_network_and_view(grading_root: Path) -> None:
     uid = sandbox.capabilities().uid_range[0] + 4242  # type: ignore[index]
     os.chmod(grading_root, 0o711)
@@ -59,9 +68,19 @@ def test_launcher_switches_user_network_and_view(grading_root: Path) -> None:
     outside = Path(tempfile.mkdtemp(prefix="cnn-grader-outside-"))
     try:
         report = selftest(
-            "--uid", str(uid), "--no-net", "--mount-ns", "--hide", str(outside),
+            "--uid",
+            str(uid),
+            "--no-net",
+            "--mount-ns",
+            "--hide",
+            str(outside),
             *[a for p in sandbox.python_paths() for a in ("--keep", p)],
-            "--keep", str(grading_root), "--private-tmp", "/tmp", cwd=grading_root / "work")
+            "--keep",
+            str(grading_root),
+            "--private-tmp",
+            "/tmp",
+            cwd=grading_root / "work",
+        )
     finally:
         outside.rmdir()
     assert report["uid_now"] == uid and report["python_ok"] is True
@@ -73,8 +92,13 @@ def test_launcher_switches_user_network_and_view(grading_root: Path) -> None:
 
 
 def test_launcher_passes_no_secrets_to_the_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "MY_PASSWORD", "SSH_AUTH_SOCK",
-                 "CNN_GRADER_BUNDLE_KEY"):
+    for name in (
+        "GITHUB_TOKEN",
+        "AWS_SECRET_ACCESS_KEY",
+        "MY_PASSWORD",
+        "SSH_AUTH_SOCK",
+        "CNN_GRADER_BUNDLE_KEY",
+    ):
         monkeypatch.setenv(name, "s3cr3t")
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
     env = launcher.kernel_env(launcher.parse(["--home", "/h", "--", "python"]))
@@ -96,11 +120,20 @@ def test_blocked_ancestors_are_the_folders_others_cannot_enter(tmp_path: Path) -
 
 # -- the watchdog -------------------------------------------------------------------------------
 
-def make_watchdog(tmp_path: Path, pids: set[int], killed: list[Verdict],
-                  oom: list[int] | None = None) -> Watchdog:
-    return Watchdog(procs=lambda: pids, kill=killed.append, memory_bytes=10 * 2**20,
-                    max_processes=3, disk_bytes=2**20, disk_roots=[tmp_path],
-                    oom_kills=(lambda: oom[0]) if oom is not None else None, disk_every=1)
+
+def make_watchdog(
+    tmp_path: Path, pids: set[int], killed: list[Verdict], oom: list[int] | None = None
+) -> Watchdog:
+    return Watchdog(
+        procs=lambda: pids,
+        kill=killed.append,
+        memory_bytes=10 * 2**20,
+        max_processes=3,
+        disk_bytes=2**20,
+        disk_roots=[tmp_path],
+        oom_kills=(lambda: oom[0]) if oom is not None else None,
+        disk_every=1,
+    )
 
 
 def test_watchdog_stops_too_many_processes(tmp_path: Path) -> None:
@@ -128,8 +161,9 @@ def test_watchdog_trusts_the_cgroup_and_reads_its_oom_kills(tmp_path: Path) -> N
     dog.poll()
     assert killed == []  # the resident memory is the cgroup's business here
     oom[0] = 1  # the Linux kernel killed a process of the group
-    assert dog.take_verdict() == Verdict("MemoryLimit",
-                                         "the notebook used more than 10 MiB of memory")
+    assert dog.take_verdict() == Verdict(
+        "MemoryLimit", "the notebook used more than 10 MiB of memory"
+    )
 
 
 def test_watchdog_stops_a_disk_filler(tmp_path: Path) -> None:
@@ -145,7 +179,8 @@ def test_watchdog_stops_a_disk_filler(tmp_path: Path) -> None:
 
 
 def test_a_kernel_that_died_between_polls_is_still_found_over_the_disk_limit(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """Written faster than the poll, then killed by the per-file cap: the verdict still says
     DiskLimit when the grader asks why the kernel died."""
     killed: list[Verdict] = []
@@ -160,14 +195,17 @@ def test_a_kernel_that_died_between_polls_is_still_found_over_the_disk_limit(
 def test_pages_shared_by_forked_processes_count_once(tmp_path: Path) -> None:
     """200 MB touched, then 3 forks: RSS sums to 800 MB, the memory really used is 200 MB."""
     ready = tmp_path / "ready"
-    code = ("import os, time, numpy as np\n"
-            "a = np.ones(200 * 2**20 // 8)\n"
-            "kids = [os.fork() for _ in range(3) if os.getpid() == PARENT]\n"
-            "if os.getpid() == PARENT:\n"
-            f"    open({str(ready)!r}, 'w').write(' '.join(map(str, [PARENT, *kids])))\n"
-            "time.sleep(30)\n").replace("PARENT", "%d")
-    proc = subprocess.Popen([sys.executable, "-c",
-                             f"import os; exec({code!r} % ((os.getpid(),) * 3))"])
+    code = (
+        "import os, time, numpy as np\n"
+        "a = np.ones(200 * 2**20 // 8)\n"
+        "kids = [os.fork() for _ in range(3) if os.getpid() == PARENT]\n"
+        "if os.getpid() == PARENT:\n"
+        f"    open({str(ready)!r}, 'w').write(' '.join(map(str, [PARENT, *kids])))\n"
+        "time.sleep(30)\n"
+    ).replace("PARENT", "%d")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", f"import os; exec({code!r} % ((os.getpid(),) * 3))"]
+    )
     try:
         deadline = time.monotonic() + 30
         while not (ready.exists() and len(ready.read_text().split()) == 4):
@@ -178,8 +216,7 @@ def test_pages_shared_by_forked_processes_count_once(tmp_path: Path) -> None:
         assert not over_memory(pids, 400 * 2**20)
         assert over_memory(pids, 150 * 2**20)
     finally:
-        for pid in [proc.pid, *(int(p) for p in ready.read_text().split()[1:]
-                                if ready.exists())]:
+        for pid in [proc.pid, *(int(p) for p in ready.read_text().split()[1:] if ready.exists())]:
             try:
                 os.kill(pid, 9)
             except OSError:
@@ -195,16 +232,20 @@ def test_tree_size_counts_allocated_bytes_and_skips_links(tmp_path: Path) -> Non
     assert 100_000 <= size < 200_000
 
 
-@pytest.mark.parametrize(("n", "text"), [(0, "0 bytes"), (1536, "1.5 KiB"),
-                                         (6 * 2**30, "6 GiB"), (200 * 2**20, "200 MiB")])
+@pytest.mark.parametrize(
+    ("n", "text"),
+    [(0, "0 bytes"), (1536, "1.5 KiB"), (6 * 2**30, "6 GiB"), (200 * 2**20, "200 MiB")],
+)
 def test_format_bytes(n: int, text: str) -> None:
     assert format_bytes(n) == text
 
 
 # -- the grading's folders ------------------------------------------------------------------
 
-def test_the_probe_link_replaces_whatever_the_notebook_put_there(grading_root: Path,
-                                                                 tmp_path: Path) -> None:
+
+def test_the_probe_link_replaces_whatever_the_notebook_put_there(
+    grading_root: Path, tmp_path: Path
+) -> None:
     work = grading_root / "work"
     (work / "submission.ipynb").write_text("{}")
     victim = tmp_path / "victim"
@@ -254,8 +295,9 @@ def run_fallback(source: str, tmp_path: Path, limits: Limits) -> kernel.RunResul
     root = tmp_path / "grading"
     (root / "work").mkdir(parents=True)
     box = sandbox.Sandbox(root, root / "work", limits, caps=NOTHING)
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source),
-                                         nbformat.v4.new_code_cell("survivor = 1")])
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(source), nbformat.v4.new_code_cell("survivor = 1")]
+    )
     try:
         return kernel.run(nb, root / "work", limits=limits, guard=box)
     finally:
@@ -264,17 +306,32 @@ def run_fallback(source: str, tmp_path: Path, limits: Limits) -> kernel.RunResul
         assert "ran as root (no separate user: not isolated)" in box.notes()[0] or not ROOT
 
 
-FALLBACK = Limits(cell_timeout=30, notebook_timeout=120, memory_bytes=600 * 2**20,
-                  max_processes=20, disk_bytes=50 * 2**20)
+FALLBACK = Limits(
+    cell_timeout=30,
+    notebook_timeout=120,
+    memory_bytes=600 * 2**20,
+    max_processes=20,
+    disk_bytes=50 * 2**20,
+)
 
 
-@pytest.mark.parametrize(("source", "ename"), [
-    ("import numpy as np\nh = [np.ones(2**20) for _ in range(2000)]", "MemoryLimit"),
-    ("import os, time\nfor _ in range(500):\n    if os.fork() == 0:\n        time.sleep(60)\n"
-     "        os._exit(0)", "ProcessLimit"),
-    ("import time\nfor i in range(100):\n    open(f'f{i}', 'wb').write(b'x' * 2**20)\n"
-     "time.sleep(10)", "DiskLimit"),  # writes faster than the watchdog looks, then lingers
-])
+@pytest.mark.parametrize(
+    ("source", "ename"),
+    [
+        ("import numpy as np\nh = [np.ones(2**20) for _ in range(2000)]", "MemoryLimit"),
+        (
+            "import os, time\nfor _ in range(500):\n    if os.fork() == 0:\n"
+            "        time.sleep(60)\n"
+            "        os._exit(0)",
+            "ProcessLimit",
+        ),
+        (
+            "import time\nfor i in range(100):\n    open(f'f{i}', 'wb').write(b'x' * 2**20)\n"
+            "time.sleep(10)",
+            "DiskLimit",
+        ),  # writes faster than the watchdog looks, then lingers
+    ],
+)
 def test_watchdog_alone_stops_the_bombs(source: str, ename: str, tmp_path: Path) -> None:
     t0 = time.monotonic()
     run = run_fallback(source, tmp_path, FALLBACK)
@@ -285,27 +342,31 @@ def test_watchdog_alone_stops_the_bombs(source: str, ename: str, tmp_path: Path)
 
 
 def test_a_cell_that_ends_over_the_disk_limit_stops_the_kernel_without_any_poll(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The watchdog's thread never runs here: the look taken at the end of every cell alone
     must find the notebook over the disk limit, whatever the speed of the machine (on a fast
     disk a writer can finish between two polls, or meet the per-file cap as an OSError)."""
     monkeypatch.setattr(Watchdog, "start", lambda self: None)
-    run = run_fallback("for i in range(60):\n    open(f'f{i}', 'wb').write(b'x' * 2**20)",
-                       tmp_path, FALLBACK)
+    run = run_fallback(
+        "for i in range(60):\n    open(f'f{i}', 'wb').write(b'x' * 2**20)", tmp_path, FALLBACK
+    )
     problem = run.summary.problems[0]
     assert (problem.cell_index, problem.kind, problem.ename) == (0, "kernel_died", "DiskLimit")
     assert run.summary.cells_executed == 2
 
 
 def test_the_end_of_cell_look_leaves_a_kernel_under_its_limits_alone(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(Watchdog, "start", lambda self: None)
     run = run_fallback("open('f', 'wb').write(b'x' * 2**20)", tmp_path, FALLBACK)
     assert run.summary.problems == [] and run.summary.kernel_restarts == 0
 
 
 def test_tree_size_counts_a_file_by_its_length_before_its_blocks_are_counted(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """A sparse file stands for a file whose blocks the filesystem has not counted yet (ZFS
     and btrfs count them at their next commit): its length is what it costs."""
     with open(tmp_path / "sparse", "wb") as fh:

@@ -57,8 +57,7 @@ def no_leftover_processes() -> Iterator[None]:
 def grade_case(case: Case, folder: Path, **options: object) -> GradeResult:
     path = case.write(folder)
     options.setdefault("limits", case.limits)
-    return grade(path, Options(exercise=case.exercise, seed=helpers.SEED,
-                               **options))  # type: ignore[arg-type]
+    return grade(path, Options(exercise=case.exercise, seed=helpers.SEED, **options))  # type: ignore[arg-type]
 
 
 def assert_expected(case: Case, result: GradeResult) -> None:
@@ -101,8 +100,9 @@ EXTRA: dict[str, Callable[[GradeResult], None]] = {
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_case_gets_its_expected_statuses(case: Case, tmp_path: Path,
-                                         no_leftover_processes: None) -> None:
+def test_case_gets_its_expected_statuses(
+    case: Case, tmp_path: Path, no_leftover_processes: None
+) -> None:
     result = grade_case(case, tmp_path)
     assert_expected(case, result)
     if case.name in EXTRA:
@@ -118,8 +118,9 @@ DEFAULTS = Limits(cell_timeout=120, probe_timeout=20, notebook_timeout=600)
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["memory_bomb", "fork_bomb", "disk_filler"])
-def test_bombs_are_stopped_with_the_default_limits(name: str, tmp_path: Path,
-                                                   no_leftover_processes: None) -> None:
+def test_bombs_are_stopped_with_the_default_limits(
+    name: str, tmp_path: Path, no_leftover_processes: None
+) -> None:
     """The same notebooks, with the limits a course runs with (6 GiB, 256 processes, 2 GiB)."""
     case = by_name(name)
     result = grade_case(case, tmp_path, limits=DEFAULTS)
@@ -130,6 +131,7 @@ def test_bombs_are_stopped_with_the_default_limits(name: str, tmp_path: Path,
 
 # -- outcomes that depend on the isolation in force -------------------------------------------
 
+
 def test_network_is_off_or_the_grading_goes_on(tmp_path: Path) -> None:
     """A connection to a port the test listens on, and a lookup of a PyPI host: with the network
     off both fail at once; either way the grading finishes and says what was in force."""
@@ -138,10 +140,16 @@ def test_network_is_off_or_the_grading_goes_on(tmp_path: Path) -> None:
     listener.listen(1)
     listener.settimeout(0.5)
     port = listener.getsockname()[1]
-    case = Case("network_call", EX2, [
-        DEFS[EX2],
-        f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=5).close()\n",
-        "import urllib.request\nurllib.request.urlopen('https://pypi.org/simple/', timeout=5)\n"])
+    case = Case(
+        "network_call",
+        EX2,
+        [
+            DEFS[EX2],
+            f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=5).close()\n",
+            "import urllib.request\n"
+            "urllib.request.urlopen('https://pypi.org/simple/', timeout=5)\n",
+        ],
+    )
     t0 = time.monotonic()
     result = grade_case(case, tmp_path)
     assert result.score == result.max_score, helpers.describe(result)
@@ -157,7 +165,7 @@ def test_network_is_off_or_the_grading_goes_on(tmp_path: Path) -> None:
     listener.close()
 
 
-FIND_SOLUTIONS = '''
+FIND_SOLUTIONS = """
 import json, os, sys
 def _find(start):
     here = os.path.abspath(start)
@@ -175,7 +183,7 @@ if found:
     for cell in nb["cells"]:
         if cell["cell_type"] == "code" and "def " in "".join(cell["source"]):
             exec("".join(cell["source"]))
-'''
+"""
 
 
 def test_reading_the_solutions_is_flagged_and_hidden_where_isolated(tmp_path: Path) -> None:
@@ -196,8 +204,11 @@ def test_reading_the_solutions_is_flagged_and_hidden_where_isolated(tmp_path: Pa
 def test_the_kernel_cannot_signal_the_grader(tmp_path: Path) -> None:
     if sandbox.capabilities().uid_range is None:
         pytest.skip("the kernel runs as the grader's user here: it could kill the grader")
-    case = Case("kill_the_grader", EX2, [
-        DEFS[EX2], f"import os, signal\nos.kill({os.getpid()}, signal.SIGKILL)\n"])
+    case = Case(
+        "kill_the_grader",
+        EX2,
+        [DEFS[EX2], f"import os, signal\nos.kill({os.getpid()}, signal.SIGKILL)\n"],
+    )
     result = grade_case(case, tmp_path)
     assert result.execution.problems[0].ename == "PermissionError"
     assert result.score == result.max_score

@@ -21,14 +21,14 @@ from typing import Any
 from grader.course import exercises_dir, solutions_dir
 
 ALT_EX01 = {
-    "zero_pad": '''
+    "zero_pad": """
 def zero_pad(x, pad):
     x = np.asarray(x)
     p = (pad, pad) if isinstance(pad, (int, np.integer)) else tuple(int(v) for v in pad)
     widths = [(p[0], p[0]), (p[1], p[1])] + [(0, 0)] * (x.ndim - 2)
     return np.pad(x, widths, mode="constant")
-''',
-    "conv2d": '''
+""",
+    "conv2d": """
 def _pair(v):
     return (int(v), int(v)) if isinstance(v, (int, np.integer)) else (int(v[0]), int(v[1]))
 
@@ -60,21 +60,40 @@ def conv2d(x, kernel, bias=None, stride=1, padding="valid"):
     if bias is not None:
         out = out + np.asarray(bias, dtype=float)
     return out[:, :, 0] if flat else out
-''',
-    "sobel_edges": '''
+""",
+    "sobel_edges": """
 def sobel_edges(image):
     k = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=float)
     gx = conv2d(image, k, padding="same")
     gy = conv2d(image, k.T, padding="same")
     return np.hypot(gx, gy)
-''',
+""",
 }
 
-_RENAMES = {"p": "pp", "widths": "pad_widths", "v": "val", "flat": "is_gray", "sh": "step_r",
-            "sw": "step_c", "kh": "k_rows", "kw": "k_cols", "H": "n_rows", "W": "n_cols",
-            "oh": "out_rows", "ow": "out_cols", "th": "need_r", "tw": "need_c",
-            "out": "result", "i": "r", "j": "c", "patch": "window", "k": "sob",
-            "gx": "grad_x", "gy": "grad_y", "_pair": "_two"}
+_RENAMES = {
+    "p": "pp",
+    "widths": "pad_widths",
+    "v": "val",
+    "flat": "is_gray",
+    "sh": "step_r",
+    "sw": "step_c",
+    "kh": "k_rows",
+    "kw": "k_cols",
+    "H": "n_rows",
+    "W": "n_cols",
+    "oh": "out_rows",
+    "ow": "out_cols",
+    "th": "need_r",
+    "tw": "need_c",
+    "out": "result",
+    "i": "r",
+    "j": "c",
+    "patch": "window",
+    "k": "sob",
+    "gx": "grad_x",
+    "gy": "grad_y",
+    "_pair": "_two",
+}
 
 
 def renamed(code: Mapping[str, str]) -> dict[str, str]:
@@ -115,8 +134,15 @@ def with_functions(nb: dict[str, Any], code: Mapping[str, str]) -> dict[str, Any
 
 def appended(nb: dict[str, Any], *sources: str) -> dict[str, Any]:
     for s in sources:
-        nb["cells"].append({"cell_type": "code", "metadata": {}, "source": s,
-                            "outputs": [], "execution_count": None})
+        nb["cells"].append(
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "source": s,
+                "outputs": [],
+                "execution_count": None,
+            }
+        )
     return nb
 
 
@@ -148,8 +174,14 @@ def fake_grade(task: Any) -> tuple[str, str]:
     if task.student == "raise":
         raise RuntimeError("grader bug")
     time.sleep(0.4)
-    record = {"student": task.student, "pid": os.getpid(), "attempt": task.attempt,
-              "start": start, "end": time.time(), "training": task.training}
+    record = {
+        "student": task.student,
+        "pid": os.getpid(),
+        "attempt": task.attempt,
+        "start": start,
+        "end": time.time(),
+        "training": task.training,
+    }
     Path(task.report_dir, f"{task.student}.json").write_text(json.dumps(record))
     return "ok", json.dumps(record)
 

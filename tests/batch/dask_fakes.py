@@ -22,7 +22,13 @@ def behave(job: Job) -> Reply:
     if task.student == "raise":
         raise RuntimeError("grader bug")
     time.sleep(1.0 if task.training else 0.5)
-    record = {"student": task.student, "pid": os.getpid(), "attempt": task.attempt,
-              "start": start, "end": time.time(), "training": task.training,
-              "omp": os.environ.get("OMP_NUM_THREADS")}
+    record = {
+        "student": task.student,
+        "pid": os.getpid(),
+        "attempt": task.attempt,
+        "start": start,
+        "end": time.time(),
+        "training": task.training,
+        "omp": os.environ.get("OMP_NUM_THREADS"),
+    }
     return Reply("ok", json.dumps(record), html="<p>fake</p>")

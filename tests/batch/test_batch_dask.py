@@ -67,10 +67,15 @@ def _class(root: Path) -> Path:
     return subs
 
 
-def batch(subs: Path, out: Path, *extra: str,
-          timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CLI, "batch", str(subs), "--out", str(out), *OPTS, *extra],
-                          capture_output=True, text=True, timeout=timeout)
+def batch(
+    subs: Path, out: Path, *extra: str, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CLI, "batch", str(subs), "--out", str(out), *OPTS, *extra],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def verdicts(out: Path) -> dict[tuple[str, str], Any]:
@@ -79,12 +84,16 @@ def verdicts(out: Path) -> dict[tuple[str, str], Any]:
     for r in gradebook_rows(out).values():
         checks = json.loads(r["result"])["checks"] if r["result"] else []
         found[(r["student"], r["exercise"])] = (
-            r["status"], r["score"], [(c["id"], c["status"], c["score"]) for c in checks])
+            r["status"],
+            r["score"],
+            [(c["id"], c["status"], c["score"]) for c in checks],
+        )
     return found
 
 
 def test_same_gradebook_as_the_local_executor_on_a_local_cluster_and_an_external_scheduler(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """One test, so that the local executor's run (the reference) is made once."""
     subs = _class(tmp_path)
     local = tmp_path / "local"
@@ -119,19 +128,48 @@ def _external_cluster(tmp_path: Path) -> Iterator[str]:
     """`dask scheduler` and `dask worker --nthreads 2`, as an instructor would start them."""
     sched_file = tmp_path / "scheduler.json"
     env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"}
-    procs = [subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1",
-                               "--port", "0", "--no-dashboard", "--scheduler-file",
-                               str(sched_file)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)]
+    procs = [
+        subprocess.Popen(
+            [
+                str(BIN / "dask"),
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                str(sched_file),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    ]
     try:
         deadline = time.monotonic() + 60
         while not sched_file.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
         address = json.loads(sched_file.read_text())["address"]
-        procs.append(subprocess.Popen(
-            [str(BIN / "dask"), "worker", address, "--nthreads", "2", "--no-dashboard",
-             "--memory-limit", "0", "--local-directory", str(tmp_path / "worker")],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        procs.append(
+            subprocess.Popen(
+                [
+                    str(BIN / "dask"),
+                    "worker",
+                    address,
+                    "--nthreads",
+                    "2",
+                    "--no-dashboard",
+                    "--memory-limit",
+                    "0",
+                    "--local-directory",
+                    str(tmp_path / "worker"),
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         yield address
     finally:
         for p in reversed(procs):
@@ -182,29 +220,33 @@ def _cgroups_of(pid: int) -> list[Path]:
         pre, _, post = line.partition(" - ")
         fields, post_fields = pre.split(), post.split()
         if len(post_fields) >= 3 and post_fields[0] in ("cgroup", "cgroup2"):
-            for opt in (post_fields[2].split(",") if post_fields[0] == "cgroup" else [""]):
+            for opt in post_fields[2].split(",") if post_fields[0] == "cgroup" else [""]:
                 mounts.setdefault(opt, Path(fields[4]))
     for line in lines:
         _, controllers, path = line.split(":", 2)
         if "cnn-grader-" not in path:
             continue
-        for c in (controllers.split(",") if controllers else [""]):
+        for c in controllers.split(",") if controllers else [""]:
             if c in mounts:
                 found.append(mounts[c] / path.lstrip("/"))
     return found
 
 
 def test_a_worker_killed_mid_grading_takes_its_kernel_and_the_task_is_graded_once(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     subs = tmp_path / "subs"
     subs.mkdir()
     for name in FAST:
         shutil.copy(BUNDLED / f"{name}.ipynb", subs / f"{name}.ipynb")
     write(subs / "gus_ex01.ipynb", appended(solution("ex01_convolution"), INFINITE_LOOP))
     out = tmp_path / "out"
-    proc = subprocess.Popen([CLI, "batch", str(subs), "--out", str(out), *OPTS, "--workers",
-                             "2", "--executor", "dask"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [CLI, "batch", str(subs), "--out", str(out), *OPTS, "--workers", "2", "--executor", "dask"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     kernel = None
     deadline = time.monotonic() + 120
     while kernel is None and time.monotonic() < deadline and proc.poll() is None:
@@ -240,8 +282,18 @@ def test_driver_killed_mid_run_leaves_nothing_running_and_resumes(tmp_path: Path
         shutil.copy(BUNDLED / f"{name}.ipynb", subs / f"{name}.ipynb")
     write(subs / "fay_ex02.ipynb", starter("ex02_pooling"))
     out = tmp_path / "out"
-    cmd = [CLI, "batch", str(subs), "--out", str(out), *OPTS, "--workers", "1",
-           "--executor", "dask"]
+    cmd = [
+        CLI,
+        "batch",
+        str(subs),
+        "--out",
+        str(out),
+        *OPTS,
+        "--workers",
+        "1",
+        "--executor",
+        "dask",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while not gradebook_rows(out) and time.monotonic() < deadline and proc.poll() is None:
@@ -266,19 +318,32 @@ def test_driver_killed_mid_run_leaves_nothing_running_and_resumes(tmp_path: Path
 
 
 def _task(key: int, student: str, path: Path, training: bool = False) -> Task:
-    return Task(key=key, student=student, exercise="ex01_convolution", path=str(path), seed=0,
-                profile="smoke", cell_timeout=None, notebook_timeout=None,
-                report_dir=str(path.parent / "reports" / student), report_stem="x",
-                training=training)
+    return Task(
+        key=key,
+        student=student,
+        exercise="ex01_convolution",
+        path=str(path),
+        seed=0,
+        profile="smoke",
+        cell_timeout=None,
+        notebook_timeout=None,
+        report_dir=str(path.parent / "reports" / student),
+        report_stem="x",
+        training=training,
+    )
 
 
-def _run(executor: DaskExecutor, tasks: list[Task], *, deadline: float = 60
-         ) -> tuple[dict[str, list[Finished]], list[str]]:
+def _run(
+    executor: DaskExecutor, tasks: list[Task], *, deadline: float = 60
+) -> tuple[dict[str, list[Finished]], list[str]]:
     done: dict[str, list[Finished]] = {}
     retried: list[str] = []
-    executor.run(tasks, deadline_s=lambda t: deadline,
-                 on_finish=lambda f: done.setdefault(f.task.student, []).append(f),
-                 on_retry=lambda t, why: retried.append(t.student))
+    executor.run(
+        tasks,
+        deadline_s=lambda t: deadline,
+        on_finish=lambda f: done.setdefault(f.task.student, []).append(f),
+        on_retry=lambda t, why: retried.append(t.student),
+    )
     return done, retried
 
 
@@ -289,10 +354,17 @@ def test_gpu_share_lets_two_trainings_share_one_gpu(tmp_path: Path) -> None:
     nb = write(tmp_path / "nb.ipynb", "{}")
     tasks = [_task(i, f"t{i}", nb, training=True) for i in range(6)]
     tasks += [_task(10 + i, f"n{i}", nb) for i in range(2)]
-    with make_cluster(n_workers=1, threads_per_worker=4, resources={"GPU": 1}, processes=True,
-                      memory_limit=0, dashboard_address=":0") as cluster:
-        executor = DaskExecutor(address=cluster.scheduler_address, gpu_share=0.5,
-                                handler=behave, note=lambda s: None).connect()
+    with make_cluster(
+        n_workers=1,
+        threads_per_worker=4,
+        resources={"GPU": 1},
+        processes=True,
+        memory_limit=0,
+        dashboard_address=":0",
+    ) as cluster:
+        executor = DaskExecutor(
+            address=cluster.scheduler_address, gpu_share=0.5, handler=behave, note=lambda s: None
+        ).connect()
         done, _ = _run(executor, tasks)
     assert sorted(done) == sorted(t.student for t in tasks)
     runs = [json.loads(f[0].payload) for f in done.values()]
@@ -312,8 +384,7 @@ def test_gpu_share_lets_two_trainings_share_one_gpu(tmp_path: Path) -> None:
     assert (tmp_path / "reports" / "t0" / "x.html").read_text() == "<p>fake</p>"
 
 
-def test_workers_that_crash_hang_or_raise_fail_only_their_task_once_retried(
-        tmp_path: Path) -> None:
+def test_workers_that_crash_hang_or_raise_fail_only_their_task_once_retried(tmp_path: Path) -> None:
     nb = write(tmp_path / "nb.ipynb", "{}")
     names = ["ok1", "crash", "crash_once", "raise", "hang", "ok2"]
     executor = DaskExecutor(workers=2, handler=behave, note=lambda s: None)
@@ -321,8 +392,13 @@ def test_workers_that_crash_hang_or_raise_fail_only_their_task_once_retried(
     done, retried = _run(executor, [_task(i, n, nb) for i, n in enumerate(names)], deadline=3)
     assert time.monotonic() - t0 < 100
     assert {n: [f.kind for f in fs] for n, fs in done.items()} == {
-        "ok1": ["ok"], "crash": ["failed"], "crash_once": ["ok"], "raise": ["failed"],
-        "hang": ["failed"], "ok2": ["ok"]}, "one result each"
+        "ok1": ["ok"],
+        "crash": ["failed"],
+        "crash_once": ["ok"],
+        "raise": ["failed"],
+        "hang": ["failed"],
+        "ok2": ["ok"],
+    }, "one result each"
     # (a task on a worker that another one's crash took down may be tried again as well)
     assert {"crash", "crash_once", "hang", "raise"} <= set(retried)
     for name in ("crash", "crash_once", "raise", "hang"):
@@ -334,8 +410,15 @@ def test_workers_that_crash_hang_or_raise_fail_only_their_task_once_retried(
 
 def test_the_command_line_builds_the_executor() -> None:
     def args(**kw: Any) -> Namespace:
-        base = {"executor": "local", "scheduler": None, "scheduler_file": None, "workers": None,
-                "gpu_share": 1.0, "training_workers": None, "require_sandbox": False}
+        base = {
+            "executor": "local",
+            "scheduler": None,
+            "scheduler_file": None,
+            "workers": None,
+            "gpu_share": 1.0,
+            "training_workers": None,
+            "require_sandbox": False,
+        }
         return Namespace(**{**base, **kw})
 
     assert executor_for(args()) is None

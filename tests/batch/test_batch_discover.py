@@ -32,13 +32,23 @@ def test_every_layout_and_a_zip_in_one_folder(tmp_path: Path) -> None:
     write(subs / "carol_x_ex01.ipynb", _nb(None))  # flat
     write(subs / "dave_whatever.ipynb", _nb("ex02_pooling"))  # metadata wins
     write(subs / ".ipynb_checkpoints/erin_ex01-checkpoint.ipynb", _nb(None))  # ignored
-    zip_of(subs / "late.zip", {"late/submitted/gina/ex01_convolution/ex01.ipynb": _nb(None),
-                               "harry_ex03.ipynb": _nb(None)})
+    zip_of(
+        subs / "late.zip",
+        {
+            "late/submitted/gina/ex01_convolution/ex01.ipynb": _nb(None),
+            "harry_ex03.ipynb": _nb(None),
+        },
+    )
     found = discover(subs, extract_to=tmp_path / "out/.extracted")
     got = {(s.student, s.exercise, s.layout) for s in found.submissions}
-    assert got == {("alice", "ex02_pooling", "nbgrader"), ("bob", "ex03_parameters", "folder"),
-                   ("carol", "ex01_convolution", "flat"), ("dave", "ex02_pooling", "flat"),
-                   ("gina", "ex01_convolution", "nbgrader"), ("harry", "ex03_parameters", "flat")}
+    assert got == {
+        ("alice", "ex02_pooling", "nbgrader"),
+        ("bob", "ex03_parameters", "folder"),
+        ("carol", "ex01_convolution", "flat"),
+        ("dave", "ex02_pooling", "flat"),
+        ("gina", "ex01_convolution", "nbgrader"),
+        ("harry", "ex03_parameters", "flat"),
+    }
     gina = next(s for s in found.submissions if s.student == "gina")
     assert gina.label.startswith("late.zip:") and gina.path.is_file()
     assert gina.path.is_relative_to(tmp_path / "out/.extracted")
@@ -65,8 +75,9 @@ def test_two_notebooks_for_one_exercise_keep_the_newest(tmp_path: Path) -> None:
 def test_the_output_folder_inside_the_submissions_is_skipped(tmp_path: Path) -> None:
     write(tmp_path / "s/amy_ex01.ipynb", _nb(None))
     write(tmp_path / "s/graded/reports/old_ex01.ipynb", _nb(None))
-    found = discover(tmp_path / "s", extract_to=tmp_path / "s/graded/.x",
-                     exclude=(tmp_path / "s/graded",))
+    found = discover(
+        tmp_path / "s", extract_to=tmp_path / "s/graded/.x", exclude=(tmp_path / "s/graded",)
+    )
     assert [s.student for s in found.submissions] == ["amy"]
 
 
@@ -82,7 +93,8 @@ def test_links_and_special_files_are_skipped_with_a_warning(tmp_path: Path) -> N
     assert sorted(found.warnings) == [
         "skipped ben_ex01.ipynb: not a regular file (only regular files are graded)",
         "skipped cat_ex01.ipynb: a link (only regular files are graded)",
-        "skipped dee_ex01.ipynb: a link (only regular files are graded)"]
+        "skipped dee_ex01.ipynb: a link (only regular files are graded)",
+    ]
 
 
 def test_zip_members_cannot_leave_the_target(tmp_path: Path) -> None:
@@ -104,14 +116,16 @@ def test_zip_members_cannot_leave_the_target(tmp_path: Path) -> None:
 
 
 def test_zip_bomb_is_cut_off_while_streaming(tmp_path: Path) -> None:
-    archive = zip_of(tmp_path / "bomb.zip", {"a_ex01.ipynb": b"0" * 3_000_000,
-                                             "b_ex01.ipynb": b"{}"})
+    archive = zip_of(
+        tmp_path / "bomb.zip", {"a_ex01.ipynb": b"0" * 3_000_000, "b_ex01.ipynb": b"{}"}
+    )
     got = extract_notebooks(archive, tmp_path / "x", max_member_bytes=1_000_000)
     assert [p.name for p in got.files] == ["b_ex01.ipynb"]
     assert "a_ex01.ipynb" in got.skipped[0]
     with pytest.raises(ConfigurationError, match="zip bomb"):
-        extract_notebooks(archive, tmp_path / "y", max_total_bytes=2_000_000,
-                          max_member_bytes=10_000_000)
+        extract_notebooks(
+            archive, tmp_path / "y", max_total_bytes=2_000_000, max_member_bytes=10_000_000
+        )
 
 
 def test_a_file_that_is_not_a_zip_is_the_instructors_problem(tmp_path: Path) -> None:
@@ -128,10 +142,16 @@ def test_student_slug_is_safe_and_unique() -> None:
 
 
 def test_a_zip_given_directly_is_a_class(tmp_path: Path) -> None:
-    archive = zip_of(tmp_path / "week1.zip", {
-        "week1/amy_ex01.ipynb": _nb(None),  # the zip's own top folder is not a student
-        "week1/submitted/bo/ex02_pooling/any_name.ipynb": _nb(None)})
+    archive = zip_of(
+        tmp_path / "week1.zip",
+        {
+            "week1/amy_ex01.ipynb": _nb(None),  # the zip's own top folder is not a student
+            "week1/submitted/bo/ex02_pooling/any_name.ipynb": _nb(None),
+        },
+    )
     found = discover(archive, extract_to=tmp_path / "out/.extracted")
     assert {(s.student, s.exercise, s.layout) for s in found.submissions} == {
-        ("amy", "ex01_convolution", "flat"), ("bo", "ex02_pooling", "nbgrader")}
+        ("amy", "ex01_convolution", "flat"),
+        ("bo", "ex02_pooling", "nbgrader"),
+    }
     assert all(s.label.startswith("week1.zip:") for s in found.submissions)

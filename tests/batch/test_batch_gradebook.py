@@ -9,9 +9,19 @@ from grader.batch.gradebook import Entry, Gradebook
 
 
 def _entry(**kw: object) -> Entry:
-    base: dict[str, object] = dict(student="alice", exercise="ex01_convolution", path="a.ipynb",
-                                   sha256="aa", grader_version="1", config="c", seed=3,
-                                   status="ok", score=7.0, max_score=10.0, graded_at="now")
+    base: dict[str, object] = dict(
+        student="alice",
+        exercise="ex01_convolution",
+        path="a.ipynb",
+        sha256="aa",
+        grader_version="1",
+        config="c",
+        seed=3,
+        status="ok",
+        score=7.0,
+        max_score=10.0,
+        graded_at="now",
+    )
     base.update(kw)
     return Entry(**base)  # type: ignore[arg-type]
 
@@ -57,8 +67,10 @@ def test_similarity_is_replaced_per_exercise(tmp_path: Path) -> None:
         gb.replace_similarity("ex01_convolution", [("a", "b", 0.95)])
         gb.replace_similarity("ex02_pooling", [("c", "d", 0.91)])
         gb.replace_similarity("ex01_convolution", [("a", "e", 0.99)])
-        assert gb.similarity() == [("ex01_convolution", "a", "e", 0.99),
-                                   ("ex02_pooling", "c", "d", 0.91)]
+        assert gb.similarity() == [
+            ("ex01_convolution", "a", "e", 0.99),
+            ("ex02_pooling", "c", "d", 0.91),
+        ]
 
 
 def test_public_surface_of_the_batch_package_is_small() -> None:
@@ -67,8 +79,7 @@ def test_public_surface_of_the_batch_package_is_small() -> None:
     assert sorted(grader.batch.__all__) == ["BatchOptions", "BatchSummary", "run", "run_batch"]
 
 
-def test_a_schema_1_gradebook_opens_and_its_grader_failures_are_migrated(
-        tmp_path: Path) -> None:
+def test_a_schema_1_gradebook_opens_and_its_grader_failures_are_migrated(tmp_path: Path) -> None:
     """Schema 1 wrote a grader failure as "error" (a check status's word) and results documents
     without `schema_version`: both still read, the first as `BatchOutcome.GRADER_FAILURE`."""
     from grader.batch import gradebook
@@ -78,17 +89,21 @@ def test_a_schema_1_gradebook_opens_and_its_grader_failures_are_migrated(
     db = sqlite3.connect(path)
     db.executescript(gradebook._SCHEMA)
     db.execute("INSERT INTO meta VALUES ('schema', '1')")
-    document = ('{"exercise": "ex01_convolution", "title": "Convolution", "score": 1.0, '
-                '"max_score": 2.0, "execution": {"status": "ok", "duration_s": 1.5}, '
-                '"checks": [{"id": "a", "status": "passed", "score": 1.0, "max_score": 1.0}, '
-                '{"id": "b", "status": "error", "score": 0.0, "max_score": 1.0, '
-                '"message": "internal"}], "notebook": "a.ipynb", "seed": 3, '
-                '"profile": "smoke", "grader_version": "0.1.0", "graded_at": "then"}')
+    document = (
+        '{"exercise": "ex01_convolution", "title": "Convolution", "score": 1.0, '
+        '"max_score": 2.0, "execution": {"status": "ok", "duration_s": 1.5}, '
+        '"checks": [{"id": "a", "status": "passed", "score": 1.0, "max_score": 1.0}, '
+        '{"id": "b", "status": "error", "score": 0.0, "max_score": 1.0, '
+        '"message": "internal"}], "notebook": "a.ipynb", "seed": 3, '
+        '"profile": "smoke", "grader_version": "0.1.0", "graded_at": "then"}'
+    )
     for student, status, result in (("alice", "ok", document), ("bob", "error", None)):
-        db.execute("INSERT INTO submissions (student, exercise, path, sha256, grader_version, "
-                   "config, seed, status, score, max_score, result, graded_at) VALUES "
-                   "(?, 'ex01_convolution', 'a.ipynb', 'aa', '1', 'c', 3, ?, 1, 2, ?, 'then')",
-                   (student, status, result))
+        db.execute(
+            "INSERT INTO submissions (student, exercise, path, sha256, grader_version, "
+            "config, seed, status, score, max_score, result, graded_at) VALUES "
+            "(?, 'ex01_convolution', 'a.ipynb', 'aa', '1', 'c', 3, ?, 1, 2, ?, 'then')",
+            (student, status, result),
+        )
     db.commit()
     db.close()
     with Gradebook(path) as gb:
@@ -97,10 +112,13 @@ def test_a_schema_1_gradebook_opens_and_its_grader_failures_are_migrated(
         assert not gb.is_fresh(bob, sha256="aa", grader_version="1", config="c")
         row = alice.row()
         assert row.status is BatchOutcome.OK and row.title == "Convolution"
-        assert [(c.id, c.status) for c in row.checks] == [("a", CheckStatus.PASSED),
-                                                          ("b", CheckStatus.ERROR)]
+        assert [(c.id, c.status) for c in row.checks] == [
+            ("a", CheckStatus.PASSED),
+            ("b", CheckStatus.ERROR),
+        ]
     raw = sqlite3.connect(path)
     assert raw.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)
     assert raw.execute("SELECT status FROM submissions WHERE student = 'bob'").fetchone() == (
-        "grader_failure",)
+        "grader_failure",
+    )
     raw.close()

@@ -26,14 +26,31 @@ TEST_KEYS = {"name", "status", "score", "message", "test_code", "filename", "lin
 
 
 def _result(*statuses: CheckStatus) -> GradeResult:
-    checks = [CheckResult(id=f"check_{i}", status=s, score=points_for(s, 2.0), max_score=2.0,
-                          title=f"Check {i}", message="" if s is CheckStatus.PASSED else "wrong",
-                          hint="look again", call=f"f(x{i})")
-              for i, s in enumerate(statuses)]
-    return GradeResult(exercise="ex01_convolution", title="Convolution", notebook="hw.ipynb",
-                       seed=1, profile="smoke",
-                       execution=ExecutionSummary(status=ExecutionStatus.OK, duration_s=2.4),
-                       checks=checks, grader_version="0", graded_at="now", duration_s=3.6)
+    checks = [
+        CheckResult(
+            id=f"check_{i}",
+            status=s,
+            score=points_for(s, 2.0),
+            max_score=2.0,
+            title=f"Check {i}",
+            message="" if s is CheckStatus.PASSED else "wrong",
+            hint="look again",
+            call=f"f(x{i})",
+        )
+        for i, s in enumerate(statuses)
+    ]
+    return GradeResult(
+        exercise="ex01_convolution",
+        title="Convolution",
+        notebook="hw.ipynb",
+        seed=1,
+        profile="smoke",
+        execution=ExecutionSummary(status=ExecutionStatus.OK, duration_s=2.4),
+        checks=checks,
+        grader_version="0",
+        graded_at="now",
+        duration_s=3.6,
+    )
 
 
 def _decode(value: str) -> dict[str, Any]:
@@ -41,8 +58,9 @@ def _decode(value: str) -> dict[str, Any]:
 
 
 def test_classroom_document_has_exactly_the_reporters_fields() -> None:
-    r = _result(CheckStatus.PASSED, CheckStatus.FAILED, CheckStatus.NOT_ATTEMPTED,
-                CheckStatus.TIMEOUT)
+    r = _result(
+        CheckStatus.PASSED, CheckStatus.FAILED, CheckStatus.NOT_ATTEMPTED, CheckStatus.TIMEOUT
+    )
     doc = _decode(encode(to_classroom([r])))
     assert set(doc) == {"version", "status", "max_score", "tests"}
     assert (doc["version"], doc["status"], doc["max_score"]) == (1, "fail", 8)
@@ -61,13 +79,13 @@ def test_classroom_status_is_error_only_for_grader_errors() -> None:
     assert doc["status"] == "error" and doc["tests"][1]["status"] == "error"
 
 
-def test_classroom_output_goes_to_github_output_when_set(tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_classroom_output_goes_to_github_output_when_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     target = tmp_path / "github_output"
     target.write_text("earlier=1\n")
     value = emit([_result(CheckStatus.PASSED)], env={"GITHUB_OUTPUT": str(target)})
-    assert target.read_text().splitlines() == ["earlier=1", f"result={value}",
-                                               "runners=c01check0"]
+    assert target.read_text().splitlines() == ["earlier=1", f"result={value}", "runners=c01check0"]
     assert capsys.readouterr().out == ""
     emit([_result(CheckStatus.PASSED)], env={})
     assert _decode(capsys.readouterr().out.strip())["status"] == "pass"
@@ -77,25 +95,49 @@ def test_gradescope_results_have_the_harness_fields(tmp_path: Path) -> None:
     r = _result(CheckStatus.PASSED, CheckStatus.TIMEOUT)
     path = write_results([r], tmp_path / "results" / "results.json")
     doc = json.loads(path.read_text())
-    assert set(doc) == {"score", "output", "tests", "execution_time", "visibility",
-                        "output_format", "test_output_format"}
+    assert set(doc) == {
+        "score",
+        "output",
+        "tests",
+        "execution_time",
+        "visibility",
+        "output_format",
+        "test_output_format",
+    }
     assert doc["output_format"] == doc["test_output_format"] == "md"
     assert (doc["score"], doc["execution_time"], doc["visibility"]) == (2.0, 4, "visible")
-    assert doc["tests"][1] == {"name": "Check 1", "score": 0.0, "max_score": 2.0,
-                               "status": "failed", "output": "wrong\nHint: look again",
-                               "visibility": "visible"}
+    assert doc["tests"][1] == {
+        "name": "Check 1",
+        "score": 0.0,
+        "max_score": 2.0,
+        "status": "failed",
+        "output": "wrong\nHint: look again",
+        "visibility": "visible",
+    }
     assert to_gradescope([r])["tests"][0]["status"] == "passed"
 
 
 def test_grade_command_writes_classroom_and_gradescope_outputs(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     gh = tmp_path / "gh_output"
     monkeypatch.setenv("GITHUB_OUTPUT", str(gh))
     for name in ("GITHUB_ENV", "GITHUB_STEP_SUMMARY"):  # never the real ones of a CI job
         monkeypatch.setenv(name, str(tmp_path / name))
-    code = main(["grade", str(solutions_dir() / "ex01_convolution.ipynb"), "--seed", "5",
-                 "--out", str(tmp_path / "reports"), "--classroom", "--gradescope",
-                 "--gradescope-out", str(tmp_path / "gs" / "results.json")])
+    code = main(
+        [
+            "grade",
+            str(solutions_dir() / "ex01_convolution.ipynb"),
+            "--seed",
+            "5",
+            "--out",
+            str(tmp_path / "reports"),
+            "--classroom",
+            "--gradescope",
+            "--gradescope-out",
+            str(tmp_path / "gs" / "results.json"),
+        ]
+    )
     assert code == 0
     line, runners = gh.read_text().splitlines()
     doc = _decode(line.removeprefix("result="))

@@ -15,23 +15,52 @@ HOSTILE = "<script>alert('x')</script>"
 
 
 def _checks(*statuses: str, message: str = "") -> tuple[CheckEntry, ...]:
-    return tuple(CheckEntry(id=f"c{i}", status=s, score=1.0 if s == "passed" else 0.0,
-                            max_score=1.0, title=f"check {i}",
-                            message="" if s == "passed" else message)
-                 for i, s in enumerate(statuses))
+    return tuple(
+        CheckEntry(
+            id=f"c{i}",
+            status=s,
+            score=1.0 if s == "passed" else 0.0,
+            max_score=1.0,
+            title=f"check {i}",
+            message="" if s == "passed" else message,
+        )
+        for i, s in enumerate(statuses)
+    )
 
 
 ENTRIES = [
-    ClassEntry("alice", "ex01_convolution", "ok", 2, 2, _checks("passed", "passed"),
-               report="reports/alice/ex01_convolution.html", title="Convolution"),
-    ClassEntry("bob", "ex01_convolution", "ok", 1, 2,
-               _checks("passed", "failed", message="expected shape (4, 4, 3), got (3, 3, 3)"),
-               report="reports/bob/ex01_convolution.html"),
-    ClassEntry(HOSTILE, "ex01_convolution", "timeout", 0, 2,
-               _checks("failed", "failed", message="expected shape (5, 5, 3), got (2, 2, 3)"),
-               report="reports/x-123/ex01_convolution.html", message="cell 3 timed out"),
-    ClassEntry("=cmd|' /C calc'!A0", "ex02_pooling", "invalid_notebook", 0, 1,
-               _checks("not_attempted")),
+    ClassEntry(
+        "alice",
+        "ex01_convolution",
+        "ok",
+        2,
+        2,
+        _checks("passed", "passed"),
+        report="reports/alice/ex01_convolution.html",
+        title="Convolution",
+    ),
+    ClassEntry(
+        "bob",
+        "ex01_convolution",
+        "ok",
+        1,
+        2,
+        _checks("passed", "failed", message="expected shape (4, 4, 3), got (3, 3, 3)"),
+        report="reports/bob/ex01_convolution.html",
+    ),
+    ClassEntry(
+        HOSTILE,
+        "ex01_convolution",
+        "timeout",
+        0,
+        2,
+        _checks("failed", "failed", message="expected shape (5, 5, 3), got (2, 2, 3)"),
+        report="reports/x-123/ex01_convolution.html",
+        message="cell 3 timed out",
+    ),
+    ClassEntry(
+        "=cmd|' /C calc'!A0", "ex02_pooling", "invalid_notebook", 0, 1, _checks("not_attempted")
+    ),
     ClassEntry("erin", "", "unknown_exercise", message="cannot tell which exercise"),
     ClassEntry("frank", "ex02_pooling", "error", 0, 1, message="worker died"),
 ]
@@ -42,7 +71,8 @@ def test_csv_has_a_row_per_student_with_exercise_and_check_columns() -> None:
     rows = list(csv.DictReader(io.StringIO(render_csv(ENTRIES, PAIRS))))
     students = sorted(e.student for e in ENTRIES)
     assert [r["student"] for r in rows] == [
-        "'" + s if s.startswith("=") else s for s in students], "formulas are defused"
+        "'" + s if s.startswith("=") else s for s in students
+    ], "formulas are defused"
     header = list(rows[0])
     assert header[:6] == ["student", "ex01.score", "ex01.max", "ex01.status", "ex01.c0", "ex01.c1"]
     assert header[-3:] == ["total", "max_total", "similarity"]
@@ -68,8 +98,11 @@ def test_dashboard_counts_one_mistake_once_and_lists_problems() -> None:
     html = render_dashboard(ENTRIES, PAIRS)
     message = "expected shape (#, #, #), got (#, #, #)"
     assert normalise_message("expected shape (4, 4, 3), got (3.5, 3, -3)") == message
-    row = re.search(r"<tr><td class=\"num\">(\d+)</td><td class=\"mono\">c1</td><td><span "
-                    r"class=\"msg\">" + re.escape(message), html)
+    row = re.search(
+        r"<tr><td class=\"num\">(\d+)</td><td class=\"mono\">c1</td><td><span "
+        r"class=\"msg\">" + re.escape(message),
+        html,
+    )
     assert row and row.group(1) == "2", "bob and the hostile name share one normalised message"
     problems = html.split('id="problems"')[1].split("</section>")[0]
     for label in ("Timed out", "Not a valid notebook", "Unknown exercise", "Grader failure"):
@@ -78,10 +111,13 @@ def test_dashboard_counts_one_mistake_once_and_lists_problems() -> None:
 
 
 def test_normalising_keeps_the_digits_that_belong_to_names() -> None:
-    assert (normalise_message("conv2d(x (7, 7, 3), kernel=k1, stride=2) raised ValueError")
-            == "conv2d(x (#, #, #), kernel=k1, stride=#) raised ValueError")
-    assert normalise_message("max_pool2d: expected -0.5, got 1e-3") == \
-        "max_pool2d: expected #, got #"
+    assert (
+        normalise_message("conv2d(x (7, 7, 3), kernel=k1, stride=2) raised ValueError")
+        == "conv2d(x (#, #, #), kernel=k1, stride=#) raised ValueError"
+    )
+    assert (
+        normalise_message("max_pool2d: expected -0.5, got 1e-3") == "max_pool2d: expected #, got #"
+    )
 
 
 def test_progress_writes_plain_lines_when_not_a_terminal() -> None:

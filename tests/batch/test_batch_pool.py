@@ -17,17 +17,35 @@ from grader.batch.worker import Task
 
 
 def _task(key: int, student: str, log: Path, training: bool = False) -> Task:
-    return Task(key=key, student=student, exercise="ex01_convolution", path="", seed=0,
-                profile="smoke", cell_timeout=None, notebook_timeout=None, report_dir=str(log),
-                report_stem="x", training=training)
+    return Task(
+        key=key,
+        student=student,
+        exercise="ex01_convolution",
+        path="",
+        seed=0,
+        profile="smoke",
+        cell_timeout=None,
+        notebook_timeout=None,
+        report_dir=str(log),
+        report_stem="x",
+        training=training,
+    )
 
 
-def _run(tasks: list[Task], *, deadline: float = 60, **kw: int) -> tuple[dict[str, Finished], list[str]]:
+def _run(
+    tasks: list[Task], *, deadline: float = 60, **kw: int
+) -> tuple[dict[str, Finished], list[str]]:
     done: dict[str, Finished] = {}
     retried: list[str] = []
-    run_tasks(tasks, workers=kw.get("workers", 2), training_workers=kw.get("training", 1),
-              deadline_s=lambda t: deadline, on_finish=lambda f: done.__setitem__(f.task.student, f),
-              on_retry=lambda t, why: retried.append(t.student), handler=fake_grade)
+    run_tasks(
+        tasks,
+        workers=kw.get("workers", 2),
+        training_workers=kw.get("training", 1),
+        deadline_s=lambda t: deadline,
+        on_finish=lambda f: done.__setitem__(f.task.student, f),
+        on_retry=lambda t, why: retried.append(t.student),
+        handler=fake_grade,
+    )
     return done, retried
 
 
@@ -35,8 +53,13 @@ def test_one_dead_or_broken_worker_fails_only_its_own_task(tmp_path: Path) -> No
     names = ["ok1", "crash", "crash_once", "raise", "ok2", "ok3"]
     done, retried = _run([_task(i, n, tmp_path) for i, n in enumerate(names)])
     assert {n: f.kind for n, f in done.items()} == {
-        "ok1": "ok", "crash": "failed", "crash_once": "ok", "raise": "failed", "ok2": "ok",
-        "ok3": "ok"}
+        "ok1": "ok",
+        "crash": "failed",
+        "crash_once": "ok",
+        "raise": "failed",
+        "ok2": "ok",
+        "ok3": "ok",
+    }
     assert sorted(retried) == ["crash", "crash_once", "raise"], "each retried exactly once"
     assert done["crash"].task.attempt == 2 and done["crash_once"].task.attempt == 2
     assert "died (exit code 9)" in done["crash"].payload
@@ -59,6 +82,7 @@ def test_training_exercises_have_their_own_limit(tmp_path: Path) -> None:
     assert all(f.kind == "ok" for f in done.values()) and len(done) == 6
     runs = [json.loads((tmp_path / f"{s}.json").read_text()) for s in done]
     training = sorted((r["start"], r["end"]) for r in runs if r["training"])
-    assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(training, training[1:], strict=False)), \
-        "never two trainings at once"
+    assert all(
+        a_end <= b_start for (_, a_end), (b_start, _) in zip(training, training[1:], strict=False)
+    ), "never two trainings at once"
     assert len({r["pid"] for r in runs}) > 1, "the rest ran beside them"

@@ -37,20 +37,34 @@ def restored_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("CNN_GRADER_CACHE_DIR", str(tmp_path / "cache"))
 
 
-def _job(spec_course_identity: str, *, fingerprint: str, path: str = "/nowhere/x.ipynb",
-         notebook: bytes = b"{}") -> Job:
-    task = Task(key=0, student="amy", exercise="ex03_parameters", path=path, seed=3,
-                profile="smoke", cell_timeout=None, notebook_timeout=None, report_dir="/nowhere",
-                report_stem="ex03_parameters")
+def _job(
+    spec_course_identity: str,
+    *,
+    fingerprint: str,
+    path: str = "/nowhere/x.ipynb",
+    notebook: bytes = b"{}",
+) -> Job:
+    task = Task(
+        key=0,
+        student="amy",
+        exercise="ex03_parameters",
+        path=path,
+        seed=3,
+        profile="smoke",
+        cell_timeout=None,
+        notebook_timeout=None,
+        report_dir="/nowhere",
+        report_stem="ex03_parameters",
+    )
     from grader.version import __version__
 
     return Job(task, notebook, Path(path).name, __version__, fingerprint, spec_course_identity)
 
 
 def test_a_bundle_travels_as_bytes_and_the_worker_grades_with_that_course(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    made = bundle.build(REPO, tmp_path / "driver" / "course.bundle",
-                        exercises=["ex03_parameters"])
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = bundle.build(REPO, tmp_path / "driver" / "course.bundle", exercises=["ex03_parameters"])
     monkeypatch.setenv(COURSE_ENV, str(made))
     spec = driver_spec()
     assert spec.course.kind == "bundle" and spec.course.data == made.read_bytes()
@@ -84,14 +98,17 @@ def test_a_course_folder_with_other_solutions_is_refused(tmp_path: Path) -> None
     assert any("shares" in p for p in state.problems)
 
 
-def test_kernel_threads_are_set_deliberately(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_kernel_threads_are_set_deliberately(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cpus = len(os.sched_getaffinity(0))
     state = prepare_worker(driver_spec(), scratch=tmp_path, nthreads=1)
     assert state.kernel_threads == cpus
     assert all(os.environ[v] == str(cpus) for v in THREAD_VARS)
-    assert prepare_worker(driver_spec(kernel_threads=1), scratch=tmp_path,
-                          nthreads=1).kernel_threads == 1
+    assert (
+        prepare_worker(driver_spec(kernel_threads=1), scratch=tmp_path, nthreads=1).kernel_threads
+        == 1
+    )
     monkeypatch.setenv(KERNEL_THREADS_ENV, "3")
     prepare_worker(driver_spec(kernel_threads=1), scratch=tmp_path, nthreads=1)
     assert os.environ["OMP_NUM_THREADS"] == "3"
@@ -100,8 +117,12 @@ def test_kernel_threads_are_set_deliberately(tmp_path: Path,
 def test_a_notebook_graded_from_its_bytes_alone(tmp_path: Path) -> None:
     nb = write(tmp_path / "amy_ex03.ipynb", solution("ex03_parameters"))
     spec = driver_spec()
-    job = _job(spec.course.identity, fingerprint=spec.fingerprint,
-               path=str(tmp_path / "gone" / "amy_ex03.ipynb"), notebook=nb.read_bytes())
+    job = _job(
+        spec.course.identity,
+        fingerprint=spec.fingerprint,
+        path=str(tmp_path / "gone" / "amy_ex03.ipynb"),
+        notebook=nb.read_bytes(),
+    )
     reply = grade_job(job)
     assert reply.kind == "ok", reply.payload
     doc = json.loads(reply.payload)
@@ -110,7 +131,8 @@ def test_a_notebook_graded_from_its_bytes_alone(tmp_path: Path) -> None:
 
 
 def test_without_dask_the_executor_is_a_configuration_error(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import sys
 
     from grader.batch.dask_executor import require_dask

@@ -43,8 +43,12 @@ FAST = ["--cell-timeout", "3", "--timeout", "20", "--seed", "11", "--workers", "
 
 
 def batch(subs: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CLI, "batch", str(subs), "--out", str(out), *FAST, *extra],
-                          capture_output=True, text=True, timeout=240)
+    return subprocess.run(
+        [CLI, "batch", str(subs), "--out", str(out), *FAST, *extra],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
 
 
 def rows(out: Path) -> dict[str, dict[str, Any]]:
@@ -57,7 +61,10 @@ def rows(out: Path) -> dict[str, dict[str, Any]]:
 
 
 def _make_class(subs: Path) -> None:
-    write(subs / "submitted/alice/ex01_convolution/ex01_convolution.ipynb", solution("ex01_convolution"))
+    write(
+        subs / "submitted/alice/ex01_convolution/ex01_convolution.ipynb",
+        solution("ex01_convolution"),
+    )
     write(subs / "submitted/bob/ex02/ex02_pooling.ipynb", starter("ex02_pooling"))
     write(subs / "carol_ex01.ipynb", with_functions(starter("ex01_convolution"), ALT_EX01))
     write(subs / "dave_ex01.ipynb", with_functions(starter("ex01_convolution"), renamed(ALT_EX01)))
@@ -65,11 +72,16 @@ def _make_class(subs: Path) -> None:
     write(subs / "frank_ex01.ipynb", appended(solution("ex01_convolution"), INFINITE_LOOP))
     write(subs / "ivan_ex03.ipynb", appended(solution("ex03_parameters"), KILL_KERNEL))
     write(subs / f"{HOSTILE}_ex03.ipynb", solution("ex03_parameters"))
-    zip_of(subs / "late.zip", {
-        "submitted/gina/ex03_parameters/ex03_parameters.ipynb": json.dumps(solution("ex03_parameters")),
-        "harry_ex02.ipynb": json.dumps(solution("ex02_pooling")),
-        "../escaped_ex01.ipynb": json.dumps(solution("ex01_convolution")),
-    })
+    zip_of(
+        subs / "late.zip",
+        {
+            "submitted/gina/ex03_parameters/ex03_parameters.ipynb": json.dumps(
+                solution("ex03_parameters")
+            ),
+            "harry_ex02.ipynb": json.dumps(solution("ex02_pooling")),
+            "../escaped_ex01.ipynb": json.dumps(solution("ex01_convolution")),
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -84,13 +96,21 @@ def klass(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         if not (root / "proc.json").exists():
             _make_class(root / "subs")
             proc = batch(root / "subs", root / "graded")
-            (root / "proc.json").write_text(json.dumps(
-                {"returncode": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}))
+            (root / "proc.json").write_text(
+                json.dumps(
+                    {"returncode": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}
+                )
+            )
     out = root / "graded"
-    return {"root": root, "subs": root / "subs", "out": out,
-            "proc": SimpleNamespace(**json.loads((root / "proc.json").read_text())),
-            "rows": rows(out), "csv": (out / "grades.csv").read_text(),
-            "html": (out / "dashboard.html").read_text()}
+    return {
+        "root": root,
+        "subs": root / "subs",
+        "out": out,
+        "proc": SimpleNamespace(**json.loads((root / "proc.json").read_text())),
+        "rows": rows(out),
+        "csv": (out / "grades.csv").read_text(),
+        "html": (out / "dashboard.html").read_text(),
+    }
 
 
 def test_each_submission_gets_its_own_fate(klass: dict[str, Any]) -> None:
@@ -155,8 +175,13 @@ def test_similarity_pairs_are_the_copies_and_only_them(klass: dict[str, Any]) ->
     db.close()
     # carol/dave: a renamed copy. The others all handed in the official solution (frank and
     # ivan with one hostile cell more), which is the same code too.
-    assert pairs == {("carol", "dave"), ("alice", "frank"), (HOSTILE, "gina"),
-                     (HOSTILE, "ivan"), ("gina", "ivan")}
+    assert pairs == {
+        ("carol", "dave"),
+        ("alice", "frank"),
+        (HOSTILE, "gina"),
+        (HOSTILE, "ivan"),
+        ("gina", "ivan"),
+    }
 
 
 class _Links(HTMLParser):
@@ -185,8 +210,9 @@ def test_dashboard_lists_everyone_links_reports_and_stays_offline(klass: dict[st
     for href in reports:  # relative links that resolve to the files next to the dashboard
         assert (klass["out"] / unquote(href)).is_file(), href
     similar = html.split('id="similarity"')[1].split("</section>")[0]
-    assert re.search(r">carol</a></td>\s*<td><a [^>]*>dave</a></td>\s*<td class=\"num\">1.00<",
-                     similar)
+    assert re.search(
+        r">carol</a></td>\s*<td><a [^>]*>dave</a></td>\s*<td class=\"num\">1.00<", similar
+    )
     assert "bob" not in similar and "harry" not in similar
     problems = html.split('id="problems"')[1].split("</section>")[0]
     for student in ("erin", "frank", "ivan"):

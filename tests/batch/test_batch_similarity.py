@@ -18,11 +18,14 @@ def _class(tmp_path: Path, notebooks: dict[str, dict[str, Any] | str]) -> dict[s
 
 
 def test_renamed_copy_is_flagged_but_independent_solutions_are_not(tmp_path: Path) -> None:
-    nbs = _class(tmp_path, {
-        "carol": with_functions(starter("ex01_convolution"), ALT_EX01),
-        "dave": with_functions(starter("ex01_convolution"), renamed(ALT_EX01)),
-        "alice": solution("ex01_convolution"),
-    })
+    nbs = _class(
+        tmp_path,
+        {
+            "carol": with_functions(starter("ex01_convolution"), ALT_EX01),
+            "dave": with_functions(starter("ex01_convolution"), renamed(ALT_EX01)),
+            "alice": solution("ex01_convolution"),
+        },
+    )
     pairs = similar_pairs("ex01_convolution", nbs, starter=STARTER)
     assert [(p.student_a, p.student_b) for p in pairs] == [("carol", "dave")]
     assert pairs[0].score >= 0.9 and pairs[0].exercise == "ex01_convolution"

@@ -25,33 +25,64 @@ REPO = Path(__file__).resolve().parents[2]
 PROJECT_PY = Path(sys.executable)
 
 
-def run(cmd: list[str | Path], *, cwd: Path | None = None, env: dict[str, str] | None = None,
-        timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run(
+    cmd: list[str | Path],
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
     """Run a command, and on failure show what it printed."""
-    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    proc = subprocess.run(
+        [str(c) for c in cmd],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"{cmd} exited {proc.returncode}\nstdout:\n{proc.stdout[-4000:]}\n"
-                             f"stderr:\n{proc.stderr[-4000:]}")
+        raise AssertionError(
+            f"{cmd} exited {proc.returncode}\nstdout:\n{proc.stdout[-4000:]}\n"
+            f"stderr:\n{proc.stderr[-4000:]}"
+        )
     return proc
 
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment of a user's shell: none of this checkout's course or cache settings."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("CNN_GRADER_", "PYTEST_", "VIRTUAL_ENV", "PYTHON"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("CNN_GRADER_", "PYTEST_", "VIRTUAL_ENV", "PYTHON"))
+    }
     env.update(extra)
     return env
 
 
 def _build_wheel(dest: Path) -> Path:
     src = dest / "src"
-    shutil.copytree(REPO / "grader", src / "grader",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        REPO / "grader", src / "grader", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, src / name)
-    run([PROJECT_PY, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", dest / "dist", src])
+    run(
+        [
+            PROJECT_PY,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            dest / "dist",
+            src,
+        ]
+    )
     (wheel,) = (dest / "dist").glob("cnn_grader-*.whl")
     return wheel
 
@@ -59,8 +90,11 @@ def _build_wheel(dest: Path) -> Path:
 @pytest.fixture(scope="session")
 def grader_wheel(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
     """A wheel of this checkout, built once for all xdist workers of the session."""
-    shared = tmp_path_factory.getbasetemp() if worker_id == "master" \
+    shared = (
+        tmp_path_factory.getbasetemp()
+        if worker_id == "master"
         else tmp_path_factory.getbasetemp().parent
+    )
     dest = shared / "grader-wheel"
     dest.mkdir(exist_ok=True)
     with open(shared / "grader-wheel.lock", "w") as lock:
@@ -95,10 +129,25 @@ def fresh_venv(grader_wheel: Path) -> Callable[..., Path]:
         base = getattr(sys, "_base_executable", sys.executable)
         run([base, "-m", "venv", "--without-pip", venv])
         python = venv / "bin" / "python"
-        run([PROJECT_PY, "-m", "pip", "--python", python, "install", "-q", "--no-deps",
-             "--no-index", grader_wheel])
-        purelib = Path(run([python, "-c", "import sysconfig; print(sysconfig.get_path("
-                                           "'purelib'))"]).stdout.strip())
+        run(
+            [
+                PROJECT_PY,
+                "-m",
+                "pip",
+                "--python",
+                python,
+                "install",
+                "-q",
+                "--no-deps",
+                "--no-index",
+                grader_wheel,
+            ]
+        )
+        purelib = Path(
+            run(
+                [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]
+            ).stdout.strip()
+        )
         # Only now: were the project's packages visible during the install, pip would see the
         # checkout's editable cnn-grader as already installed.
         deps = sysconfig.get_path("purelib") if training else str(_base_site(Path(folder)))
@@ -112,8 +161,7 @@ def fresh_venv(grader_wheel: Path) -> Callable[..., Path]:
 def course_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A plain bundle of the whole course (this checkout's solutions/ and exercises/)."""
     out = tmp_path_factory.mktemp("bundle") / "course.bundle"
-    run([PROJECT_PY, "-m", "grader.cli", "bundle", "--out", out, "--course", REPO],
-        env=clean_env())
+    run([PROJECT_PY, "-m", "grader.cli", "bundle", "--out", out, "--course", REPO], env=clean_env())
     return out
 
 
@@ -124,8 +172,10 @@ def encrypted_bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, st
 
     key = new_key()
     out = tmp_path_factory.mktemp("bundle") / "course.bundle"
-    run([PROJECT_PY, "-m", "grader.cli", "bundle", "--out", out, "--encrypt", "--course", REPO],
-        env=clean_env(CNN_GRADER_BUNDLE_KEY=key))
+    run(
+        [PROJECT_PY, "-m", "grader.cli", "bundle", "--out", out, "--encrypt", "--course", REPO],
+        env=clean_env(CNN_GRADER_BUNDLE_KEY=key),
+    )
     return out, key
 
 

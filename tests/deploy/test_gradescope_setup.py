@@ -26,7 +26,7 @@ from grader.cli import main
 from grader.datasets import FASHION_MNIST
 
 BUDGET = "epochs=1,train_samples=3000,eval_samples=1000"  # the Keras tests' small budget
-SOBEL_VALID = (REPO / "tests" / "mutants" / "ex01_convolution" / "sobel_valid_padding.py")
+SOBEL_VALID = REPO / "tests" / "mutants" / "ex01_convolution" / "sobel_valid_padding.py"
 
 
 def _autograder(tmp_path: Path, exercise: str, *args: str | Path) -> Path:
@@ -50,9 +50,14 @@ def _autograder(tmp_path: Path, exercise: str, *args: str | Path) -> Path:
 def _env(root: Path, tmp_path: Path, **extra: str) -> dict[str, str]:
     keras_home = tmp_path / "empty-keras-home"  # never the developer's ~/.keras
     keras_home.mkdir(exist_ok=True)
-    return clean_env(CNN_GRADER_AUTOGRADER_ROOT=str(root), PIP_NO_INDEX="1",
-                     KERAS_HOME=str(keras_home), CNN_GRADER_SMOKE_BUDGET=BUDGET,
-                     CNN_GRADER_PROFILE="smoke", **extra)
+    return clean_env(
+        CNN_GRADER_AUTOGRADER_ROOT=str(root),
+        PIP_NO_INDEX="1",
+        KERAS_HOME=str(keras_home),
+        CNN_GRADER_SMOKE_BUDGET=BUDGET,
+        CNN_GRADER_PROFILE="smoke",
+        **extra,
+    )
 
 
 def _timed(cmd: list[str | Path], **kwargs: object) -> tuple[str, float]:
@@ -109,7 +114,8 @@ exit 100
 
 
 def test_numpy_exercise_setup_without_ensurepip_then_the_notebook_not_its_checkpoint_is_graded(
-        tmp_path: Path, grader_wheel: Path) -> None:
+    tmp_path: Path, grader_wheel: Path
+) -> None:
     root = _autograder(tmp_path, "ex01_convolution", "--wheel", grader_wheel, "--course", REPO)
     fake_bin, state = _fake_debian(tmp_path)
     # the trap of a `python3 -m venv --help` guard: it passes on such an image
@@ -123,8 +129,10 @@ def test_numpy_exercise_setup_without_ensurepip_then_the_notebook_not_its_checkp
     assert apt[0].startswith("apt-get update"), apt
     assert "python3-venv" in installs[0].split() and f"python{version}-venv" in installs[1].split()
     assert "no ensurepip" in log
-    where = run([root / "venv" / "bin" / "python", "-c", "import grader; print(grader.__file__)"],
-                cwd=tmp_path).stdout
+    where = run(
+        [root / "venv" / "bin" / "python", "-c", "import grader; print(grader.__file__)"],
+        cwd=tmp_path,
+    ).stdout
     assert where.startswith(str(root / "venv")), where  # the wheel from the zip, not the checkout
     # the reference solutions: root only; the cache enterable, the unpacked bundle not
     assert _mode(root / "source" / "course.bundle") == 0o600
@@ -151,12 +159,13 @@ def test_numpy_exercise_setup_without_ensurepip_then_the_notebook_not_its_checkp
 
 
 def test_keras_setup_fetches_and_calibrates_once_and_a_run_gets_full_marks_without_calibrating(
-        tmp_path: Path, grader_wheel: Path, course_bundle: Path,
-        fresh_venv: Callable[[Path], Path]) -> None:
+    tmp_path: Path, grader_wheel: Path, course_bundle: Path, fresh_venv: Callable[[Path], Path]
+) -> None:
     if not all(Path(FASHION_MNIST.system_dirs[0], f.name).is_file() for f in FASHION_MNIST.files):
         pytest.skip("Fashion-MNIST is not on this machine (apt-get install dataset-fashion-mnist)")
-    root = _autograder(tmp_path, "ex04_dense_baseline", "--wheel", grader_wheel,
-                       "--course", course_bundle)
+    root = _autograder(
+        tmp_path, "ex04_dense_baseline", "--wheel", grader_wheel, "--course", course_bundle
+    )
     fresh_venv(root)  # root/venv, which setup.sh reuses
     env = _env(root, tmp_path)
 

@@ -26,47 +26,81 @@ def _zip(tmp_path: Path, exercise: str, *args: str | Path) -> Path:
 
 def _settings(zf: zipfile.ZipFile) -> dict[str, str]:
     """cnn-grader.env as bash reads it."""
-    script = zf.read("cnn-grader.env").decode() + \
-        'for v in EXERCISE WHEEL EXTRAS BUNDLE DATASETS CALIBRATE NOTEBOOK_TIMEOUT; do ' \
+    script = (
+        zf.read("cnn-grader.env").decode()
+        + "for v in EXERCISE WHEEL EXTRAS BUNDLE DATASETS CALIBRATE NOTEBOOK_TIMEOUT; do "
         'printf "%s=%s\\n" "$v" "${!v}"; done\n'
+    )
     out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True)
     return dict(line.split("=", 1) for line in out.stdout.splitlines())
 
 
 def test_the_zip_holds_a_wheel_and_a_private_bundle_and_no_solutions(
-        tmp_path: Path, grader_wheel: Path) -> None:
-    with zipfile.ZipFile(_zip(tmp_path, "ex01_convolution", "--wheel", grader_wheel,
-                              "--course", REPO)) as zf:
+    tmp_path: Path, grader_wheel: Path
+) -> None:
+    with zipfile.ZipFile(
+        _zip(tmp_path, "ex01_convolution", "--wheel", grader_wheel, "--course", REPO)
+    ) as zf:
         names = sorted(zf.namelist())
         modes = {i.filename: i.external_attr >> 16 for i in zf.infolist()}
         settings = _settings(zf)
         (tmp_path / "course.bundle").write_bytes(zf.read("course.bundle"))
         wheel_bytes = zf.read(f"dist/{grader_wheel.name}")
         scripts = {name: zf.read(name).decode() for name in SCRIPTS}
-    assert names == sorted(["setup.sh", "run_autograder", "cnn-grader.env", "course.bundle",
-                            "constraints.txt", f"dist/{grader_wheel.name}"])
-    assert not [n for n in names if n.startswith(("solutions/", "exercises/", "grader/"))
-                or n.endswith(".ipynb")]
+    assert names == sorted(
+        [
+            "setup.sh",
+            "run_autograder",
+            "cnn-grader.env",
+            "course.bundle",
+            "constraints.txt",
+            f"dist/{grader_wheel.name}",
+        ]
+    )
+    assert not [
+        n
+        for n in names
+        if n.startswith(("solutions/", "exercises/", "grader/")) or n.endswith(".ipynb")
+    ]
     assert wheel_bytes == grader_wheel.read_bytes()
     for script in SCRIPTS:
         assert stat.S_ISREG(modes[script]) and modes[script] & 0o777 == 0o755
         assert subprocess.run(["bash", "-n"], input=scripts[script], text=True).returncode == 0
     assert modes["course.bundle"] & 0o777 == 0o600
-    assert settings == {"EXERCISE": "ex01_convolution", "WHEEL": f"dist/{grader_wheel.name}",
-                        "EXTRAS": "", "BUNDLE": "course.bundle", "DATASETS": "",
-                        "CALIBRATE": "0", "NOTEBOOK_TIMEOUT": "480"}
+    assert settings == {
+        "EXERCISE": "ex01_convolution",
+        "WHEEL": f"dist/{grader_wheel.name}",
+        "EXTRAS": "",
+        "BUNDLE": "course.bundle",
+        "DATASETS": "",
+        "CALIBRATE": "0",
+        "NOTEBOOK_TIMEOUT": "480",
+    }
     # built from the course folder: this exercise's material only, verified on opening
     opened = bundle.open_bundle(tmp_path / "course.bundle")
     assert opened.exercises == ["ex01_convolution"] and not opened.encrypted
-    assert opened.files["solutions/ex01_convolution.ipynb"] == \
-        (REPO / "solutions" / "ex01_convolution.ipynb").read_bytes()
+    assert (
+        opened.files["solutions/ex01_convolution.ipynb"]
+        == (REPO / "solutions" / "ex01_convolution.ipynb").read_bytes()
+    )
     assert not [n for n in opened.files if "ex02" in n]
 
 
 def test_a_keras_zip_fetches_datasets_and_calibrates_in_setup(
-        tmp_path: Path, grader_wheel: Path, course_bundle: Path) -> None:
-    with zipfile.ZipFile(_zip(tmp_path, "ex04_dense_baseline", "--wheel", grader_wheel,
-                              "--course", course_bundle, "--autograder-timeout", "20")) as zf:
+    tmp_path: Path, grader_wheel: Path, course_bundle: Path
+) -> None:
+    with zipfile.ZipFile(
+        _zip(
+            tmp_path,
+            "ex04_dense_baseline",
+            "--wheel",
+            grader_wheel,
+            "--course",
+            course_bundle,
+            "--autograder-timeout",
+            "20",
+        )
+    ) as zf:
         settings = _settings(zf)
         assert zf.read("course.bundle") == course_bundle.read_bytes()  # a bundle is taken as is
         pins = zf.read("constraints.txt").decode()
@@ -99,11 +133,12 @@ def test_the_notebook_timeout_fits_gradescopes_limit() -> None:
             notebook_timeout(minutes)
 
 
-@pytest.mark.parametrize("problem", ["unknown exercise", "encrypted", "not in bundle",
-                                     "other version", "release"])
+@pytest.mark.parametrize(
+    "problem", ["unknown exercise", "encrypted", "not in bundle", "other version", "release"]
+)
 def test_what_cannot_work_on_gradescope_is_a_usage_error(
-        problem: str, tmp_path: Path, grader_wheel: Path,
-        encrypted_bundle: tuple[Path, str]) -> None:
+    problem: str, tmp_path: Path, grader_wheel: Path, encrypted_bundle: tuple[Path, str]
+) -> None:
     exercise, args, message = "ex01_convolution", ["--wheel", str(grader_wheel)], ""
     if problem == "unknown exercise":
         exercise, message = "ex42_nothing", "unknown exercise"
@@ -129,5 +164,6 @@ def test_what_cannot_work_on_gradescope_is_a_usage_error(
     assert main(["gradescope-zip", exercise, "--out", str(out), *args]) == 2
     assert not out.exists() and not list(tmp_path.glob(".ag.zip*"))
     with pytest.raises(Exception, match=message):
-        build_autograder_zip(exercise, out, course=args[-1] if "--course" in args else REPO,
-                             wheel=Path(args[1]))
+        build_autograder_zip(
+            exercise, out, course=args[-1] if "--course" in args else REPO, wheel=Path(args[1])
+        )

@@ -30,16 +30,25 @@ WHEEL = f"cnn_selfcheck-{__version__}-py3-none-any.whl"
 
 
 def run(cmd: list[str | Path], *, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=300,
-                          check=False, env=clean_env())
+    proc = subprocess.run(
+        [str(c) for c in cmd],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=clean_env(),
+    )
     assert not check or proc.returncode == 0, proc.stdout + proc.stderr
     return proc
 
 
 def clean_env(**extra: str) -> dict[str, str]:
     """A student's environment: none of this checkout's settings, no venv of ours active."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("CNN_GRADER_", "PYTEST_", "VIRTUAL_ENV", "PYTHON"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("CNN_GRADER_", "PYTEST_", "VIRTUAL_ENV", "PYTHON"))
+    }
     return {**env, **extra}
 
 
@@ -57,17 +66,26 @@ def _bare_kernel(folder: Path) -> str:
     base = getattr(sys, "_base_executable", sys.executable)
     run([base, "-m", "venv", venv])
     python = venv / "bin" / "python"
-    purelib = Path(run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"])
-                   .stdout.strip())
-    (purelib / "zz_numpy_ipykernel.pth").write_text(sysconfig.get_path("purelib") + "\n",
-                                                    encoding="utf-8")
+    purelib = Path(
+        run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]).stdout.strip()
+    )
+    (purelib / "zz_numpy_ipykernel.pth").write_text(
+        sysconfig.get_path("purelib") + "\n", encoding="utf-8"
+    )
     probe = run([python, "-c", "import cnn_selfcheck"], check=False)
     assert probe.returncode != 0, "cnn_selfcheck must not be importable before the setup cell"
     spec = folder / "jupyter" / "kernels" / "bare"
     spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "bare", "language": "python"}), encoding="utf-8")
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "bare",
+                "language": "python",
+            }
+        ),
+        encoding="utf-8",
+    )
     return str(folder / "jupyter")
 
 
@@ -88,7 +106,8 @@ def test_the_release_is_an_installable_package(release: Path) -> None:
 
 
 def test_a_starter_opened_alone_installs_its_self_checks_and_runs_them(
-        release: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    release: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     jupyter_path = _bare_kernel(tmp_path)
     alone = tmp_path / "colab"
     alone.mkdir()
@@ -96,22 +115,39 @@ def test_a_starter_opened_alone_installs_its_self_checks_and_runs_them(
     nb = nbformat.read(alone / "ex01_convolution.ipynb", as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert SETUP_TAG in tags(code[0])
-    nb.cells.append(nbformat.v4.new_code_cell(
-        "def zero_pad(x, pad):\n    raise ValueError('not this way')\n"))
+    nb.cells.append(
+        nbformat.v4.new_code_cell("def zero_pad(x, pad):\n    raise ValueError('not this way')\n")
+    )
     nb.cells.append(nbformat.v4.new_code_cell("from cnn_selfcheck import check\ncheck(zero_pad)"))
-    nb.cells.append(nbformat.v4.new_code_cell(
-        helpers.solution_definitions("ex01_convolution")
-        + "\n\nfrom cnn_selfcheck import check\ncheck(zero_pad, conv2d, sobel_edges)"))
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            helpers.solution_definitions("ex01_convolution")
+            + "\n\nfrom cnn_selfcheck import check\ncheck(zero_pad, conv2d, sobel_edges)"
+        )
+    )
     for key, value in clean_env(JUPYTER_PATH=jupyter_path).items():
         monkeypatch.setenv(key, value)
-    NotebookClient(nb, kernel_name="bare", timeout=120, allow_errors=True,
-                   resources={"metadata": {"path": str(alone)}}).execute()
+    NotebookClient(
+        nb,
+        kernel_name="bare",
+        timeout=120,
+        allow_errors=True,
+        resources={"metadata": {"path": str(alone)}},
+    ).execute()
     # The starter's own demo cells call the stubs: NotImplementedError, nothing else.
-    errors = {o.get("ename") for c in nb.cells if c.cell_type == "code"
-              for o in c.get("outputs", []) if o.get("output_type") == "error"}
+    errors = {
+        o.get("ename")
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    }
     assert errors <= {"NotImplementedError"}, errors
-    texts = ["".join(o.get("text", "") for o in c.get("outputs", [])) for c in nb.cells
-             if c.cell_type == "code"]
+    texts = [
+        "".join(o.get("text", "") for o in c.get("outputs", []))
+        for c in nb.cells
+        if c.cell_type == "code"
+    ]
     assert texts[0].startswith("setup: installed cnn_selfcheck from "), texts[0]
     raised = texts[-2]
     number = len(texts) - 2  # the raising cell's number after Restart Kernel and Run All

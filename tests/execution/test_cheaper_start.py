@@ -22,7 +22,8 @@ def test_the_folders_hidden_include_every_verified_test_split_folder() -> None:
 
 
 def test_a_test_split_found_by_name_is_hidden_unverified(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = tmp_path / "mine"
     folder.mkdir()
     (folder / "mnist.npz").write_bytes(b"not the real file")  # unverified: located by name
@@ -46,8 +47,11 @@ def test_a_kernel_home_gets_its_own_copy_of_the_font_list(tmp_path: Path) -> Non
 
 
 def test_the_json_report_alone_loads_no_template_engine() -> None:
-    code = ("import sys, grader.reporting as r; r.to_json; a = 'jinja2' in sys.modules; "
-            "r.render_html; print(a, 'jinja2' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split()
+    code = (
+        "import sys, grader.reporting as r; r.to_json; a = 'jinja2' in sys.modules; "
+        "r.render_html; print(a, 'jinja2' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out == ["False", "True"]

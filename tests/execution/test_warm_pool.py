@@ -44,9 +44,12 @@ def _uid(result: object) -> str:
 
 
 def test_a_warm_kernel_grades_as_a_fresh_one_and_serves_one_submission(
-        tmp_path: Path, pool: warm.KernelPool) -> None:
+    tmp_path: Path, pool: warm.KernelPool
+) -> None:
     subs = tmp_path / "subs"
-    solution = _copy(ROOT / "solutions" / "ex01_convolution.ipynb", subs, "a_ex01_convolution.ipynb")
+    solution = _copy(
+        ROOT / "solutions" / "ex01_convolution.ipynb", subs, "a_ex01_convolution.ipynb"
+    )
     starter = _copy(ROOT / "exercises" / "ex01_convolution.ipynb", subs, "b_ex01_convolution.ipynb")
     again = _copy(ROOT / "solutions" / "ex01_convolution.ipynb", subs, "c_ex01_convolution.ipynb")
 
@@ -57,11 +60,11 @@ def test_a_warm_kernel_grades_as_a_fresh_one_and_serves_one_submission(
     fresh = [grade(p, Options(seed=7)) for p in (starter, again)]
 
     for got, want in zip(warmed, fresh, strict=False):
-        assert [(c.id, c.status, c.score) for c in got.checks] == \
-            [(c.id, c.status, c.score) for c in want.checks]
+        assert [(c.id, c.status, c.score) for c in got.checks] == [
+            (c.id, c.status, c.score) for c in want.checks
+        ]
         assert got.execution.status == want.execution.status
-        assert any("pre-warmed kernel" in n
-                   for n in got.execution.notes)
+        assert any("pre-warmed kernel" in n for n in got.execution.notes)
         assert not any("pre-warmed" in n for n in want.execution.notes)
     assert warmed[0].score == 0 and warmed[1].score == warmed[1].max_score == first.score
     assert all(c.status is CheckStatus.NOT_ATTEMPTED for c in warmed[0].checks)
@@ -70,7 +73,8 @@ def test_a_warm_kernel_grades_as_a_fresh_one_and_serves_one_submission(
 
 
 def test_a_warm_kernel_for_another_folder_is_destroyed_unused(
-        tmp_path: Path, pool: warm.KernelPool) -> None:
+    tmp_path: Path, pool: warm.KernelPool
+) -> None:
     one = _copy(ROOT / "solutions" / "ex02_pooling.ipynb", tmp_path / "one", "ex02_pooling.ipynb")
     other = _copy(ROOT / "solutions" / "ex02_pooling.ipynb", tmp_path / "two", "ex02_pooling.ipynb")
     grade(one, Options(seed=3, executor=pool))
@@ -85,13 +89,24 @@ def test_a_warm_kernel_for_another_folder_is_destroyed_unused(
 def test_the_prelude_leaves_no_name_and_no_execution_count(tmp_path: Path) -> None:
     limits = Limits(cell_timeout=60, startup_timeout=60)
     env = kernel.default_kernel_env()
-    spec = warm.KernelSpec.of(limits=limits, env=env, sandbox_env={},
-                              submission=tmp_path / "x.ipynb", launch_prefix=(),
-                              sandboxed=False, prelude=warm.NUMPY_PRELUDE)
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "import sys, json\n"
-        "names = [n for n in ('numpy', 'np', 'matplotlib', 'plt', '_w') if n in dir()]\n"
-        "print(json.dumps({'names': names, 'loaded': 'numpy' in sys.modules}))")])
+    spec = warm.KernelSpec.of(
+        limits=limits,
+        env=env,
+        sandbox_env={},
+        submission=tmp_path / "x.ipynb",
+        launch_prefix=(),
+        sandboxed=False,
+        prelude=warm.NUMPY_PRELUDE,
+    )
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "import sys, json\n"
+                "names = [n for n in ('numpy', 'np', 'matplotlib', 'plt', '_w') if n in dir()]\n"
+                "print(json.dumps({'names': names, 'loaded': 'numpy' in sys.modules}))"
+            )
+        ]
+    )
 
     async def go() -> kernel.RunResult:
         ready = await warm.prestart(spec)
@@ -106,13 +121,18 @@ def test_the_prelude_leaves_no_name_and_no_execution_count(tmp_path: Path) -> No
     assert out == {"names": [], "loaded": True}
 
 
-def test_a_notebook_that_kills_its_warm_kernel_gets_a_fresh_one(tmp_path: Path,
-                                                                  pool: warm.KernelPool) -> None:
+def test_a_notebook_that_kills_its_warm_kernel_gets_a_fresh_one(
+    tmp_path: Path, pool: warm.KernelPool
+) -> None:
     subs = tmp_path / "subs"
     good = _copy(ROOT / "solutions" / "ex01_convolution.ipynb", subs, "a_ex01_convolution.ipynb")
     nb = nbformat.read(good, as_version=4)
-    nb.cells.insert(2, nbformat.v4.new_code_cell("import os\nif not os.path.exists('x'):\n"
-                                                 "    open('x', 'w').close()\n    os._exit(1)"))
+    nb.cells.insert(
+        2,
+        nbformat.v4.new_code_cell(
+            "import os\nif not os.path.exists('x'):\n    open('x', 'w').close()\n    os._exit(1)"
+        ),
+    )
     killer = subs / "b_ex01_convolution.ipynb"
     nbformat.write(nb, killer)
     grade(good, Options(seed=5, executor=pool))
@@ -125,7 +145,8 @@ def test_a_notebook_that_kills_its_warm_kernel_gets_a_fresh_one(tmp_path: Path,
 
 @pytest.mark.parametrize("wait_s", [0.2, 8.0])  # mid-start, and warm and waiting
 def test_closing_the_pool_leaves_no_kernel_and_no_folder(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wait_s: float) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wait_s: float
+) -> None:
     import time
 
     import psutil
@@ -136,13 +157,19 @@ def test_closing_the_pool_leaves_no_kernel_and_no_folder(
     limits = Limits(startup_timeout=60)
     pool = warm.KernelPool()
     pool._spec = warm.KernelSpec.of(  # as after a first claim
-        limits=limits, env=kernel.default_kernel_env(), sandbox_env={},
-        submission=tmp_path / "x.ipynb", launch_prefix=(), sandboxed=False,
-        prelude=warm.NUMPY_PRELUDE)
+        limits=limits,
+        env=kernel.default_kernel_env(),
+        sandbox_env={},
+        submission=tmp_path / "x.ipynb",
+        launch_prefix=(),
+        sandboxed=False,
+        prelude=warm.NUMPY_PRELUDE,
+    )
     pool.replenish()
     time.sleep(wait_s)
     pool.close()
-    kernels = [p for p in psutil.Process().children(recursive=True)
-               if "ipykernel" in " ".join(p.cmdline())]
+    kernels = [
+        p for p in psutil.Process().children(recursive=True) if "ipykernel" in " ".join(p.cmdline())
+    ]
     assert kernels == []
     assert list(scratch.iterdir()) == []

@@ -31,7 +31,7 @@ def fake_digits(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarra
     for i, label in enumerate(y):
         row, col = divmod(int(label), 5)
         top, left = 3 + 13 * row + int(rng.integers(0, 3)), 1 + 5 * col
-        x[i, top:top + 9, left:left + 4] = rng.integers(180, 256, (9, 4)).astype(np.uint8)
+        x[i, top : top + 9, left : left + 4] = rng.integers(180, 256, (9, 4)).astype(np.uint8)
     return x, y
 
 
@@ -61,12 +61,14 @@ def mnist_course(root: Path) -> Path:
     loads = [c for c in nb.cells if "keras.datasets.mnist.load_data()" in c.source]
     assert len(loads) == 1, "the ex09 solution should load MNIST in one cell"
     loads[0].source = HASHLESS_LOADER + loads[0].source.replace(
-        "keras.datasets.mnist.load_data()", "_load_mnist_without_hash_check()")
+        "keras.datasets.mnist.load_data()", "_load_mnist_without_hash_check()"
+    )
     (root / "solutions").mkdir(parents=True, exist_ok=True)
     (root / "exercises").mkdir(exist_ok=True)
     nbformat.write(nb, root / "solutions" / "ex09_mnist.ipynb")
-    nbformat.write(student_version(nb, name="ex09_mnist.ipynb"),
-                   root / "exercises" / "ex09_mnist.ipynb")
+    nbformat.write(
+        student_version(nb, name="ex09_mnist.ipynb"), root / "exercises" / "ex09_mnist.ipynb"
+    )
     return root
 
 
@@ -109,10 +111,17 @@ def peak_memory_of(code: str, *, timeout: float = 600) -> tuple[int, str]:
     import subprocess
     import sys
 
-    tail = ("\nimport resource as _r, json as _j\n"
-            "print('PEAK ' + _j.dumps(_r.getrusage(_r.RUSAGE_SELF).ru_maxrss * 1024))\n")
-    proc = subprocess.run([sys.executable, "-c", code + tail], capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    tail = (
+        "\nimport resource as _r, json as _j\n"
+        "print('PEAK ' + _j.dumps(_r.getrusage(_r.RUSAGE_SELF).ru_maxrss * 1024))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code + tail],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     lines = proc.stdout.splitlines()
     peak = next((json.loads(ln[5:]) for ln in reversed(lines) if ln.startswith("PEAK ")), None)
     assert proc.returncode == 0 and peak is not None, proc.stderr[-3000:]
@@ -120,9 +129,21 @@ def peak_memory_of(code: str, *, timeout: float = 600) -> tuple[int, str]:
 
 
 # -- a small CIFAR-10 in Keras' download layout (ex11) ---------------------------------------
-CIFAR_PALETTE = np.array([[230, 30, 30], [30, 200, 30], [40, 60, 230], [240, 230, 40],
-                          [40, 220, 230], [220, 40, 220], [250, 250, 250], [250, 140, 20],
-                          [120, 30, 160], [20, 90, 40]], dtype=np.int16)
+CIFAR_PALETTE = np.array(
+    [
+        [230, 30, 30],
+        [30, 200, 30],
+        [40, 60, 230],
+        [240, 230, 40],
+        [40, 220, 230],
+        [220, 40, 220],
+        [250, 250, 250],
+        [250, 140, 20],
+        [120, 30, 160],
+        [20, 90, 40],
+    ],
+    dtype=np.int16,
+)
 
 
 def fake_cifar(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -133,7 +154,7 @@ def fake_cifar(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray
     x = np.repeat(rng.integers(0, 90, n).astype(np.int16), 32 * 32 * 3).reshape(n, 32, 32, 3)
     tops, lefts = rng.integers(0, 21, n), rng.integers(0, 21, n)
     for i in range(n):
-        x[i, tops[i]:tops[i] + 12, lefts[i]:lefts[i] + 12] = CIFAR_PALETTE[y[i]]
+        x[i, tops[i] : tops[i] + 12, lefts[i] : lefts[i] + 12] = CIFAR_PALETTE[y[i]]
     x += rng.integers(-6, 7, (n, 1, 1, 3)).astype(np.int16)
     return np.clip(x, 0, 255).astype(np.uint8), y
 

@@ -23,20 +23,39 @@ from grader.course import solutions_dir
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("needs_fashion_mnist")]
 
 
-@pytest.mark.parametrize("exercise, variable", [("ex04_dense_baseline", "dense_model"),
-                                                ("ex05_cnn", "cnn_model")])
-def test_the_full_profile_gives_the_solution_full_marks(tmp_path: Path, exercise: str,
-                                                        variable: str) -> None:
+@pytest.mark.parametrize(
+    "exercise, variable", [("ex04_dense_baseline", "dense_model"), ("ex05_cnn", "cnn_model")]
+)
+def test_the_full_profile_gives_the_solution_full_marks(
+    tmp_path: Path, exercise: str, variable: str
+) -> None:
     env = {**os.environ, "CNN_GRADER_PROFILE": "full"}
     env.pop("CNN_GRADER_SMOKE_BUDGET", None)
     solution = solutions_dir() / f"{exercise}.ipynb"
-    done = subprocess.run([sys.executable, "-m", "grader.cli", "grade", str(solution),
-                           "--profile", "full", "--out", str(tmp_path)],
-                          env=env, capture_output=True, text=True, timeout=1800)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader.cli",
+            "grade",
+            str(solution),
+            "--profile",
+            "full",
+            "--out",
+            str(tmp_path),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads((tmp_path / f"{exercise}.json").read_text())
-    not_full = [(c["id"], c["status"], c.get("message")) for c in result["checks"]
-                if c["status"] != "passed"]
+    not_full = [
+        (c["id"], c["status"], c.get("message"))
+        for c in result["checks"]
+        if c["status"] != "passed"
+    ]
     assert result["score"] == result["max_score"], not_full
     accuracy = next(c for c in result["checks"] if c["id"].endswith("_accuracy"))
     text = accuracy["details"]["threshold_text"]
@@ -47,7 +66,8 @@ def test_the_full_profile_gives_the_solution_full_marks(tmp_path: Path, exercise
 
 
 def test_under_full_brought_in_weights_get_no_credit_and_the_solution_no_finding(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """Provenance under the notebook's own budget (issue 19): the ex04 solution gets full
     marks and no finding in the instructor's view; the same notebook with a donor model's
     weights loaded into `dense_model` after its honest fit gets no accuracy credit."""
@@ -57,19 +77,38 @@ def test_under_full_brought_in_weights_get_no_credit_and_the_solution_no_finding
     env = {**os.environ, "CNN_GRADER_PROFILE": "full"}
     env.pop("CNN_GRADER_SMOKE_BUDGET", None)
     nb = helpers.solution_notebook("ex04_dense_baseline")
-    nb.cells.append(nbformat.v4.new_code_cell(
-        "donor = build_dense_model()\n"
-        "donor.fit(x_train, y_train, epochs=EPOCHS + 2, batch_size=BATCH_SIZE, verbose=0)\n"
-        "donor.save_weights('donor.weights.h5')\n"
-        "dense_model.load_weights('donor.weights.h5')\n"))
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            "donor = build_dense_model()\n"
+            "donor.fit(x_train, y_train, epochs=EPOCHS + 2, batch_size=BATCH_SIZE, verbose=0)\n"
+            "donor.save_weights('donor.weights.h5')\n"
+            "dense_model.load_weights('donor.weights.h5')\n"
+        )
+    )
     cheat = helpers.write_notebook(tmp_path, "cheat.ipynb", nb, "ex04_dense_baseline")
     honest = solutions_dir() / "ex04_dense_baseline.ipynb"
     results = {}
     for name, path in (("honest", honest), ("cheat", cheat)):
         out = tmp_path / name
-        done = subprocess.run([sys.executable, "-m", "grader.cli", "grade", str(path),
-                               "--profile", "full", "--view", "instructor", "--out", str(out)],
-                              env=env, capture_output=True, text=True, timeout=1800)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "grader.cli",
+                "grade",
+                str(path),
+                "--profile",
+                "full",
+                "--view",
+                "instructor",
+                "--out",
+                str(out),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         results[name] = json.loads(next(out.glob("*.json")).read_text())
     assert results["honest"]["score"] == results["honest"]["max_score"]

@@ -49,9 +49,15 @@ def models(tmp_path: Path, fake_mnist_dir: Path) -> list[Path]:
     out = []
     for i, (epochs, dropout, n) in enumerate([(2, 0.0, len(x)), (0, 0.0, 0), (1, 0.3, 96)]):
         keras.utils.set_random_seed(i)
-        model = keras.Sequential([keras.Input((28, 28, 1)), L.Conv2D(4, 3, activation="relu"),
-                                  L.Flatten(), L.Dropout(dropout),
-                                  L.Dense(10, activation="softmax")])
+        model = keras.Sequential(
+            [
+                keras.Input((28, 28, 1)),
+                L.Conv2D(4, 3, activation="relu"),
+                L.Flatten(),
+                L.Dropout(dropout),
+                L.Dense(10, activation="softmax"),
+            ]
+        )
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
         if epochs:
             model.fit(x[:n], y[:n], epochs=epochs, batch_size=32, verbose=0)
@@ -63,19 +69,30 @@ def models(tmp_path: Path, fake_mnist_dir: Path) -> list[Path]:
 
 def fresh_process(path: Path, found: datasets.Located, samples: int) -> dict[str, Any]:
     """What the one-shot `python -m grader.keras_support.evaluate` says of the same file."""
-    request = {"model": str(path), "dataset": found.dataset.id, "origin": found.origin,
-               "files": {k: str(v) for k, v in found.paths.items()}, "samples": samples}
-    proc = subprocess.run([sys.executable, "-m", "grader.keras_support.evaluate"],
-                          input=json.dumps(request), capture_output=True, text=True,
-                          env=judge.judge_env(), timeout=300, check=True)
+    request = {
+        "model": str(path),
+        "dataset": found.dataset.id,
+        "origin": found.origin,
+        "files": {k: str(v) for k, v in found.paths.items()},
+        "samples": samples,
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader.keras_support.evaluate"],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        env=judge.judge_env(),
+        timeout=300,
+        check=True,
+    )
     line = next(ln for ln in proc.stdout.splitlines() if ln.startswith(evaluate.MARKER))
-    reply: dict[str, Any] = json.loads(line[len(evaluate.MARKER):])
+    reply: dict[str, Any] = json.loads(line[len(evaluate.MARKER) :])
     return reply
 
 
 def test_the_judge_agrees_with_a_fresh_process_in_any_order(
-        tmp_path: Path, fake_mnist: datasets.Located, fake_mnist_dir: Path,
-        fresh_judge: judge.Judge) -> None:
+    tmp_path: Path, fake_mnist: datasets.Located, fake_mnist_dir: Path, fresh_judge: judge.Judge
+) -> None:
     paths = models(tmp_path, fake_mnist_dir)
     forward = [evaluate_model(p, fake_mnist, 400, what="m") for p in paths]
     backward = [evaluate_model(p, fake_mnist, 400, what="m") for p in reversed(paths)][::-1]
@@ -83,14 +100,21 @@ def test_the_judge_agrees_with_a_fresh_process_in_any_order(
     assert len({r.correct for r in forward}) == 3, "the three models should differ"
     for path, result in zip(paths, forward, strict=False):
         want = fresh_process(path, fake_mnist, 400)
-        assert (result.correct, result.total, result.first) == \
-            (want["correct"], want["total"], want["first"])
+        assert (result.correct, result.total, result.first) == (
+            want["correct"],
+            want["total"],
+            want["first"],
+        )
     assert fresh_judge.alive, "one warm process served all six requests"
 
 
 def test_a_judge_that_dies_costs_one_check_and_is_replaced(
-        tmp_path: Path, fake_mnist: datasets.Located, fake_mnist_dir: Path,
-        fresh_judge: judge.Judge, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path,
+    fake_mnist: datasets.Located,
+    fake_mnist_dir: Path,
+    fresh_judge: judge.Judge,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     path = models(tmp_path, fake_mnist_dir)[0]
     want = evaluate_model(path, fake_mnist, 200, what="m")
     first_pid = fresh_judge._proc.pid  # type: ignore[union-attr]
@@ -111,8 +135,8 @@ def test_a_judge_that_dies_costs_one_check_and_is_replaced(
 
 
 def test_a_judge_that_does_not_answer_in_time_fails_the_check_and_is_replaced(
-        tmp_path: Path, fake_mnist: datasets.Located, fake_mnist_dir: Path,
-        fresh_judge: judge.Judge) -> None:
+    tmp_path: Path, fake_mnist: datasets.Located, fake_mnist_dir: Path, fresh_judge: judge.Judge
+) -> None:
     path = models(tmp_path, fake_mnist_dir)[0]
     fresh_judge.close()  # cold: importing TensorFlow alone takes longer than 0.05 s
     with pytest.raises(Fail, match=r"m: evaluating the model on the test set took more than 0s"):
@@ -122,12 +146,13 @@ def test_a_judge_that_does_not_answer_in_time_fails_the_check_and_is_replaced(
 
 
 def test_after_an_unusable_model_the_next_request_gets_a_fresh_process(
-        tmp_path: Path, fake_mnist: datasets.Located, fake_mnist_dir: Path,
-        fresh_judge: judge.Judge) -> None:
+    tmp_path: Path, fake_mnist: datasets.Located, fake_mnist_dir: Path, fresh_judge: judge.Judge
+) -> None:
     good = models(tmp_path, fake_mnist_dir)[0]
     keras.utils.set_random_seed(0)
-    five = keras.Sequential([keras.Input((28, 28, 1)), L.Flatten(),
-                             L.Dense(5, activation="softmax")])
+    five = keras.Sequential(
+        [keras.Input((28, 28, 1)), L.Flatten(), L.Dense(5, activation="softmax")]
+    )
     bad = tmp_path / "five.keras"
     five.save(bad)
     evaluate_model(good, fake_mnist, 100, what="m")

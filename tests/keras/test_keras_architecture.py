@@ -17,16 +17,33 @@ from grader.checks.core import Fail
 from grader.keras_support import architecture as arch
 
 
-def course_cnn(*, extra_dense: bool = False, drop_second_pool: bool = False,
-               padding: str = "valid", activation: str = "relu", swap: bool = False,
-               drop_output: bool = False, separate_relu: bool = False, compile_: bool = True,
-               loss: Any = "sparse_categorical_crossentropy") -> Any:
+def course_cnn(
+    *,
+    extra_dense: bool = False,
+    drop_second_pool: bool = False,
+    padding: str = "valid",
+    activation: str = "relu",
+    swap: bool = False,
+    drop_output: bool = False,
+    separate_relu: bool = False,
+    compile_: bool = True,
+    loss: Any = "sparse_categorical_crossentropy",
+) -> Any:
     """The ex05 CNN, or one of the mistakes students make with it."""
-    first = [L.Conv2D(64, 3, padding=padding)] + [L.Activation(activation)] if separate_relu \
+    first = (
+        [L.Conv2D(64, 3, padding=padding)] + [L.Activation(activation)]
+        if separate_relu
         else [L.Conv2D(64, 3, activation=activation, padding=padding)]
-    layers = [keras.Input((28, 28, 1)), *first, L.MaxPooling2D(2),
-              L.Conv2D(64, 3, activation="relu"), L.MaxPooling2D(2), L.Flatten(),
-              L.Dense(128, activation="relu")]
+    )
+    layers = [
+        keras.Input((28, 28, 1)),
+        *first,
+        L.MaxPooling2D(2),
+        L.Conv2D(64, 3, activation="relu"),
+        L.MaxPooling2D(2),
+        L.Flatten(),
+        L.Dense(128, activation="relu"),
+    ]
     if drop_second_pool:
         layers.pop(-3)
     if swap:  # the second convolution before the first pooling
@@ -56,8 +73,14 @@ def test_the_reference_matches_itself(want: arch.ModelInfo) -> None:
     assert result.problems == []
     assert want.params == 243_786
     assert [x.label() for x in want.layers] == [
-        "Conv2D(64, 3, relu)", "MaxPooling2D(2)", "Conv2D(64, 3, relu)", "MaxPooling2D(2)",
-        "Flatten", "Dense(128, relu)", "Dense(10, softmax)"]
+        "Conv2D(64, 3, relu)",
+        "MaxPooling2D(2)",
+        "Conv2D(64, 3, relu)",
+        "MaxPooling2D(2)",
+        "Flatten",
+        "Dense(128, relu)",
+        "Dense(10, softmax)",
+    ]
 
 
 def test_extra_dense_is_named_with_its_place(want: arch.ModelInfo) -> None:
@@ -100,8 +123,7 @@ def test_a_separate_activation_layer_is_the_same_model(want: arch.ModelInfo) -> 
 
 
 def test_input_shape_is_compared_apart_from_the_layers(want: arch.ModelInfo) -> None:
-    model = keras.Sequential([keras.Input((28, 28)), L.Reshape((28, 28, 1)),
-                              *course_cnn().layers])
+    model = keras.Sequential([keras.Input((28, 28)), L.Reshape((28, 28, 1)), *course_cnn().layers])
     result = diff(model, want)
     assert result.problems[0].startswith("the input shape is (28, 28), expected (28, 28, 1)")
     assert result.problems[1] == "extra Reshape before Conv2D #1"
@@ -120,10 +142,17 @@ def test_compile_settings(want: arch.ModelInfo) -> None:
     assert ok.problems == [] and ok.table[0] == ["setting", "expected", "yours"]
     wrong = arch.compare_compile(arch.describe(course_cnn(loss="categorical_crossentropy")), want)
     assert len(wrong.problems) == 1
-    assert "the loss is 'categorical_crossentropy', expected 'sparse_categorical_crossentropy'" \
-        in wrong.problems[0] and "one-hot" in wrong.problems[0]
-    logits = arch.compare_compile(arch.describe(course_cnn(
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))), want)
+    assert (
+        "the loss is 'categorical_crossentropy', expected 'sparse_categorical_crossentropy'"
+        in wrong.problems[0]
+        and "one-hot" in wrong.problems[0]
+    )
+    logits = arch.compare_compile(
+        arch.describe(
+            course_cnn(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        ),
+        want,
+    )
     assert "from_logits=True" in logits.problems[0]
     assert "already applies softmax" in logits.problems[0]
     linear = course_cnn(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
@@ -144,14 +173,21 @@ def test_loading_keeps_everything_the_diff_needs(tmp_path: Path, want: arch.Mode
     loaded = arch.load(save(course_cnn(extra_dense=True), tmp_path), what="build_cnn()")
     info = arch.describe(loaded)
     assert arch.compare_layers(info, want).problems == [
-        "extra Dense(64, relu) before the output layer (Dense(10, softmax))"]
+        "extra Dense(64, relu) before the output layer (Dense(10, softmax))"
+    ]
     assert info.compile is not None and info.compile.loss == "sparse_categorical_crossentropy"
     assert info.compile.metrics == ("accuracy",)
 
 
 def test_lambda_layers_are_refused_by_safe_mode(tmp_path: Path) -> None:
-    model = keras.Sequential([keras.Input((28, 28, 1)), L.Lambda(lambda t: t * 2.0), L.Flatten(),
-                              L.Dense(10, activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            L.Lambda(lambda t: t * 2.0),
+            L.Flatten(),
+            L.Dense(10, activation="softmax"),
+        ]
+    )
     with pytest.raises(Fail, match="the model uses Lambda .*not a built-in Keras layer"):
         arch.load(save(model, tmp_path), what="build_cnn()")
 
@@ -161,8 +197,9 @@ def test_a_custom_layer_class_is_named(tmp_path: Path) -> None:
         def call(self, x: Any) -> Any:
             return x * 2.0
 
-    model = keras.Sequential([keras.Input((28, 28, 1)), Doubler(), L.Flatten(),
-                              L.Dense(10, activation="softmax")])
+    model = keras.Sequential(
+        [keras.Input((28, 28, 1)), Doubler(), L.Flatten(), L.Dense(10, activation="softmax")]
+    )
     with pytest.raises(Fail, match=r"build_cnn\(\): the model uses Doubler \(module "):
         arch.load(save(model, tmp_path), what="build_cnn()")
 
@@ -186,16 +223,29 @@ def test_nested_augmentation_model_is_flattened_for_the_property_checks() -> Non
         return [ok for _, ok, _ in properties(plain(arch.describe(model)), rules)]
 
     augment = keras.Sequential([L.RandomFlip("horizontal"), L.RandomZoom(0.1)])
-    model = keras.Sequential([keras.Input((28, 28, 1)), augment, L.Conv2D(8, 3),
-                              L.BatchNormalization(), L.Flatten(),
-                              L.Dense(16, kernel_regularizer=keras.regularizers.l1_l2(0.0, 1e-3)),
-                              L.Dropout(0.6), L.Dense(10, activation="softmax",
-                                                      kernel_regularizer="l2")])
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            augment,
+            L.Conv2D(8, 3),
+            L.BatchNormalization(),
+            L.Flatten(),
+            L.Dense(16, kernel_regularizer=keras.regularizers.l1_l2(0.0, 1e-3)),
+            L.Dropout(0.6),
+            L.Dense(10, activation="softmax", kernel_regularizer="l2"),
+        ]
+    )
     assert holds(model, AUGMENTATION) == [True, True]
     assert holds(model, NORMALISATION) == [True, False]  # rate 0.6 is out of range
     assert holds(model, L2_PENALTY) == [True]  # L1L2 with l2 > 0, on the hidden Dense
-    bare = keras.Sequential([keras.Input((28, 28, 1)), L.RandomFlip("vertical"),
-                             L.Flatten(), L.Dense(10, kernel_regularizer="l2")])
+    bare = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            L.RandomFlip("vertical"),
+            L.Flatten(),
+            L.Dense(10, kernel_regularizer="l2"),
+        ]
+    )
     assert holds(bare, AUGMENTATION) == [False, False]
     assert holds(bare, L2_PENALTY) == [False]  # only the output layer has it
 
@@ -221,11 +271,14 @@ def test_functional_model_is_the_same_model(want: arch.ModelInfo) -> None:
 
 
 def test_a_model_without_an_input_shape_is_told_how_to_give_it_one(
-        tmp_path: Path, want: arch.ModelInfo) -> None:
+    tmp_path: Path, want: arch.ModelInfo
+) -> None:
     unbuilt = keras.Sequential([type(x).from_config(x.get_config()) for x in course_cnn().layers])
     unbuilt.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     with pytest.warns(UserWarning):
         path = save(unbuilt, tmp_path)
     result = diff(arch.load(path, what="build_cnn()"), want)
-    assert result.problems == ["the input shape is ?, expected (28, 28, 1): start the model with "
-                               "keras.Input(shape=(28, 28, 1))"]
+    assert result.problems == [
+        "the input shape is ?, expected (28, 28, 1): start the model with "
+        "keras.Input(shape=(28, 28, 1))"
+    ]

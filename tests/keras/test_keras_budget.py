@@ -35,8 +35,11 @@ def sources(nb: NotebookNode) -> list[str]:
 
 
 def test_injected_right_after_the_parameters_cell() -> None:
-    nb = notebook(("import keras", []), ("EPOCHS = 5\nTRAIN_SAMPLES = None", ["parameters"]),
-                  ("model.fit(epochs=EPOCHS)", []))
+    nb = notebook(
+        ("import keras", []),
+        ("EPOCHS = 5\nTRAIN_SAMPLES = None", ["parameters"]),
+        ("model.fit(epochs=EPOCHS)", []),
+    )
     notes = inject_parameters(nb, VALUES, profile="smoke")
     assert nb.cells[2].metadata["tags"] == [INJECTED_TAG]
     assert "EPOCHS = 1\nTRAIN_SAMPLES = 2000\nTEST_SAMPLES = None" in nb.cells[2].source
@@ -52,8 +55,9 @@ def test_a_submitted_injected_cell_is_replaced_not_kept() -> None:
 
 
 def test_without_a_tag_after_the_first_cell_that_sets_a_budget_name() -> None:
-    nb = notebook(("import keras", []), ("x = 1", []), ("SEED = 1\nEPOCHS = 5", []),
-                  ("EPOCHS = 7", []))
+    nb = notebook(
+        ("import keras", []), ("x = 1", []), ("SEED = 1\nEPOCHS = 5", []), ("EPOCHS = 7", [])
+    )
     notes = inject_parameters(nb, VALUES, profile="smoke")
     assert nb.cells[3].metadata["tags"] == [INJECTED_TAG]
     assert "no cell is tagged 'parameters'" in notes[0]
@@ -90,10 +94,14 @@ def test_kernel_env_points_keras_at_the_grader_cache_and_asks_for_determinism() 
 def test_budget_set_again_after_the_injected_cell_is_noted_and_flagged() -> None:
     from grader import integrity
 
-    nb = notebook(("EPOCHS = 5", ["parameters"]), ("EPOCHS = 30\nBATCH_SIZE = 8", []),
-                  ("def f():\n    global TRAIN_SAMPLES\n    TRAIN_SAMPLES = None", []),
-                  ("def g():\n    EPOCHS = 99  # a local name", []),
-                  ('globals()["TEST_SAMPLES"] = 9', []), ("SEED = 1", []))
+    nb = notebook(
+        ("EPOCHS = 5", ["parameters"]),
+        ("EPOCHS = 30\nBATCH_SIZE = 8", []),
+        ("def f():\n    global TRAIN_SAMPLES\n    TRAIN_SAMPLES = None", []),
+        ("def g():\n    EPOCHS = 99  # a local name", []),
+        ('globals()["TEST_SAMPLES"] = 9', []),
+        ("SEED = 1", []),
+    )
     notes = inject_parameters(nb, VALUES, profile="smoke")
     overrides = [n.split(":")[0] for n in notes[1:]]
     assert overrides == [
@@ -103,14 +111,20 @@ def test_budget_set_again_after_the_injected_cell_is_noted_and_flagged() -> None
     ], notes  # BATCH_SIZE and SEED were not injected, g's EPOCHS is its own
     assert "the notebook did not train with the injected budget (EPOCHS=1" in notes[1]
     found = integrity.scan(nb)
-    assert "cell 3 sets EPOCHS = 30 after the grader's injected budget (cell 2): the notebook " \
-           "did not train with the injected budget" in found, found
+    assert (
+        "cell 3 sets EPOCHS = 30 after the grader's injected budget (cell 2): the notebook "
+        "did not train with the injected budget" in found
+    ), found
 
 
 def test_budget_with_a_batch_size_injects_it_and_says_so() -> None:
-    budget = Budget(epochs=1, train_samples=30_000, test_samples=None, eval_samples=None,
-                    batch_size=32)
-    assert budget.parameters() == {"EPOCHS": 1, "BATCH_SIZE": 32, "TRAIN_SAMPLES": 30_000,
-                                   "TEST_SAMPLES": None}
+    budget = Budget(
+        epochs=1, train_samples=30_000, test_samples=None, eval_samples=None, batch_size=32
+    )
+    assert budget.parameters() == {
+        "EPOCHS": 1,
+        "BATCH_SIZE": 32,
+        "TRAIN_SAMPLES": 30_000,
+        "TEST_SAMPLES": None,
+    }
     assert budget.describe() == "1 epoch on the first 30,000 training images in batches of 32"
-

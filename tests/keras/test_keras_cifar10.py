@@ -48,11 +48,12 @@ def test_datasets_fetch_knows_what_ex11_loads() -> None:
     assert needed_by(["ex09_mnist", EID, "ex01_convolution"]) == ["mnist", "cifar10"]
 
 
-@pytest.mark.parametrize("layout", [ARCHIVE, "cifar-10-batches-py-target_archive",
-                                    "cifar-10-python.tar.gz"])
+@pytest.mark.parametrize(
+    "layout", [ARCHIVE, "cifar-10-batches-py-target_archive", "cifar-10-python.tar.gz"]
+)
 def test_a_named_folder_is_trusted_flat_in_keras_layout_or_as_the_download(
-        tmp_path: Path, fake_cifar10_dir: Path, monkeypatch: pytest.MonkeyPatch,
-        layout: str) -> None:
+    tmp_path: Path, fake_cifar10_dir: Path, monkeypatch: pytest.MonkeyPatch, layout: str
+) -> None:
     target = tmp_path / layout
     target.parent.mkdir(parents=True, exist_ok=True)
     target.symlink_to(fake_cifar10_dir / ARCHIVE)
@@ -63,7 +64,8 @@ def test_a_named_folder_is_trusted_flat_in_keras_layout_or_as_the_download(
 
 
 def test_keras_cache_copies_must_be_the_official_archive(
-        tmp_path: Path, fake_cifar10_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, fake_cifar10_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Keras pins the archive's own sha256 (of the .tar.gz bytes, not of its content): a
     Keras cache holding another archive is no source (the fake one is not the official)."""
     home = tmp_path / "keras-home"
@@ -72,8 +74,11 @@ def test_keras_cache_copies_must_be_the_official_archive(
     monkeypatch.setenv("KERAS_HOME", str(home))
     assert datasets.locate("cifar10") is None
     file = datasets.CIFAR10.files[0]
-    assert datasets.file_digest(home / ARCHIVE, file) == datasets.content_digest(
-        fake_cifar10_dir / ARCHIVE, raw=True) != file.content_sha256
+    assert (
+        datasets.file_digest(home / ARCHIVE, file)
+        == datasets.content_digest(fake_cifar10_dir / ARCHIVE, raw=True)
+        != file.content_sha256
+    )
 
 
 def test_without_cifar10_the_message_says_where_to_put_it() -> None:
@@ -84,7 +89,8 @@ def test_without_cifar10_the_message_says_where_to_put_it() -> None:
 
 
 def test_the_kernel_home_gets_the_training_batches_and_half_the_test_batch(
-        with_cifar: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with_cifar: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A cache of its own: another xdist worker serving its own fake copy into the shared
     # cache would rewrite the files between the two calls below.
     monkeypatch.setenv("CNN_GRADER_CACHE_DIR", str(tmp_path / "cache"))
@@ -92,12 +98,16 @@ def test_the_kernel_home_gets_the_training_batches_and_half_the_test_batch(
     assert notes == []
     inner = cifar10_files.served_dir(home) / cifar10_files.INNER
     with tarfile.open(with_cifar / ARCHIVE) as tar:
-        original = {Path(m.name).name: tar.extractfile(m).read()  # type: ignore[union-attr]
-                    for m in tar if m.isfile()}
+        original = {
+            Path(m.name).name: tar.extractfile(m).read()  # type: ignore[union-attr]
+            for m in tar
+            if m.isfile()
+        }
     for name in cifar10_files.TRAIN_BATCHES:
         assert (inner / name).read_bytes() == original[name]
-    served_x, served_y = cifar10_files.read_batch((inner / "test_batch").read_bytes(),
-                                                  what="served")
+    served_x, served_y = cifar10_files.read_batch(
+        (inner / "test_batch").read_bytes(), what="served"
+    )
     all_x, all_y = datasets.load_test_split(datasets.require("cifar10"))
     assert all_x.shape == (2000, 32, 32, 3) and all_x.dtype == np.uint8
     assert np.array_equal(served_x, all_x[:1000]) and np.array_equal(served_y, all_y[:1000])
@@ -112,9 +122,11 @@ def test_the_kernel_home_gets_the_training_batches_and_half_the_test_batch(
 
 def test_batches_are_read_with_numpy_only_pickles(tmp_path: Path) -> None:
     """A batch naming any other global (here os.system) is refused, never called."""
+
     class Evil:
         def __reduce__(self) -> tuple[Any, ...]:
             import os
+
             return (os.system, ("echo pwned",))
 
     with pytest.raises(DatasetUnavailable, match="refusing posix.system"):
@@ -123,18 +135,22 @@ def test_batches_are_read_with_numpy_only_pickles(tmp_path: Path) -> None:
 
 def test_an_archive_without_every_batch_is_no_dataset(tmp_path: Path) -> None:
     images = np.zeros((4, 32, 32, 3), np.uint8)
-    archive = cifar10_files.write_archive(tmp_path / "partial.tar.gz", {
-        "data_batch_1": (images, np.arange(4)), "test_batch": (images, np.arange(4))})
+    archive = cifar10_files.write_archive(
+        tmp_path / "partial.tar.gz",
+        {"data_batch_1": (images, np.arange(4)), "test_batch": (images, np.arange(4))},
+    )
     with pytest.raises(DatasetUnavailable, match="lacks cifar-10-batches-py/data_batch_2"):
         cifar10_files.serve(tmp_path / "home", archive, datasets.served_count)
     assert not (cifar10_files.served_dir(tmp_path / "home") / cifar10_files.MARKER).exists()
     with pytest.raises(DatasetUnavailable, match=r"not uint8 \(N, 3072\)"):
-        cifar10_files.read_batch(pickle.dumps({b"data": [1, 2], b"labels": []}, protocol=3),
-                                 what="odd")
+        cifar10_files.read_batch(
+            pickle.dumps({b"data": [1, 2], b"labels": []}, protocol=3), what="odd"
+        )
 
 
-def test_in_the_kernel_keras_loader_reads_the_served_half(with_cifar: Path,
-                                                         make_notebook: Any) -> None:
+def test_in_the_kernel_keras_loader_reads_the_served_half(
+    with_cifar: Path, make_notebook: Any
+) -> None:
     """The unmodified `keras.datasets.cifar10.load_data()`, offline, in a sandboxed kernel:
     50,000 training images and the first half of the test split, the first test image the
     archive's own first."""
@@ -163,7 +179,8 @@ def test_solution_gets_full_marks_on_a_small_cifar10(with_cifar: Path, tmp_path:
     assert check.details["accuracy"] == reference  # same seed, same accuracy
     assert reference is not None and reference > 0.2  # learnable: far above guessing (0.1)
     assert check.details["threshold_text"].startswith(
-        f"{reference:.3f} ≥ {check.details['threshold']:.3f} = reference {reference:.3f} − 0.03")
+        f"{reference:.3f} ≥ {check.details['threshold']:.3f} = reference {reference:.3f} − 0.03"
+    )
     assert "second half of the test split" in check.details["threshold_text"]
     table = helpers.by_id(result)["cifar_augmentation_training_only"].details["table"]
     assert [row[2]["text"] for row in table[1:]] == ["same output", "different outputs"]
@@ -179,14 +196,17 @@ def test_starter_is_all_not_attempted(with_cifar: Path) -> None:
 
 
 def test_without_cifar10_the_accuracy_check_is_a_grader_error_that_says_what_to_do(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     result = helpers.grade_nb(helpers.solution_path(EID))
     status = helpers.statuses(result)
     assert status.pop("cifar_accuracy") == "error", helpers.describe(result)
     assert set(status.values()) == {"passed"}, helpers.describe(result)
     message = helpers.by_id(result)["cifar_accuracy"].message
-    assert message.startswith("grader configuration problem: the CIFAR-10 dataset is not "
-                              "available on this machine: put cifar-10-batches-py-target_archive")
+    assert message.startswith(
+        "grader configuration problem: the CIFAR-10 dataset is not "
+        "available on this machine: put cifar-10-batches-py-target_archive"
+    )
     assert "CNN_GRADER_DATASETS" in message and "Traceback" not in message
     doc = json.loads(write_reports(result, tmp_path, "ex11")["json"].read_text())
     assert doc["score"] == 7 and doc["max_score"] == 10

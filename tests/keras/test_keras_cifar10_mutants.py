@@ -42,10 +42,16 @@ BODY = """def build_cifar_cnn():
 INPUT = ["keras.Input(shape=(32, 32, 3))"]
 AUGMENT = ['keras.layers.RandomFlip("horizontal")', "keras.layers.RandomTranslation(0.1, 0.1)"]
 SCALE = ["keras.layers.Rescaling(1 / 255)"]
-BLOCK = ['keras.layers.Conv2D({f}, 3, padding="same", activation="relu")',
-         "keras.layers.BatchNormalization(momentum=0.9)", "keras.layers.MaxPooling2D(2)"]
-HEAD = ["keras.layers.Flatten()", "keras.layers.Dropout(0.3)",
-        'keras.layers.Dense(10, activation="softmax")']
+BLOCK = [
+    'keras.layers.Conv2D({f}, 3, padding="same", activation="relu")',
+    "keras.layers.BatchNormalization(momentum=0.9)",
+    "keras.layers.MaxPooling2D(2)",
+]
+HEAD = [
+    "keras.layers.Flatten()",
+    "keras.layers.Dropout(0.3)",
+    'keras.layers.Dense(10, activation="softmax")',
+]
 
 
 def blocks(*filters: int) -> list[str]:
@@ -69,19 +75,37 @@ class AlwaysFlip(keras.layers.Layer):
 
 # name: (layers, extra source before the function, {check: words in its message})
 MUTANTS: dict[str, tuple[list[str], str, dict[str, str]]] = {
-    "no_augmentation": (INPUT + SCALE + blocks(16, 32) + HEAD, "", {
-        "cifar_augmentation": "RandomFlip('horizontal') (found: none)",
-        "cifar_augmentation_training_only": "nothing augments them"}),
+    "no_augmentation": (
+        INPUT + SCALE + blocks(16, 32) + HEAD,
+        "",
+        {
+            "cifar_augmentation": "RandomFlip('horizontal') (found: none)",
+            "cifar_augmentation_training_only": "nothing augments them",
+        },
+    ),
     "augmentation_after_the_convolutions": (
-        INPUT + SCALE + blocks(16) + AUGMENT + blocks(32) + HEAD, "", {
-            "cifar_augmentation": "augmentation layers first"}),
-    "augmentation_at_inference": (INPUT + ["AlwaysFlip()"] + AUGMENT[1:] + SCALE
-                                  + blocks(16, 32) + HEAD, ALWAYS_FLIP, {
-        "cifar_augmentation_training_only": "AlwaysFlip"}),
-    "one_block_no_batchnorm": (INPUT + AUGMENT + SCALE + blocks(16) + [
-        'keras.layers.Conv2D(32, 3, padding="same", activation="relu")',
-        "keras.layers.MaxPooling2D(2)"] + HEAD, "", {
-            "cifar_structure": "at least two Conv2D + BatchNormalization + MaxPooling2D blocks"}),
+        INPUT + SCALE + blocks(16) + AUGMENT + blocks(32) + HEAD,
+        "",
+        {"cifar_augmentation": "augmentation layers first"},
+    ),
+    "augmentation_at_inference": (
+        INPUT + ["AlwaysFlip()"] + AUGMENT[1:] + SCALE + blocks(16, 32) + HEAD,
+        ALWAYS_FLIP,
+        {"cifar_augmentation_training_only": "AlwaysFlip"},
+    ),
+    "one_block_no_batchnorm": (
+        INPUT
+        + AUGMENT
+        + SCALE
+        + blocks(16)
+        + [
+            'keras.layers.Conv2D(32, 3, padding="same", activation="relu")',
+            "keras.layers.MaxPooling2D(2)",
+        ]
+        + HEAD,
+        "",
+        {"cifar_structure": "at least two Conv2D + BatchNormalization + MaxPooling2D blocks"},
+    ),
 }
 
 
@@ -92,8 +116,7 @@ def build(layers: list[str], extra: str = "") -> str:
 @pytest.mark.parametrize("name", list(MUTANTS))
 def test_model_mutant_fails_the_right_checks(make_notebook: Any, name: str) -> None:
     layers, extra, expect = MUTANTS[name]
-    path = make_notebook([helpers.solution_definitions(EID), build(layers, extra)],
-                         exercise=EID)
+    path = make_notebook([helpers.solution_definitions(EID), build(layers, extra)], exercise=EID)
     result = helpers.grade_nb(path)
     status = helpers.statuses(result)
     assert "error" not in status.values(), helpers.describe(result)
@@ -110,34 +133,42 @@ def test_model_mutant_fails_the_right_checks(make_notebook: Any, name: str) -> N
 
 def test_a_gpu_summary_that_claims_a_gpu_it_was_not_given_fails(make_notebook: Any) -> None:
     claim = 0 if devices.expected_gpus() else 1
-    source = (f"def gpu_summary():\n    return {{'gpus': {claim}, "
-              f"'names': {['/physical_device:GPU:0'] * claim!r}}}\n")
-    result = helpers.grade_nb(make_notebook([helpers.solution_definitions(EID), source],
-                                            exercise=EID))
+    source = (
+        f"def gpu_summary():\n    return {{'gpus': {claim}, "
+        f"'names': {['/physical_device:GPU:0'] * claim!r}}}\n"
+    )
+    result = helpers.grade_nb(
+        make_notebook([helpers.solution_definitions(EID), source], exercise=EID)
+    )
     assert helpers.statuses(result)["gpu_summary"] == "failed", helpers.describe(result)
     assert "the grader gave this kernel" in helpers.by_id(result)["gpu_summary"].message
 
 
-@pytest.mark.parametrize("environ, present, want", [
-    ({}, [], 0),
-    ({}, ["nvidia0", "nvidia1"], 2),
-    ({"CUDA_VISIBLE_DEVICES": ""}, ["nvidia0"], 0),
-    ({"CUDA_VISIBLE_DEVICES": "-1"}, ["nvidia0"], 0),
-    ({"CUDA_VISIBLE_DEVICES": "1"}, ["nvidia0", "nvidia1"], 1),
-    ({"CUDA_VISIBLE_DEVICES": "0,7,1"}, ["nvidia0", "nvidia1"], 1),  # CUDA stops at 7
-    ({"CUDA_VISIBLE_DEVICES": "0,1"}, [], 0),
-])
+@pytest.mark.parametrize(
+    "environ, present, want",
+    [
+        ({}, [], 0),
+        ({}, ["nvidia0", "nvidia1"], 2),
+        ({"CUDA_VISIBLE_DEVICES": ""}, ["nvidia0"], 0),
+        ({"CUDA_VISIBLE_DEVICES": "-1"}, ["nvidia0"], 0),
+        ({"CUDA_VISIBLE_DEVICES": "1"}, ["nvidia0", "nvidia1"], 1),
+        ({"CUDA_VISIBLE_DEVICES": "0,7,1"}, ["nvidia0", "nvidia1"], 1),  # CUDA stops at 7
+        ({"CUDA_VISIBLE_DEVICES": "0,1"}, [], 0),
+    ],
+)
 def test_the_gpus_a_kernel_gets_follow_cuda_visible_devices(
-        environ: dict[str, str], present: list[str], want: int) -> None:
+    environ: dict[str, str], present: list[str], want: int
+) -> None:
     assert devices.gpus_given_to_kernels(environ, present) == want
 
 
-@pytest.mark.parametrize("given, usable, want", [(0, None, 0), (2, None, 2), (2, 0, 0),
-                                                 (2, 1, 1)])
-def test_a_gpu_tensorflow_cannot_use_was_not_given(monkeypatch: pytest.MonkeyPatch, given: int,
-                                                   usable: int | None, want: int) -> None:
+@pytest.mark.parametrize("given, usable, want", [(0, None, 0), (2, None, 2), (2, 0, 0), (2, 1, 1)])
+def test_a_gpu_tensorflow_cannot_use_was_not_given(
+    monkeypatch: pytest.MonkeyPatch, given: int, usable: int | None, want: int
+) -> None:
     """A machine with an NVIDIA device but a TensorFlow without CUDA libraries gives kernels no
     GPU; a machine without devices never starts TensorFlow to ask."""
+
     def tensorflow_gpus(visible: str | None) -> int | None:
         assert given, "TensorFlow asked on a machine without GPUs"
         return usable
@@ -151,11 +182,14 @@ def test_tensorflow_in_this_environment_is_asked_in_a_child_process() -> None:
     assert devices.tensorflow_gpus("-1") == 0  # no GPU is visible with CUDA_VISIBLE_DEVICES=-1
 
 
-@pytest.mark.parametrize("got, words", [
-    ({"gpus": 0}, "exactly the keys"),
-    ({"gpus": "0", "names": []}, "expected an int"),
-    ({"gpus": 0, "names": ["cpu"]}, "1 entries for 0 GPUs"),
-])
+@pytest.mark.parametrize(
+    "got, words",
+    [
+        ({"gpus": 0}, "exactly the keys"),
+        ({"gpus": "0", "names": []}, "expected an int"),
+        ({"gpus": 0, "names": ["cpu"]}, "1 entries for 0 GPUs"),
+    ],
+)
 def test_malformed_gpu_summaries_fail_with_what_is_wrong(got: Any, words: str) -> None:
     from grader.checks.core import Context
 
@@ -181,10 +215,18 @@ def live(augment: bool, *, at_inference: bool = False) -> Any:
                 return flip(x, training=True)
 
         front = [AlwaysFlip()]
-    return keras.Sequential([keras.Input((32, 32, 3)), *front, layers.Rescaling(1 / 255),
-                             layers.Conv2D(8, 3), layers.BatchNormalization(),
-                             layers.Flatten(), layers.Dropout(0.5),
-                             layers.Dense(10, activation="softmax")])
+    return keras.Sequential(
+        [
+            keras.Input((32, 32, 3)),
+            *front,
+            layers.Rescaling(1 / 255),
+            layers.Conv2D(8, 3),
+            layers.BatchNormalization(),
+            layers.Flatten(),
+            layers.Dropout(0.5),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
 
 
 def test_judge_passes_augmentation_in_training_only() -> None:

@@ -29,8 +29,9 @@ SLOW_SOLUTIONS = ["ex05_cnn", "ex06_regularization"]
 FASHION_IDS = [e for e in keras_helpers.KERAS_IDS if get(e).datasets == ("fashion_mnist",)]
 
 
-def assert_full_marks(eid: str, result: helpers.GradeResult, tmp_path: Path,
-                      profile: str = "smoke") -> None:
+def assert_full_marks(
+    eid: str, result: helpers.GradeResult, tmp_path: Path, profile: str = "smoke"
+) -> None:
     assert result.exercise == eid
     assert result.execution.status.value == "ok", helpers.describe(result)
     assert set(helpers.statuses(result).values()) == {"passed"}, helpers.describe(result)
@@ -38,8 +39,10 @@ def assert_full_marks(eid: str, result: helpers.GradeResult, tmp_path: Path,
     if profile == "smoke":
         assert any("smoke profile" in n and "injected" in n for n in result.execution.notes)
     else:
-        assert any(f"{profile} profile: the notebook trains with its own parameters" in n
-                   for n in result.execution.notes), result.execution.notes
+        assert any(
+            f"{profile} profile: the notebook trains with its own parameters" in n
+            for n in result.execution.notes
+        ), result.execution.notes
     for check in result.checks:
         if check.id.endswith("_architecture"):
             assert check.details["table"][0][1] == "expected layer"
@@ -51,8 +54,10 @@ def assert_full_marks(eid: str, result: helpers.GradeResult, tmp_path: Path,
         assert check.details["accuracy"] == reference
         text = check.details["threshold_text"]
         if profile == "smoke":
-            assert text.startswith(f"{reference:.3f} ≥ {check.details['threshold']:.3f} = "
-                                   f"reference {reference:.3f} − 0.03")
+            assert text.startswith(
+                f"{reference:.3f} ≥ {check.details['threshold']:.3f} = "
+                f"reference {reference:.3f} − 0.03"
+            )
             assert "smoke profile: 1 epoch on the first 3,000 training images" in text
         else:
             assert text.startswith(f"{reference:.3f} ≥ {check.details['threshold']:.3f} = ")
@@ -63,8 +68,9 @@ def assert_full_marks(eid: str, result: helpers.GradeResult, tmp_path: Path,
 
 
 @pytest.mark.usefixtures("needs_fashion_mnist")
-@pytest.mark.parametrize("eid", DEFAULT_SOLUTIONS + [
-    pytest.param(e, marks=pytest.mark.slow) for e in SLOW_SOLUTIONS])
+@pytest.mark.parametrize(
+    "eid", DEFAULT_SOLUTIONS + [pytest.param(e, marks=pytest.mark.slow) for e in SLOW_SOLUTIONS]
+)
 def test_solution_gets_full_marks(eid: str, tmp_path: Path) -> None:
     assert_full_marks(eid, helpers.grade_nb(helpers.solution_path(eid)), tmp_path)
 
@@ -84,28 +90,30 @@ def test_starter_is_all_not_attempted(eid: str) -> None:
 
 
 @pytest.fixture
-def fake_mnist_course(tmp_path: Path, fake_mnist_dir: Path,
-                      monkeypatch: pytest.MonkeyPatch) -> Path:
+def fake_mnist_course(
+    tmp_path: Path, fake_mnist_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     course = keras_helpers.mnist_course(tmp_path / "course")
     monkeypatch.setenv("CNN_GRADER_COURSE_DIR", str(course))
     monkeypatch.setenv("CNN_GRADER_DATASETS", str(fake_mnist_dir))
     return course
 
 
-def test_mnist_solution_gets_full_marks_on_a_fake_mnist(fake_mnist_course: Path,
-                                                        tmp_path: Path) -> None:
+def test_mnist_solution_gets_full_marks_on_a_fake_mnist(
+    fake_mnist_course: Path, tmp_path: Path
+) -> None:
     result = helpers.grade_nb(fake_mnist_course / "solutions" / "ex09_mnist.ipynb")
     assert_full_marks("ex09_mnist", result, tmp_path)
 
 
 def test_the_full_profile_judges_against_the_reference_under_the_notebooks_budget(
-        fake_mnist_course: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_mnist_course: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`full` on a small MNIST (3,000 images: the notebook's 5 epochs take seconds): the
     reference is calibrated under the notebook's own budget, the solution gets full marks, and
     the threshold line names the budget and the course target."""
     monkeypatch.setenv("CNN_GRADER_PROFILE", "full")
-    result = helpers.grade_nb(fake_mnist_course / "solutions" / "ex09_mnist.ipynb",
-                              profile="full")
+    result = helpers.grade_nb(fake_mnist_course / "solutions" / "ex09_mnist.ipynb", profile="full")
     assert_full_marks("ex09_mnist", result, tmp_path, profile="full")
     details = helpers.by_id(result)["mnist_accuracy"].details
     # The fake digits are easy: the reference clears the course target, shown beside it.
@@ -114,19 +122,26 @@ def test_the_full_profile_judges_against_the_reference_under_the_notebooks_budge
 
 
 def test_mnist_starter_is_all_not_attempted(fake_mnist_course: Path) -> None:
-    assert_all_not_attempted("ex09_mnist",
-                             helpers.grade_nb(fake_mnist_course / "exercises" / "ex09_mnist.ipynb"))
+    assert_all_not_attempted(
+        "ex09_mnist", helpers.grade_nb(fake_mnist_course / "exercises" / "ex09_mnist.ipynb")
+    )
 
 
 def test_without_mnist_the_accuracy_check_is_a_grader_error_that_says_what_to_do(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     result = helpers.grade_nb(helpers.solution_path("ex09_mnist"))
     status = helpers.statuses(result)
-    assert status == {"mnist_architecture": "passed", "mnist_compile": "passed",
-                      "mnist_accuracy": "error"}, helpers.describe(result)
+    assert status == {
+        "mnist_architecture": "passed",
+        "mnist_compile": "passed",
+        "mnist_accuracy": "error",
+    }, helpers.describe(result)
     message = helpers.by_id(result)["mnist_accuracy"].message
-    assert message.startswith("grader configuration problem: the MNIST dataset is not "
-                              "available on this machine: put mnist.npz in ")
+    assert message.startswith(
+        "grader configuration problem: the MNIST dataset is not "
+        "available on this machine: put mnist.npz in "
+    )
     assert "CNN_GRADER_DATASETS" in message and "Traceback" not in message
     assert any("MNIST dataset is not available" in n for n in result.execution.notes)
     doc = json.loads(write_reports(result, tmp_path, "ex09")["json"].read_text())

@@ -12,8 +12,9 @@ from grader import datasets
 from grader.errors import DatasetUnavailable
 
 
-def test_fake_mnist_in_a_named_folder_is_located_trusted(fake_mnist_dir: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fake_mnist_in_a_named_folder_is_located_trusted(
+    fake_mnist_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert datasets.locate("mnist") is None  # not on this machine otherwise
     monkeypatch.setenv(datasets.DATASETS_ENV, str(fake_mnist_dir))
     found = datasets.locate("mnist")
@@ -23,9 +24,9 @@ def test_fake_mnist_in_a_named_folder_is_located_trusted(fake_mnist_dir: Path,
 
 
 @pytest.mark.parametrize("layout", ["mnist.npz", "datasets/mnist.npz"])
-def test_named_folder_may_be_flat_or_a_keras_home(tmp_path: Path, fake_mnist_dir: Path,
-                                                  monkeypatch: pytest.MonkeyPatch,
-                                                  layout: str) -> None:
+def test_named_folder_may_be_flat_or_a_keras_home(
+    tmp_path: Path, fake_mnist_dir: Path, monkeypatch: pytest.MonkeyPatch, layout: str
+) -> None:
     target = tmp_path / layout
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes((fake_mnist_dir / "mnist.npz").read_bytes())
@@ -34,9 +35,9 @@ def test_named_folder_may_be_flat_or_a_keras_home(tmp_path: Path, fake_mnist_dir
     assert found is not None and found.path("archive") == target
 
 
-def test_keras_cache_copies_must_match_the_official_content(tmp_path: Path,
-                                                            fake_mnist_dir: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_keras_cache_copies_must_match_the_official_content(
+    tmp_path: Path, fake_mnist_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """~/.keras is written by anything the user ran: a file there counts only if its content is
     the official one (the fake MNIST is not)."""
     home = tmp_path / "keras-home"
@@ -67,7 +68,8 @@ def test_unavailable_dataset_raises_the_message_for_the_report() -> None:
 
 
 def test_kernel_home_serves_half_the_test_split_and_is_usable_by_another_uid(
-        fake_mnist_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_mnist_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(datasets.DATASETS_ENV, str(fake_mnist_dir))
     home, notes = datasets.prepare_keras_home(("mnist",))
     assert home == datasets.kernel_home() != datasets.keras_home()
@@ -99,7 +101,9 @@ def test_keras_home_notes_a_missing_dataset() -> None:
     assert len(notes) == 1 and "MNIST dataset is not available" in notes[0]
 
 
-def test_test_split_of_the_fake_mnist(fake_mnist_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_test_split_of_the_fake_mnist(
+    fake_mnist_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(datasets.DATASETS_ENV, str(fake_mnist_dir))
     x, y = datasets.load_test_split(datasets.require("mnist"), 100)
     with np.load(fake_mnist_dir / "mnist.npz") as f:
@@ -118,7 +122,8 @@ def test_fashion_mnist_test_split_matches_keras_loader() -> None:
 
 
 def test_digests_are_remembered_across_processes_per_file_version(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A digest computed once is read back from the cache by the next process (no rehash);
     a file rewritten in place is hashed again, whatever its size."""
     monkeypatch.setenv("CNN_GRADER_CACHE_DIR", str(tmp_path / "cache"))

@@ -23,8 +23,9 @@ def namespace(**names: Any) -> types.SimpleNamespace:
 
 
 def ctx(call: Call) -> Context:
-    return Context(text=call.describe(), args=call.args, kwargs=call.kwargs, reference=None,
-                   call=call)
+    return Context(
+        text=call.describe(), args=call.args, kwargs=call.kwargs, reference=None, call=call
+    )
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +65,11 @@ def student_callbacks() -> dict[str, Any]:
             if logs["val_accuracy"] >= self.target:
                 self.model.stop_training = True
 
-    return {"NeverStops": NeverStops, "StrictlyAbove": StrictlyAbove,
-            "WatchesValidation": WatchesValidation}
+    return {
+        "NeverStops": NeverStops,
+        "StrictlyAbove": StrictlyAbove,
+        "WatchesValidation": WatchesValidation,
+    }
 
 
 def test_a_callback_that_never_stops_fails_with_the_epochs() -> None:
@@ -74,8 +78,10 @@ def test_a_callback_that_never_stops_fails_with_the_epochs() -> None:
     context = ctx(ex06.THRESHOLD_CALL)
     with pytest.raises(Fail) as info:
         ex06.accuracy_threshold(got, context)
-    assert ("AccuracyThreshold(0.9) with training accuracy 0.62, 0.81, 0.93, 0.95 per epoch: "
-            "expected stopped after epoch 3, it ran all 4 epochs") in str(info.value)
+    assert (
+        "AccuracyThreshold(0.9) with training accuracy 0.62, 0.81, 0.93, 0.95 per epoch: "
+        "expected stopped after epoch 3, it ran all 4 epochs"
+    ) in str(info.value)
     assert context.extras["table"][1][4] == {"text": "all 4 epochs", "status": "bad"}
 
 
@@ -94,8 +100,10 @@ def test_make_callbacks_data_and_verdict(reference: types.ModuleType) -> None:
     ex06.make_callbacks_settings(good, ctx(call))
 
     def sloppy(path: str) -> list[Any]:
-        return [keras.callbacks.EarlyStopping(monitor="val_loss", patience=5),
-                keras.callbacks.ModelCheckpoint("best.keras", save_best_only=True)]
+        return [
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=5),
+            keras.callbacks.ModelCheckpoint("best.keras", save_best_only=True),
+        ]
 
     bad = ex06.MAKE_DRIVER.run(namespace(make_callbacks=sloppy), *call.args)
     with pytest.raises(Fail) as info:
@@ -103,8 +111,10 @@ def test_make_callbacks_data_and_verdict(reference: types.ModuleType) -> None:
     text = str(info.value)
     assert "EarlyStopping: patience is 5, expected 3" in text
     assert "EarlyStopping: restore_best_weights is False, expected True" in text
-    assert ("ModelCheckpoint: filepath is 'best.keras', expected 'grader_checkpoint.keras' "
-            "(use the checkpoint_path argument)") in text
+    assert (
+        "ModelCheckpoint: filepath is 'best.keras', expected 'grader_checkpoint.keras' "
+        "(use the checkpoint_path argument)"
+    ) in text
 
 
 def test_driver_calls_are_keyed_and_labelled_apart_from_plain_calls() -> None:

@@ -23,9 +23,15 @@ def fake_mnist(fake_mnist_dir: Path, monkeypatch: pytest.MonkeyPatch) -> dataset
 
 def small_cnn(outputs: int = 10) -> Any:
     keras.utils.set_random_seed(1)
-    model = keras.Sequential([keras.Input((28, 28, 1)), L.Conv2D(8, 3, activation="relu"),
-                              L.MaxPooling2D(2), L.Flatten(),
-                              L.Dense(outputs, activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            L.Conv2D(8, 3, activation="relu"),
+            L.MaxPooling2D(2),
+            L.Flatten(),
+            L.Dense(outputs, activation="softmax"),
+        ]
+    )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
@@ -36,8 +42,9 @@ def saved(model: Any, tmp_path: Path) -> Path:
     return path
 
 
-def test_trained_model_is_measured_by_the_grader(tmp_path: Path, fake_mnist: datasets.Located,
-                                                 fake_mnist_dir: Path) -> None:
+def test_trained_model_is_measured_by_the_grader(
+    tmp_path: Path, fake_mnist: datasets.Located, fake_mnist_dir: Path
+) -> None:
     with np.load(fake_mnist_dir / "mnist.npz") as f:
         x, y = f["x_train"], f["y_train"]
     model = small_cnn()
@@ -52,15 +59,16 @@ def test_trained_model_is_measured_by_the_grader(tmp_path: Path, fake_mnist: dat
     assert result.correct == int((mine == yt).sum())
 
 
-def test_wrong_number_of_outputs_fails_with_the_shape(tmp_path: Path,
-                                                      fake_mnist: datasets.Located) -> None:
+def test_wrong_number_of_outputs_fails_with_the_shape(
+    tmp_path: Path, fake_mnist: datasets.Located
+) -> None:
     with pytest.raises(Fail, match=r"`cnn_model`: the model outputs shape \(500, 5\)"):
-        evaluate_model(saved(small_cnn(outputs=5), tmp_path), fake_mnist, 1000,
-                       what="`cnn_model`")
+        evaluate_model(saved(small_cnn(outputs=5), tmp_path), fake_mnist, 1000, what="`cnn_model`")
 
 
 def test_model_with_code_in_it_is_not_run(tmp_path: Path, fake_mnist: datasets.Located) -> None:
-    model = keras.Sequential([keras.Input((28, 28, 1)), L.Flatten(), L.Dense(10),
-                              L.Lambda(lambda t: t * 0.0)])
+    model = keras.Sequential(
+        [keras.Input((28, 28, 1)), L.Flatten(), L.Dense(10), L.Lambda(lambda t: t * 0.0)]
+    )
     with pytest.raises(Fail, match="uses Lambda"):
         evaluate_model(saved(model, tmp_path), fake_mnist, 100, what="`cnn_model`")

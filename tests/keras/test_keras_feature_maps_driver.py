@@ -22,11 +22,14 @@ def activation_model(model):
     # every layer up to the second Conv2D: BatchNormalization in, the last pooling out
     return keras.Model(inputs=model.inputs, outputs=[l.output for l in model.layers[:4]])
 """
-OWN_LOOP = FIRST_FOUR_LAYERS + """
+OWN_LOOP = (
+    FIRST_FOUR_LAYERS
+    + """
 def feature_maps(model, image):
     outputs = activation_model(model)(image[None])
     return [o[0] for o in outputs]
 """
+)
 NO_BATCH_AXIS_DROPPED = """
 def feature_maps(model, image):
     return activation_model(model).predict(image[None], verbose=0)
@@ -43,7 +46,9 @@ def test_the_solution_passes() -> None:
     assert set(feature_checks().values()) == {"passed"}
 
 
-@pytest.mark.parametrize("cells", [(FIRST_FOUR_LAYERS,), (OWN_LOOP,)], ids=["solution_feature_maps", "own_feature_maps"])
+@pytest.mark.parametrize(
+    "cells", [(FIRST_FOUR_LAYERS,), (OWN_LOOP,)], ids=["solution_feature_maps", "own_feature_maps"]
+)
 def test_a_wrong_activation_model_leaves_feature_maps_right(cells: tuple[str, ...]) -> None:
     assert set(feature_checks(*cells).values()) == {"passed"}
 
@@ -55,10 +60,15 @@ def test_a_wrong_feature_maps_still_fails() -> None:
 
 def test_through_a_kernel_a_wrong_activation_model_costs_its_checks_only(make_notebook) -> None:  # type: ignore[no-untyped-def]
     """End to end (the solution's definitions, no training): 5 of 10, not 0."""
-    path = make_notebook([helpers.solution_definitions("ex07_feature_maps"), FIRST_FOUR_LAYERS],
-                         exercise="ex07_feature_maps")
+    path = make_notebook(
+        [helpers.solution_definitions("ex07_feature_maps"), FIRST_FOUR_LAYERS],
+        exercise="ex07_feature_maps",
+    )
     result = helpers.grade_nb(path)
     assert helpers.statuses(result) == {
-        "activation_model_outputs": "failed", "activation_model_values": "failed",
-        "feature_maps_shapes": "passed", "feature_maps_values": "passed"}, helpers.describe(result)
+        "activation_model_outputs": "failed",
+        "activation_model_values": "failed",
+        "feature_maps_shapes": "passed",
+        "feature_maps_values": "passed",
+    }, helpers.describe(result)
     assert result.score == 5

@@ -73,7 +73,8 @@ def test_the_kernel_gets_the_first_half_of_the_test_split_and_never_the_rest() -
 
 
 def test_in_the_kernel_load_data_gives_half_the_test_split_and_the_source_is_hidden(
-        make_notebook: Any) -> None:
+    make_notebook: Any,
+) -> None:
     from grader.execution import sandbox
 
     source = datasets.require("fashion_mnist").path("test_images")
@@ -90,7 +91,8 @@ assert (len(a), len(c), len(d)) == (60000, 5000, 5000), (len(a), len(c), len(d))
 
 
 def test_keras_mnist_loader_accepts_the_graders_half_test_split(
-        make_notebook: Any, fake_mnist_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_notebook: Any, fake_mnist_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Keras pins mnist.npz's sha256; the kernel's start-up code has the unmodified
     `keras.datasets.mnist.load_data()` accept the grader's copy (half of x_test) instead."""
     monkeypatch.setenv(datasets.DATASETS_ENV, str(fake_mnist_dir))
@@ -119,20 +121,27 @@ def test_fitting_on_x_test_gets_a_finding_and_no_gain(make_notebook: Any, tmp_pa
     """30 epochs on the notebook's 500 test images against 30 epochs on 500 other training
     images: the same accuracy on the held-out images (before, the first of them were the very
     images memorised: 0.86 against 0.72)."""
-    head = [EX04_DEFS(), LOAD.replace("y_train, y_test =",
-                                      "y_train_all = y_train\ny_train, y_test =")]
-    cheat = helpers.grade_nb(make_notebook(head + [MEMORISE_TEST], exercise="ex04_dense_baseline",
-                                           name="cheat.ipynb"))
-    honest = helpers.grade_nb(make_notebook(head + [MEMORISE_OTHER],
-                                            exercise="ex04_dense_baseline", name="honest.ipynb"))
-    assert any("trains on test data: `dense_model.fit(x_test, y_test" in f
-               for f in cheat.integrity), cheat.integrity
+    head = [
+        EX04_DEFS(),
+        LOAD.replace("y_train, y_test =", "y_train_all = y_train\ny_train, y_test ="),
+    ]
+    cheat = helpers.grade_nb(
+        make_notebook(head + [MEMORISE_TEST], exercise="ex04_dense_baseline", name="cheat.ipynb")
+    )
+    honest = helpers.grade_nb(
+        make_notebook(head + [MEMORISE_OTHER], exercise="ex04_dense_baseline", name="honest.ipynb")
+    )
+    assert any(
+        "trains on test data: `dense_model.fit(x_test, y_test" in f for f in cheat.integrity
+    ), cheat.integrity
     assert not any("test data" in f for f in honest.integrity), honest.integrity
     gained = accuracy_of(cheat, "dense_accuracy") - accuracy_of(honest, "dense_accuracy")
     assert abs(gained) < 0.05, (gained, helpers.describe(cheat))
     text = helpers.by_id(cheat)["dense_accuracy"].details["threshold_text"]
-    assert "1,000 test images of the second half of the test split, which the notebook never " \
-           "received" in text
+    assert (
+        "1,000 test images of the second half of the test split, which the notebook never "
+        "received" in text
+    )
 
 
 # -- saving cannot be redirected ------------------------------------------------------------
@@ -145,21 +154,26 @@ setattr(keras.Model, "save", lambda self, path, *a, **k: _real_save(better, path
 
 
 def test_patching_save_with_setattr_gets_a_finding_and_the_model_the_notebook_holds(
-        make_notebook: Any) -> None:
+    make_notebook: Any,
+) -> None:
     """`dense_model` learnt from 64 images; the notebook has every save write a model trained
     on its 5,000 test images instead. The grader saves `dense_model` itself."""
-    load = LOAD.replace("y_train, y_test =", "y_test_all = y_test\ny_train, y_test =") \
-        .replace("dense_model.fit(x_train, y_train", "dense_model.fit(x_train[:64], y_train[:64]")
-    result = helpers.grade_nb(make_notebook([EX04_DEFS(), load, SWAP_ON_SAVE],
-                                            exercise="ex04_dense_baseline"))
+    load = LOAD.replace("y_train, y_test =", "y_test_all = y_test\ny_train, y_test =").replace(
+        "dense_model.fit(x_train, y_train", "dense_model.fit(x_train[:64], y_train[:64]"
+    )
+    result = helpers.grade_nb(
+        make_notebook([EX04_DEFS(), load, SWAP_ON_SAVE], exercise="ex04_dense_baseline")
+    )
     status = helpers.statuses(result)
     assert status["dense_accuracy"] == "failed", helpers.describe(result)
     assert accuracy_of(result, "dense_accuracy") < 0.65  # the substitute reaches ~0.8
     assert result.score < result.max_score
     assert status["dense_architecture"] == status["dense_compile"] == "passed"
     assert any("setattr(keras.Model, 'save'" in f for f in result.integrity), result.integrity
-    assert any("`dense_model`: the notebook replaced Keras' saving (keras.Model.save" in f
-               for f in result.integrity), result.integrity
+    assert any(
+        "`dense_model`: the notebook replaced Keras' saving (keras.Model.save" in f
+        for f in result.integrity
+    ), result.integrity
 
 
 # -- the budget that ran ------------------------------------------------------------------------
@@ -179,8 +193,10 @@ def test_reassigned_epochs_are_noted_with_the_budget_that_ran(tmp_path: Path) ->
     result = helpers.grade_nb(path)
     notes = result.execution.notes
     assert any("sets EPOCHS = 2 after the grader's injected budget" in n for n in notes), notes
-    ran = "the notebook trained `dense_model` with EPOCHS=3, its last fit() ran 3 epochs, not " \
-          "the injected budget (EPOCHS=1, BATCH_SIZE=32, TRAIN_SAMPLES=3000, TEST_SAMPLES=500)"
+    ran = (
+        "the notebook trained `dense_model` with EPOCHS=3, its last fit() ran 3 epochs, not "
+        "the injected budget (EPOCHS=1, BATCH_SIZE=32, TRAIN_SAMPLES=3000, TEST_SAMPLES=500)"
+    )
     assert any(ran in n for n in notes), notes
     assert any(ran in f for f in result.integrity), result.integrity
     text = helpers.by_id(result)["dense_accuracy"].details["threshold_text"]
@@ -188,7 +204,8 @@ def test_reassigned_epochs_are_noted_with_the_budget_that_ran(tmp_path: Path) ->
 
 
 def test_the_cell_limit_follows_the_calibrated_reference_time(
-        make_notebook: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_notebook: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(calibration, "reference_seconds", lambda exercise, profile: 2.0)
     monkeypatch.setattr(budget, "CELL_FACTOR", 1.0)
     monkeypatch.setattr(budget, "CELL_EXTRA_S", 3.0)
@@ -197,8 +214,10 @@ def test_the_cell_limit_follows_the_calibrated_reference_time(
     problems = result.execution.problems
     assert [p.kind for p in problems] == ["timeout"], helpers.describe(result)
     assert "timed out after 5s" in problems[0].evalue
-    assert any("each cell may run 5s (1 × the 2s that grading the reference solution took"
-               in n for n in result.execution.notes), result.execution.notes
+    assert any(
+        "each cell may run 5s (1 × the 2s that grading the reference solution took" in n
+        for n in result.execution.notes
+    ), result.execution.notes
 
 
 def test_cell_limit_is_five_times_the_reference_plus_a_minute() -> None:
@@ -226,8 +245,9 @@ cnn_model.fit(preprocess(x_train_raw[:2000]), y_train[:2000], epochs=1, verbose=
 
 
 def test_a_dense_model_as_cnn_model_fails_the_accuracy_check(make_notebook: Any) -> None:
-    path = make_notebook([helpers.solution_definitions("ex05_cnn"), DENSE_AS_CNN_MODEL],
-                         exercise="ex05_cnn")
+    path = make_notebook(
+        [helpers.solution_definitions("ex05_cnn"), DENSE_AS_CNN_MODEL], exercise="ex05_cnn"
+    )
     result = helpers.grade_nb(path)
     status = helpers.statuses(result)
     assert status["cnn_architecture"] == status["cnn_param_count"] == "passed"
@@ -235,13 +255,16 @@ def test_a_dense_model_as_cnn_model_fails_the_accuracy_check(make_notebook: Any)
     message = helpers.by_id(result)["cnn_accuracy"].message
     assert message.startswith("`cnn_model` is not the model build_cnn() returns (")
     assert "missing Conv2D(64, 3, relu)" in message
-    assert any("`cnn_model`: the trained model is not the model build_cnn() returns" in f
-               for f in result.integrity), result.integrity
+    assert any(
+        "`cnn_model`: the trained model is not the model build_cnn() returns" in f
+        for f in result.integrity
+    ), result.integrity
 
 
 @pytest.mark.slow
 def test_a_dense_network_built_by_build_cnn_fails_the_cnn_threshold_under_smoke(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Under the real smoke budget (not the tests' small one, where the dense reference beats
     the CNN's): the CNN must beat ex04's dense reference trained the same way. Measures both
     references (~40 s on two cores) and grades (~20 s)."""
@@ -250,8 +273,9 @@ def test_a_dense_network_built_by_build_cnn_fails_the_cnn_threshold_under_smoke(
     cell = next(c for c in nb.cells if "def build_cnn" in c.source)
     start = cell.source.index("    model = keras.Sequential([")
     end = cell.source.index("    ])", start) + len("    ])")
-    nb = keras_helpers.replace_cell(nb, "def build_cnn", cell.source[:start] + "    model = "
-                                    + DENSE + cell.source[end:])
+    nb = keras_helpers.replace_cell(
+        nb, "def build_cnn", cell.source[:start] + "    model = " + DENSE + cell.source[end:]
+    )
     result = helpers.grade_nb(helpers.write_notebook(tmp_path, "ex05_dense.ipynb", nb))
     status = helpers.statuses(result)
     assert status["cnn_architecture"] == "failed"

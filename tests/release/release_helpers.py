@@ -13,7 +13,7 @@ BLOCKED = ("tensorflow", "keras", "grader")
 
 # Runs under `python -I` (no PYTHONPATH, no user site): the release folder is put on sys.path by
 # hand, and an import hook refuses the grader and TensorFlow even though the venv has them.
-SCRIPT = '''
+SCRIPT = """
 import importlib.abc, json, sys
 
 BLOCKED = {blocked!r}
@@ -40,7 +40,7 @@ for statement in {statements!r}:
 from cnn_selfcheck import check
 check(*[ns[name] for name in {functions!r}])
 print("IMPORTED", json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)))
-'''
+"""
 
 
 def statements(source: str) -> list[str]:
@@ -50,10 +50,12 @@ def statements(source: str) -> list[str]:
 
 def run_isolated(release: Path, source: str, functions: list[str], cwd: Path) -> str:
     """stdout of `check(*functions)` after running `source`, in an isolated interpreter."""
-    script = SCRIPT.format(blocked=BLOCKED, release=str(release),
-                           statements=statements(source), functions=functions)
-    proc = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True,
-                          timeout=120, cwd=cwd)
+    script = SCRIPT.format(
+        blocked=BLOCKED, release=str(release), statements=statements(source), functions=functions
+    )
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", script], capture_output=True, text=True, timeout=120, cwd=cwd
+    )
     assert proc.returncode == 0, proc.stderr
     assert "GRADER IMPORTABLE" not in proc.stdout
     assert proc.stdout.rstrip().splitlines()[-1] == "IMPORTED []", proc.stdout
@@ -61,8 +63,9 @@ def run_isolated(release: Path, source: str, functions: list[str], cwd: Path) ->
 
 
 def cases(release: Path, exercise: str) -> list[dict[str, Any]]:
-    doc = json.loads((release / "cnn_selfcheck" / "cases" / f"{exercise}.json").read_text(
-        encoding="utf-8"))
+    doc = json.loads(
+        (release / "cnn_selfcheck" / "cases" / f"{exercise}.json").read_text(encoding="utf-8")
+    )
     return list(doc["cases"])
 
 

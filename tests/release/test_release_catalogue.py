@@ -26,8 +26,13 @@ from grader.exercises import get
 from grader.selfcheck.codec import decode
 from grader.selfcheck.runtime import judge
 
-PUBLIC = ("ex01_convolution", "ex02_pooling", "ex03_parameters", "ex08_metrics",
-          "ex10_conv_backward")
+PUBLIC = (
+    "ex01_convolution",
+    "ex02_pooling",
+    "ex03_parameters",
+    "ex08_metrics",
+    "ex10_conv_backward",
+)
 MUTANTS = Path(__file__).parents[1] / "mutants"
 
 
@@ -48,11 +53,11 @@ def _sentence(wrong: Wrong) -> str:
 
 @pytest.mark.parametrize(("exercise", "wrong"), _cases())
 def test_every_mistake_fails_a_public_example_and_is_named_as_when_graded(
-        release_dir: Path, exercise: str, wrong: Wrong) -> None:
+    release_dir: Path, exercise: str, wrong: Wrong
+) -> None:
     ex = get(exercise)
     reference = load_reference(ex.solution_path)
-    cases = [c for c in release_helpers.cases(release_dir, exercise)
-             if c["function"] == wrong.func]
+    cases = [c for c in release_helpers.cases(release_dir, exercise) if c["function"] == wrong.func]
     verdicts = [judge(_answer(wrong, c, reference), c) for c in cases]
     failed = [v for v in verdicts if v is not None]
     assert failed, f"{wrong.id} passes every public example of {wrong.func}"
@@ -63,7 +68,7 @@ def test_every_mistake_fails_a_public_example_and_is_named_as_when_graded(
     result, _, _ = judge_variant(ex, wrong, check, helpers.SEED, reference)
     assert result.status.value == "failed"
     public_named = next(m for m, _ in failed if wrong.says in m)
-    tail = public_named[public_named.index(" — "):]
+    tail = public_named[public_named.index(" — ") :]
     assert _sentence(wrong) in tail and wrong.says in result.message, result.message
 
 
@@ -72,8 +77,9 @@ def test_a_tuple_answer_is_judged_and_named_part_by_part(release_dir: Path) -> N
     ex = get("ex10_conv_backward")
     reference = load_reference(ex.solution_path)
     wrong = next(w for w in ex.wrong if w.id == "dbias_channels_first")
-    case = next(c for c in release_helpers.cases(release_dir, ex.id)
-                if c["function"] == "conv2d_backward")
+    case = next(
+        c for c in release_helpers.cases(release_dir, ex.id) if c["function"] == "conv2d_backward"
+    )
     verdict = judge(_answer(wrong, case, reference), case)
     assert verdict is not None
     message, hint = verdict
@@ -86,8 +92,11 @@ def test_a_tuple_answer_is_judged_and_named_part_by_part(release_dir: Path) -> N
 def test_a_float16_answer_gets_a_dtype_hint_in_both_places(release_dir: Path) -> None:
     ex = get("ex01_convolution")
     reference = load_reference(ex.solution_path)
-    case = next(c for c in release_helpers.cases(release_dir, ex.id)
-                if c["function"] == "conv2d" and "padding='same'" in c["call"])
+    case = next(
+        c
+        for c in release_helpers.cases(release_dir, ex.id)
+        if c["function"] == "conv2d" and "padding='same'" in c["call"]
+    )
     args = tuple(decode(case["args"]))
     kwargs = {k: decode(v) for k, v in case["kwargs"].items()}
     got = np.asarray(reference.conv2d(*args, **kwargs)).astype(np.float16)
@@ -106,8 +115,9 @@ def test_a_float16_answer_gets_a_dtype_hint_in_both_places(release_dir: Path) ->
 def test_an_int_output_array_gets_a_dtype_hint(release_dir: Path) -> None:
     ex = get("ex02_pooling")
     reference = load_reference(ex.solution_path)
-    case = next(c for c in release_helpers.cases(release_dir, ex.id)
-                if c["function"] == "avg_pool2d")
+    case = next(
+        c for c in release_helpers.cases(release_dir, ex.id) if c["function"] == "avg_pool2d"
+    )
     args = tuple(decode(case["args"]))
     kwargs = {k: decode(v) for k, v in case["kwargs"].items()}
     got = np.asarray(reference.avg_pool2d(*args, **kwargs)).astype(np.int64)
@@ -119,8 +129,7 @@ def test_an_int_output_array_gets_a_dtype_hint(release_dir: Path) -> None:
 def test_pooling_with_all_same_padding_after_the_image_loses_points(seed: int) -> None:
     """The issue's peer convention (Keras' NumPy test oracles) scored 10/10 at seeds 1, 2, 3."""
     ex = get("ex02_pooling")
-    mutant = (MUTANTS / "ex02_pooling" / "keras_oracle_same_padding.py").read_text(
-        encoding="utf-8")
+    mutant = (MUTANTS / "ex02_pooling" / "keras_oracle_same_padding.py").read_text(encoding="utf-8")
     results = inprocess.grade(ex, seed, mutant)
     score = sum(r.score for r in results)
     assert score < ex.max_score
@@ -137,12 +146,12 @@ def test_the_self_check_names_functions_it_cannot_check(release_dir: Path) -> No
 
     out = io.StringIO()
     check(gpu_summary, cases_dir=release_dir / "cnn_selfcheck" / "cases", out=out)
-    assert "gpu_summary: no public examples: its answer depends on the machine" in \
-        out.getvalue()
+    assert "gpu_summary: no public examples: its answer depends on the machine" in out.getvalue()
 
 
 def test_the_catalogue_command_reports_every_mistake_and_a_hole(
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert main(["catalogue", "--exercise", "ex02_pooling", "--seeds", "3"]) == 0
     out = capsys.readouterr().out
     ex = get("ex02_pooling")
@@ -150,12 +159,16 @@ def test_the_catalogue_command_reports_every_mistake_and_a_hole(
     assert "max_pool2d/same_all_after  [Keras' NumPy test oracles" in out
 
     # A mistake that equals the reference on the inputs of the check meant to catch it.
-    hole = Wrong("max_pool2d", "not_a_mistake", "as the reference does",
-                 lambda ref, *a, **k: ref.max_pool2d(*a, **k), caught_by=("max_pool_same",))
+    hole = Wrong(
+        "max_pool2d",
+        "not_a_mistake",
+        "as the reference does",
+        lambda ref, *a, **k: ref.max_pool2d(*a, **k),
+        caught_by=("max_pool_same",),
+    )
     monkeypatch.setattr(ex, "wrong", [*ex.wrong, hole])
     assert main(["catalogue", "--exercise", "ex02_pooling", "--seeds", "2"]) == 1
     out = capsys.readouterr().out
     assert "✘ max_pool2d/not_a_mistake" in out
     assert "MISSED by max_pool_same: passed at seed 0" in out
     assert "public: no public example shows it" in out
-

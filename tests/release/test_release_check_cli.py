@@ -19,16 +19,23 @@ from grader.release import check_public
 from grader.selfcheck.runtime import HIDDEN_NOTE
 
 
-def check_cli(notebook: Path, cwd: Path, *options: str,
-              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "grader.cli", "check", str(notebook), *options],
-                          capture_output=True, text=True, timeout=300, cwd=cwd,
-                          env={**os.environ, **(env or {})})
+def check_cli(
+    notebook: Path, cwd: Path, *options: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "grader.cli", "check", str(notebook), *options],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_the_solution_passes_every_public_check(release_dir: Path, tmp_path: Path) -> None:
-    proc = check_cli(helpers.solution_path("ex01_convolution"), tmp_path,
-                     "--course", str(release_dir))
+    proc = check_cli(
+        helpers.solution_path("ex01_convolution"), tmp_path, "--course", str(release_dir)
+    )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0] == lines[-1] == HIDDEN_NOTE, proc.stdout
@@ -39,8 +46,9 @@ def test_the_solution_passes_every_public_check(release_dir: Path, tmp_path: Pat
 
 
 def test_the_starter_passes_none_and_is_no_error(release_dir: Path, tmp_path: Path) -> None:
-    proc = check_cli(release_dir / "ex02_pooling.ipynb", tmp_path,
-                     env={"CNN_GRADER_COURSE": str(release_dir)})
+    proc = check_cli(
+        release_dir / "ex02_pooling.ipynb", tmp_path, env={"CNN_GRADER_COURSE": str(release_dir)}
+    )
     assert proc.returncode == 0, proc.stderr
     n = len(release_helpers.cases(release_dir, "ex02_pooling"))
     assert f"public examples passed: 0 of {n}" in proc.stdout
@@ -52,14 +60,17 @@ def test_the_starter_passes_none_and_is_no_error(release_dir: Path, tmp_path: Pa
 
 
 def test_a_mutant_fails_its_public_check_with_the_hint(release_dir: Path, tmp_path: Path) -> None:
-    source = helpers.solution_definitions("ex02_pooling") + "\n\n" + (
-        Path(__file__).parents[1] / "mutants/ex02_pooling/avg_same_divides_by_area.py"
-    ).read_text(encoding="utf-8")
+    source = (
+        helpers.solution_definitions("ex02_pooling")
+        + "\n\n"
+        + (
+            Path(__file__).parents[1] / "mutants/ex02_pooling/avg_same_divides_by_area.py"
+        ).read_text(encoding="utf-8")
+    )
     notebook = helpers.write_notebook(tmp_path, "ex02_pooling.ipynb", [source])
     proc = check_cli(notebook, tmp_path, "--course", str(release_dir))
     assert proc.returncode == 0, proc.stderr
-    assert "✘ avg_pool2d, padding='same' (padded cells not counted, padding split)" \
-        in proc.stdout
+    assert "✘ avg_pool2d, padding='same' (padded cells not counted, padding split)" in proc.stdout
     flowing = " ".join(proc.stdout.split())  # messages and hints are wrapped to the terminal
     assert "hint: With padding='same', TensorFlow divides by the number of real cells" in flowing
 
@@ -99,11 +110,18 @@ def test_grading_blanks_self_check_cells_and_only_those(tmp_path: Path) -> None:
 
 
 def test_check_writes_the_public_report_where_out_says(release_dir: Path, tmp_path: Path) -> None:
-    proc = check_cli(helpers.solution_path("ex02_pooling"), tmp_path, "--course",
-                     str(release_dir), "--out", str(tmp_path / "mine"))
+    proc = check_cli(
+        helpers.solution_path("ex02_pooling"),
+        tmp_path,
+        "--course",
+        str(release_dir),
+        "--out",
+        str(tmp_path / "mine"),
+    )
     assert proc.returncode == 0, proc.stderr
-    report = json.loads((tmp_path / "mine" / "ex02_pooling.selfcheck.json").read_text(
-        encoding="utf-8"))
+    report = json.loads(
+        (tmp_path / "mine" / "ex02_pooling.selfcheck.json").read_text(encoding="utf-8")
+    )
     assert report["checks"] and all(c["status"] == "passed" for c in report["checks"])
     assert "not a grade" in report["notes"][0]
     html = tmp_path / "mine" / "ex02_pooling.selfcheck.html"

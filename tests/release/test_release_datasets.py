@@ -19,7 +19,8 @@ from grader.datasets import FASHION_MNIST
 SYSTEM = Path(FASHION_MNIST.system_dirs[0])
 needs_system_copy = pytest.mark.skipif(
     not (SYSTEM / "train-images-idx3-ubyte.gz").is_file(),
-    reason="Debian's dataset-fashion-mnist is not installed (.ci/setup installs it)")
+    reason="Debian's dataset-fashion-mnist is not installed (.ci/setup installs it)",
+)
 
 
 def _install(release_dir: Path, *names: str, **options: object) -> tuple[bool, str]:
@@ -34,7 +35,8 @@ def _install(release_dir: Path, *names: str, **options: object) -> tuple[bool, s
 
 @needs_system_copy
 def test_fashion_mnist_from_the_system_copy_loads_offline_with_keras(
-        release_dir: Path, tmp_path: Path) -> None:
+    release_dir: Path, tmp_path: Path
+) -> None:
     home = tmp_path / "keras"
     ok, said = _install(release_dir, "fashion_mnist", home=home)
     assert ok, said
@@ -43,12 +45,20 @@ def test_fashion_mnist_from_the_system_copy_loads_offline_with_keras(
     ok, said = _install(release_dir, "fashion_mnist", home=home)  # a second time: nothing to do
     assert ok and "0 files copied" in said
     # Keras' own loader, with no network: it finds the files and downloads nothing.
-    code = ("import keras\n(x, y), (xt, yt) = keras.datasets.fashion_mnist.load_data()\n"
-            "print(x.shape, xt.shape, x.dtype)")
-    env = {**os.environ, "KERAS_HOME": str(home), "HTTPS_PROXY": "http://127.0.0.1:9",
-           "HTTP_PROXY": "http://127.0.0.1:9", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, timeout=300)
+    code = (
+        "import keras\n(x, y), (xt, yt) = keras.datasets.fashion_mnist.load_data()\n"
+        "print(x.shape, xt.shape, x.dtype)"
+    )
+    env = {
+        **os.environ,
+        "KERAS_HOME": str(home),
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "(60000, 28, 28) (10000, 28, 28) uint8" in proc.stdout
 
@@ -64,13 +74,19 @@ def test_a_file_with_other_content_is_refused_and_said(release_dir: Path, tmp_pa
     ok, said = _install(release_dir, "fashion_mnist", source=given, home=tmp_path / "keras")
     # the system copy, tried after the given folder, has the real file: installed from there
     assert ok, said
-    ok, said = _install(release_dir, "fashion_mnist", source=given, home=tmp_path / "k2",
-                        spec=_without_system_dirs(release_dir, tmp_path))
+    ok, said = _install(
+        release_dir,
+        "fashion_mnist",
+        source=given,
+        home=tmp_path / "k2",
+        spec=_without_system_dirs(release_dir, tmp_path),
+    )
     assert not ok
     assert "t10k-labels-idx1-ubyte.gz is not in" in said
     assert "do not have the official content" in said and "source=FOLDER" in said
-    assert not (tmp_path / "k2" / "datasets" / "fashion-mnist" / "t10k-labels-idx1-ubyte.gz"
-                ).exists()
+    assert not (
+        tmp_path / "k2" / "datasets" / "fashion-mnist" / "t10k-labels-idx1-ubyte.gz"
+    ).exists()
 
 
 def test_an_unknown_dataset_is_named(release_dir: Path, tmp_path: Path) -> None:

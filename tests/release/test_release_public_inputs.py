@@ -24,8 +24,17 @@ def test_no_seed_draws_the_public_stream() -> None:
     crc = zlib.crc32(b"s")
     public = item.materialise_public()
     # small seeds, the salt, and big seeds whose 32-bit words spell the salt and the stream
-    seeds = [*range(3000), PUBLIC_SALT, crc, 2**31 - 1, 2**64 + 5, crc | (PUBLIC_SALT << 32),
-             PUBLIC_SALT | (crc << 32), crc + (PUBLIC_SALT << 128), crc + (PUBLIC_SALT << 96)]
+    seeds = [
+        *range(3000),
+        PUBLIC_SALT,
+        crc,
+        2**31 - 1,
+        2**64 + 5,
+        crc | (PUBLIC_SALT << 32),
+        PUBLIC_SALT | (crc << 32),
+        crc + (PUBLIC_SALT << 128),
+        crc + (PUBLIC_SALT << 96),
+    ]
     assert all(item.materialise(s) != public for s in seeds)
 
 
@@ -56,8 +65,13 @@ def _chosen(eid: str, case_id: str) -> Chosen:
 
 def test_the_release_ships_the_public_draw_and_no_hidden_input(release_dir: Path) -> None:
     checked = 0
-    for eid in ("ex01_convolution", "ex02_pooling", "ex03_parameters", "ex08_metrics",
-                "ex10_conv_backward"):
+    for eid in (
+        "ex01_convolution",
+        "ex02_pooling",
+        "ex03_parameters",
+        "ex08_metrics",
+        "ex10_conv_backward",
+    ):
         for case in release_helpers.cases(release_dir, eid):
             chosen = _chosen(eid, case["check"])
             call = chosen.candidate.call
@@ -75,22 +89,35 @@ def test_the_release_ships_the_public_draw_and_no_hidden_input(release_dir: Path
 
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype
-                and np.array_equal(a, b))
+        return (
+            isinstance(a, np.ndarray)
+            and isinstance(b, np.ndarray)
+            and a.dtype == b.dtype
+            and np.array_equal(a, b)
+        )
     if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(
-            _same(a[k], b[k]) for k in a)
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, (tuple, list)):
-        return (type(a) is type(b) and len(a) == len(b)
-                and all(_same(x, y) for x, y in zip(a, b, strict=False)))
+        return (
+            type(a) is type(b)
+            and len(a) == len(b)
+            and all(_same(x, y) for x, y in zip(a, b, strict=False))
+        )
     return bool(a == b) and type(a) is type(b)
 
 
 def test_public_examples_are_compare_checks_or_declared_examples_on_grader_inputs() -> None:
     exercises = {e: get(e) for e in available()}
     have = {e for e, ex in exercises.items() if candidates(ex)}
-    assert have == {"ex01_convolution", "ex02_pooling", "ex03_parameters", "ex04_dense_baseline",
-                    "ex07_feature_maps", "ex08_metrics", "ex10_conv_backward"}
+    assert have == {
+        "ex01_convolution",
+        "ex02_pooling",
+        "ex03_parameters",
+        "ex04_dense_baseline",
+        "ex07_feature_maps",
+        "ex08_metrics",
+        "ex10_conv_backward",
+    }
     for eid in have:
         ex = exercises[eid]
         checks = {c.id: c for c in ex.checks}
@@ -101,8 +128,12 @@ def test_public_examples_are_compare_checks_or_declared_examples_on_grader_input
                 assert checks[c.id].compare_atol is not None and c.call.kind == "call"
             assert c.call.kind in ("call", "driver")
             args = [*c.call.args, *c.call.kwargs.values()]
-            assert any(isinstance(a, Input) or isinstance(a, tuple) and
-                       any(isinstance(x, Input) for x in a) for a in args), c.id
+            assert any(
+                isinstance(a, Input)
+                or isinstance(a, tuple)
+                and any(isinstance(x, Input) for x in a)
+                for a in args
+            ), c.id
         # every function a student writes has public examples (a trained model: said there)
         assert sorted(public_functions(ex) + list(ex.after_run)) == sorted(ex.functions()), eid
     ids = {c.id for e in have for c in candidates(exercises[e])}
@@ -115,8 +146,13 @@ def test_the_spread_comes_first_then_draws_for_what_it_misses() -> None:
     for each catalogued mistake none of them shows, and each such one shows its mistake."""
     from grader.selfcheck.public import Answers, _spread
 
-    for eid in ("ex01_convolution", "ex02_pooling", "ex03_parameters", "ex08_metrics",
-                "ex10_conv_backward"):
+    for eid in (
+        "ex01_convolution",
+        "ex02_pooling",
+        "ex03_parameters",
+        "ex08_metrics",
+        "ex10_conv_backward",
+    ):
         ex = get(eid)
         reference = load_reference(ex.solution_path)
         chosen = choose(ex, reference)
@@ -127,14 +163,16 @@ def test_the_spread_comes_first_then_draws_for_what_it_misses() -> None:
         for func, picks in by_function.items():
             cands = [c for c in candidates(ex) if c.call.func == func]
             spread = _spread(cands)
-            assert [p.candidate for p in picks[:len(spread)]] == spread
-            assert all(p.draw == 0 for p in picks[:len(spread)])
+            assert [p.candidate for p in picks[: len(spread)]] == spread
+            assert all(p.draw == 0 for p in picks[: len(spread)])
             assert len([c for c in spread if not c.declared]) <= MAX_PER_FUNCTION
-            for extra in picks[len(spread):]:
+            for extra in picks[len(spread) :]:
                 shown = [w for w, _ in answers.wrong(extra)]
-                before = picks[:picks.index(extra)]
-                assert any(not any(answers.shows(w, p) for p in before) for w in shown), \
-                    (eid, extra.id)
+                before = picks[: picks.index(extra)]
+                assert any(not any(answers.shows(w, p) for p in before) for w in shown), (
+                    eid,
+                    extra.id,
+                )
     # conv2d: spread over what the hints are about, not the first four declared
     conv = _spread([c for c in candidates(get("ex01_convolution")) if c.call.func == "conv2d"])
     assert len({c.hint for c in conv}) == len(conv) == MAX_PER_FUNCTION

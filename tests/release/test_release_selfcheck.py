@@ -21,21 +21,32 @@ from grader.release import public_exercise
 from grader.selfcheck.public import public_functions
 from grader.selfcheck.runtime import HIDDEN_NOTE, check
 
-PUBLIC = ("ex01_convolution", "ex02_pooling", "ex03_parameters", "ex08_metrics",
-          "ex10_conv_backward")
+PUBLIC = (
+    "ex01_convolution",
+    "ex02_pooling",
+    "ex03_parameters",
+    "ex08_metrics",
+    "ex10_conv_backward",
+)
 MUTANTS = Path(__file__).parents[1] / "mutants"
 # one per exercise, each caught by a public example; only_2d_inputs raises instead of returning
-CAUGHT = ("ex01_convolution/flipped_kernel", "ex01_convolution/only_2d_inputs",
-          "ex02_pooling/avg_same_divides_by_area", "ex03_parameters/valid_size_ceil",
-          "ex10_conv_backward/maxpool_first_cell")
+CAUGHT = (
+    "ex01_convolution/flipped_kernel",
+    "ex01_convolution/only_2d_inputs",
+    "ex02_pooling/avg_same_divides_by_area",
+    "ex03_parameters/valid_size_ceil",
+    "ex10_conv_backward/maxpool_first_cell",
+)
 
 
 @pytest.mark.parametrize("eid", PUBLIC)
-def test_the_solution_passes_every_public_example(release_dir: Path, tmp_path: Path,
-                                                  eid: str) -> None:
+def test_the_solution_passes_every_public_example(
+    release_dir: Path, tmp_path: Path, eid: str
+) -> None:
     functions = public_functions(get(eid))
-    out = release_helpers.run_isolated(release_dir, helpers.solution_definitions(eid), functions,
-                                       tmp_path)
+    out = release_helpers.run_isolated(
+        release_dir, helpers.solution_definitions(eid), functions, tmp_path
+    )
     n = len(release_helpers.cases(release_dir, eid))
     assert out.count("✔") == n > 0, out
     assert "✘" not in out and "not attempted" not in out
@@ -43,8 +54,9 @@ def test_the_solution_passes_every_public_example(release_dir: Path, tmp_path: P
 
 
 @pytest.mark.parametrize("name", CAUGHT)
-def test_a_mutant_fails_with_the_graders_own_message(release_dir: Path, tmp_path: Path,
-                                                     name: str) -> None:
+def test_a_mutant_fails_with_the_graders_own_message(
+    release_dir: Path, tmp_path: Path, name: str
+) -> None:
     eid = name.split("/")[0]
     mutant = (MUTANTS / f"{name}.py").read_text(encoding="utf-8")
     source = helpers.solution_definitions(eid) + "\n\n" + mutant
@@ -82,15 +94,21 @@ def test_what_a_student_sees_for_odd_uses(release_dir: Path) -> None:
         pass
 
     out = io.StringIO()
-    check(conv2d, unknown_name, "conv2d", cases_dir=release_dir / "cnn_selfcheck" / "cases",
-          out=out)
+    check(
+        conv2d, unknown_name, "conv2d", cases_dir=release_dir / "cnn_selfcheck" / "cases", out=out
+    )
     text = out.getvalue()
-    assert "· conv2d(x (7, 7, 3), kernel (3, 3, 3, 4), bias=bias (4,), padding='same'): " \
-           "not attempted yet" in text
+    assert (
+        "· conv2d(x (7, 7, 3), kernel (3, 3, 3, 4), bias=bias (4,), padding='same'): "
+        "not attempted yet" in text
+    )
     # a generator is read as the list of its items, as the grader's probe reads it
     assert "✘ conv2d(image (7, 7), kernel (3, 3)): expected shape (5, 5), got (2, 1)" in text
-    conv = [c for c in release_helpers.cases(release_dir, "ex01_convolution")
-            if c["function"] == "conv2d"]
+    conv = [
+        c
+        for c in release_helpers.cases(release_dir, "ex01_convolution")
+        if c["function"] == "conv2d"
+    ]
     same = sum("padding='same'" in c["call"] for c in conv)
     assert text.count("✘ ") == len(conv) - same and f"0 of {len(conv)} passed" in text
     assert "unknown_name: this release has no public examples" in text
@@ -122,8 +140,9 @@ def test_one_lookup_one_time_limit_as_the_grader(release_dir: Path) -> None:
         assert f"{name}: " in text and "public example" in text
     assert "✘" not in text and "not attempted" not in text
 
-    case = dict(next(c for c in load_cases(cases_dir) if c["function"] == "global_avg_pool"),
-                time_limit=0.3)
+    case = dict(
+        next(c for c in load_cases(cases_dir) if c["function"] == "global_avg_pool"), time_limit=0.3
+    )
 
     def slow(x: object) -> None:
         time.sleep(5)
@@ -131,5 +150,6 @@ def test_one_lookup_one_time_limit_as_the_grader(release_dir: Path) -> None:
     t0 = time.monotonic()
     status, message, _ = run_case(slow, case)
     assert time.monotonic() - t0 < 3
-    assert status == "failed" and message == (f"{case['call']} did not finish within 0.3 s "
-                                              "(is there an endless loop?)")
+    assert status == "failed" and message == (
+        f"{case['call']} did not finish within 0.3 s (is there an endless loop?)"
+    )

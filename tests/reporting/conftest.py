@@ -42,7 +42,13 @@ ARCHITECTURE_TABLE = [
         {"text": "Conv2D(32, 3, relu)", "status": "bad"},
         {"text": "(11, 11, 32)", "status": "bad"},
     ],
-    ["4", "MaxPooling2D(2)", "(5, 5, 64)", "MaxPooling2D(2)", {"text": "(5, 5, 32)", "status": "bad"}],
+    [
+        "4",
+        "MaxPooling2D(2)",
+        "(5, 5, 64)",
+        "MaxPooling2D(2)",
+        {"text": "(5, 5, 32)", "status": "bad"},
+    ],
     ["5", "Flatten", "(1600,)", "Flatten", {"text": "(800,)", "status": "bad"}],
     ["6", "Dense(128, relu)", "(128,)", "Dense(128, relu)", {"text": "(128,)", "status": "ok"}],
     ["7", "Dense(10, softmax)", "(10,)", "Dense(10, softmax)", {"text": "(10,)", "status": "ok"}],
@@ -67,7 +73,8 @@ def sample_result(**overrides: Any) -> GradeResult:
             title="Same padding with stride 2",
             call="conv2d(x, k, stride=2, padding='same')",
             group="conv2d",
-            message="conv2d(x, k, stride=2, padding='same'): expected shape (4, 4, 3), got (3, 3, 3)",
+            message="conv2d(x, k, stride=2, padding='same'): "
+            "expected shape (4, 4, 3), got (3, 3, 3)",
             hint="With padding='same' the output size is ceil(n / stride).",
         ),
         check(
@@ -126,16 +133,18 @@ def sample_result(**overrides: Any) -> GradeResult:
         cells_executed=24,
         problems=[
             CellProblem(
-                cell_index=5, cell=4,  # the 4th code cell; 2 markdown cells before it
+                cell_index=5,
+                cell=4,  # the 4th code cell; 2 markdown cells before it
                 kind="error",
                 ename="ValueError",
                 evalue="operands could not be broadcast together with shapes (5,5) (3,3)",
                 traceback=(
                     "Traceback (most recent call last):\n"
-                    '  Cell In[4], line 3\n    out = x * kernel\n'
+                    "  Cell In[4], line 3\n    out = x * kernel\n"
                     "ValueError: operands could not be broadcast together with shapes (5,5) (3,3)"
                 ),
-                source_head="x = np.arange(25).reshape(5, 5)\nkernel = np.ones((3, 3))\nout = x * kernel",
+                source_head="x = np.arange(25).reshape(5, 5)\n"
+                "kernel = np.ones((3, 3))\nout = x * kernel",
             )
         ],
         kernel_restarts=0,

@@ -30,7 +30,8 @@ def _reporter_env(result: GradeResult) -> tuple[str, dict[str, str]]:
 
 
 def test_console_total_and_recorded_points_are_the_weighted_score(
-        make_result: Callable[..., GradeResult]) -> None:
+    make_result: Callable[..., GradeResult],
+) -> None:
     result = make_result()  # checks of 2, 2, 1, 1, 3, 1 and 0.5 points; 2.5 scored
     run = run_reporter(*_reporter_env(result))
     assert run.console_total == run.points == result.score == 2.5
@@ -42,8 +43,9 @@ def test_console_total_and_recorded_points_are_the_weighted_score(
 
 
 @pytest.mark.parametrize("passed", [(), (0,), (1, 4), (0, 1, 2, 3, 4, 5, 6)])
-def test_every_subset_of_passed_checks_totals_right(make_result: Callable[..., GradeResult],
-                                                    passed: tuple[int, ...]) -> None:
+def test_every_subset_of_passed_checks_totals_right(
+    make_result: Callable[..., GradeResult], passed: tuple[int, ...]
+) -> None:
     result = make_result()
     for i, c in enumerate(result.checks):
         c.status = CheckStatus.PASSED if i in passed else CheckStatus.FAILED
@@ -54,21 +56,28 @@ def test_every_subset_of_passed_checks_totals_right(make_result: Callable[..., G
 
 
 def test_reason_and_hint_are_printed_under_each_check_that_did_not_pass(
-        make_result: Callable[..., GradeResult]) -> None:
+    make_result: Callable[..., GradeResult],
+) -> None:
     result = make_result()
     run = run_reporter(*_reporter_env(result))
     text = run.text
     for c in result.checks:
-        (test,) = run.documents[next(r for r, d in run.documents.items()
-                                     if d["tests"][0]["name"].startswith(c.title))]["tests"]
+        (test,) = run.documents[
+            next(r for r, d in run.documents.items() if d["tests"][0]["name"].startswith(c.title))
+        ]["tests"]
         if c.status in NOT_PASSED:
             block = text.split(f"❌ {test['name']}\n", 1)[1].split("Total points for", 1)[0]
             assert f"Why: {c.message}" in block, c.id
             assert (f"Hint: {c.hint}" in block) == bool(c.hint), c.id
-            verdict = {CheckStatus.FAILED: "failed", CheckStatus.NOT_ATTEMPTED: "not attempted",
-                       CheckStatus.TIMEOUT: "timed out"}[c.status]
-            assert test["name"] == f"{c.title} — {verdict}, 0/{c.max_score:g} " \
-                                   f"{'pt' if c.max_score == 1 else 'pts'}"
+            verdict = {
+                CheckStatus.FAILED: "failed",
+                CheckStatus.NOT_ATTEMPTED: "not attempted",
+                CheckStatus.TIMEOUT: "timed out",
+            }[c.status]
+            assert (
+                test["name"] == f"{c.title} — {verdict}, 0/{c.max_score:g} "
+                f"{'pt' if c.max_score == 1 else 'pts'}"
+            )
             assert test["status"] == "fail" and test["score"] == 0
         elif c.status is CheckStatus.PASSED:
             assert f"✅ {c.title} — passed, {c.max_score:g}/{c.max_score:g}" in text
@@ -77,12 +86,20 @@ def test_reason_and_hint_are_printed_under_each_check_that_did_not_pass(
             assert test["status"] == "error"
             assert "Error: a problem of the grader, not of your notebook" in text
             assert c.message not in text
-    assert [d["tests"][0]["status"] for d in run.documents.values()] == \
-           ["pass", "fail", "fail", "error", "fail", "fail", "pass"]
+    assert [d["tests"][0]["status"] for d in run.documents.values()] == [
+        "pass",
+        "fail",
+        "fail",
+        "error",
+        "fail",
+        "fail",
+        "pass",
+    ]
 
 
 def test_the_log_shows_the_call_and_what_went_wrong_in_the_run(
-        make_result: Callable[..., GradeResult]) -> None:
+    make_result: Callable[..., GradeResult],
+) -> None:
     """Under each check that did not pass, the console prints the call the grader made and,
     where the notebook's run did not go cleanly, what happened there (a check that fails
     because a cell raised reads as that); a clean run adds nothing."""
@@ -96,8 +113,15 @@ def test_the_log_shows_the_call_and_what_went_wrong_in_the_run(
     broken = make_result()
     broken.execution.status = ExecutionStatus.TIMEOUT
     broken.execution.message = "the notebook did not finish within 900s"
-    broken.execution.problems = [CellProblem(cell_index=6, kind="error", ename="NameError",
-                                             evalue="name 'x_train' is not defined", cell=4)]
+    broken.execution.problems = [
+        CellProblem(
+            cell_index=6,
+            kind="error",
+            ename="NameError",
+            evalue="name 'x_train' is not defined",
+            cell=4,
+        )
+    ]
     run = run_reporter(*_reporter_env(broken))
     failed = next(c for c in broken.checks if c.status is CheckStatus.FAILED)
     block = run.text.split(f"❌ {failed.title}", 1)[1].split("Total points for", 1)[0]
@@ -105,12 +129,15 @@ def test_the_log_shows_the_call_and_what_went_wrong_in_the_run(
     assert "Notebook run: timeout: the notebook did not finish within 900s" in block
     assert "Notebook run: cell 4: error NameError: name 'x_train' is not defined" in block
     passed = next(c for c in broken.checks if c.status is CheckStatus.PASSED)
-    assert "Notebook run:" not in run.text.split(f"✅ {passed.title}", 1)[1].split("\n✅", 1)[0] \
-        .split("\n❌", 1)[0]
+    assert (
+        "Notebook run:"
+        not in run.text.split(f"✅ {passed.title}", 1)[1].split("\n✅", 1)[0].split("\n❌", 1)[0]
+    )
 
 
 def test_runner_ids_pass_the_reporters_check_and_are_unique(
-        make_result: Callable[..., GradeResult]) -> None:
+    make_result: Callable[..., GradeResult],
+) -> None:
     one, two = make_result(), make_result(exercise="ex02_pooling", notebook="ex02_pooling.ipynb")
     runners = to_runners([one, two])
     ids = [r.id for r in runners]
@@ -125,7 +152,8 @@ def test_runner_ids_pass_the_reporters_check_and_are_unique(
 
 
 def test_a_grading_without_checks_still_gives_the_reporter_a_runner(
-        make_result: Callable[..., GradeResult]) -> None:
+    make_result: Callable[..., GradeResult],
+) -> None:
     result = make_result(checks=[], exercise="unknown")
     result.execution.message = "not a notebook: Expecting value: line 1 column 1"
     run = run_reporter(*_reporter_env(result))
@@ -134,10 +162,11 @@ def test_a_grading_without_checks_still_gives_the_reporter_a_runner(
 
 
 def test_emit_writes_outputs_env_and_summary_where_set(
-        tmp_path: Path, make_result: Callable[..., GradeResult],
-        capsys: pytest.CaptureFixture[str]) -> None:
-    files = {name: tmp_path / name for name in ("GITHUB_OUTPUT", "GITHUB_ENV",
-                                                "GITHUB_STEP_SUMMARY")}
+    tmp_path: Path, make_result: Callable[..., GradeResult], capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = {
+        name: tmp_path / name for name in ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_STEP_SUMMARY")
+    }
     for path in files.values():
         path.write_text("EARLIER=1\n")
     result = make_result()
@@ -170,14 +199,14 @@ def _plain(markdown: str) -> str:
 
 
 def test_summary_has_every_check_its_points_reason_hint_and_the_total(
-        make_result: Callable[..., GradeResult]) -> None:
+    make_result: Callable[..., GradeResult],
+) -> None:
     result = make_result()
     md = to_markdown([result])
     rows = [line for line in md.splitlines() if line.startswith("| ")]
     assert len(rows) == len(result.checks) + 2  # header, checks, total
     assert rows[-1] == "| | **Total** | **2.5 / 10.5** | |"
-    symbols = {"passed": "✅", "failed": "❌", "not_attempted": "⏸️", "timeout": "⏱️",
-               "error": "⚠️"}
+    symbols = {"passed": "✅", "failed": "❌", "not_attempted": "⏸️", "timeout": "⏱️", "error": "⚠️"}
     for row, c in zip(rows[1:-1], result.checks, strict=False):
         cells = re.split(r"(?<!\\)\|", row)[1:-1]
         assert len(cells) == 4, row
@@ -191,11 +220,17 @@ def test_summary_has_every_check_its_points_reason_hint_and_the_total(
     assert "Graded file: `ex01_convolution.ipynb`" in md and "2 of 7 checks passed" in md
 
 
-def test_summary_escapes_what_students_control(make_result: Callable[..., GradeResult],
-                                               make_check: Callable[..., object]) -> None:
+def test_summary_escapes_what_students_control(
+    make_result: Callable[..., GradeResult], make_check: Callable[..., object]
+) -> None:
     hostile = "got | a <script>alert(1)</script> *bold* `code`\nsecond line"
-    result = make_result(checks=[make_check("x", CheckStatus.FAILED, 1.0, title="T|t",
-                                            message=hostile, hint="[link](http://x)")])
+    result = make_result(
+        checks=[
+            make_check(
+                "x", CheckStatus.FAILED, 1.0, title="T|t", message=hostile, hint="[link](http://x)"
+            )
+        ]
+    )
     md = to_markdown([result])
     row = next(line for line in md.splitlines() if line.startswith("| ❌"))
     cells = re.split(r"(?<!\\)\|", row)[1:-1]
@@ -205,11 +240,13 @@ def test_summary_escapes_what_students_control(make_result: Callable[..., GradeR
 
 
 def test_summary_says_when_the_notebook_did_not_run_to_the_end(
-        make_result: Callable[..., GradeResult]) -> None:
+    make_result: Callable[..., GradeResult],
+) -> None:
     result = make_result()
     result.execution.status = result.execution.status.__class__("timeout")
     result.execution.message = "the notebook ran past its 600 s"
     md = to_markdown([result, make_result()])
-    assert ("> **The notebook did not run to the end (timeout)**: "
-            "the notebook ran past its 600 s") in md
+    assert (
+        "> **The notebook did not run to the end (timeout)**: the notebook ran past its 600 s"
+    ) in md
     assert md.rstrip().endswith("**Total of the 2 notebooks: 5 / 21**")

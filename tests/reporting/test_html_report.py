@@ -92,8 +92,10 @@ def hostile_result(make_result: Callable[..., GradeResult]) -> GradeResult:
     first.call = evil
     first.title = evil
     first.group = evil
-    first.details = {"table": [["h", evil], ["1", {"text": evil, "status": "bad"}]],
-                     "threshold_text": evil}
+    first.details = {
+        "table": [["h", evil], ["1", {"text": evil, "status": "bad"}]],
+        "threshold_text": evil,
+    }
     return result
 
 
@@ -154,7 +156,12 @@ def test_total_score_progress_and_counts(
 
 def test_points_are_written_as_people_write_them() -> None:
     assert [format_points(x) for x in (7.0, 0.5, 2.25, 10, 0.1 + 0.2, -0.0)] == [
-        "7", "0.5", "2.25", "10", "0.3", "0",
+        "7",
+        "0.5",
+        "2.25",
+        "10",
+        "0.3",
+        "0",
     ]
     assert format_duration(3.21) == "3.2 s"
     assert format_duration(125) == "2 min 05 s"
@@ -188,7 +195,9 @@ def test_traceback_colour_codes_are_stripped(make_result: Callable[..., GradeRes
     assert "ZeroDivisionError: division by zero" in text and "\x1b" not in text
 
 
-def test_long_cell_source_shows_only_its_first_lines(make_result: Callable[..., GradeResult]) -> None:
+def test_long_cell_source_shows_only_its_first_lines(
+    make_result: Callable[..., GradeResult],
+) -> None:
     result = make_result()
     result.execution.problems[0].source_head = "\n".join(f"line_{i} = {i}" for i in range(20))
     text = page(result).text
@@ -312,12 +321,23 @@ def test_report_renders_in_a_real_browser(
     profile = tmp_path / "profile"
     run = subprocess.run(
         [
-            browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-            "--no-first-run", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", f"--user-data-dir={profile}", "--dump-dom",
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--dump-dom",
             html_path.resolve().as_uri(),
         ],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert run.returncode == 0, run.stderr[-2000:]
     dom = _Page(run.stdout)

@@ -1,4 +1,5 @@
-"""The results file is the contract with outside tools (CONTRACT.md §3): pin its fields and types."""
+"""The results file is the contract with outside tools (CONTRACT.md §3): pin its fields and
+types."""
 
 from __future__ import annotations
 

@@ -19,18 +19,27 @@ IMPORT_GRADER = (
     "    import grader.models\n"
     "    grader.models.points_for = lambda status, max_points: float(max_points)\n"
     "except Exception as exc:\n"
-    "    print('no grader here:', exc)\n")
+    "    print('no grader here:', exc)\n"
+)
 
 
 def _notebook(tmp_path: Path) -> Path:
     return helpers.write_notebook(
-        tmp_path / "subs", "ex02_pooling.ipynb",
-        [helpers.solution_definitions("ex02_pooling"), IMPORT_GRADER], exercise="ex02_pooling")
+        tmp_path / "subs",
+        "ex02_pooling.ipynb",
+        [helpers.solution_definitions("ex02_pooling"), IMPORT_GRADER],
+        exercise="ex02_pooling",
+    )
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "grader.cli", *args], capture_output=True,
-                          text=True, timeout=600, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "grader.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=cwd,
+    )
 
 
 def _holds_findings(folder: Path, stem: str) -> tuple[bool, bool]:
@@ -44,8 +53,9 @@ def test_grade_writes_the_student_view_unless_asked(tmp_path: Path) -> None:
     proc = _cli("grade", str(nb), "--out", "student", "--seed", "1", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert _holds_findings(tmp_path / "student", "ex02_pooling") == (False, False)
-    proc = _cli("grade", str(nb), "--out", "teacher", "--seed", "1", "--view", "instructor",
-                cwd=tmp_path)
+    proc = _cli(
+        "grade", str(nb), "--out", "teacher", "--seed", "1", "--view", "instructor", cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     assert _holds_findings(tmp_path / "teacher", "ex02_pooling") == (True, True)
 
@@ -62,11 +72,21 @@ def test_batch_returns_student_reports_and_keeps_an_instructor_copy(tmp_path: Pa
 
 
 def test_gradescope_shows_findings_to_instructors_only() -> None:
-    result = GradeResult.from_dict({
-        "exercise": "ex02_pooling", "title": "", "notebook": "nb.ipynb", "seed": 1,
-        "profile": "", "execution": {"status": "ok", "duration_s": 1.0},
-        "checks": [], "grader_version": "x", "graded_at": "", "schema_version": SCHEMA_VERSION,
-        "integrity": ["imports the grader (cell 2)"]})
+    result = GradeResult.from_dict(
+        {
+            "exercise": "ex02_pooling",
+            "title": "",
+            "notebook": "nb.ipynb",
+            "seed": 1,
+            "profile": "",
+            "execution": {"status": "ok", "duration_s": 1.0},
+            "checks": [],
+            "grader_version": "x",
+            "graded_at": "",
+            "schema_version": SCHEMA_VERSION,
+            "integrity": ["imports the grader (cell 2)"],
+        }
+    )
     doc = to_gradescope([result])
     hidden = [t for t in doc["tests"] if t["visibility"] == "hidden"]
     assert hidden and "imports the grader" in hidden[0]["output"]

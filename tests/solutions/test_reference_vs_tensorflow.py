@@ -66,11 +66,20 @@ def _definitions(nb: nbformat.NotebookNode, transform=lambda source: source) -> 
         if cell.cell_type != "code":
             continue
         tree = ast.parse(transform(cell.source))
-        keep += [node for node in tree.body
-                 if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef))]
+        keep += [
+            node
+            for node in tree.body
+            if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef))
+        ]
     namespace: dict = {}
-    exec(compile(ast.Module(body=keep, type_ignores=[]), f"<{nb.metadata['cnn_grader']['exercise']}>", "exec"),
-         namespace)
+    exec(
+        compile(
+            ast.Module(body=keep, type_ignores=[]),
+            f"<{nb.metadata['cnn_grader']['exercise']}>",
+            "exec",
+        ),
+        namespace,
+    )
     return namespace
 
 
@@ -152,8 +161,12 @@ def _tf_conv(x, kernel, bias, stride, padding):
     x4 = x[None, :, :, None] if x.ndim == 2 else x[None]
     k4 = kernel[:, :, None, None] if kernel.ndim == 2 else kernel
     sh, sw = _pair(stride)
-    y = tf.nn.conv2d(x4.astype(np.float32), k4.astype(np.float32), strides=[1, sh, sw, 1],
-                     padding=padding.upper()).numpy()[0]
+    y = tf.nn.conv2d(
+        x4.astype(np.float32),
+        k4.astype(np.float32),
+        strides=[1, sh, sw, 1],
+        padding=padding.upper(),
+    ).numpy()[0]
     if bias is not None:
         y = y + bias.astype(np.float32)
     return y[:, :, 0] if x.ndim == 2 else y
@@ -178,7 +191,8 @@ def test_conv2d_is_cross_correlation(ex01):
     x = np.zeros((5, 5))
     x[2, 2] = 1.0
     kernel = np.arange(9.0).reshape(3, 3)
-    # An impulse reproduces the kernel flipped under cross-correlation (and unflipped under convolution).
+    # An impulse reproduces the kernel flipped under cross-correlation (and unflipped under
+    # convolution).
     np.testing.assert_allclose(ex01["conv2d"](x, kernel), kernel[::-1, ::-1])
 
 
@@ -196,7 +210,7 @@ def test_sobel_edges_matches_tf(ex01, shape):
     gy = _tf_conv(image, sobel_x.T, None, 1, "same")
     got = np.asarray(ex01["sobel_edges"](image))
     assert got.shape == shape
-    np.testing.assert_allclose(got, np.sqrt(gx ** 2 + gy ** 2), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(got, np.sqrt(gx**2 + gy**2), rtol=RTOL, atol=ATOL)
 
 
 # --------------------------------------------------------------------------- ex02
@@ -223,11 +237,15 @@ def _tf_pool(fn, x, pool_size, stride, padding):
     x4 = x[None, :, :, None] if x.ndim == 2 else x[None]
     kh, kw = _pair(pool_size)
     sh, sw = (kh, kw) if stride is None else _pair(stride)
-    y = fn(x4.astype(np.float32), ksize=[kh, kw], strides=[sh, sw], padding=padding.upper()).numpy()[0]
+    y = fn(
+        x4.astype(np.float32), ksize=[kh, kw], strides=[sh, sw], padding=padding.upper()
+    ).numpy()[0]
     return y[:, :, 0] if x.ndim == 2 else y
 
 
-@pytest.mark.parametrize("name, tf_fn", [("max_pool2d", "max_pool2d"), ("avg_pool2d", "avg_pool2d")])
+@pytest.mark.parametrize(
+    "name, tf_fn", [("max_pool2d", "max_pool2d"), ("avg_pool2d", "avg_pool2d")]
+)
 @pytest.mark.parametrize("x_shape, pool_size, stride, padding", POOL_CASES)
 def test_pooling_matches_tf(ex02, name, tf_fn, x_shape, pool_size, stride, padding):
     # Mostly negative values: a max pool that pads with 0 instead of -inf shows up.
@@ -240,10 +258,12 @@ def test_pooling_matches_tf(ex02, name, tf_fn, x_shape, pool_size, stride, paddi
 
 def test_pooling_defaults(ex02):
     x = np.random.default_rng(3).normal(size=(8, 6, 2))
-    np.testing.assert_allclose(ex02["max_pool2d"](x), _tf_pool(tf.nn.max_pool2d, x, 2, 2, "valid"),
-                               rtol=RTOL, atol=ATOL)
-    np.testing.assert_allclose(ex02["avg_pool2d"](x), _tf_pool(tf.nn.avg_pool2d, x, 2, 2, "valid"),
-                               rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        ex02["max_pool2d"](x), _tf_pool(tf.nn.max_pool2d, x, 2, 2, "valid"), rtol=RTOL, atol=ATOL
+    )
+    np.testing.assert_allclose(
+        ex02["avg_pool2d"](x), _tf_pool(tf.nn.avg_pool2d, x, 2, 2, "valid"), rtol=RTOL, atol=ATOL
+    )
 
 
 @pytest.mark.parametrize("name", ["max_pool2d", "avg_pool2d"])
@@ -276,7 +296,9 @@ def test_conv_output_size_matches_tf(ex03):
                         with pytest.raises(ValueError):
                             conv_output_size(n, k, s, padding)
                         continue
-                    want = tf.nn.conv2d(x, kernel, strides=[1, s, 1, 1], padding=padding.upper()).shape[1]
+                    want = tf.nn.conv2d(
+                        x, kernel, strides=[1, s, 1, 1], padding=padding.upper()
+                    ).shape[1]
                     got = conv_output_size(n, k, stride=s, padding=padding)
                     assert type(got) is int and got == want, (n, k, s, padding, got, want)
     assert conv_output_size(28, 3) == 26
@@ -284,9 +306,17 @@ def test_conv_output_size_matches_tf(ex03):
         conv_output_size(28, 3, 1, "full")
 
 
-@pytest.mark.parametrize("kernel_size, in_channels, filters, use_bias",
-                         [(3, 1, 64, True), (3, 64, 64, True), ((5, 3), 3, 16, True), (1, 32, 8, False),
-                          ((2, 4), 7, 5, False), (7, 3, 96, True)])
+@pytest.mark.parametrize(
+    "kernel_size, in_channels, filters, use_bias",
+    [
+        (3, 1, 64, True),
+        (3, 64, 64, True),
+        ((5, 3), 3, 16, True),
+        (1, 32, 8, False),
+        ((2, 4), 7, 5, False),
+        (7, 3, 96, True),
+    ],
+)
 def test_conv2d_params_matches_keras(ex03, kernel_size, in_channels, filters, use_bias):
     layer = keras.layers.Conv2D(filters, kernel_size, use_bias=use_bias)
     layer.build((None, 16, 16, in_channels))
@@ -294,8 +324,10 @@ def test_conv2d_params_matches_keras(ex03, kernel_size, in_channels, filters, us
     assert type(got) is int and got == layer.count_params()
 
 
-@pytest.mark.parametrize("in_features, units, use_bias",
-                         [(784, 128, True), (128, 10, True), (1600, 64, False), (1, 1, True), (3, 7, False)])
+@pytest.mark.parametrize(
+    "in_features, units, use_bias",
+    [(784, 128, True), (128, 10, True), (1600, 64, False), (1, 1, True), (3, 7, False)],
+)
 def test_dense_params_matches_keras(ex03, in_features, units, use_bias):
     layer = keras.layers.Dense(units, use_bias=use_bias)
     layer.build((None, in_features))
@@ -323,15 +355,24 @@ def _keras_layer(spec):
 
 
 def _random_stack(rng) -> tuple[list, tuple]:
-    """A random valid stack: convolutions and pooling, then dense layers on 3-D or flattened input."""
+    """A random valid stack: convolutions and pooling, then dense layers on 3-D or flattened
+    input."""
     input_shape = (int(rng.integers(10, 33)), int(rng.integers(10, 33)), int(rng.integers(1, 4)))
     h, w = input_shape[:2]
     layers: list = []
     for _ in range(int(rng.integers(1, 5))):
         choice = rng.random()
         if choice < 0.5 and min(h, w) >= 5:
-            k = int(rng.integers(1, 6)) if rng.random() < 0.7 else (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
-            s = int(rng.integers(1, 4)) if rng.random() < 0.7 else (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+            k = (
+                int(rng.integers(1, 6))
+                if rng.random() < 0.7
+                else (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+            )
+            s = (
+                int(rng.integers(1, 4))
+                if rng.random() < 0.7
+                else (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+            )
             padding = str(rng.choice(["valid", "same"]))
             spec = ("conv2d", int(rng.integers(1, 17)), k, s, padding)
             if rng.random() < 0.3 and s == 1 and padding == "valid":
@@ -344,7 +385,9 @@ def _random_stack(rng) -> tuple[list, tuple]:
         else:
             layers.append(("dropout", float(rng.uniform(0.1, 0.5))))
         # Keep the shape valid for what follows.
-        model = keras.Sequential([keras.Input(input_shape)] + [_keras_layer(spec) for spec in layers])
+        model = keras.Sequential(
+            [keras.Input(input_shape)] + [_keras_layer(spec) for spec in layers]
+        )
         h, w = model.layers[-1].output.shape[1], model.layers[-1].output.shape[2]
         if min(h, w) < 1:
             raise AssertionError("generator produced an empty shape")
@@ -358,14 +401,52 @@ def _random_stack(rng) -> tuple[list, tuple]:
 
 
 HAND_STACKS = [
-    ([("conv2d", 64, 3), ("maxpool2d", 2), ("conv2d", 64, 3), ("maxpool2d", 2), ("flatten",),
-      ("dense", 128), ("dense", 10)], (28, 28, 1)),
-    ([("conv2d", 32, 3, 1, "same"), ("maxpool2d", 2), ("conv2d", 64, 3, 1, "same"), ("maxpool2d", 2),
-      ("flatten",), ("dense", 128), ("dropout", 0.3), ("dense", 10)], (28, 28, 1)),
-    ([("conv2d", 16, 5, 2, "same"), ("batchnorm",), ("conv2d", 8, (3, 1), (1, 2)), ("batchnorm",),
-      ("dense", 4)], (15, 17, 3)),
-    ([("conv2d", 8, (2, 4), (3, 2), "valid"), ("maxpool2d", (2, 3)), ("dropout", 0.5), ("flatten",),
-      ("batchnorm",), ("dense", 7)], (31, 29, 2)),
+    (
+        [
+            ("conv2d", 64, 3),
+            ("maxpool2d", 2),
+            ("conv2d", 64, 3),
+            ("maxpool2d", 2),
+            ("flatten",),
+            ("dense", 128),
+            ("dense", 10),
+        ],
+        (28, 28, 1),
+    ),
+    (
+        [
+            ("conv2d", 32, 3, 1, "same"),
+            ("maxpool2d", 2),
+            ("conv2d", 64, 3, 1, "same"),
+            ("maxpool2d", 2),
+            ("flatten",),
+            ("dense", 128),
+            ("dropout", 0.3),
+            ("dense", 10),
+        ],
+        (28, 28, 1),
+    ),
+    (
+        [
+            ("conv2d", 16, 5, 2, "same"),
+            ("batchnorm",),
+            ("conv2d", 8, (3, 1), (1, 2)),
+            ("batchnorm",),
+            ("dense", 4),
+        ],
+        (15, 17, 3),
+    ),
+    (
+        [
+            ("conv2d", 8, (2, 4), (3, 2), "valid"),
+            ("maxpool2d", (2, 3)),
+            ("dropout", 0.5),
+            ("flatten",),
+            ("batchnorm",),
+            ("dense", 7),
+        ],
+        (31, 29, 2),
+    ),
     ([("dense", 5), ("batchnorm",), ("dense", 3), ("flatten",), ("dense", 2)], (4, 6, 3)),
 ]
 
@@ -385,7 +466,11 @@ def test_summarize_matches_keras(ex03):
             want_shape = tuple(int(d) for d in keras_layer.output.shape[1:])
             assert type(shape) is tuple and all(type(d) is int for d in shape), (spec, shape)
             assert type(params) is int, (spec, params)
-            assert (shape, params) == (want_shape, keras_layer.count_params()), (layers, input_shape, spec)
+            assert (shape, params) == (want_shape, keras_layer.count_params()), (
+                layers,
+                input_shape,
+                spec,
+            )
 
 
 def test_summarize_rejects_unknown_layer(ex03):
@@ -400,9 +485,9 @@ GRAD_ATOL = 1e-5  # CONTRACT.md §1: equal to tf.GradientTape within 1e-5 in flo
 CONV_GRAD_CASES = [
     # x shape, kernel shape, stride, padding
     ((6, 7, 2), (3, 2, 2, 3), 1, "valid"),
-    ((9, 8, 2), (3, 3, 2, 3), 2, "valid"),   # a column in no window
-    ((9, 8, 2), (4, 3, 2, 3), 2, "same"),    # odd total padding on both axes
-    ((6, 5, 2), (2, 4, 2, 3), 1, "same"),    # even kernel, odd totals
+    ((9, 8, 2), (3, 3, 2, 3), 2, "valid"),  # a column in no window
+    ((9, 8, 2), (4, 3, 2, 3), 2, "same"),  # odd total padding on both axes
+    ((6, 5, 2), (2, 4, 2, 3), 1, "same"),  # even kernel, odd totals
     ((10, 11, 3), (3, 3, 3, 4), (3, 2), "same"),
     ((12, 13, 2), (5, 4, 2, 1), (2, 3), "valid"),
     ((7, 5, 1), (4, 4, 1, 2), 3, "same"),
@@ -427,8 +512,9 @@ def test_conv2d_backward_matches_gradient_tape(ex10, x_shape, k_shape, stride, p
     rng = np.random.default_rng([*x_shape, *k_shape, len(padding)])
     x, kernel = rng.standard_normal(x_shape), rng.standard_normal(k_shape)
     bias = rng.standard_normal(k_shape[-1])
-    out_shape = tf.nn.conv2d(x[None], kernel, strides=(1, *_pair(stride), 1),
-                             padding=padding.upper()).shape[1:]
+    out_shape = tf.nn.conv2d(
+        x[None], kernel, strides=(1, *_pair(stride), 1), padding=padding.upper()
+    ).shape[1:]
     dout = rng.standard_normal(tuple(out_shape))
     want_dx, want_dk, want_db = _tf_conv_grads(x, kernel, bias, dout, stride, padding)
     dx, dk, db = ex10["conv2d_backward"](dout, x, kernel, stride, padding)
@@ -441,9 +527,9 @@ def test_conv2d_backward_matches_gradient_tape(ex10, x_shape, k_shape, stride, p
 POOL_GRAD_CASES = [
     # x shape, pool_size, stride (None: pool_size)
     ((6, 6, 3), 2, None),
-    ((7, 7, 2), 3, 2),        # overlapping windows, a row and a column in no window
-    ((7, 8), (3, 2), 2),      # 2-D input, overlapping rows
-    ((9, 9, 1), 3, 1),        # heavy overlap
+    ((7, 7, 2), 3, 2),  # overlapping windows, a row and a column in no window
+    ((7, 8), (3, 2), 2),  # 2-D input, overlapping rows
+    ((9, 9, 1), 3, 1),  # heavy overlap
     ((5, 8, 2), (2, 3), (1, 2)),
 ]
 
@@ -475,7 +561,7 @@ def test_numerical_gradient_is_central_differences_and_leaves_x(ex10):
     before = x.copy()
 
     def f(v):
-        return float(np.sum(np.sin(v) * v ** 2))
+        return float(np.sum(np.sin(v) * v**2))
 
     got = ex10["numerical_gradient"](f, x, 1e-3)
     assert np.array_equal(x, before)
@@ -485,7 +571,7 @@ def test_numerical_gradient_is_central_differences_and_leaves_x(ex10):
         e[idx] = 1e-3
         want[idx] = (f(x + e) - f(x - e)) / 2e-3
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
-    exact = np.cos(x) * x ** 2 + 2 * x * np.sin(x)
+    exact = np.cos(x) * x**2 + 2 * x * np.sin(x)
     np.testing.assert_allclose(ex10["numerical_gradient"](f, x), exact, rtol=0, atol=1e-8)
 
 
@@ -495,10 +581,12 @@ def test_numerical_gradient_checks_the_backward_passes_as_the_notebook_does(ex10
     conv, backward, num = ex10["conv2d"], ex10["conv2d_backward"], ex10["numerical_gradient"]
     dout = rng.standard_normal(conv(x, kernel, None, 2, "same").shape)
     dx, dk, _ = backward(dout, x, kernel, 2, "same")
-    np.testing.assert_allclose(num(lambda v: np.sum(conv(v, kernel, None, 2, "same") * dout), x),
-                               dx, atol=1e-7)
-    np.testing.assert_allclose(num(lambda k: np.sum(conv(x, k, None, 2, "same") * dout), kernel),
-                               dk, atol=1e-7)
+    np.testing.assert_allclose(
+        num(lambda v: np.sum(conv(v, kernel, None, 2, "same") * dout), x), dx, atol=1e-7
+    )
+    np.testing.assert_allclose(
+        num(lambda k: np.sum(conv(x, k, None, 2, "same") * dout), kernel), dk, atol=1e-7
+    )
 
 
 # --------------------------------------------------------------------------- notebook conventions
@@ -509,7 +597,11 @@ def test_notebook_is_stored_clean(exercise):
     nb = _read(exercise)
     nbformat.validate(nb)
     assert (nb.nbformat, nb.nbformat_minor) == (4, 5)
-    assert nb.metadata["kernelspec"] == {"name": "python3", "display_name": "Python 3", "language": "python"}
+    assert nb.metadata["kernelspec"] == {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     assert nb.metadata["cnn_grader"] == {"exercise": exercise}
     ids = [cell.id for cell in nb.cells]
     assert len(ids) == len(set(ids))
@@ -526,13 +618,20 @@ def test_student_stubs_keep_signatures_and_raise(exercise):
     for cell in nb.cells:
         if cell.cell_type == "code" and "### BEGIN SOLUTION" in cell.source:
             region = cell.source.split("### BEGIN SOLUTION", 1)[1].split("### END SOLUTION", 1)[0]
-            assert not any(line.strip().startswith(("import ", "from ")) for line in region.splitlines())
+            assert not any(
+                line.strip().startswith(("import ", "from ")) for line in region.splitlines()
+            )
     stubbed = _definitions(nb, transform=_stub)
     for name, signature in CONTRACT[exercise].items():
         fn = stubbed[name]
         assert str(inspect.signature(fn)) == signature
         assert inspect.getdoc(fn), f"{name} lost its docstring"
         args = [np.ones((6, 6, 2))] * len(
-            [p for p in inspect.signature(fn).parameters.values() if p.default is inspect.Parameter.empty])
+            [
+                p
+                for p in inspect.signature(fn).parameters.values()
+                if p.default is inspect.Parameter.empty
+            ]
+        )
         with pytest.raises(NotImplementedError):
             fn(*args)

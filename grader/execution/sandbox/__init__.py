@@ -75,8 +75,11 @@ class Sandbox:
         self.home = self.root / "home"
         self.kernel_log = self.root / f"{self.workdir.name}.kernel.log"  # the kernel's stderr
         self.ipc = self.root / "ipc"
-        self.cg = cgroups.create(self.limits.memory_bytes,
-                                 task_cap(self.limits.max_processes)) if self.caps.cgroup else None
+        self.cg = (
+            cgroups.create(self.limits.memory_bytes, task_cap(self.limits.max_processes))
+            if self.caps.cgroup
+            else None
+        )
         self.reports: list[dict[str, Any]] = []
         self.events: list[str] = []
         self._starts = 0
@@ -86,11 +89,15 @@ class Sandbox:
         self._disk_stopped = False
         self._prepare_folders()
         self.watchdog = Watchdog(
-            procs=self.procs, kill=self._enforce, memory_bytes=self.limits.memory_bytes,
-            max_processes=self.limits.max_processes, disk_bytes=self.limits.disk_bytes,
+            procs=self.procs,
+            kill=self._enforce,
+            memory_bytes=self.limits.memory_bytes,
+            max_processes=self.limits.max_processes,
+            disk_bytes=self.limits.disk_bytes,
             disk_roots=[self.workdir, self.home, self.kernel_log],
             oom_kills=self.cg.oom_kills if self.cg else None,
-            peak=self.cg.peak if self.cg else None)
+            peak=self.cg.peak if self.cg else None,
+        )
 
     # -- folders ------------------------------------------------------------------------
     def _own(self, path: Path, mode: int) -> None:
@@ -155,9 +162,16 @@ class Sandbox:
 
     def launcher_args(self, connection_file: str) -> list[str]:
         lim = self.limits
-        args = ["--home", str(self.home), "--fsize", str(2 * lim.disk_bytes),
-                "--nproc", str(task_cap(lim.max_processes)),
-                "--report", str(self.root / f"sandbox-{self._starts}.json")]
+        args = [
+            "--home",
+            str(self.home),
+            "--fsize",
+            str(2 * lim.disk_bytes),
+            "--nproc",
+            str(task_cap(lim.max_processes)),
+            "--report",
+            str(self.root / f"sandbox-{self._starts}.json"),
+        ]
         if self.cg is None and not os.path.exists("/dev/nvidiactl"):
             # Without a cgroup, a hard cap on the data segment keeps one huge allocation from
             # outrunning the watchdog (it fails with MemoryError instead). Generous, because
@@ -281,8 +295,13 @@ class Sandbox:
             self.cg.kill_all()
         elif self.uid is not None:
             if self.procs():
-                subprocess.run(launcher_cmd("--kill-uid", str(self.uid)), check=False,
-                               timeout=30, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                subprocess.run(
+                    launcher_cmd("--kill-uid", str(self.uid)),
+                    check=False,
+                    timeout=30,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
         else:
             pids = self.procs()
             if self._pid is not None:
@@ -336,10 +355,12 @@ def describe(box: Sandbox) -> str:
         parts.append("private " + ", ".join(rep["private_tmp"]))
     lim = box.limits
     how = "cgroup" if rep.get("cgroups") else "watchdog"
-    limits = (f"memory {format_bytes(lim.memory_bytes)} ({how}), "
-              f"{lim.max_processes} processes, {format_bytes(lim.disk_bytes)} of files, "
-              f"{format_bytes(lim.max_output_bytes)} of output, "
-              f"{lim.cell_timeout:g}s per cell")
+    limits = (
+        f"memory {format_bytes(lim.memory_bytes)} ({how}), "
+        f"{lim.max_processes} processes, {format_bytes(lim.disk_bytes)} of files, "
+        f"{format_bytes(lim.max_output_bytes)} of output, "
+        f"{lim.cell_timeout:g}s per cell"
+    )
     text = "sandbox: " + "; ".join(parts) + "; limits: " + limits
     if rep.get("errors"):
         text += "; not applied: " + "; ".join(str(e) for e in rep["errors"][:3])
@@ -373,8 +394,9 @@ def _may_hide(folder: Path) -> bool:
     return folder != Path("/") and not any(n == folder or folder in n.parents for n in needed)
 
 
-def for_grading(root: Path, workdir: Path, limits: Limits, *, submission: Path,
-                env: Mapping[str, str]) -> Sandbox:
+def for_grading(
+    root: Path, workdir: Path, limits: Limits, *, submission: Path, env: Mapping[str, str]
+) -> Sandbox:
     """The sandbox of one grading: hides the course folder and the submission's own folder
     (where the other students' files usually are)."""
     hide = [Path(submission).resolve().parent]
@@ -415,11 +437,23 @@ def dataset_folders() -> list[Path]:
                     if not path.is_file():
                         continue
                     real = path.resolve().parent
-                    if real != own and own not in real.parents and real not in own.parents \
-                            and real not in out:
+                    if (
+                        real != own
+                        and own not in real.parents
+                        and real not in own.parents
+                        and real not in out
+                    ):
                         out.append(real)
     return out
 
 
-__all__ = ["LAUNCHER", "Capabilities", "Sandbox", "capabilities", "dataset_folders", "describe",
-           "for_grading", "python_paths"]
+__all__ = [
+    "LAUNCHER",
+    "Capabilities",
+    "Sandbox",
+    "capabilities",
+    "dataset_folders",
+    "describe",
+    "for_grading",
+    "python_paths",
+]

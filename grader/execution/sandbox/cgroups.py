@@ -99,8 +99,11 @@ class KernelCgroups:
     def peak(self) -> int | None:
         """The most memory the group has used (the Linux kernel's own record: v2's
         memory.peak, v1's memory.max_usage_in_bytes), else what it uses now; None unreadable."""
-        names = (("memory.peak", "memory.current") if self.version == 2
-                 else ("memory.max_usage_in_bytes", "memory.usage_in_bytes"))
+        names = (
+            ("memory.peak", "memory.current")
+            if self.version == 2
+            else ("memory.max_usage_in_bytes", "memory.usage_in_bytes")
+        )
         for name in names:
             try:
                 return int((self.memory / name).read_text().split()[0])
@@ -145,8 +148,9 @@ def create(memory_bytes: int, max_tasks: int) -> KernelCgroups | None:
     mounts, own = _mounts(), _own_paths()
     name = f"{_PREFIX}{os.getpid()}-{secrets.token_hex(6)}"
     if "unified" in mounts and "unified" in own and "memory" not in mounts:
-        made = _create_v2(mounts["unified"] / own["unified"].lstrip("/") / name,
-                          memory_bytes, max_tasks)
+        made = _create_v2(
+            mounts["unified"] / own["unified"].lstrip("/") / name, memory_bytes, max_tasks
+        )
         if made is not None:
             return made
     if "memory" in mounts and "memory" in own:
@@ -178,8 +182,9 @@ def _create_v2(path: Path, memory_bytes: int, max_tasks: int) -> KernelCgroups |
         return None
 
 
-def _create_v1(mounts: dict[str, Path], own: dict[str, str], name: str, memory_bytes: int,
-               max_tasks: int) -> KernelCgroups | None:
+def _create_v1(
+    mounts: dict[str, Path], own: dict[str, str], name: str, memory_bytes: int, max_tasks: int
+) -> KernelCgroups | None:
     mem = mounts["memory"] / own["memory"].lstrip("/") / name
     try:
         mem.mkdir()
@@ -228,7 +233,7 @@ def sweep_orphans() -> int:
         except OSError:
             continue
         for group in groups:
-            owner = group.name[len(_PREFIX):].split("-", 1)[0]
+            owner = group.name[len(_PREFIX) :].split("-", 1)[0]
             if not owner.isdigit() or _alive(int(owner)):
                 continue
             KernelCgroups(2 if controller == "unified" else 1, group, None).remove()

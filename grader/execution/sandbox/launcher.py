@@ -50,15 +50,23 @@ SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 O_PATH = getattr(os, "O_PATH", 0o10000000)
 
 # Variables that look like credentials are not passed to the student's code.
-SECRET = re.compile(r"(TOKEN|SECRET|PASSW|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_?KEY|_KEY$|"
-                    r"AUTH|COOKIE|SESSION|^AWS_|^GH_|^GITHUB_|^GITLAB_|^CI_JOB|^ACTIONS_|"
-                    r"^SSH_|^GPG_|^GOOGLE_APPLICATION|^AZURE_|^KUBE|^DOCKER_)", re.I)
+SECRET = re.compile(
+    r"(TOKEN|SECRET|PASSW|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_?KEY|_KEY$|"
+    r"AUTH|COOKIE|SESSION|^AWS_|^GH_|^GITHUB_|^GITLAB_|^CI_JOB|^ACTIONS_|"
+    r"^SSH_|^GPG_|^GOOGLE_APPLICATION|^AZURE_|^KUBE|^DOCKER_)",
+    re.I,
+)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _LINUX = all(hasattr(_libc, name) for name in ("mount", "unshare", "prctl"))
 if _LINUX:  # elsewhere (macOS) only the limits and the environment apply
-    _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
-                            ctypes.c_char_p]
+    _libc.mount.argtypes = [
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_ulong,
+        ctypes.c_char_p,
+    ]
     _libc.unshare.argtypes = [ctypes.c_int]
 
 
@@ -76,10 +84,10 @@ def _enc(s: str | None) -> bytes | None:
     return s.encode() if s is not None else None
 
 
-def mount(source: str | None, target: str, fstype: str | None, flags: int,
-          data: str | None = None) -> None:
-    if not _LINUX or _libc.mount(_enc(source), _enc(target), _enc(fstype), flags,
-                                 _enc(data)) != 0:
+def mount(
+    source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None
+) -> None:
+    if not _LINUX or _libc.mount(_enc(source), _enc(target), _enc(fstype), flags, _enc(data)) != 0:
         raise _oserror(f"mount {target}")
 
 
@@ -132,8 +140,13 @@ def cover(target: str, keeps: list[str], *, writable: bool, size: int) -> None:
     fds = [(k, os.open(k, O_PATH)) for k in inside]
     try:
         mode = "1777" if writable else "0755"
-        mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV,
-              f"mode={mode},size={size if writable else 1 << 20}")
+        mount(
+            "tmpfs",
+            target,
+            "tmpfs",
+            MS_NOSUID | MS_NODEV,
+            f"mode={mode},size={size if writable else 1 << 20}",
+        )
         for keep, fd in fds:
             if os.path.isdir(f"/proc/self/fd/{fd}"):
                 os.makedirs(keep, mode=0o755, exist_ok=True)
@@ -220,13 +233,23 @@ def set_limits(args: argparse.Namespace, report: Report) -> None:
 
 def kernel_env(args: argparse.Namespace) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not SECRET.search(k)}
-    env.update({
-        "PIP_NO_INDEX": "1", "PIP_NO_INPUT": "1", "PIP_RETRIES": "0",
-        "PIP_DEFAULT_TIMEOUT": "5", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-    })
+    env.update(
+        {
+            "PIP_NO_INDEX": "1",
+            "PIP_NO_INPUT": "1",
+            "PIP_RETRIES": "0",
+            "PIP_DEFAULT_TIMEOUT": "5",
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        }
+    )
     if args.home:
-        env.update({"HOME": args.home, "TMPDIR": args.home, "MPLCONFIGDIR":
-                    os.path.join(args.home, ".config", "matplotlib")})
+        env.update(
+            {
+                "HOME": args.home,
+                "TMPDIR": args.home,
+                "MPLCONFIGDIR": os.path.join(args.home, ".config", "matplotlib"),
+            }
+        )
     if args.uid is not None:
         env.update({"USER": "cnn-grader-kernel", "LOGNAME": "cnn-grader-kernel"})
     return env
@@ -234,9 +257,11 @@ def kernel_env(args: argparse.Namespace) -> dict[str, str]:
 
 def selftest(report: Report) -> None:
     """After the switch: can this user still run Python with ipykernel? Which network is left?"""
-    report["python_ok"] = (os.access(os.path.realpath(sys.executable), os.X_OK)
-                           and importlib.util.find_spec("ipykernel") is not None
-                           and importlib.util.find_spec("numpy") is not None)
+    report["python_ok"] = (
+        os.access(os.path.realpath(sys.executable), os.X_OK)
+        and importlib.util.find_spec("ipykernel") is not None
+        and importlib.util.find_spec("numpy") is not None
+    )
     try:
         report["interfaces"] = sorted(name for _, name in socket.if_nameindex())
     except OSError:
@@ -289,8 +314,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     if args.kill_uid is not None:
         return kill_uid(args.kill_uid)
-    report: Report = {"uid": None, "network": "on", "hidden": [], "private_tmp": [], "proc": "",
-              "cgroups": [], "rlimits": [], "userns": False, "errors": []}
+    report: Report = {
+        "uid": None,
+        "network": "on",
+        "hidden": [],
+        "private_tmp": [],
+        "proc": "",
+        "cgroups": [],
+        "rlimits": [],
+        "userns": False,
+        "errors": [],
+    }
     for path in args.cgroup:
         try:
             with open(os.path.join(path, "cgroup.procs"), "w") as fh:

@@ -42,8 +42,13 @@ def task_cap(max_processes: int) -> int:
 
 def python_paths() -> list[str]:
     """What the kernel's Python needs to see: its prefixes (venv and base installation)."""
-    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-             os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))}
+    paths = {
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        sys.base_exec_prefix,
+        os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))),
+    }
     return sorted(os.path.realpath(p) for p in paths if p and os.path.isdir(p))
 
 
@@ -67,13 +72,21 @@ class Capabilities:
 
 
 def _selftest(extra: Sequence[str], workdir: Path) -> dict[str, Any] | None:
-    cmd = launcher_cmd(*extra, "--no-net", "--mount-ns", "--selftest",
-                       *[a for p in python_paths() for a in ("--keep", p)],
-                       "--keep", str(workdir.parent),
-                       *[a for t in PRIVATE_TMP for a in ("--private-tmp", t)], site=True)
+    cmd = launcher_cmd(
+        *extra,
+        "--no-net",
+        "--mount-ns",
+        "--selftest",
+        *[a for p in python_paths() for a in ("--keep", p)],
+        "--keep",
+        str(workdir.parent),
+        *[a for t in PRIVATE_TMP for a in ("--private-tmp", t)],
+        site=True,
+    )
     try:
-        out = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=30,
-                             check=False)
+        out = subprocess.run(
+            cmd, cwd=workdir, capture_output=True, text=True, timeout=30, check=False
+        )
         report: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
         return report
     except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
@@ -110,15 +123,19 @@ def _probe() -> Capabilities:
                 if report and report.get("python_ok") and report.get("uid_now") == uid:
                     uid_range = (base, size)
                     break
-                problems.append(f"a separate user (uid {uid}) could not run Python"
-                                + (f": {report['errors']}" if report and report["errors"] else ""))
+                problems.append(
+                    f"a separate user (uid {uid}) could not run Python"
+                    + (f": {report['errors']}" if report and report["errors"] else "")
+                )
                 report = None
         if os.geteuid() != 0:
             report = _selftest(["--userns"], work)
             userns = bool(report and report.get("userns") and report.get("python_ok"))
             if not userns:
-                problems.append("no user namespace for the kernel"
-                                + (f": {report['errors']}" if report and report["errors"] else ""))
+                problems.append(
+                    "no user namespace for the kernel"
+                    + (f": {report['errors']}" if report and report["errors"] else "")
+                )
                 report = None
         # Root without a user of its own gets no namespaces: root undoes them (umount, setns),
         # and the report must not claim an isolation that is not there.
@@ -128,11 +145,18 @@ def _probe() -> Capabilities:
         version = cg.version if cg else 0
         if cg:
             cg.remove()
-        net_off = bool(report and report.get("network") == "off"
-                       and report.get("interfaces") == ["lo"])
+        net_off = bool(
+            report and report.get("network") == "off" and report.get("interfaces") == ["lo"]
+        )
         mount_ns = bool(report and (report.get("hidden") or report.get("private_tmp")))
-        return Capabilities(uid_range=uid_range, userns=userns, network_off=net_off,
-                            mount_ns=mount_ns, cgroup=version, problems=tuple(problems))
+        return Capabilities(
+            uid_range=uid_range,
+            userns=userns,
+            network_off=net_off,
+            mount_ns=mount_ns,
+            cgroup=version,
+            problems=tuple(problems),
+        )
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -154,5 +178,3 @@ def free_uid(base: int, size: int) -> int:
         except KeyError:
             return uid
     raise RuntimeError("no free uid for the kernel")
-
-

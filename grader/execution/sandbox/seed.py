@@ -47,8 +47,14 @@ def font_lists(*, build: bool = True) -> list[Path]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MPL", "XDG_"))}
         env["MPLCONFIGDIR"] = str(scratch)
         try:
-            subprocess.run([sys.executable, "-c", _BUILD], env=env, timeout=120, check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run(
+                [sys.executable, "-c", _BUILD],
+                env=env,
+                timeout=120,
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             if not list(scratch.glob("fontlist-v*.json")):
                 return []
             for extra in scratch.iterdir():  # only the font list is kept

@@ -103,11 +103,20 @@ def over_memory(pids: set[int], limit: int) -> bool:
 class Watchdog:
     """Polls every `interval` seconds on a daemon thread; `poll()` is one round (tests call it)."""
 
-    def __init__(self, *, procs: Callable[[], set[int]], kill: Callable[[Verdict], None],
-                 memory_bytes: int, max_processes: int, disk_bytes: int,
-                 disk_roots: list[Path], oom_kills: Callable[[], int] | None = None,
-                 peak: Callable[[], int | None] | None = None,
-                 interval: float = 0.2, disk_every: int = 2) -> None:
+    def __init__(
+        self,
+        *,
+        procs: Callable[[], set[int]],
+        kill: Callable[[Verdict], None],
+        memory_bytes: int,
+        max_processes: int,
+        disk_bytes: int,
+        disk_roots: list[Path],
+        oom_kills: Callable[[], int] | None = None,
+        peak: Callable[[], int | None] | None = None,
+        interval: float = 0.2,
+        disk_every: int = 2,
+    ) -> None:
         """`oom_kills` counts the cgroup's kills where a cgroup holds the memory limit; without
         it the watchdog enforces the limit itself on the processes' resident memory.
         `kill(verdict)` stops every process of the kernel."""
@@ -153,12 +162,15 @@ class Watchdog:
         return verdict
 
     def _disk_verdict(self) -> Verdict:
-        return Verdict("DiskLimit", "the notebook wrote more than "
-                       f"{format_bytes(self.disk_bytes)} of files")
+        return Verdict(
+            "DiskLimit", f"the notebook wrote more than {format_bytes(self.disk_bytes)} of files"
+        )
 
     def _memory_verdict(self) -> Verdict:
-        return Verdict("MemoryLimit", "the notebook used more than "
-                       f"{format_bytes(self.memory_bytes)} of memory")
+        return Verdict(
+            "MemoryLimit",
+            f"the notebook used more than {format_bytes(self.memory_bytes)} of memory",
+        )
 
     def _check_oom(self, *, kill: bool) -> bool:
         if self._oom_kills is None:
@@ -179,8 +191,11 @@ class Watchdog:
         self._rounds += 1
         pids = self._procs()
         if len(pids) > self.max_processes:
-            return self._convict(Verdict("ProcessLimit", "the notebook started more than "
-                                         f"{self.max_processes} processes"))
+            return self._convict(
+                Verdict(
+                    "ProcessLimit", f"the notebook started more than {self.max_processes} processes"
+                )
+            )
         if self._peak is not None:
             self.peak_bytes = max(self.peak_bytes, self._peak() or 0)
         elif pids:
@@ -200,8 +215,7 @@ class Watchdog:
         if self._thread is not None:
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="cnn-grader-watchdog",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._loop, name="cnn-grader-watchdog", daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
