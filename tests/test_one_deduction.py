@@ -177,8 +177,10 @@ def test_the_driver_keeps_answers_in_unusual_forms(kind: str) -> None:
         "list": "[list(r) for r in rows]",
         "tuple of lists": "tuple([list(s), p] for s, p in rows)",
     }[kind]
-    cell = "_s = summarize\ndef summarize(layers, input_shape):\n"
-    f"    rows = _s(layers, input_shape)\n    return {wrap}\n"
+    cell = (
+        "_s = summarize\ndef summarize(layers, input_shape):\n"
+        f"    rows = _s(layers, input_shape)\n    return {wrap}\n"
+    )
     results = grade(EX3, cell)
     assert {results[c].status.value for c in SUMMARIZE} == {"passed"}, [
         results[c].message for c in SUMMARIZE
