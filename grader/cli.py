@@ -16,6 +16,10 @@ from grader import __version__
 from grader.errors import ConfigurationError
 from grader.models import ExecutionStatus, GradeResult
 
+# Exit codes (CONTRACT.md §2): 0 a report was written, 1 not a usable notebook, 2 a usage or
+# configuration error, 3 a bug in the grader.
+EXIT_BUG = 3
+
 
 def _grading_course() -> None:
     """Fail before any kernel starts when no course that can grade is at hand (exit 2)."""
@@ -661,6 +665,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `cnn-grader list | head`: the reader left, nothing is wrong
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception:  # noqa: BLE001 - a bug in the grader: its own exit code, never 1 (a notebook)
+        import traceback
+
+        traceback.print_exc()
+        print(
+            "cnn-grader: internal error, a bug in the grader (not a problem with the notebook or "
+            "the setup); the traceback is above",
+            file=sys.stderr,
+        )
+        return EXIT_BUG
     finally:  # main() called in-process (tests, scripts) leaves the environment as it was
         undo()
         if before is None:

@@ -130,3 +130,18 @@ def test_version_and_help(flag: str) -> None:
     proc = cli(flag)
     assert proc.returncode == 0
     assert "cnn-grader" in proc.stdout
+
+
+def test_a_bug_in_the_grader_exits_3_with_its_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Never 1, which says the notebook is not usable, nor a bare traceback and status 1."""
+    import grader.cli as cli
+
+    def broken(args: object) -> int:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(cli, "_cmd_list", broken)
+    assert cli.main(["list"]) == 3
+    err = capsys.readouterr().err
+    assert "RuntimeError: a bug" in err and "internal error, a bug in the grader" in err
