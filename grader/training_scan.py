@@ -14,8 +14,10 @@ import ast
 from dataclasses import dataclass
 from typing import Any
 
+from grader.code_cells import Cell, cells_of
+from grader.code_cells import dotted as _dotted
+from grader.code_cells import short as _short
 from grader.execution.notebook import INJECTED_TAG
-from grader.integrity import Cell, _dotted, _short, cells_of
 
 
 def trains_on_test_data(cells: list[Cell]) -> list[str]:

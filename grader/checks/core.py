@@ -38,6 +38,7 @@ import numpy as np
 
 from grader.checks.outcomes import Fail as Fail  # re-exported: checks raise them from here
 from grader.checks.outcomes import NotAttempted as NotAttempted
+from grader.checks.values import copy_value as copy_value  # re-exported
 from grader.models import Calibration, Limits
 
 # The public examples of a student release (grader.selfcheck.public) are drawn from the same
@@ -260,19 +261,6 @@ class Context:
                 self._expected = getattr(self.reference, self.call.func)(*args, **kwargs)
             self._have_expected = True
         return self._expected
-
-
-def copy_value(v: Any) -> Any:
-    """A deep copy of arrays and containers: the reference must not see a mutated input."""
-    if isinstance(v, np.ndarray):
-        return v.copy()
-    if isinstance(v, tuple):
-        return tuple(copy_value(x) for x in v)
-    if isinstance(v, list):
-        return [copy_value(x) for x in v]
-    if isinstance(v, dict):
-        return {k: copy_value(x) for k, x in v.items()}
-    return v
 
 
 CheckFn = Callable[[Any, Context], None]

@@ -33,6 +33,7 @@ from typing import Any
 
 from grader.checks.diagnosis import matches as matches  # re-exported for the checks
 from grader.checks.diagnosis import name_mistakes
+from grader.checks.values import copy_value
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,6 @@ class Wrong:
     source: str = ""
 
     def value(self, reference: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        from grader.checks.core import copy_value
 
         return self.make(reference, *copy_value(args), **copy_value(kwargs))
 

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Literal, TextIO, TypedDict
 
 from grader.models import CheckResult, CheckStatus, GradeResult
+from grader.reporting.classroom_summary import GRADER_ERROR, VERDICT, number, to_markdown
 
 V1Status = Literal["pass", "fail", "error"]
 
@@ -54,16 +55,6 @@ STATUS: dict[CheckStatus, V1Status] = {
     CheckStatus.TIMEOUT: "fail",
     CheckStatus.ERROR: "error",
 }
-VERDICT = {
-    CheckStatus.PASSED: "passed",
-    CheckStatus.FAILED: "failed",
-    CheckStatus.NOT_ATTEMPTED: "not attempted",
-    CheckStatus.TIMEOUT: "timed out",
-    CheckStatus.ERROR: "grader error",
-}
-GRADER_ERROR = (
-    "a problem of the grader, not of your notebook: your instructor sees the details in the report"
-)
 _NO_REASON = (CheckStatus.PASSED, CheckStatus.ERROR)
 RUNNER_ID = re.compile(r"^[a-zA-Z0-9]+$")  # what the reporter accepts (src/main.js)
 _MAX_TEXT = 2000
@@ -149,8 +140,6 @@ def emit(
     """Inside Actions: the outputs `result` and `runners` to $GITHUB_OUTPUT, each runner's
     `<ID>_RESULTS` to $GITHUB_ENV, the Markdown summary to $GITHUB_STEP_SUMMARY (each where
     set). Outside (no $GITHUB_OUTPUT): the base64 of `result` on `stream`. Returns `result`."""
-    from grader.reporting.classroom_summary import to_markdown
-
     env = os.environ if env is None else env
     value = encode(to_classroom(results))
     runners = to_runners(results)
@@ -259,11 +248,6 @@ def why(check: CheckResult) -> str:
 def points_of(score: float, max_score: float) -> str:
     m = number(max_score)
     return f"{number(score)}/{m} {'pt' if m == 1 else 'pts'}"
-
-
-def number(value: float) -> float | int:
-    value = round(float(value), 6)
-    return int(value) if value.is_integer() else value
 
 
 def _runner_id(n: int, check_id: str) -> str:

@@ -14,7 +14,25 @@ import re
 from collections.abc import Sequence
 
 from grader.models import CheckResult, CheckStatus, ExecutionStatus, GradeResult
-from grader.reporting.classroom import GRADER_ERROR, VERDICT, number
+
+# What a check's status reads as, and what a grader error tells a student (here and in the
+# reporter's documents, grader.reporting.classroom).
+VERDICT = {
+    CheckStatus.PASSED: "passed",
+    CheckStatus.FAILED: "failed",
+    CheckStatus.NOT_ATTEMPTED: "not attempted",
+    CheckStatus.TIMEOUT: "timed out",
+    CheckStatus.ERROR: "grader error",
+}
+GRADER_ERROR = (
+    "a problem of the grader, not of your notebook: your instructor sees the details in the report"
+)
+
+
+def number(value: float) -> float | int:
+    value = round(float(value), 6)
+    return int(value) if value.is_integer() else value
+
 
 SYMBOL = {
     CheckStatus.PASSED: "✅",
