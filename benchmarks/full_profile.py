@@ -14,7 +14,7 @@ score at each seed and the wall time per grading. A solution that does not get f
 some seed is a bug in the thresholds: the script exits 1.
 
 On a CPU this is slow on purpose (ex05: ~3 min per grading on two cores; ex06 longer): it is
-the measurement behind the README's figures, not a test. `tests/keras/test_full_profile.py`
+the measurement behind docs/keras.md's figures, not a test. `tests/keras/test_full_profile.py`
 (marked slow) grades ex04 and ex05 once.
 """
 

@@ -503,7 +503,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["local", "dask"],
         default="local",
         help="where gradings run: worker processes here (local, the default) or the "
-        "workers of a Dask cluster (dask; see README, 'Past one machine')",
+        "workers of a Dask cluster (dask; see docs/clusters.md)",
     )
     where = p.add_mutually_exclusive_group()
     where.add_argument(
