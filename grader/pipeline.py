@@ -14,8 +14,6 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as _dt
 import secrets
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,9 +24,9 @@ from grader.checks.core import Exercise, copy_value
 from grader.checks.reference import load_reference
 from grader.checks.runner import evaluate
 from grader.errors import InvalidNotebook, require_training_packages
-from grader.execution import cells, kernel, resources, sandbox
+from grader.execution import cells, kernel, resources, workspace
 from grader.execution import notebook as nbio
-from grader.execution.executor import ExecutionRequest, NbclientExecutor, Prestarting
+from grader.execution.executor import ExecutionRequest, NbclientExecutor
 from grader.keras_support import judge
 from grader.models import (
     Calibration,
@@ -37,6 +35,7 @@ from grader.models import (
     ExecutionStatus,
     ExecutionSummary,
     GradeResult,
+    Limits,
 )
 from grader.options import Options
 from grader.probe import evidence as ev_io
@@ -127,35 +126,6 @@ def _reference_answers(exercise: Exercise, bound: dict[str, Any]) -> tuple[Any, 
     return reference, answers
 
 
-def _claim(
-    executor: Any,
-    exercise: Exercise,
-    limits: Any,
-    env: dict[str, str],
-    extra_env: dict[str, str],
-    path: Path,
-    opts: Options,
-) -> Any:
-    """A kernel the executor started ahead with exactly what this submission's would be
-    started with (grader.execution.warm), or None: then the kernel starts as it always did."""
-    if not isinstance(executor, Prestarting):
-        return None
-    from grader.execution import warm
-
-    prelude = warm.TRAINING_PRELUDE if exercise.prepare is not None else warm.NUMPY_PRELUDE
-    return executor.claim(
-        warm.KernelSpec.of(
-            limits=limits,
-            env=env,
-            sandbox_env=extra_env,
-            submission=path,
-            launch_prefix=tuple(opts.launch_prefix),
-            sandboxed=opts.sandbox,
-            prelude=prelude,
-        )
-    )
-
-
 def grade_notebook(
     path: Path,
     nb: Any,
@@ -165,20 +135,70 @@ def grade_notebook(
     start: Start,
     calibration: Calibration,
 ) -> GradeResult:
-    """Grade a notebook already read (`nb`, with the reader's `notes`). MissingExtra (a
-    configuration error: exit 2) before any kernel when a training exercise cannot run here."""
+    """Grade a notebook already read (`nb`, with the reader's `notes`), stage by stage: limits,
+    the notebook prepared, the probe planned, a workspace acquired, the notebook executed beside
+    the reference's answers, the evidence read, judged, and the result assembled. MissingExtra
+    and ResourcesTooSmall (configuration errors: exit 2) come before any kernel."""
     require_training_packages(exercise)
-    profile = start.profile
-    limits, limit_notes = (
-        (opts.limits, []) if opts.limits else exercise.limits_for(profile, calibration)
+    limits, limit_notes = _limits(exercise, opts, start.profile, calibration)
+    notes = notes + _prepare(nb, exercise, start.profile) + limit_notes
+    bound, probe_calls = _plan(exercise, start.seed)
+    findings = integrity.scan(nb)  # for the instructor, never scored
+    notes += integrity.structure_notes(nb, sorted({c.name for c in probe_calls}))
+    if judge.wanted_by(exercise):
+        judge.prestart()  # TensorFlow is imported there while the notebook runs
+    extra_env = exercise.kernel_env(start.profile) if exercise.kernel_env else {}
+    spec = workspace.Spec(
+        limits=limits,
+        env=kernel.default_kernel_env(extra_env or None),
+        sandbox_env=extra_env,
+        submission=path,
+        launch_prefix=tuple(opts.launch_prefix),
+        sandboxed=opts.sandbox,
+        training=exercise.prepare is not None,
+        keep=opts.keep_workdir,
     )
+    executor = opts.executor or NbclientExecutor()
+    with workspace.acquire(executor, spec) as ws:
+        notes += ws.notes
+        run, reference, answers = _execute(executor, ws, spec, nb, exercise, bound, probe_calls)
+        ws.close_sandbox()  # nothing of the kernel runs on while its evidence is read
+        evidence = _evidence(ws, probe_calls, run, limits, nb)
+        checks, found, check_notes = _judge(
+            exercise, evidence, bound, reference, answers, run, start.profile, calibration, nb
+        )
+    return GradeResult(
+        exercise=exercise.id,
+        title=exercise.title,
+        notebook=path.name,
+        seed=start.seed,
+        profile=start.profile,
+        execution=replace(
+            run.summary,
+            notes=run.summary.notes
+            + notes
+            + [n for n in check_notes if n not in notes]
+            + ws.sandbox_notes,
+        ),
+        checks=checks,
+        grader_version=__version__,
+        graded_at=_now(),
+        duration_s=round(time.monotonic() - start.t0, 3),
+        integrity=findings + [f for f in found if f not in findings],
+        environment=versions(training=exercise.needs_tensorflow),
+    )
+
+
+def _limits(
+    exercise: Exercise, opts: Options, profile: str, calibration: Calibration
+) -> tuple[Limits, list[str]]:
+    """The kernel's limits under this profile, the options' overrides and the container's
+    resources (grader.execution.resources), and the report's notes on them."""
+    limits, notes = (opts.limits, []) if opts.limits else exercise.limits_for(profile, calibration)
     if opts.cell_timeout:
-        limits, limit_notes = replace(limits, cell_timeout=opts.cell_timeout), []
+        limits, notes = replace(limits, cell_timeout=opts.cell_timeout), []
     if opts.notebook_timeout:
         limits = replace(limits, notebook_timeout=opts.notebook_timeout)
-    # The container's limits: an exercise whose measured need does not fit is the
-    # instructor's error (ResourcesTooSmall: exit 2) before any kernel; else the kernel's
-    # memory cap follows what the container leaves.
     limits, fit_notes = resources.fit(
         limits,
         resources.container(),
@@ -186,21 +206,24 @@ def grade_notebook(
         reference_peak=calibration.reference_peak_bytes,
         training=exercise.needs_tensorflow,
     )
-    limit_notes = list(limit_notes) + fit_notes
-    # The starters' self-check cells import the release's `cnn_selfcheck`, and its setup cell
-    # installs it: never a grade.
+    return limits, list(notes) + fit_notes
+
+
+def _prepare(nb: Any, exercise: Exercise, profile: str) -> list[str]:
+    """The notebook as it is run: the starters' self-check and setup cells blanked (they import
+    or install the release's `cnn_selfcheck`: never a grade), the profile's budget injected."""
     nbio.blank_tagged(nb, nbio.SELF_CHECK_TAG)
     nbio.blank_tagged(nb, nbio.SETUP_TAG)
-    if exercise.prepare is not None:
-        notes += exercise.prepare(nb, profile)
-    notes += limit_notes
-    extra_env = exercise.kernel_env(profile) if exercise.kernel_env else {}
-    env = kernel.default_kernel_env(extra_env or None)
+    return exercise.prepare(nb, profile) if exercise.prepare is not None else []
 
+
+def _plan(exercise: Exercise, seed: int) -> tuple[dict[str, Any], list[plan.ProbeCall]]:
+    """Every call's arguments at this seed (inputs shared by calls drawn once), and the probe's
+    calls."""
     calls = exercise.calls()
     cache: dict[int, Any] = {}
-    bound = {c.key(): c.bind(start.seed, cache) for c in calls}
-    probe_calls = [
+    bound = {c.key(): c.bind(seed, cache) for c in calls}
+    return bound, [
         plan.ProbeCall(
             key=c.key(),
             name=c.func,
@@ -212,119 +235,104 @@ def grade_notebook(
         )
         for c in calls
     ]
-    # Notes for the instructor (never scored) and for the student (how the notebook ran).
-    findings = integrity.scan(nb)
-    notes += integrity.structure_notes(nb, sorted({c.func for c in calls}))
 
-    if judge.wanted_by(exercise):
-        judge.prestart()  # TensorFlow is imported there while the notebook runs
-    executor = opts.executor or NbclientExecutor()
-    box: sandbox.Sandbox | None
-    warm = _claim(executor, exercise, limits, env, extra_env, path, opts)
-    if warm is not None:  # started ahead for a submission like this one, used by none
-        root, workdir, box = warm.root, warm.workdir, warm.box
-        if box is not None:
-            box.limits = limits  # its caps are these already; its report names the timeouts
-        notes.append(warm.spec.note())
-    else:
-        root = Path(tempfile.mkdtemp(prefix="cnn-grader-"))
-        workdir = root / "work"  # the kernel's folder; the kernel log stays beside it, in root
-        workdir.mkdir()
-        box = None
-    sandbox_notes: list[str] = []
-    try:
-        shutil.copyfile(path, workdir / "submission.ipynb")
-        if warm is not None and box is not None:
-            box.adopt(workdir / "submission.ipynb")
-        if opts.sandbox and warm is None:
-            box = sandbox.for_grading(root, workdir, limits, submission=path, env=extra_env)
-        # With a sandbox the probe's folder sits in `root`, where only the grader writes (a link
-        # in workdir points to it): no grader write goes through a path the notebook controls.
-        probe_root = root if box is not None else workdir
 
-        def write_inputs() -> None:
-            probe_dir = plan.write_inputs(probe_root, probe_calls)
-            if box is not None:
-                box.inputs_written(probe_dir, link=workdir / plan.PROBE_DIRNAME)
+def _execute(
+    executor: Any,
+    ws: workspace.Workspace,
+    spec: workspace.Spec,
+    nb: Any,
+    exercise: Exercise,
+    bound: dict[str, Any],
+    probe_calls: list[plan.ProbeCall],
+) -> tuple[Any, Any, dict[str, Any]]:
+    """The notebook run, then the probe's calls (their inputs written in between); the
+    reference's answers computed beside it. Returns the run, the reference and its answers."""
 
-        request = ExecutionRequest(
-            nb=nb,
-            workdir=workdir,
-            limits=limits,
-            env=env,
-            extras=plan.cells(probe_calls, workdir),
-            before_extras=write_inputs,
-            launch_prefix=tuple(opts.launch_prefix),
-            guard=box,
-            warm=warm,
-        )
-        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            ref_future = pool.submit(_reference_answers, exercise, bound)
-            run = executor.run(request)
-            reference, answers = ref_future.result()
-        if box is not None:
-            box.close()  # nothing of the kernel runs on while its evidence is read
-        out_dir = probe_root / plan.PROBE_DIRNAME / "out"
-        evidence = {
-            c.key: ev_io.read(
-                out_dir,
-                c.key,
-                run_status=run.extras[c.key].status,
-                skipped_after=run.extras[c.key].skipped_after,
-            )
-            for c in probe_calls
-        }
-        for c in probe_calls:  # a timeout's message states the limit the call had
-            if evidence[c.key].status == "timeout":
-                evidence[c.key].extra["limit_s"] = c.timeout or limits.probe_timeout
-        for ev in evidence.values():  # "cell N, line M", not the kernel's scratch file names
-            ev.traceback = cells.student_frames(ev.traceback, nb)
-        checks = evaluate(
-            exercise,
-            evidence,
-            bound,
-            reference,
-            answers,
-            profile=profile,
-            timings={k: o.duration_s for k, o in run.extras.items()},
-            calibration=calibration,
-        )
-        # What a check found in the evidence for the instructor (a model that is not the one
-        # the notebook built, Keras' saving replaced) and for the student (the budget that ran).
-        refused = False
-        for result in checks:
-            findings += [f for f in result.details.pop("integrity", []) if f not in findings]
-            notes += [n for n in result.details.pop("notes", []) if n not in notes]
-            refused = bool(result.details.pop("weights_refused", False)) or refused
-        if refused:  # a model's weights no training in this run left: what in the code fits
-            sources = integrity.weight_sources(nb)
-            if sources:
-                findings.append(
-                    "where the code could have brought weights in: " + "; ".join(sources[:8])
-                )
-    finally:
-        if warm is not None:
-            warm.kill()  # already stopped, unless the grading broke before its kernel ran
-        if box is not None:
-            box.close()
-            sandbox_notes = box.notes()
-        if not opts.keep_workdir:
-            shutil.rmtree(root, ignore_errors=True)
-    summary = replace(run.summary, notes=run.summary.notes + notes + sandbox_notes)
-    return GradeResult(
-        exercise=exercise.id,
-        title=exercise.title,
-        notebook=path.name,
-        seed=start.seed,
-        profile=profile,
-        execution=summary,
-        checks=checks,
-        grader_version=__version__,
-        graded_at=_now(),
-        duration_s=round(time.monotonic() - start.t0, 3),
-        integrity=findings,
-        environment=versions(training=exercise.needs_tensorflow),
+    def write_inputs() -> None:
+        probe_dir = plan.write_inputs(ws.probe_root, probe_calls)
+        if ws.box is not None:
+            ws.box.inputs_written(probe_dir, link=ws.workdir / plan.PROBE_DIRNAME)
+
+    request = ExecutionRequest(
+        nb=nb,
+        workdir=ws.workdir,
+        limits=spec.limits,
+        env=spec.env,
+        extras=plan.cells(probe_calls, ws.workdir),
+        before_extras=write_inputs,
+        launch_prefix=spec.launch_prefix,
+        guard=ws.box,
+        warm=ws.warm,
     )
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        ref_future = pool.submit(_reference_answers, exercise, bound)
+        run = executor.run(request)
+        reference, answers = ref_future.result()
+    return run, reference, answers
+
+
+def _evidence(
+    ws: workspace.Workspace, probe_calls: list[plan.ProbeCall], run: Any, limits: Limits, nb: Any
+) -> dict[str, Any]:
+    """What each probe call left, read as untrusted data; a timeout's message states the
+    limit the call had, tracebacks say "cell N, line M"."""
+    out_dir = ws.probe_root / plan.PROBE_DIRNAME / "out"
+    evidence = {
+        c.key: ev_io.read(
+            out_dir,
+            c.key,
+            run_status=run.extras[c.key].status,
+            skipped_after=run.extras[c.key].skipped_after,
+        )
+        for c in probe_calls
+    }
+    for c in probe_calls:
+        if evidence[c.key].status == "timeout":
+            evidence[c.key].extra["limit_s"] = c.timeout or limits.probe_timeout
+    for ev in evidence.values():
+        ev.traceback = cells.student_frames(ev.traceback, nb)
+    return evidence
+
+
+def _judge(
+    exercise: Exercise,
+    evidence: dict[str, Any],
+    bound: dict[str, Any],
+    reference: Any,
+    answers: dict[str, Any],
+    run: Any,
+    profile: str,
+    calibration: Calibration,
+    nb: Any,
+) -> tuple[list[CheckResult], list[str], list[str]]:
+    """The checks' results, and what they found for the instructor (a model that is not the
+    one the notebook built, Keras' saving replaced, weights brought in, with the code that could
+    have brought them) and for the student (the budget that ran), as values."""
+    checks = evaluate(
+        exercise,
+        evidence,
+        bound,
+        reference,
+        answers,
+        profile=profile,
+        timings={k: o.duration_s for k, o in run.extras.items()},
+        calibration=calibration,
+    )
+    findings: list[str] = []
+    notes: list[str] = []
+    refused = False
+    for result in checks:
+        findings += [f for f in result.details.pop("integrity", []) if f not in findings]
+        notes += [n for n in result.details.pop("notes", []) if n not in notes]
+        refused = bool(result.details.pop("weights_refused", False)) or refused
+    if refused:
+        sources = integrity.weight_sources(nb)
+        if sources:
+            findings.append(
+                "where the code could have brought weights in: " + "; ".join(sources[:8])
+            )
+    return checks, findings, notes
 
 
 def versions(*, training: bool) -> dict[str, str]:
