@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from grader import __version__
 from grader.errors import ConfigurationError
@@ -246,6 +247,67 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
     _grading_course()
     return run_batch(args)
+
+
+def _open_gradebook(path: str) -> Any:
+    from grader.batch.gradebook import Gradebook
+
+    if not Path(path).is_file():
+        raise ConfigurationError(
+            f"no gradebook at {path} (cnn-grader batch writes one in its --out)"
+        )
+    return Gradebook(Path(path))
+
+
+def _cmd_override(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from grader.batch.gradebook import Override
+    from grader.exercises import get
+
+    exercise = get(args.exercise)  # an unknown id is a usage error
+    if args.check and args.check not in {c.id for c in exercise.checks}:
+        raise ConfigurationError(f"{args.exercise} has no check {args.check!r}")
+    top = next((c.points for c in exercise.checks if c.id == args.check), exercise.max_score)
+    if not 0 <= args.points <= top:
+        raise ConfigurationError(f"--points {args.points:g}: between 0 and {top:g} here")
+    with _open_gradebook(args.gradebook) as gb:
+        at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        made = gb.override(
+            Override(args.student, args.exercise, args.check, args.points, args.why, args.by, at)
+        )
+    print(f"override: {args.student} {made.describe()}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from grader.batch import lms
+    from grader.batch import roster as roster_io
+    from grader.exercises import get
+
+    with _open_gradebook(args.gradebook) as gb:
+        entries, overrides = gb.entries(), gb.overrides()
+        students = (
+            [roster_io.as_data(s) for s in roster_io.read(Path(args.roster)).students]
+            if args.roster
+            else gb.roster()
+        )
+    exercises = sorted(
+        {e.exercise for e in entries if e.exercise and not e.exercise.startswith("unknown:")}
+        | {o.exercise for o in overrides}
+    )
+    text = lms.export(
+        args.format, entries, overrides, students, {x: get(x).max_score for x in exercises}
+    )
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(
+            f"{args.out}: {len(students) or len({e.student for e in entries})} students, "
+            f"{len(exercises)} exercises ({args.format})"
+        )
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def _cmd_gradescope_zip(args: argparse.Namespace) -> int:
@@ -526,6 +588,13 @@ def build_parser() -> argparse.ArgumentParser:
         "training takes (default 1.0; 0.25: four trainings per GPU)",
     )
     p.add_argument(
+        "--roster",
+        metavar="CSV",
+        help="the class list (GitHub Classroom's roster, a Canvas or Moodle export, or id, "
+        "name, email, aliases): submissions are filed under its ids by any alias, missing "
+        "students are listed, unmatched submissions said",
+    )
+    p.add_argument(
         "--require-sandbox",
         action="store_true",
         help="refuse to grade where kernels cannot be fully isolated (own user or "
@@ -533,6 +602,27 @@ def build_parser() -> argparse.ArgumentParser:
         "each report says which isolation was in force",
     )
     p.set_defaults(func=_cmd_batch)
+
+    p = sub.add_parser(
+        "override",
+        help="give a student's exercise (or one of its checks) points by hand, with why; kept "
+        "through regrades, applied in exports",
+    )
+    p.add_argument("student", metavar="STUDENT")
+    p.add_argument("exercise", metavar="EXERCISE")
+    p.add_argument("check", metavar="CHECK", nargs="?", default="")
+    p.add_argument("--points", type=float, required=True)
+    p.add_argument("--why", required=True, help="the reason, kept with the override")
+    p.add_argument("--by", default=os.environ.get("USER", "instructor"), help="who (default $USER)")
+    p.add_argument("--gradebook", default="reports/gradebook.sqlite", metavar="FILE")
+    p.set_defaults(func=_cmd_override)
+
+    p = sub.add_parser("export", help="the gradebook's grades, after overrides, for an LMS import")
+    p.add_argument("--format", choices=["canvas", "moodle", "csv"], default="csv")
+    p.add_argument("--gradebook", default="reports/gradebook.sqlite", metavar="FILE")
+    p.add_argument("--roster", metavar="CSV", help="the class list (default: the one batch kept)")
+    p.add_argument("--out", metavar="FILE", help="write here (default: standard output)")
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("gradescope-zip", help="build Gradescope's autograder zip for an exercise")
     p.add_argument("exercise", metavar="EXERCISE")

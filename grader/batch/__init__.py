@@ -86,6 +86,7 @@ def run_batch(args: argparse.Namespace) -> int:
         force=args.force,
         similarity_threshold=getattr(args, "similarity_threshold", None) or 0.9,
         executor=executor_for(args),
+        roster=Path(args.roster) if getattr(args, "roster", None) else None,
     )
     summary = run(options)
     print(

@@ -58,7 +58,42 @@ CREATE TABLE IF NOT EXISTS similarity (
     PRIMARY KEY (exercise, student_a, student_b)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS overrides (
+    student   TEXT NOT NULL,
+    exercise  TEXT NOT NULL,
+    check_id  TEXT NOT NULL DEFAULT '',  -- '' overrides the exercise's total
+    points    REAL NOT NULL,
+    why       TEXT NOT NULL,
+    by        TEXT NOT NULL,
+    at        TEXT NOT NULL,
+    basis     REAL,  -- what the grader gave when the override was made
+    PRIMARY KEY (student, exercise, check_id)
+);
+CREATE TABLE IF NOT EXISTS roster (
+    position INTEGER PRIMARY KEY,
+    student  TEXT NOT NULL UNIQUE,
+    data     TEXT NOT NULL  -- the roster's student as JSON (name, email, aliases, LMS ids)
+);
 """
+
+
+@dataclass(frozen=True)
+class Override:
+    """An instructor's points for one student's exercise (`check` "") or one of its checks,
+    with who, when and why; kept through regrades, applied on top of grading."""
+
+    student: str
+    exercise: str
+    check: str
+    points: float
+    why: str
+    by: str
+    at: str
+    basis: float | None = None  # the grader's points when it was made
+
+    def describe(self) -> str:
+        what = f"{self.exercise}/{self.check}" if self.check else self.exercise
+        return f"{what}: {self.points:g} points by {self.by} on {self.at[:10]} ({self.why})"
 
 
 @dataclass
@@ -118,6 +153,32 @@ _COLUMNS = [f.name for f in fields(Entry)]
 
 def _entry(row: Any) -> Entry:
     return Entry(**{k: row[k] for k in _COLUMNS})
+
+
+def _check_points(entry: Entry, check: str) -> float | None:
+    result = entry.grade_result()
+    found = next((c for c in result.checks if c.id == check), None) if result else None
+    return found.score if found is not None else None
+
+
+def graded_points(entry: Entry | None, overrides: list[Override]) -> tuple[float | None, list[str]]:
+    """An exercise's points after the overrides on it (None: nothing graded and no override),
+    and the notes that go with them: each override, and where the grader's own points for what
+    it overrides changed since (a regrade)."""
+    notes = []
+    total = entry.score if entry is not None else None
+    for o in sorted(overrides, key=lambda o: o.check == ""):  # a check's first, the total last
+        now = (entry.score if not o.check else _check_points(entry, o.check)) if entry else None
+        if o.check:
+            if total is not None and now is not None:
+                total += o.points - now
+        else:
+            total = o.points
+        note = o.describe()
+        if o.basis is not None and now is not None and abs(now - o.basis) > 1e-9:
+            note += f"; the grader now gives {now:g} (it gave {o.basis:g} when overridden)"
+        notes.append(note)
+    return total, notes
 
 
 class Gradebook:
@@ -197,6 +258,48 @@ class Gradebook:
                 "INSERT OR REPLACE INTO similarity VALUES (?, ?, ?, ?)",
                 [(exercise, a, b, float(s)) for a, b, s in pairs],
             )
+
+    # -- the term: overrides and the roster -------------------------------------------------
+    def override(self, o: Override) -> Override:
+        """Record (or replace) an override; its basis is what the grader gives now."""
+        entry = self.get(o.student, o.exercise)
+        basis = o.basis
+        if basis is None and entry is not None:
+            basis = entry.score if not o.check else _check_points(entry, o.check)
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO overrides VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (o.student, o.exercise, o.check, float(o.points), o.why, o.by, o.at, basis),
+            )
+        return Override(o.student, o.exercise, o.check, o.points, o.why, o.by, o.at, basis)
+
+    def overrides(self) -> list[Override]:
+        rows = self._db.execute("SELECT * FROM overrides ORDER BY student, exercise, check_id")
+        return [
+            Override(
+                r["student"],
+                r["exercise"],
+                r["check_id"],
+                float(r["points"]),
+                r["why"],
+                r["by"],
+                r["at"],
+                r["basis"],
+            )
+            for r in rows
+        ]
+
+    def set_roster(self, students: list[dict[str, Any]]) -> None:
+        with self._db:
+            self._db.execute("DELETE FROM roster")
+            self._db.executemany(
+                "INSERT INTO roster VALUES (?, ?, ?)",
+                [(i, s["id"], json.dumps(s)) for i, s in enumerate(students)],
+            )
+
+    def roster(self) -> list[dict[str, Any]]:
+        rows = self._db.execute("SELECT data FROM roster ORDER BY position")
+        return [json.loads(r[0]) for r in rows]
 
     def similarity(self) -> list[tuple[str, str, str, float]]:
         rows = self._db.execute(

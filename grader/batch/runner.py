@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from grader import calibrate, profiles
+from grader.batch import roster as roster_io
 from grader.batch.discover import Submission, discover, student_slug
 from grader.batch.executor import Executor, LocalExecutor
 from grader.batch.gradebook import Entry, Gradebook
@@ -56,6 +57,9 @@ class BatchOptions:
     context: str = "spawn"
     # Where the gradings run (grader.batch.executor); None: worker processes on this machine.
     executor: Executor | None = None
+    # The class list (grader.batch.roster): submissions filed under its ids, missing students
+    # listed, unmatched submissions said.
+    roster: Path | None = None
 
 
 @dataclass
@@ -105,12 +109,22 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
     )
     if not found.submissions:
         raise ConfigurationError(f"no notebooks found under {options.submissions}")
+    class_list = roster_io.read(options.roster) if options.roster else None
+    if class_list is not None:
+        ids, unmatched = roster_io.assign(class_list, [s.student for s in found.submissions])
+        found.submissions = [replace(s, student=ids[s.student]) for s in found.submissions]
+        found.warnings += [
+            f"{name}: not on the roster {class_list.source} (graded under this name)"
+            for name in unmatched
+        ]
     summary = BatchSummary(submissions=len(found.submissions), warnings=found.warnings)
     progress = Progress(stream, live=options.progress)
     for w in found.warnings:
         progress.note(f"warning: {w}")
 
     with Gradebook(out / GRADEBOOK) as gb:
+        if class_list is not None:
+            gb.set_roster([roster_io.as_data(s) for s in class_list.students])
         tasks, by_key, configs = _plan(found.submissions, gb, profile, options, out)
         summary.cached = sum(1 for s in found.submissions if s.exercise) - len(tasks)
         tasks.sort(key=lambda t: (not t.training, t.exercise, t.student))  # long ones first

@@ -1,0 +1,93 @@
+"""Grades into the LMS: the gradebook's points, after overrides, as each LMS imports them.
+
+One row per student of the roster (missing ones included, with an empty cell: no grade rather
+than a zero), or per student in the gradebook without a roster; one column per exercise.
+
+- `canvas`: Canvas' gradebook import: `Student, ID, SIS User ID, SIS Login ID, Section`, then
+  one column per assignment; the second row, `Points Possible`, gives each column's maximum
+  (Canvas makes a new assignment of a column it does not know).
+- `moodle`: Moodle's grade import matches rows by a user field: `Email address` (or the roster's
+  id), then one column per grade item.
+- `csv`: `id, name`, then one column per exercise, and `overrides` (who, when, why).
+
+Cells are defused against spreadsheet formulas as the class CSV is (a student's name or
+message starting with = + - @).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from grader.batch.gradebook import Entry, Override, graded_points
+
+FORMATS = ("canvas", "moodle", "csv")
+
+
+def _safe(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def _points(value: float | None) -> str:
+    return "" if value is None else f"{round(value, 4):g}"
+
+
+def export(
+    fmt: str,
+    entries: Sequence[Entry],
+    overrides: Sequence[Override],
+    roster: Sequence[dict[str, Any]],
+    max_scores: dict[str, float],
+) -> str:
+    """The import file's text. `max_scores`: each exercise's points (its columns, in order)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+    exercises = list(max_scores)
+    by_key = {(e.student, e.exercise): e for e in entries}
+    students = roster or [
+        {"id": s, "name": s, "email": "", "lms": {}} for s in sorted({e.student for e in entries})
+    ]
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    if fmt == "canvas":
+        w.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *exercises])
+        w.writerow(
+            ["Points Possible", "", "", "", "", *(_points(max_scores[x]) for x in exercises)]
+        )
+    elif fmt == "moodle":
+        w.writerow(["Email address", "ID number", *exercises])
+    else:
+        w.writerow(["id", "name", *exercises, "overrides"])
+    for s in students:
+        lms = s.get("lms") or {}
+        cells, notes = [], []
+        for x in exercises:
+            mine = [o for o in overrides if o.student == s["id"] and o.exercise == x]
+            points, said = graded_points(by_key.get((s["id"], x)), mine)
+            cells.append(_points(points))
+            notes += said
+        if fmt == "canvas":
+            w.writerow(
+                [
+                    _safe(lms.get("Student") or s.get("name") or s["id"]),
+                    _safe(lms.get("ID", "")),
+                    _safe(lms.get("SIS User ID", "")),
+                    _safe(lms.get("SIS Login ID") or s["id"]),
+                    _safe(lms.get("Section", "")),
+                    *cells,
+                ]
+            )
+        elif fmt == "moodle":
+            w.writerow(
+                [
+                    _safe(lms.get("Email address") or s.get("email") or s["id"]),
+                    _safe(lms.get("ID number", "")),
+                    *cells,
+                ]
+            )
+        else:
+            w.writerow([_safe(s["id"]), _safe(s.get("name", "")), *cells, _safe(" | ".join(notes))])
+    return out.getvalue()

@@ -1,0 +1,131 @@
+"""An instructor's term, in small: a class graded against a roster (a Canvas export), an
+override by hand, the grades exported for Canvas, a regrade that keeps the override."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from batch_fixtures import appended, solution, starter, write
+
+from grader.batch import roster as roster_io
+from grader.cli import main
+from grader.errors import ConfigurationError
+
+EX = "ex01_convolution"
+CANVAS_ROSTER = """Student,ID,SIS User ID,SIS Login ID,Section
+"Ann Lee",101,S101,ann,A
+"Ben Ode",102,S102,ben,A
+"Cat Ruiz",103,S103,cat,B
+"Dan Wu",104,S104,dan,B
+"Eve Sato",105,S105,eve,A
+"Fay Ng",106,S106,fay,B
+"""
+
+
+def test_rosters_of_each_kind_are_read_and_matched_by_alias() -> None:
+    classroom = roster_io.parse(
+        "identifier,github_username,github_id,name\n"
+        "ann@uni.edu,ann-lee,1,Ann Lee\n,ben-o,2,Ben Ode\n"
+    )
+    assert [s.id for s in classroom.students] == ["ann@uni.edu", "ben-o"]
+    assert classroom.match("ANN-LEE").id == "ann@uni.edu"  # the GitHub username, any case
+    assert classroom.match("ann").id == "ann@uni.edu"  # the email's local part
+    canvas = roster_io.parse(CANVAS_ROSTER)
+    assert canvas.match("S103").id == "cat" and canvas.match("104").id == "dan"
+    assert canvas.students[0].lms["Section"] == "A"
+    plain = roster_io.parse("id,name,email,aliases\nzoe,Zoe Q,zq@x.org,zoeq;zq-gh\n")
+    assert plain.match("zq-gh").id == "zoe" and plain.match("nobody") is None
+    ids, unmatched = roster_io.assign(canvas, ["ann", "mallory", "S102"])
+    assert ids == {"ann": "ann", "mallory": "mallory", "S102": "ben"} and unmatched == ["mallory"]
+    with pytest.raises(ConfigurationError, match="not a roster"):
+        roster_io.parse("who,what\nx,y\n")
+    with pytest.raises(ConfigurationError, match="names both"):
+        roster_io.parse("id,aliases\na,x\nb,x\n")
+
+
+def _canvas(path: Path) -> dict[str, list[str]]:
+    rows = list(csv.reader(io.StringIO(path.read_text())))
+    assert rows[0][:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+    return {r[3] or r[0]: r for r in rows[1:]}
+
+
+def test_a_class_against_its_roster_with_an_override_kept_through_a_regrade(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    subs, out = tmp_path / "subs", tmp_path / "graded"
+    subs.mkdir()
+    good = solution(EX)
+    write(subs / f"ann_{EX}.ipynb", good)
+    write(subs / f"S102_{EX}.ipynb", good)  # ben, by his SIS id
+    write(subs / f"cat_{EX}.ipynb", appended(good, "def sobel_edges(image):\n    return image\n"))
+    write(subs / f"dan_{EX}.ipynb", starter(EX))
+    write(subs / f"mallory_{EX}.ipynb", good)  # on no roster
+    roster = tmp_path / "canvas.csv"
+    roster.write_text(CANVAS_ROSTER)
+    gradebook = str(out / "gradebook.sqlite")
+
+    args = ["batch", str(subs), "--out", str(out), "--roster", str(roster), "--workers", "2"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "mallory: not on the roster" in err
+    assert (
+        main(
+            [
+                "override",
+                "dan",
+                EX,
+                "--points",
+                "4",
+                "--why",
+                "oral exam",
+                "--by",
+                "prof",
+                "--gradebook",
+                gradebook,
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "override",
+                "cat",
+                EX,
+                "sobel_edges_3x3",
+                "--points",
+                "0.5",
+                "--why",
+                "x",
+                "--gradebook",
+                gradebook,
+            ]
+        )
+        == 2
+    )  # no such check: said, nothing recorded
+    assert (
+        main(["override", "ann", EX, "--points", "11", "--why", "x", "--gradebook", gradebook]) == 2
+    )  # more than the exercise is worth
+    export = tmp_path / "canvas_export.csv"
+    assert (
+        main(["export", "--format", "canvas", "--gradebook", gradebook, "--out", str(export)]) == 0
+    )
+    rows = _canvas(export)
+    assert list(rows) == ["Points Possible", "ann", "ben", "cat", "dan", "eve", "fay"]
+    assert rows["Points Possible"][5] == "10"
+    assert rows["ann"][:5] == ["Ann Lee", "101", "S101", "ann", "A"]
+    assert rows["ann"][5] == rows["ben"][5] == "10"
+    assert 0 < float(rows["cat"][5]) < 10  # a wrong sobel_edges
+    assert rows["dan"][5] == "4"  # the override, not the starter's 0
+    assert rows["eve"][5] == rows["fay"][5] == ""  # missing: no grade, not a zero
+    assert "mallory" not in rows
+
+    assert main([*args, "--force"]) == 0  # a regrade of everyone
+    capsys.readouterr()
+    assert main(["export", "--format", "csv", "--gradebook", gradebook]) == 0
+    plain = {r["id"]: r for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
+    assert plain["dan"][EX] == "4" and "oral exam" in plain["dan"]["overrides"]
+    assert "by prof" in plain["dan"]["overrides"]
