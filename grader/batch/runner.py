@@ -189,6 +189,8 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
         )
         entries = [e.row() for e in rows]
         stored = [SimilarPair(*row) for row in gb.similarity()]
+        seen = {e.student for e in entries}
+        missing = [s["id"] for s in gb.roster() if s["id"] not in seen]
     run_info = {
         "submissions": summary.submissions,
         "graded this run": summary.graded,
@@ -199,7 +201,7 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
     summary.outputs = {
         "gradebook": out / GRADEBOOK,
         "csv": _atomic_write(out / "grades.csv", None, entries, stored),
-        "dashboard": _atomic_write(out / "dashboard.html", run_info, entries, stored),
+        "dashboard": _atomic_write(out / "dashboard.html", run_info, entries, stored, missing),
     }
     return summary
 
@@ -364,7 +366,11 @@ def _similarity(subs: list[Submission], gb: Gradebook, threshold: float) -> list
 
 
 def _atomic_write(
-    path: Path, run_info: dict[str, Any] | None, entries: list[ClassEntry], pairs: list[SimilarPair]
+    path: Path,
+    run_info: dict[str, Any] | None,
+    entries: list[ClassEntry],
+    pairs: list[SimilarPair],
+    missing: list[str] | None = None,
 ) -> Path:
     tmp = path.with_name(f".{path.name}.tmp")
     if path.suffix == ".csv":
@@ -377,6 +383,7 @@ def _atomic_write(
                 title="cnn-grader: class dashboard",
                 generated_at=_now(),
                 run=run_info,
+                missing=missing or [],
             ),
             encoding="utf-8",
         )

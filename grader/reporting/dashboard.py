@@ -111,14 +111,18 @@ def render_dashboard(
     title: str = "Class dashboard",
     generated_at: str = "",
     run: Mapping[str, Any] | None = None,
+    missing: Sequence[str] = (),
 ) -> str:
-    """The page; `run` is an optional summary of the batch (counts, duration) for its header."""
+    """The page; `run` is an optional summary of the batch (counts, duration) for its header;
+    `missing`: students of the roster who submitted nothing (a row each, and named)."""
     exercises = exercises_of(entries)
     by_student: dict[str, dict[str, ClassEntry]] = defaultdict(dict)
     for e in entries:
         by_student[e.student]
         if e.exercise:
             by_student[e.student][e.exercise] = e
+    for name in missing:
+        by_student[name]
     students = []
     for name in sorted(by_student):
         cells = [_cell(by_student[name].get(ex)) for ex in exercises]
@@ -157,6 +161,7 @@ def render_dashboard(
             labels=STATUS_LABELS,
             href=_href,
             n_students=len(by_student),
+            missing=list(missing),
             chart_w=_CHART_W,
             chart_h=_CHART_H,
         )

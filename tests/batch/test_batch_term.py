@@ -71,6 +71,8 @@ def test_a_class_against_its_roster_with_an_override_kept_through_a_regrade(
     assert main(args) == 0
     err = capsys.readouterr().err
     assert "mallory: not on the roster" in err
+    dashboard = (out / "dashboard.html").read_text()
+    assert "On the roster, nothing submitted (2): eve, fay" in dashboard
     assert (
         main(
             [
