@@ -281,12 +281,15 @@ def _cmd_override(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    import datetime as dt
+
     from grader.batch import lms
     from grader.batch import roster as roster_io
+    from grader.batch import term as term_io
     from grader.exercises import get
 
     with _open_gradebook(args.gradebook) as gb:
-        entries, overrides = gb.entries(), gb.overrides()
+        entries, overrides, submitted = gb.entries(), gb.overrides(), gb.submitted()
         students = (
             [roster_io.as_data(s) for s in roster_io.read(Path(args.roster)).students]
             if args.roster
@@ -296,9 +299,23 @@ def _cmd_export(args: argparse.Namespace) -> int:
         {e.exercise for e in entries if e.exercise and not e.exercise.startswith("unknown:")}
         | {o.exercise for o in overrides}
     )
+    term = term_io.load(Path(args.term)) if args.term else None
+
+    def lateness(student: str, exercise: str) -> tuple[float, str]:
+        found = submitted.get((student, exercise))
+        if term is None or found is None:
+            return 0.0, ""
+        return term.lateness(student, exercise, dt.datetime.fromisoformat(found[0]))
+
     text = lms.export(
-        args.format, entries, overrides, students, {x: get(x).max_score for x in exercises}
+        args.format,
+        entries,
+        overrides,
+        students,
+        {x: get(x).max_score for x in exercises},
+        lateness=lateness,
     )
+
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
         print(
@@ -621,6 +638,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["canvas", "moodle", "csv"], default="csv")
     p.add_argument("--gradebook", default="reports/gradebook.sqlite", metavar="FILE")
     p.add_argument("--roster", metavar="CSV", help="the class list (default: the one batch kept)")
+    p.add_argument(
+        "--term",
+        metavar="TOML",
+        help="deadlines, extensions and the late policy (grader.batch.term): late points off",
+    )
     p.add_argument("--out", metavar="FILE", help="write here (default: standard output)")
     p.set_defaults(func=_cmd_export)
 

@@ -69,6 +69,13 @@ CREATE TABLE IF NOT EXISTS overrides (
     basis     REAL,  -- what the grader gave when the override was made
     PRIMARY KEY (student, exercise, check_id)
 );
+CREATE TABLE IF NOT EXISTS submitted (
+    student  TEXT NOT NULL,
+    exercise TEXT NOT NULL,
+    at       TEXT NOT NULL,  -- ISO 8601 with its time zone
+    source   TEXT NOT NULL,  -- "git commit" or "file time"
+    PRIMARY KEY (student, exercise)
+);
 CREATE TABLE IF NOT EXISTS roster (
     position INTEGER PRIMARY KEY,
     student  TEXT NOT NULL UNIQUE,
@@ -161,11 +168,14 @@ def _check_points(entry: Entry, check: str) -> float | None:
     return found.score if found is not None else None
 
 
-def graded_points(entry: Entry | None, overrides: list[Override]) -> tuple[float | None, list[str]]:
+def graded_points(
+    entry: Entry | None, overrides: list[Override], *, penalty: float = 0.0, late: str = ""
+) -> tuple[float | None, list[str]]:
     """An exercise's points after the overrides on it (None: nothing graded and no override),
     and the notes that go with them: each override, and where the grader's own points for what
-    it overrides changed since (a regrade)."""
-    notes = []
+    it overrides changed since (a regrade). A late penalty (a fraction) applies to the graded
+    points with a check's overrides; an override of the whole exercise is the final word."""
+    notes = [late] if late else []
     total = entry.score if entry is not None else None
     for o in sorted(overrides, key=lambda o: o.check == ""):  # a check's first, the total last
         now = (entry.score if not o.check else _check_points(entry, o.check)) if entry else None
@@ -178,6 +188,8 @@ def graded_points(entry: Entry | None, overrides: list[Override]) -> tuple[float
         if o.basis is not None and now is not None and abs(now - o.basis) > 1e-9:
             note += f"; the grader now gives {now:g} (it gave {o.basis:g} when overridden)"
         notes.append(note)
+    if penalty and total is not None and not any(not o.check for o in overrides):
+        total = round(total * (1.0 - penalty), 6)
     return total, notes
 
 
@@ -288,6 +300,17 @@ class Gradebook:
             )
             for r in rows
         ]
+
+    def set_submitted(self, student: str, exercise: str, at: str, source: str) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO submitted VALUES (?, ?, ?, ?)",
+                (student, exercise, at, source),
+            )
+
+    def submitted(self) -> dict[tuple[str, str], tuple[str, str]]:
+        rows = self._db.execute("SELECT student, exercise, at, source FROM submitted")
+        return {(r[0], r[1]): (r[2], r[3]) for r in rows}
 
     def set_roster(self, students: list[dict[str, Any]]) -> None:
         with self._db:

@@ -8,7 +8,8 @@ than a zero), or per student in the gradebook without a roster; one column per e
   (Canvas makes a new assignment of a column it does not know).
 - `moodle`: Moodle's grade import matches rows by a user field: `Email address` (or the roster's
   id), then one column per grade item.
-- `csv`: `id, name`, then one column per exercise, and `overrides` (who, when, why).
+- `csv`: `id, name`, then one column per exercise, and `notes`: lateness, and each override
+  (who, when, why).
 
 Cells are defused against spreadsheet formulas as the class CSV is (a student's name or
 message starting with = + - @).
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from grader.batch.gradebook import Entry, Override, graded_points
@@ -41,8 +42,11 @@ def export(
     overrides: Sequence[Override],
     roster: Sequence[dict[str, Any]],
     max_scores: dict[str, float],
+    lateness: Callable[[str, str], tuple[float, str]] | None = None,
 ) -> str:
-    """The import file's text. `max_scores`: each exercise's points (its columns, in order)."""
+    """The import file's text. `max_scores`: each exercise's points (its columns, in order);
+    `lateness(student, exercise)`: the fraction a late submission loses, and why
+    (grader.batch.term)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
     exercises = list(max_scores)
@@ -60,13 +64,16 @@ def export(
     elif fmt == "moodle":
         w.writerow(["Email address", "ID number", *exercises])
     else:
-        w.writerow(["id", "name", *exercises, "overrides"])
+        w.writerow(["id", "name", *exercises, "notes"])
     for s in students:
         lms = s.get("lms") or {}
         cells, notes = [], []
         for x in exercises:
             mine = [o for o in overrides if o.student == s["id"] and o.exercise == x]
-            points, said = graded_points(by_key.get((s["id"], x)), mine)
+            penalty, late = lateness(s["id"], x) if lateness else (0.0, "")
+            points, said = graded_points(
+                by_key.get((s["id"], x)), mine, penalty=penalty, late=f"{x}: {late}" if late else ""
+            )
             cells.append(_points(points))
             notes += said
         if fmt == "canvas":

@@ -26,6 +26,7 @@ from grader.batch.executor import Executor, LocalExecutor
 from grader.batch.gradebook import Entry, Gradebook
 from grader.batch.pool import Finished
 from grader.batch.progress import Progress
+from grader.batch.term import submitted_at
 from grader.batch.worker import Task
 from grader.errors import ConfigurationError, require_training_packages
 from grader.execution import resources
@@ -125,6 +126,10 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
     with Gradebook(out / GRADEBOOK) as gb:
         if class_list is not None:
             gb.set_roster([roster_io.as_data(s) for s in class_list.students])
+        for sub in found.submissions:  # when each was handed in (its lateness is the export's)
+            if sub.exercise:
+                at, source = submitted_at(sub.path)
+                gb.set_submitted(sub.student, sub.exercise, at.isoformat(), source)
         tasks, by_key, configs = _plan(found.submissions, gb, profile, options, out)
         summary.cached = sum(1 for s in found.submissions if s.exercise) - len(tasks)
         tasks.sort(key=lambda t: (not t.training, t.exercise, t.student))  # long ones first

@@ -131,3 +131,96 @@ def test_a_class_against_its_roster_with_an_override_kept_through_a_regrade(
     plain = {r["id"]: r for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
     assert plain["dan"][EX] == "4" and "oral exam" in plain["dan"]["overrides"]
     assert "by prof" in plain["dan"]["overrides"]
+
+
+def _repo(folder: Path, notebook: dict, name: str, when: str) -> None:
+    """A student's repository as GitHub Classroom's clone gives it: the notebook committed at
+    `when` (git's own dates, read back with git)."""
+    import os
+    import subprocess
+
+    folder.mkdir(parents=True)
+    write(folder / name, notebook)
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "s",
+        "GIT_AUTHOR_EMAIL": "s@x",
+        "GIT_COMMITTER_NAME": "s",
+        "GIT_COMMITTER_EMAIL": "s@x",
+        "GIT_AUTHOR_DATE": when,
+        "GIT_COMMITTER_DATE": when,
+    }
+    for cmd in (["git", "init", "-q"], ["git", "add", "."], ["git", "commit", "-qm", "submit"]):
+        subprocess.run(cmd, cwd=folder, env=env, check=True, capture_output=True)
+
+
+def test_classroom_repositories_with_deadlines_extensions_and_late_points(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    subs, out = tmp_path / "clones", tmp_path / "graded"
+    good = solution(EX)
+    _repo(subs / "ann-gh", good, f"{EX}.ipynb", "2026-10-01T20:00:00+00:00")  # on time
+    _repo(subs / "ben-gh", good, f"{EX}.ipynb", "2026-10-03T10:00:00+00:00")  # 2 days late
+    _repo(subs / "cat-gh", good, f"{EX}.ipynb", "2026-10-03T10:00:00+00:00")  # her extension
+    _repo(subs / "dan-gh", good, f"{EX}.ipynb", "2026-10-20T10:00:00+00:00")  # after the hard
+    roster = tmp_path / "classroom.csv"
+    roster.write_text(
+        "identifier,github_username,github_id,name\n"
+        + "".join(
+            f"{s}@uni.edu,{s}-gh,{i},{s.title()}\n"
+            for i, s in enumerate(["ann", "ben", "cat", "dan", "eve"])
+        )
+    )
+    term = tmp_path / "term.toml"
+    term.write_text(f"""
+[deadlines]
+{EX} = 2026-10-01T23:59:00Z
+
+[extensions."cat@uni.edu"]
+{EX} = 2026-10-04T23:59:00Z
+
+[late]
+per = "day"
+penalty = 0.1
+cap = 0.5
+hard = 2026-10-10T23:59:00Z
+""")
+    assert (
+        main(
+            [
+                "batch",
+                str(subs),
+                "--out",
+                str(out),
+                "--roster",
+                str(roster),
+                "--exercise",
+                EX,
+                "--workers",
+                "2",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "export",
+                "--format",
+                "csv",
+                "--gradebook",
+                str(out / "gradebook.sqlite"),
+                "--term",
+                str(term),
+            ]
+        )
+        == 0
+    )
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
+    assert rows["ann@uni.edu"][EX] == "10" and rows["ann@uni.edu"]["notes"] == ""
+    assert rows["ben@uni.edu"][EX] == "8"  # two started days: −20%
+    assert "late (2 days): −20%" in rows["ben@uni.edu"]["notes"]
+    assert rows["cat@uni.edu"][EX] == "10"  # within her extension
+    assert rows["dan@uni.edu"][EX] == "0" and "hard deadline" in rows["dan@uni.edu"]["notes"]
+    assert rows["eve@uni.edu"][EX] == ""  # nothing submitted
