@@ -129,8 +129,8 @@ def test_a_class_against_its_roster_with_an_override_kept_through_a_regrade(
     capsys.readouterr()
     assert main(["export", "--format", "csv", "--gradebook", gradebook]) == 0
     plain = {r["id"]: r for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
-    assert plain["dan"][EX] == "4" and "oral exam" in plain["dan"]["overrides"]
-    assert "by prof" in plain["dan"]["overrides"]
+    assert plain["dan"][EX] == "4" and "oral exam" in plain["dan"]["notes"]
+    assert "by prof" in plain["dan"]["notes"]
 
 
 def _repo(folder: Path, notebook: dict, name: str, when: str) -> None:
