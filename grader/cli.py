@@ -612,6 +612,18 @@ def build_parser() -> argparse.ArgumentParser:
         "students are listed, unmatched submissions said",
     )
     p.add_argument(
+        "--term",
+        metavar="TOML",
+        help="deadlines, extensions and the late policy: each late submission's report says "
+        "how late and what it costs",
+    )
+    p.add_argument(
+        "--only",
+        metavar="STUDENT",
+        action="append",
+        help="grade this student only (repeatable); the others' grades stay as they are",
+    )
+    p.add_argument(
         "--require-sandbox",
         action="store_true",
         help="refuse to grade where kernels cannot be fully isolated (own user or "

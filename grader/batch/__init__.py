@@ -87,6 +87,8 @@ def run_batch(args: argparse.Namespace) -> int:
         similarity_threshold=getattr(args, "similarity_threshold", None) or 0.9,
         executor=executor_for(args),
         roster=Path(args.roster) if getattr(args, "roster", None) else None,
+        term=Path(args.term) if getattr(args, "term", None) else None,
+        only=tuple(getattr(args, "only", None) or ()),
     )
     summary = run(options)
     print(

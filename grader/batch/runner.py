@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 from grader import calibrate, profiles
 from grader.batch import roster as roster_io
+from grader.batch import term as term_io
 from grader.batch.discover import Submission, discover, student_slug
 from grader.batch.executor import Executor, LocalExecutor
 from grader.batch.gradebook import Entry, Gradebook
@@ -61,6 +62,9 @@ class BatchOptions:
     # The class list (grader.batch.roster): submissions filed under its ids, missing students
     # listed, unmatched submissions said.
     roster: Path | None = None
+    # Deadlines and the late policy (grader.batch.term): lateness in the student's report.
+    term: Path | None = None
+    only: tuple[str, ...] = ()  # grade these students only (ids or names), the rest untouched
 
 
 @dataclass
@@ -118,6 +122,11 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
             f"{name}: not on the roster {class_list.source} (graded under this name)"
             for name in unmatched
         ]
+    if options.only:
+        wanted = {name.lower() for name in options.only}
+        found.submissions = [s for s in found.submissions if s.student.lower() in wanted]
+        if not found.submissions:
+            raise ConfigurationError(f"no submission of {', '.join(options.only)} was found")
     summary = BatchSummary(submissions=len(found.submissions), warnings=found.warnings)
     progress = Progress(stream, live=options.progress)
     for w in found.warnings:
@@ -182,7 +191,11 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
         finally:
             progress.close()
 
-        pairs = _similarity(found.submissions, gb, options.similarity_threshold)
+        # One student regraded (--only): the class's similarity stays as the last full run
+        # found it, since it compares every notebook with every other.
+        pairs = (
+            [] if options.only else _similarity(found.submissions, gb, options.similarity_threshold)
+        )
         summary.similar_pairs = len(pairs)
         current = {(s.student, s.exercise or f"unknown:{s.label}") for s in found.submissions}
         rows = gb.entries()
@@ -219,6 +232,7 @@ def _plan(
     configs: dict[str, str] = {}
     tasks: list[Task] = []
     by_key: dict[int, Submission] = {}
+    term = term_io.load(options.term) if options.term else None
     for sub in subs:
         if sub.exercise is None:
             gb.put(_unknown(sub, sub.problem), executed=False)
@@ -246,10 +260,25 @@ def _plan(
             report_dir=str(out / REPORTS / student_slug(sub.student)),
             report_stem=sub.exercise,
             training=get_exercise(sub.exercise).needs_tensorflow,
+            notes=_late_note(term, sub),
         )
         tasks.append(task)
         by_key[task.key] = sub
     return tasks, by_key, configs
+
+
+def _late_note(term: term_io.Term | None, sub: Submission) -> tuple[str, ...]:
+    """What the student's report says of a late submission (its penalty is the export's)."""
+    if term is None or sub.exercise is None:
+        return ()
+    at, source = term_io.submitted_at(sub.path)
+    fraction, text = term.lateness(sub.student, sub.exercise, at)
+    if not text:
+        return ()
+    return (
+        f"{text} (by its {source}, {at.isoformat(timespec='minutes')}): the grade "
+        "exported for your course takes this off the points here",
+    )
 
 
 def _calibrated(tasks: list[Task], profile: str, note: Callable[[str], None]) -> list[Task]:

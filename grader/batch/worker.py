@@ -48,6 +48,7 @@ class Task:
     training: bool = False
     attempt: int = 1
     calibration: Calibration | None = None
+    notes: tuple[str, ...] = ()  # the batch's own, for the student's report (lateness)
 
 
 # This worker's pool of kernels started ahead (grader.execution.warm.KernelPool), made on the
@@ -91,6 +92,7 @@ def grade_task(task: Task) -> tuple[str, str]:
         )
     except UnknownExercise as exc:
         return "unknown", str(exc)
+    result.notes = [*result.notes, *task.notes]
     write_both_views(result, Path(task.report_dir), task.report_stem)
     return "ok", to_json(result)
 

@@ -224,3 +224,24 @@ hard = 2026-10-10T23:59:00Z
     assert rows["cat@uni.edu"][EX] == "10"  # within her extension
     assert rows["dan@uni.edu"][EX] == "0" and "hard deadline" in rows["dan@uni.edu"]["notes"]
     assert rows["eve@uni.edu"][EX] == ""  # nothing submitted
+
+
+def test_a_late_submission_says_so_in_its_report_and_only_regrades_one_student(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    subs, out = tmp_path / "clones", tmp_path / "graded"
+    good = solution(EX)
+    _repo(subs / "ann", good, f"{EX}.ipynb", "2026-10-01T20:00:00+00:00")
+    _repo(subs / "ben", good, f"{EX}.ipynb", "2026-10-02T10:00:00+00:00")  # 1 day late
+    term = tmp_path / "term.toml"
+    term.write_text(f"[deadlines]\n{EX} = 2026-10-01T23:59:00Z\n[late]\npenalty = 0.1\n")
+    base = ["batch", str(subs), "--out", str(out), "--exercise", EX, "--term", str(term)]
+    assert main(base) == 0
+    ben = (out / "students" / "ben" / f"{EX}.html").read_text()
+    assert "submitted 10.0 h late (1 day): −10%" in ben and "by its git commit" in ben
+    assert "submitted" not in (out / "students" / "ann" / f"{EX}.html").read_text()
+    before = (out / "students" / "ann" / f"{EX}.html").stat().st_mtime_ns
+    capsys.readouterr()
+    assert main([*base, "--force", "--only", "ben"]) == 0
+    assert "1 submissions: 1 graded" in capsys.readouterr().out
+    assert (out / "students" / "ann" / f"{EX}.html").stat().st_mtime_ns == before
