@@ -276,7 +276,19 @@ def _cmd_override(args: argparse.Namespace) -> int:
         made = gb.override(
             Override(args.student, args.exercise, args.check, args.points, args.why, args.by, at)
         )
+        entry = gb.get(args.student, args.exercise)
+        mine = [
+            o for o in gb.overrides() if (o.student, o.exercise) == (made.student, made.exercise)
+        ]
     print(f"override: {args.student} {made.describe()}")
+    result = entry.grade_result() if entry is not None and entry.report else None
+    if entry is not None and entry.report and result is not None:  # the student's report says it
+        from grader.batch.worker import write_both_views
+
+        report = Path(args.gradebook).parent / entry.report
+        result.notes = [*result.notes, *(o.for_student() for o in mine)]
+        write_both_views(result, report.parent, report.stem)
+        print(f"report: {report}")
     return 0
 
 

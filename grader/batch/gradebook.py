@@ -98,6 +98,12 @@ class Override:
     at: str
     basis: float | None = None  # the grader's points when it was made
 
+    def for_student(self) -> str:
+        """What the student's report says of it (the instructor's name and reason included:
+        the student is told who changed their grade and why)."""
+        what = f"the check {self.check}" if self.check else "this exercise"
+        return f"Your instructor ({self.by}) set {what} to {self.points:g} points: {self.why}"
+
     def describe(self) -> str:
         what = f"{self.exercise}/{self.check}" if self.check else self.exercise
         return f"{what}: {self.points:g} points by {self.by} on {self.at[:10]} ({self.why})"

@@ -233,6 +233,7 @@ def _plan(
     tasks: list[Task] = []
     by_key: dict[int, Submission] = {}
     term = term_io.load(options.term) if options.term else None
+    overrides = gb.overrides()  # said again in a regraded report
     for sub in subs:
         if sub.exercise is None:
             gb.put(_unknown(sub, sub.problem), executed=False)
@@ -260,7 +261,12 @@ def _plan(
             report_dir=str(out / REPORTS / student_slug(sub.student)),
             report_stem=sub.exercise,
             training=get_exercise(sub.exercise).needs_tensorflow,
-            notes=_late_note(term, sub),
+            notes=_late_note(term, sub)
+            + tuple(
+                o.for_student()
+                for o in overrides
+                if o.student == sub.student and o.exercise == sub.exercise
+            ),
         )
         tasks.append(task)
         by_key[task.key] = sub

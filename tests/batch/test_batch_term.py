@@ -91,6 +91,8 @@ def test_a_class_against_its_roster_with_an_override_kept_through_a_regrade(
         )
         == 0
     )
+    dan = out / "students" / "dan" / f"{EX}.html"
+    assert "Your instructor (prof) set this exercise to 4 points: oral exam" in dan.read_text()
     assert (
         main(
             [
@@ -126,6 +128,7 @@ def test_a_class_against_its_roster_with_an_override_kept_through_a_regrade(
     assert "mallory" not in rows
 
     assert main([*args, "--force"]) == 0  # a regrade of everyone
+    assert "set this exercise to 4 points: oral exam" in dan.read_text()  # said again
     capsys.readouterr()
     assert main(["export", "--format", "csv", "--gradebook", gradebook]) == 0
     plain = {r["id"]: r for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
