@@ -6,10 +6,10 @@
 
 Two measurements:
 
-1. **Grading time**: each Keras solution notebook (ex04-ex09) graded through the public API under
-   the profile, sandbox included, once with the calibration already cached (what a student's
-   submission costs) and, under smoke, the calibration itself (what the first submission of
-   the day costs). MNIST is skipped when it is not on the machine.
+1. **Grading time**: each Keras solution notebook (every exercise that trains) graded through
+   the public API under the profile, sandbox included, once with the calibration already
+   cached (what a student's submission costs) and, under smoke, the calibration itself (what
+   the first submission of the day costs). MNIST is skipped when it is not on the machine.
 2. **Throughput**: k kernels started at once (k = 1, 2, 4 by default), each training the course
    CNN (ex05) on the same examples; examples/s = all examples trained / wall time of the
    slowest. With TF_FORCE_GPU_ALLOW_GROWTH=true (set for every kernel) several kernels share one
@@ -35,14 +35,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-KERAS_EXERCISES = (
-    "ex04_dense_baseline",
-    "ex05_cnn",
-    "ex06_regularization",
-    "ex07_feature_maps",
-    "ex08_metrics",
-    "ex09_mnist",
-)
+
+def keras_exercises() -> list[str]:
+    """The exercises whose notebooks run Keras, from the registry (ex11 included)."""
+    from grader.exercises import available, get
+
+    return [eid for eid in available() if get(eid).needs_tensorflow]
+
 
 TRAIN_CELL = """
 import json, time
@@ -191,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         choices=["full", "smoke"],
         help="grading profile (default: full with a GPU, smoke without)",
     )
-    parser.add_argument("--exercises", nargs="*", default=list(KERAS_EXERCISES))
+    parser.add_argument("--exercises", nargs="*", default=keras_exercises())
     parser.add_argument("--concurrency", nargs="*", type=int, default=[1, 2, 4])
     parser.add_argument(
         "--samples",
