@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from grader import calibrate, pipeline
-from grader.errors import InvalidNotebook, UnknownExercise, require_training_packages
+from grader.errors import UnknownExercise, require_training_packages
 from grader.execution import notebook as nbio
 from grader.exercises import get as get_exercise
 from grader.exercises import infer_from_name
@@ -48,13 +48,11 @@ def grade(path: Path, options: Options | None = None) -> GradeResult:
     kind of machine, else resolved now, measuring the reference solution on a cache miss):
     no check ever starts a grading of its own."""
     opts = options or Options()
-    start = pipeline.Start.of(opts)
-    path = Path(path)
-    try:
-        nb, notes = nbio.read(path)
-    except InvalidNotebook as exc:
+    opened = pipeline.open_notebook(path, opts)
+    start, path, nb, notes = opened.start, opened.path, opened.nb, opened.notes
+    if opened.problem:
         eid = opts.exercise or infer_from_name(path.name)
-        return pipeline.unusable(path, get_exercise(eid) if eid else None, str(exc), start)
+        return pipeline.unusable(path, get_exercise(eid) if eid else None, opened.problem, start)
     exercise = get_exercise(resolve_exercise(path, nb, opts.exercise))
     require_training_packages(exercise)  # before calibration, which would import Keras
     calibration = opts.calibration

@@ -15,7 +15,7 @@ import concurrent.futures
 import datetime as _dt
 import secrets
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,19 +57,44 @@ class Start:
         return cls(seed, profiles.resolve(options.profile), time.monotonic())
 
 
+@dataclass
+class Opened:
+    """A submission as the grading opens it: its start (seed, profile, clock), the notebook
+    and the reader's notes, or why it is not a usable notebook (`problem`)."""
+
+    start: Start
+    path: Path
+    nb: Any = None
+    notes: list[str] = field(default_factory=list)
+    problem: str = ""
+
+
+def open_notebook(path: Path, options: Options) -> Opened:
+    """The one opening of every grading (grader.api.grade, `grade_exercise`)."""
+    start, path = Start.of(options), Path(path)
+    try:
+        nb, notes = nbio.read(path)
+    except InvalidNotebook as exc:
+        return Opened(start, path, problem=str(exc))
+    return Opened(start, path, nb, notes)
+
+
 def grade_exercise(
     path: Path, exercise: Exercise, options: Options, *, calibration: Calibration | None = None
 ) -> GradeResult:
     """Grade `path` against `exercise` (`options.exercise` is not read)."""
-    start = Start.of(options)
-    path = Path(path)
-    try:
-        nb, notes = nbio.read(path)
-    except InvalidNotebook as exc:
-        return unusable(path, exercise, str(exc), start)
-    if calibration is None:
-        calibration = Calibration(profile=start.profile)
-    return grade_notebook(path, nb, notes, exercise, options, start, calibration)
+    opened = open_notebook(path, options)
+    if opened.problem:
+        return unusable(opened.path, exercise, opened.problem, opened.start)
+    return grade_notebook(
+        opened.path,
+        opened.nb,
+        opened.notes,
+        exercise,
+        options,
+        opened.start,
+        calibration or Calibration(profile=opened.start.profile),
+    )
 
 
 def unusable(path: Path, exercise: Exercise | None, reason: str, start: Start) -> GradeResult:
