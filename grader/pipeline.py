@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as _dt
+import functools
 import secrets
 import time
 from dataclasses import dataclass, field, replace
@@ -364,16 +365,22 @@ def versions(*, training: bool) -> dict[str, str]:
     """The versions a grading ran with: Python, NumPy, nbclient, and for an exercise that
     trains Keras and its backend (what a calibration depends on)."""
     import os
+
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow") if training else ""
+    return dict(_versions(backend))
+
+
+@functools.lru_cache(maxsize=4)
+def _versions(backend: str) -> tuple[tuple[str, str], ...]:
+    """Read once per process and backend: installed versions do not change under a grader."""
     import platform
     from importlib import metadata
 
-    names = ["numpy", "nbclient"]
-    if training:
-        names += ["keras", os.environ.get("KERAS_BACKEND", "tensorflow")]
+    names = ["numpy", "nbclient"] + (["keras", backend] if backend else [])
     out = {"python": platform.python_version()}
     for name in names:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             out[name] = "absent"
-    return out
+    return tuple(out.items())

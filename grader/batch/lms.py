@@ -11,8 +11,8 @@ than a zero), or per student in the gradebook without a roster; one column per e
 - `csv`: `id, name`, then one column per exercise, and `notes`: lateness, and each override
   (who, when, why).
 
-Cells are defused against spreadsheet formulas as the class CSV is (a student's name or
-message starting with = + - @).
+Cells are defused against spreadsheet formulas by the class CSV's own function
+(grader.reporting.csv_report.defuse).
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from grader.batch.gradebook import Entry, Override, graded_points
+from grader.reporting.csv_report import defuse
 
 FORMATS = ("canvas", "moodle", "csv")
 
 
 def _safe(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return defuse("" if value is None else str(value))
 
 
 def _points(value: float | None) -> str:

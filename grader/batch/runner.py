@@ -135,11 +135,12 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
     with Gradebook(out / GRADEBOOK) as gb:
         if class_list is not None:
             gb.set_roster([roster_io.as_data(s) for s in class_list.students])
+        handed_in = {s.path: submitted_at(s.path) for s in found.submissions if s.exercise}
         for sub in found.submissions:  # when each was handed in (its lateness is the export's)
             if sub.exercise:
-                at, source = submitted_at(sub.path)
+                at, source = handed_in[sub.path]
                 gb.set_submitted(sub.student, sub.exercise, at.isoformat(), source)
-        tasks, by_key, configs = _plan(found.submissions, gb, profile, options, out)
+        tasks, by_key, configs = _plan(found.submissions, gb, profile, options, out, handed_in)
         summary.cached = sum(1 for s in found.submissions if s.exercise) - len(tasks)
         tasks.sort(key=lambda t: (not t.training, t.exercise, t.student))  # long ones first
         tasks = _calibrated(tasks, profile, progress.note)
@@ -225,7 +226,12 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
 
 
 def _plan(
-    subs: list[Submission], gb: Gradebook, profile: str, options: BatchOptions, out: Path
+    subs: list[Submission],
+    gb: Gradebook,
+    profile: str,
+    options: BatchOptions,
+    out: Path,
+    handed_in: dict[Path, tuple[_dt.datetime, str]],
 ) -> tuple[list[Task], dict[int, Submission], dict[str, str]]:
     """The tasks to run: every submission the gradebook cannot stand for as it is. Notebooks
     of no known exercise are recorded at once (there is nothing to run)."""
@@ -261,7 +267,7 @@ def _plan(
             report_dir=str(out / REPORTS / student_slug(sub.student)),
             report_stem=sub.exercise,
             training=get_exercise(sub.exercise).needs_tensorflow,
-            notes=_late_note(term, sub)
+            notes=_late_note(term, sub, *handed_in[sub.path])
             + tuple(
                 o.for_student()
                 for o in overrides
@@ -273,12 +279,13 @@ def _plan(
     return tasks, by_key, configs
 
 
-def _late_note(term: term_io.Term | None, sub: Submission) -> tuple[str, ...]:
+def _late_note(
+    term: term_io.Term | None, sub: Submission, at: _dt.datetime, source: str
+) -> tuple[str, ...]:
     """What the student's report says of a late submission (its penalty is the export's)."""
     if term is None or sub.exercise is None:
         return ()
-    at, source = term_io.submitted_at(sub.path)
-    fraction, text = term.lateness(sub.student, sub.exercise, at)
+    _, text = term.lateness(sub.student, sub.exercise, at)
     if not text:
         return ()
     return (

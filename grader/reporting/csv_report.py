@@ -69,7 +69,7 @@ def render_csv(entries: Sequence[ClassEntry], pairs: Sequence[SimilarPair] = ())
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
     for student in sorted(by_student):
-        row: list[str] = [_text(student)]
+        row: list[str] = [defuse(student)]
         total = max_total = 0.0
         for ex in exercises:
             got = by_student[student].get(ex)
@@ -81,7 +81,7 @@ def render_csv(entries: Sequence[ClassEntry], pairs: Sequence[SimilarPair] = ())
             by_id = {c.id: c for c in got.checks}
             row += [_num(got.score), _num(got.max_score), got.status.value]
             row += [_num(by_id[c].score) if c in by_id else "" for c in checks[ex]]
-        row += [_num(total), _num(max_total), _text("; ".join(flags.get(student, [])))]
+        row += [_num(total), _num(max_total), defuse("; ".join(flags.get(student, [])))]
         writer.writerow(row)
     return out.getvalue()
 
@@ -96,6 +96,6 @@ def _num(value: float) -> str:
     return f"{round(float(value), 4):g}"
 
 
-def _text(value: str) -> str:
+def defuse(value: str) -> str:
     """Defuse spreadsheet formulas (OWASP's CSV injection advice)."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -21,52 +21,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-Layer = dict[str, Any]  # {"class": "Conv2D", "filters": 32, ...} as models.describe gives it
+Layer = dict[str, Any]  # {"class": "Conv2D", "label": ..., "filters": 32, ...}: models.plain
 
 # Keras' image augmentation layers: random in training, the identity at inference.
 AUGMENTATION_EXTRA = frozenset({"AugMix", "RandAugment", "MixUp", "CutMix", "Solarization"})
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, list) and value and isinstance(value[0], str):  # a regularizer
-        return f"{value[0]}({', '.join(_fmt(v) for v in value[1:])})"
-    if isinstance(value, list):
-        return "(" + ", ".join(_fmt(v) for v in value) + ")"
-    if isinstance(value, float):
-        return f"{value:g}"
-    if value is None:
-        return "none"
-    return repr(value) if isinstance(value, str) else str(value)
-
-
 def label(layer: Layer) -> str:
-    """How a student would write the layer: Conv2D(64, (3, 3), relu, padding='same')."""
-    kind = layer.get("class", "?")
-    parts: list[str] = []
-    if kind == "Conv2D":
-        parts = [str(layer.get("filters")), _fmt(layer.get("kernel_size"))]
-    elif kind == "Dense":
-        parts = [str(layer.get("units"))]
-    elif kind in ("MaxPooling2D", "AveragePooling2D"):
-        parts = [_fmt(layer.get("pool_size"))]
-    else:
-        parts = [
-            _fmt(v)
-            for k, v in layer.items()
-            if k not in ("class", "activation", "strides", "padding", "kernel_regularizer")
-            and v is not None
-        ]
-    act = layer.get("activation")
-    if kind in ("Conv2D", "Dense") and act not in (None, "linear"):
-        parts.append(str(act))
-    strides = layer.get("strides")
-    if strides not in (None, 1, [1, 1]) and strides != layer.get("pool_size"):
-        parts.append(f"strides={_fmt(strides)}")
-    if layer.get("padding") not in (None, "valid"):
-        parts.append(f"padding={layer['padding']!r}")
-    if layer.get("kernel_regularizer"):
-        parts.append(_fmt(layer["kernel_regularizer"]))
-    return f"{kind}({', '.join(parts)})" if parts else str(kind)
+    """How a student would write the layer, as the description labels it
+    (architecture.LayerInfo.label, carried by models.plain)."""
+    return str(layer.get("label") or layer.get("class", "?"))
 
 
 def labels(layers: list[Layer]) -> str:

@@ -37,11 +37,13 @@ def _list(value: Any) -> Any:
 
 def plain(info: ModelInfo) -> dict[str, Any]:
     """The description as the property rules read it: input shape, and per layer a dict of
-    its class and settings (grader.selfcheck.judges)."""
+    its class, its label (as the graded comparison writes it) and its settings
+    (grader.selfcheck.judges)."""
     return {
         "input_shape": _list(info.input_shape) if info.input_shape is not None else None,
         "layers": [
-            {"class": x.kind, **{k: _list(v) for k, v in x.settings.items()}} for x in info.layers
+            {"class": x.kind, "label": x.label(), **{k: _list(v) for k, v in x.settings.items()}}
+            for x in info.layers
         ],
         "params": info.params,
     }
