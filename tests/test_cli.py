@@ -137,11 +137,12 @@ def test_a_bug_in_the_grader_exits_3_with_its_traceback(
 ) -> None:
     """Never 1, which says the notebook is not usable, nor a bare traceback and status 1."""
     import grader.cli as cli
+    from grader.cli import grading
 
     def broken(args: object) -> int:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(cli, "_cmd_list", broken)
+    monkeypatch.setattr(grading, "_cmd_list", broken)
     assert cli.main(["list"]) == 3
     err = capsys.readouterr().err
     assert "RuntimeError: a bug" in err and "internal error, a bug in the grader" in err

@@ -120,7 +120,7 @@ def test_without_a_wheel_one_is_built_from_this_checkout(tmp_path: Path) -> None
         assert _settings(zf)["WHEEL"] == wheel_name
     inside = zipfile.ZipFile(tmp_path / "w.whl").namelist()
     assert wheel_name.startswith("dist/cnn_grader-") and wheel_name.endswith("-py3-none-any.whl")
-    assert {"grader/cli.py", "grader/deploy/gradescope_run.py"} <= set(inside)
+    assert {"grader/cli/__init__.py", "grader/deploy/gradescope_run.py"} <= set(inside)
     assert not [n for n in inside if n.endswith(".ipynb") or n.startswith("solutions/")]
 
 

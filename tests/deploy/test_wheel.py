@@ -17,7 +17,9 @@ from conftest import REPO, clean_env, run
 
 def test_the_wheel_holds_the_package_and_no_course(grader_wheel: Path) -> None:
     names = zipfile.ZipFile(grader_wheel).namelist()
-    assert "grader/cli.py" in names and "grader/reporting/templates/report.html.j2" in names
+    assert (
+        "grader/cli/__init__.py" in names and "grader/reporting/templates/report.html.j2" in names
+    )
     assert not [
         n
         for n in names

@@ -1,0 +1,79 @@
+"""The `cnn-grader` command line (names fixed in CONTRACT.md §2).
+
+Exit codes: 0 a report was written (whatever the score); 1 the file is not a usable notebook
+(a report saying why is still written); 2 a usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from grader import __version__
+from grader.errors import ConfigurationError
+
+# Exit codes (CONTRACT.md §2): 0 a report was written, 1 not a usable notebook, 2 a usage or
+# configuration error, 3 a bug in the grader.
+EXIT_BUG = 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from grader.cli import authoring, grading, term
+
+    parser = argparse.ArgumentParser(prog="cnn-grader", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"cnn-grader {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    grading.register(sub)
+    authoring.register(sub)
+    term.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "datasets", None):  # read by grader.datasets, here and in worker processes
+        os.environ["CNN_GRADER_DATASETS"] = str(Path(args.datasets).resolve())
+    from grader.course import COURSE_ENV
+
+    before = os.environ.get(COURSE_ENV)
+    undo: Callable[[], None] = lambda: None  # noqa: E731
+    try:
+        if getattr(args, "course", None):  # read by grader.course, here and in worker processes
+            from grader.course import resolve
+
+            resolve(args.course)  # a bad --course is one clear message before any work
+            os.environ[COURSE_ENV] = str(Path(args.course).expanduser().resolve())
+        if hasattr(args, "verbose") and not args.verbose:
+            from grader.console import divert_native_stderr
+
+            undo = divert_native_stderr()  # TensorFlow's C++ and absl lines go to the log
+        return int(args.func(args))
+    except ConfigurationError as exc:
+        print(f"cnn-grader: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("cnn-grader: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `cnn-grader list | head`: the reader left, nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception:  # noqa: BLE001 - a bug in the grader: its own exit code, never 1 (a notebook)
+        import traceback
+
+        traceback.print_exc()
+        print(
+            "cnn-grader: internal error, a bug in the grader (not a problem with the notebook or "
+            "the setup); the traceback is above",
+            file=sys.stderr,
+        )
+        return EXIT_BUG
+    finally:  # main() called in-process (tests, scripts) leaves the environment as it was
+        undo()
+        if before is None:
+            os.environ.pop(COURSE_ENV, None)
+        else:
+            os.environ[COURSE_ENV] = before

@@ -1,0 +1,212 @@
+"""The commands of an instructor's term: batch (a class at once), override and export."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from grader.cli.options import add_grading_options, grading_course
+from grader.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from grader.batch.gradebook import Gradebook
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from grader.batch import run_batch
+
+    grading_course()
+    return run_batch(args)
+
+
+def _open_gradebook(path: str) -> Gradebook:
+    from grader.batch.gradebook import Gradebook
+
+    if not Path(path).is_file():
+        raise ConfigurationError(
+            f"no gradebook at {path} (cnn-grader batch writes one in its --out)"
+        )
+    return Gradebook(Path(path))
+
+
+def _cmd_override(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from grader.batch.gradebook import Override
+    from grader.exercises import get
+
+    exercise = get(args.exercise)  # an unknown id is a usage error
+    if args.check and args.check not in {c.id for c in exercise.checks}:
+        raise ConfigurationError(f"{args.exercise} has no check {args.check!r}")
+    top = next((c.points for c in exercise.checks if c.id == args.check), exercise.max_score)
+    if not 0 <= args.points <= top:
+        raise ConfigurationError(f"--points {args.points:g}: between 0 and {top:g} here")
+    with _open_gradebook(args.gradebook) as gb:
+        at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        made = gb.override(
+            Override(args.student, args.exercise, args.check, args.points, args.why, args.by, at)
+        )
+        entry = gb.get(args.student, args.exercise)
+        mine = [
+            o for o in gb.overrides() if (o.student, o.exercise) == (made.student, made.exercise)
+        ]
+    print(f"override: {args.student} {made.describe()}")
+    result = entry.grade_result() if entry is not None and entry.report else None
+    if entry is not None and entry.report and result is not None:  # the student's report says it
+        from grader.batch.worker import write_both_views
+
+        report = Path(args.gradebook).parent / entry.report
+        result.notes = [*result.notes, *(o.for_student() for o in mine)]
+        write_both_views(result, report.parent, report.stem)
+        print(f"report: {report}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from grader.batch import lms
+    from grader.batch import roster as roster_io
+    from grader.batch import term as term_io
+    from grader.exercises import get
+
+    with _open_gradebook(args.gradebook) as gb:
+        entries, overrides, submitted = gb.entries(), gb.overrides(), gb.submitted()
+        students = (
+            [roster_io.as_data(s) for s in roster_io.read(Path(args.roster)).students]
+            if args.roster
+            else gb.roster()
+        )
+    exercises = sorted(
+        {e.exercise for e in entries if e.exercise and not e.exercise.startswith("unknown:")}
+        | {o.exercise for o in overrides}
+    )
+    term = term_io.load(Path(args.term)) if args.term else None
+
+    def lateness(student: str, exercise: str) -> tuple[float, str]:
+        found = submitted.get((student, exercise))
+        if term is None or found is None:
+            return 0.0, ""
+        return term.lateness(student, exercise, dt.datetime.fromisoformat(found[0]))
+
+    text = lms.export(
+        args.format,
+        entries,
+        overrides,
+        students,
+        {x: get(x).max_score for x in exercises},
+        lateness=lateness,
+    )
+
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(
+            f"{args.out}: {len(students) or len({e.student for e in entries})} students, "
+            f"{len(exercises)} exercises ({args.format})"
+        )
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add this module's subcommands to the `cnn-grader` parser."""
+    p = sub.add_parser("batch", help="grade a folder (or zip) of a class's submissions")
+    p.add_argument("submissions", metavar="SUBMISSIONS")
+    add_grading_options(p)
+    p.add_argument("--workers", type=int, help="parallel kernels (default: from the CPU count)")
+    p.add_argument("--force", action="store_true", help="regrade even unchanged submissions")
+    p.add_argument(
+        "--training-workers",
+        type=int,
+        help="parallel kernels for exercises that train (default: 1 per GPU, else 1)",
+    )
+    p.add_argument(
+        "--similarity-threshold",
+        type=float,
+        default=0.9,
+        help="flag pairs whose normalised code is at least this similar (default 0.9)",
+    )
+    p.add_argument(
+        "--executor",
+        choices=["local", "dask"],
+        default="local",
+        help="where gradings run: worker processes here (local, the default) or the "
+        "workers of a Dask cluster (dask; see docs/clusters.md)",
+    )
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --executor dask: that scheduler's workers (default: a local "
+        "cluster of --workers processes)",
+    )
+    where.add_argument(
+        "--scheduler-file",
+        metavar="FILE",
+        help="with --executor dask: the scheduler named in this file",
+    )
+    p.add_argument(
+        "--gpu-share",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="with --executor dask: the share of a worker's GPU resource one "
+        "training takes (default 1.0; 0.25: four trainings per GPU)",
+    )
+    p.add_argument(
+        "--roster",
+        metavar="CSV",
+        help="the class list (GitHub Classroom's roster, a Canvas or Moodle export, or id, "
+        "name, email, aliases): submissions are filed under its ids by any alias, missing "
+        "students are listed, unmatched submissions said",
+    )
+    p.add_argument(
+        "--term",
+        metavar="TOML",
+        help="deadlines, extensions and the late policy: each late submission's report says "
+        "how late and what it costs",
+    )
+    p.add_argument(
+        "--only",
+        metavar="STUDENT",
+        action="append",
+        help="grade this student only (repeatable); the others' grades stay as they are",
+    )
+    p.add_argument(
+        "--require-sandbox",
+        action="store_true",
+        help="refuse to grade where kernels cannot be fully isolated (own user or "
+        "user namespace, network off, hidden folders); default: grade, and "
+        "each report says which isolation was in force",
+    )
+    p.set_defaults(func=_cmd_batch)
+
+    p = sub.add_parser(
+        "override",
+        help="give a student's exercise (or one of its checks) points by hand, with why; kept "
+        "through regrades, applied in exports",
+    )
+    p.add_argument("student", metavar="STUDENT")
+    p.add_argument("exercise", metavar="EXERCISE")
+    p.add_argument("check", metavar="CHECK", nargs="?", default="")
+    p.add_argument("--points", type=float, required=True)
+    p.add_argument("--why", required=True, help="the reason, kept with the override")
+    p.add_argument("--by", default=os.environ.get("USER", "instructor"), help="who (default $USER)")
+    p.add_argument("--gradebook", default="reports/gradebook.sqlite", metavar="FILE")
+    p.set_defaults(func=_cmd_override)
+
+    p = sub.add_parser("export", help="the gradebook's grades, after overrides, for an LMS import")
+    p.add_argument("--format", choices=["canvas", "moodle", "csv"], default="csv")
+    p.add_argument("--gradebook", default="reports/gradebook.sqlite", metavar="FILE")
+    p.add_argument("--roster", metavar="CSV", help="the class list (default: the one batch kept)")
+    p.add_argument(
+        "--term",
+        metavar="TOML",
+        help="deadlines, extensions and the late policy (grader.batch.term): late points off",
+    )
+    p.add_argument("--out", metavar="FILE", help="write here (default: standard output)")
+    p.set_defaults(func=_cmd_export)
