@@ -249,7 +249,7 @@ def _decrypt(path: Path, token: bytes, key: str | None) -> bytes:
 
     fernet = _fernet(key if key is not None else _key_from_env())
     try:
-        return fernet.decrypt(token)
+        return bytes(fernet.decrypt(token))
     except InvalidToken:
         raise BundleError(
             f"cannot decrypt {path}: {KEY_ENV} is not the key it was made with, "

@@ -120,7 +120,7 @@ def _add_self_checks(nb: NotebookNode, functions: set[str]) -> None:
 def render(solution_path: Path) -> str:
     """The student notebook's exact text for a solution notebook."""
     solution = nbformat.read(solution_path, as_version=4)
-    return nbformat.writes(student_version(solution, name=solution_path.name)) + "\n"
+    return str(nbformat.writes(student_version(solution, name=solution_path.name))) + "\n"
 
 
 def generate_all(solutions: Path, exercises: Path) -> list[Path]:

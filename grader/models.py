@@ -15,7 +15,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+_D = TypeVar("_D", bound="DataclassInstance")
 
 # The results file's shape. Documents written before the version was recorded (old gradebook
 # rows) have the shape of version 1 and no `schema_version`: they are read as version 1.
@@ -258,7 +263,7 @@ class GradeResult:
             ) from None
 
 
-def _build(cls: Any, data: Mapping[str, Any]) -> Any:
+def _build(cls: type[_D], data: Mapping[str, Any]) -> _D:
     """`cls(**data)` with exactly the dataclass's fields: derived keys are left out, a missing
     required field raises TypeError."""
     names = {f.name for f in fields(cls)}
