@@ -14,6 +14,7 @@ notebook; the only parsing is a bounded `json.loads` for the metadata.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -23,6 +24,7 @@ from pathlib import Path
 import nbformat
 
 from grader.api import resolve_exercise
+from grader.batch.collect import Origin, find
 from grader.batch.safezip import extract_notebooks
 from grader.errors import ConfigurationError, UnknownExercise
 from grader.execution.notebook import MAX_NOTEBOOK_BYTES
@@ -37,10 +39,14 @@ class Submission:
     exercise: str | None  # None: it could not be told (see `problem`)
     path: Path  # the file to grade (inside the out folder when it came from a zip)
     label: str  # where it came from: "submitted/alice/ex01/ex01.ipynb", "class.zip:bob_ex01.ipynb"
-    layout: str  # "nbgrader" | "folder" | "flat"
+    layout: str  # "nbgrader" | "folder" | "flat" | "classroom" | "gradescope"
     sha256: str
     mtime: float = 0.0
     problem: str = ""
+    handed_at: dt.datetime | None = None  # when the layout says it was handed in
+    handed_how: str = ""  # how that was read: "git commit 3f2a1b0", "Gradescope's created_at"
+    repo: Path | None = None  # the git repository of a Classroom clone it lives in
+    repo_path: str = ""  # its path there
 
 
 @dataclass
@@ -59,13 +65,17 @@ def discover(
     found = Discovery()
     if not source.exists():
         raise ConfigurationError(f"{source} does not exist")
-    candidates: list[tuple[Path, tuple[str, ...], str]] = []  # file, parts, label prefix
+    # file, parts, label prefix, what its layout knows
+    candidates: list[tuple[Path, tuple[str, ...], str, Origin | None]] = []
     if source.is_file() and source.suffix.lower() == ".zip":
         candidates += _from_zip(source, extract_to, found)
     elif source.is_file():
-        candidates.append((source, (source.name,), ""))
+        candidates.append((source, (source.name,), "", None))
     else:
-        skip = {p.resolve() for p in (*exclude, extract_to)}
+        collected = find(source)
+        candidates += collected.notebooks
+        found.warnings += collected.warnings
+        skip = {p.resolve() for p in (*exclude, extract_to, *collected.claimed)}
         for path in sorted(source.rglob("*")):
             rel = path.relative_to(source)
             if any(part.startswith(".") or part == "__MACOSX" for part in rel.parts):
@@ -82,18 +92,18 @@ def discover(
             if path.is_symlink():
                 continue
             if path.is_file() and path.suffix.lower() == ".ipynb":
-                candidates.append((path, rel.parts, ""))
+                candidates.append((path, rel.parts, "", None))
             elif path.is_file() and path.suffix.lower() == ".zip" and len(rel.parts) == 1:
                 candidates += _from_zip(path, extract_to, found)
     chosen: dict[tuple[str, str], Submission] = {}
-    for path, parts, prefix in candidates:
-        sub = _submission(path, parts, prefix, exercise)
+    for path, parts, prefix, origin in candidates:
+        sub = _submission(path, parts, prefix, exercise, origin)
         key = (sub.student, sub.exercise or f"?{sub.label}")
         other = chosen.get(key)
         if other is None:
             chosen[key] = sub
             continue
-        keep, drop = (sub, other) if sub.mtime > other.mtime else (other, sub)
+        keep, drop = (sub, other) if _when(sub) > _when(other) else (other, sub)
         chosen[key] = keep
         found.warnings.append(
             f"{sub.student}: two notebooks for {sub.exercise}; graded "
@@ -103,19 +113,24 @@ def discover(
     return found
 
 
+def _when(sub: Submission) -> float:
+    """When a notebook was handed in, as well as it is known: its layout's time, else the file's."""
+    return sub.handed_at.timestamp() if sub.handed_at is not None else sub.mtime
+
+
 def _from_zip(
     archive: Path, extract_to: Path, found: Discovery
-) -> list[tuple[Path, tuple[str, ...], str]]:
+) -> list[tuple[Path, tuple[str, ...], str, Origin | None]]:
     digest = hashlib.sha256(str(archive.resolve()).encode()).hexdigest()[:8]
     extraction = extract_notebooks(archive, extract_to / f"{_slug(archive.stem)}-{digest}")
     found.warnings += [f"{archive.name}: skipped {why}" for why in extraction.skipped]
-    out = []
+    out: list[tuple[Path, tuple[str, ...], str, Origin | None]] = []
     for file in extraction.files:
         parts = file.relative_to(extraction.root).parts
         # `class.zip` holding a single `class/` folder: that folder is not a student.
         if len(parts) > 1 and parts[0].lower() == archive.stem.lower():
             parts = parts[1:]
-        out.append((file, parts, f"{archive.name}:"))
+        out.append((file, parts, f"{archive.name}:", None))
     return out
 
 
@@ -139,9 +154,11 @@ def _layout(parts: tuple[str, ...]) -> tuple[str, str, str | None]:
 
 
 def _submission(
-    path: Path, parts: tuple[str, ...], prefix: str, explicit: str | None
+    path: Path, parts: tuple[str, ...], prefix: str, explicit: str | None, origin: Origin | None
 ) -> Submission:
     layout, student, assignment = _layout(parts)
+    if origin is not None:
+        layout, student = origin.layout, origin.student
     student = student.strip() or "unknown"
     data = b""
     try:
@@ -161,6 +178,10 @@ def _submission(
         sha256=sha,
         mtime=mtime,
         problem=problem,
+        handed_at=origin.handed_at if origin else None,
+        handed_how=origin.handed_how if origin else "",
+        repo=origin.repo if origin else None,
+        repo_path=origin.repo_path if origin else "",
     )
 
 

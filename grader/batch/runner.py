@@ -22,6 +22,7 @@ from typing import Any, TextIO
 from grader import calibrate, profiles
 from grader.batch import roster as roster_io
 from grader.batch import term as term_io
+from grader.batch.collect import pin_to_deadline
 from grader.batch.discover import Submission, discover, student_slug
 from grader.batch.executor import Executor, LocalExecutor
 from grader.batch.gradebook import Entry, Gradebook
@@ -127,15 +128,27 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
         found.submissions = [s for s in found.submissions if s.student.lower() in wanted]
         if not found.submissions:
             raise ConfigurationError(f"no submission of {', '.join(options.only)} was found")
+    term = term_io.load(options.term) if options.term else None
+    chosen: list[str] = []
+    if term is not None:  # a Classroom repository: its last commit before the cutoff
+        found.submissions, chosen = pin_to_deadline(
+            found.submissions, term.hard, out / ".extracted"
+        )
     summary = BatchSummary(submissions=len(found.submissions), warnings=found.warnings)
     progress = Progress(stream, live=options.progress)
     for w in found.warnings:
         progress.note(f"warning: {w}")
+    for line in chosen:
+        progress.note(line)
 
     with Gradebook(out / GRADEBOOK) as gb:
         if class_list is not None:
             gb.set_roster([roster_io.as_data(s) for s in class_list.students])
-        handed_in = {s.path: submitted_at(s.path) for s in found.submissions if s.exercise}
+        handed_in = {
+            s.path: (s.handed_at, s.handed_how) if s.handed_at else submitted_at(s.path)
+            for s in found.submissions
+            if s.exercise
+        }
         for sub in found.submissions:  # when each was handed in (its lateness is the export's)
             if sub.exercise:
                 at, source = handed_in[sub.path]

@@ -10,7 +10,12 @@
     per = "day"                  # or "hour": each started unit late costs `penalty`
     penalty = 0.1                # a fraction of the points earned
     cap = 0.5                    # at most this fraction
-    hard = 2026-10-08T23:59:00Z  # after it, nothing (optional)
+    hard = 2026-10-08T23:59:00Z  # after it, nothing (optional; an extension past it wins)
+    accept = true                # false: late work is not taken (the due date is the cutoff)
+
+In a GitHub Classroom clone the notebook graded is the one of the last commit at or before the
+cutoff (the hard deadline, or the due date where late work is not accepted;
+grader.batch.collect); without a cutoff, the newest commit, with its lateness.
 
 A submission's time is its last commit where it lives in a git repository (a GitHub Classroom
 clone: `git log -1 --format=%cI -- FILE`, read with git itself), else the file's modification
@@ -35,6 +40,7 @@ class Late:
     penalty: float = 0.0
     cap: float = 1.0
     hard: dt.datetime | None = None
+    accept: bool = True
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,16 @@ class Term:
     def due(self, student: str, exercise: str) -> dt.datetime | None:
         return self.extensions.get(student, {}).get(exercise) or self.deadlines.get(exercise)
 
+    def hard(self, student: str, exercise: str) -> dt.datetime | None:
+        """After this nothing counts: the hard deadline (later where the student's own due
+        date is later), or the due date itself where late work is not accepted."""
+        due = self.due(student, exercise)
+        if not self.late.accept:
+            return due
+        if self.late.hard is None:
+            return None
+        return max(self.late.hard, due) if due is not None else self.late.hard
+
     def lateness(self, student: str, exercise: str, at: dt.datetime | None) -> tuple[float, str]:
         """(the fraction of the points taken off, what the report says) for a submission made
         at `at`; (0, "") when on time or without a deadline."""
@@ -53,7 +69,8 @@ class Term:
         if due is None or at is None or at <= due:
             return 0.0, ""
         late = at - due
-        if self.late.hard is not None and at > self.late.hard:
+        hard = self.hard(student, exercise)
+        if hard is not None and at > hard:
             return 1.0, f"submitted {_span(late)} late, after the hard deadline: no points"
         unit = 3600.0 if self.late.per == "hour" else 86400.0
         units = math.ceil(late.total_seconds() / unit)
@@ -119,8 +136,15 @@ def load(path: Path) -> Term:
             float(late.get("penalty", 0.0)),
             float(late.get("cap", 1.0)),
             _when(late["hard"], f"{path} [late] hard") if "hard" in late else None,
+            _accept(late.get("accept", True), path),
         ),
     )
+
+
+def _accept(value: Any, path: Path) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{path}: [late] accept is true or false")
+    return value
 
 
 def submitted_at(path: Path) -> tuple[dt.datetime, str]:
