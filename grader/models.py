@@ -281,12 +281,19 @@ class CheckEntry:
     max_score: float
     title: str = ""
     message: str = ""
+    # What a training check measured, for the dashboard: accuracy, threshold, reference, target
+    figures: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", CheckStatus(self.status))
 
     @classmethod
     def of(cls, check: CheckResult) -> CheckEntry:
+        figures = {
+            k: float(v)
+            for k in ("accuracy", "threshold", "reference", "target")
+            if isinstance(v := check.details.get(k), (int, float)) and not isinstance(v, bool)
+        }
         return cls(
             id=check.id,
             status=check.status,
@@ -294,6 +301,7 @@ class CheckEntry:
             max_score=check.max_score,
             title=check.title,
             message=check.message,
+            figures=figures,
         )
 
 

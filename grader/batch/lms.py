@@ -8,6 +8,9 @@ than a zero), or per student in the gradebook without a roster; one column per e
   (Canvas makes a new assignment of a column it does not know).
 - `moodle`: Moodle's grade import matches rows by a user field: `Email address` (or the roster's
   id), then one column per grade item.
+- `blackboard`: the Grade Center's upload: `Last Name, First Name, Username, Student ID`, then
+  `<exercise> [Total Pts: <points> Score]` per exercise (a header without Blackboard's
+  `|<column id>` makes a new column); every cell quoted, as Blackboard asks of a CSV.
 - `csv`: `id, name`, then one column per exercise, and `notes`: lateness, and each override
   (who, when, why).
 
@@ -25,7 +28,7 @@ from typing import Any
 from grader.batch.gradebook import Entry, Override, graded_points
 from grader.reporting.csv_report import defuse
 
-FORMATS = ("canvas", "moodle", "csv")
+FORMATS = ("canvas", "moodle", "blackboard", "csv")
 
 
 def _safe(value: Any) -> str:
@@ -55,7 +58,11 @@ def export(
         {"id": s, "name": s, "email": "", "lms": {}} for s in sorted({e.student for e in entries})
     ]
     out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
+    w = csv.writer(
+        out,
+        lineterminator="\n",
+        quoting=csv.QUOTE_ALL if fmt == "blackboard" else csv.QUOTE_MINIMAL,
+    )
     if fmt == "canvas":
         w.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *exercises])
         w.writerow(
@@ -63,6 +70,16 @@ def export(
         )
     elif fmt == "moodle":
         w.writerow(["Email address", "ID number", *exercises])
+    elif fmt == "blackboard":
+        w.writerow(
+            [
+                "Last Name",
+                "First Name",
+                "Username",
+                "Student ID",
+                *(f"{x} [Total Pts: {_points(max_scores[x])} Score]" for x in exercises),
+            ]
+        )
     else:
         w.writerow(["id", "name", *exercises, "notes"])
     for s in students:
@@ -84,6 +101,17 @@ def export(
                     _safe(lms.get("SIS User ID", "")),
                     _safe(lms.get("SIS Login ID") or s["id"]),
                     _safe(lms.get("Section", "")),
+                    *cells,
+                ]
+            )
+        elif fmt == "blackboard":
+            first, _, last = str(s.get("name") or "").rpartition(" ")
+            w.writerow(
+                [
+                    _safe(lms.get("Last Name") or last),
+                    _safe(lms.get("First Name") or first),
+                    _safe(lms.get("Username") or s["id"]),
+                    _safe(lms.get("Student ID", "")),
                     *cells,
                 ]
             )

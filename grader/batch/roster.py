@@ -6,6 +6,7 @@ A roster is read from the CSV an instructor already has:
 - a Canvas gradebook export: `Student, ID, SIS User ID, SIS Login ID, Section, ...` (its
   "Points Possible" row is skipped);
 - a Moodle export: `First name, Last name, ID number, Email address, ...`;
+- a Blackboard Grade Center download: `Last Name, First Name, Username, Student ID, ...`;
 - a plain CSV: `id, name, email, aliases` (aliases separated by `;` or spaces).
 
 Each student keeps an id (the name the gradebook files them under), a display name, the LMS's
@@ -110,6 +111,29 @@ def parse(text: str, *, source: str = "roster") -> Roster:
                     },
                 )
             )
+    elif "username" in header and "last name" in header:  # Blackboard's Grade Center
+        for row in rows:
+            user = col(row, "username")
+            if not user:
+                continue
+            first, last, number = (
+                col(row, "first name"),
+                col(row, "last name"),
+                col(row, "student id"),
+            )
+            students.append(
+                Student(
+                    user,
+                    f"{first} {last}".strip() or user,
+                    aliases=tuple(a for a in (number,) if a),
+                    lms={
+                        "Last Name": last,
+                        "First Name": first,
+                        "Username": user,
+                        "Student ID": number,
+                    },
+                )
+            )
     elif "email address" in header:  # Moodle
         for row in rows:
             email = col(row, "email address")
@@ -136,7 +160,8 @@ def parse(text: str, *, source: str = "roster") -> Roster:
         raise ConfigurationError(
             f"{source}: not a roster this grader reads (columns: {', '.join(rows[0])}); "
             "expected GitHub Classroom's (identifier, github_username, ...), Canvas' (Student, "
-            "ID, SIS User ID, SIS Login ID, Section), Moodle's (Email address, ...) or "
+            "ID, SIS User ID, SIS Login ID, Section), Moodle's (Email address, ...), Blackboard's "
+            "(Last Name, First Name, Username, ...) or "
             "id, name, email, aliases"
         )
     seen: dict[str, str] = {}

@@ -36,6 +36,7 @@ from grader.exercises import get as get_exercise
 from grader.models import BatchOutcome, ClassEntry, GradeResult
 from grader.reporting.csv_report import write_csv
 from grader.reporting.dashboard import render_dashboard
+from grader.reporting.term_view import TermMarks
 from grader.similarity import THRESHOLD, SimilarPair, similar_pairs
 from grader.version import __version__, source_digest
 
@@ -223,6 +224,7 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
         stored = [SimilarPair(*row) for row in gb.similarity()]
         seen = {e.student for e in entries}
         missing = [s["id"] for s in gb.roster() if s["id"] not in seen]
+        marks = _term_marks(term, gb)
     run_info = {
         "submissions": summary.submissions,
         "graded this run": summary.graded,
@@ -233,7 +235,9 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
     summary.outputs = {
         "gradebook": out / GRADEBOOK,
         "csv": _atomic_write(out / "grades.csv", None, entries, stored),
-        "dashboard": _atomic_write(out / "dashboard.html", run_info, entries, stored, missing),
+        "dashboard": _atomic_write(
+            out / "dashboard.html", run_info, entries, stored, missing, marks
+        ),
     }
     return summary
 
@@ -431,6 +435,7 @@ def _atomic_write(
     entries: list[ClassEntry],
     pairs: list[SimilarPair],
     missing: list[str] | None = None,
+    marks: TermMarks | None = None,
 ) -> Path:
     tmp = path.with_name(f".{path.name}.tmp")
     if path.suffix == ".csv":
@@ -444,11 +449,26 @@ def _atomic_write(
                 generated_at=_now(),
                 run=run_info,
                 missing=missing or [],
+                term=marks,
             ),
             encoding="utf-8",
         )
     os.replace(tmp, path)
     return path
+
+
+def _term_marks(term: term_io.Term | None, gb: Gradebook) -> TermMarks:
+    """Who was late (by the times the gradebook keeps) and whose grade was set by hand."""
+    late: dict[tuple[str, str], str] = {}
+    if term is not None:
+        for (student, exercise), (at, _how) in gb.submitted().items():
+            _, text = term.lateness(student, exercise, _dt.datetime.fromisoformat(at))
+            if text:
+                late[(student, exercise)] = text
+    overrides: dict[tuple[str, str], list[str]] = {}
+    for o in gb.overrides():
+        overrides.setdefault((o.student, o.exercise), []).append(o.describe())
+    return TermMarks(late, overrides)
 
 
 def _now() -> str:

@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from grader.batch.lms import FORMATS
 from grader.cli.options import add_grading_options, grading_course
 from grader.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from grader.batch.gradebook import Gradebook
+    from grader.batch.gradebook import Gradebook, Override
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
@@ -32,33 +33,84 @@ def _open_gradebook(path: str) -> Gradebook:
     return Gradebook(Path(path))
 
 
-def _cmd_override(args: argparse.Namespace) -> int:
-    import datetime as dt
+def _wanted_overrides(args: argparse.Namespace, at: str) -> list[Override]:
+    """The overrides asked for: the arguments' one, or every row of --csv (student, exercise,
+    check, points, why[, by]); all checked before any is stored."""
+    import csv
 
     from grader.batch.gradebook import Override
     from grader.exercises import get
 
-    exercise = get(args.exercise)  # an unknown id is a usage error
-    if args.check and args.check not in {c.id for c in exercise.checks}:
-        raise ConfigurationError(f"{args.exercise} has no check {args.check!r}")
-    top = next((c.points for c in exercise.checks if c.id == args.check), exercise.max_score)
-    if not 0 <= args.points <= top:
-        raise ConfigurationError(f"--points {args.points:g}: between 0 and {top:g} here")
-    with _open_gradebook(args.gradebook) as gb:
-        at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        made = gb.override(
-            Override(args.student, args.exercise, args.check, args.points, args.why, args.by, at)
-        )
-        entry = gb.get(args.student, args.exercise)
-        mine = [
-            o for o in gb.overrides() if (o.student, o.exercise) == (made.student, made.exercise)
+    if args.csv:
+        path = Path(args.csv)
+        if not path.is_file():
+            raise ConfigurationError(f"override --csv {path}: no such file")
+        rows = list(csv.DictReader(path.read_text(encoding="utf-8-sig").splitlines()))
+        missing = {"student", "exercise", "points", "why"} - set(rows[0] if rows else ())
+        if missing:
+            raise ConfigurationError(
+                f"{path}: needs the columns student, exercise, check, points, why (by is "
+                f"optional); {', '.join(sorted(missing))} missing"
+            )
+        where = [f"{path} row {i}" for i in range(2, len(rows) + 2)]
+    elif args.student and args.exercise and args.points is not None and args.why:
+        rows = [
+            {
+                "student": args.student,
+                "exercise": args.exercise,
+                "check": args.check,
+                "points": str(args.points),
+                "why": args.why,
+            }
         ]
-    print(f"override: {args.student} {made.describe()}")
-    result = entry.grade_result() if entry is not None and entry.report else None
-    if entry is not None and entry.report and result is not None:  # the student's report says it
-        from grader.batch.worker import write_both_views
+        where = ["override"]
+    else:
+        raise ConfigurationError(
+            "override: STUDENT EXERCISE [CHECK] --points P --why TEXT, or --csv"
+        )
+    out = []
+    for row, place in zip(rows, where, strict=True):
+        student, eid = (row.get("student") or "").strip(), (row.get("exercise") or "").strip()
+        check, why = (row.get("check") or "").strip(), (row.get("why") or "").strip()
+        if not (student and why):
+            raise ConfigurationError(f"{place}: a student and a reason (why) are required")
+        exercise = get(eid)  # an unknown id is a usage error
+        if check and check not in {c.id for c in exercise.checks}:
+            raise ConfigurationError(f"{place}: {eid} has no check {check!r}")
+        top = next((c.points for c in exercise.checks if c.id == check), exercise.max_score)
+        try:
+            points = float(row.get("points") or "")
+        except ValueError:
+            raise ConfigurationError(
+                f"{place}: points {row.get('points')!r} is not a number"
+            ) from None
+        if not 0 <= points <= top:
+            raise ConfigurationError(f"{place}: points {points:g}: between 0 and {top:g} here")
+        by = (row.get("by") or "").strip() or args.by
+        out.append(Override(student, eid, check, points, why, by, at))
+    return out
+
+
+def _cmd_override(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    wanted = _wanted_overrides(args, at)
+    with _open_gradebook(args.gradebook) as gb:
+        made = [gb.override(o) for o in wanted]
+        touched = {(o.student, o.exercise) for o in made}
+        entries = {key: gb.get(*key) for key in touched}
+        every = gb.overrides()
+    for o in made:
+        print(f"override: {o.student} {o.describe()}")
+    for key, entry in sorted(entries.items()):
+        result = entry.grade_result() if entry is not None and entry.report else None
+        if entry is None or not entry.report or result is None:
+            continue
+        from grader.batch.worker import write_both_views  # the student's report says it
 
         report = Path(args.gradebook).parent / entry.report
+        mine = [o for o in every if (o.student, o.exercise) == key]
         result.notes = [*result.notes, *(o.for_student() for o in mine)]
         write_both_views(result, report.parent, report.stem)
         print(f"report: {report}")
@@ -190,17 +242,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="give a student's exercise (or one of its checks) points by hand, with why; kept "
         "through regrades, applied in exports",
     )
-    p.add_argument("student", metavar="STUDENT")
-    p.add_argument("exercise", metavar="EXERCISE")
+    p.add_argument("student", metavar="STUDENT", nargs="?", default="")
+    p.add_argument("exercise", metavar="EXERCISE", nargs="?", default="")
     p.add_argument("check", metavar="CHECK", nargs="?", default="")
-    p.add_argument("--points", type=float, required=True)
-    p.add_argument("--why", required=True, help="the reason, kept with the override")
+    p.add_argument("--points", type=float)
+    p.add_argument("--why", help="the reason, kept with the override")
+    p.add_argument(
+        "--csv",
+        metavar="FILE",
+        help="many at once: a CSV of student, exercise, check, points, why (and by)",
+    )
     p.add_argument("--by", default=os.environ.get("USER", "instructor"), help="who (default $USER)")
     p.add_argument("--gradebook", default="reports/gradebook.sqlite", metavar="FILE")
     p.set_defaults(func=_cmd_override)
 
     p = sub.add_parser("export", help="the gradebook's grades, after overrides, for an LMS import")
-    p.add_argument("--format", choices=["canvas", "moodle", "csv"], default="csv")
+    p.add_argument("--format", choices=list(FORMATS), default="csv")
     p.add_argument("--gradebook", default="reports/gradebook.sqlite", metavar="FILE")
     p.add_argument("--roster", metavar="CSV", help="the class list (default: the one batch kept)")
     p.add_argument(

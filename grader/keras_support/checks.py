@@ -236,6 +236,11 @@ class AccuracyCheck:
                 )
             )
         ctx.extras["threshold"] = limit.value
+        if limit.reference is not None:
+            ctx.extras["reference"] = limit.reference
+        ctx.extras["target"] = (
+            limit.course if limit.course is not None else self.spec.course_threshold
+        )
         ctx.extras["threshold_text"] = limit.explain(result.accuracy) + ctx.extras.pop(
             "budget_ran", ""
         )

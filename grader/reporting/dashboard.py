@@ -26,6 +26,7 @@ import jinja2
 from grader.models import BatchOutcome, CheckStatus, ClassEntry
 from grader.reporting.csv_report import check_ids, exercises_of, short_id
 from grader.reporting.html_report import format_duration, format_points
+from grader.reporting.term_view import STRIP_H, STRIP_W, Strip, TermMarks, strips
 from grader.similarity import SimilarPair
 
 BINS = 10
@@ -87,6 +88,9 @@ class _Exercise:
     bars: list[_Bar]
     rates: list[_Rate]
     failures: list[_Failure]
+    strips: list[Strip]
+    late: list[tuple[str, str]]
+    overridden: list[tuple[str, str]]
 
 
 @dataclass(frozen=True)
@@ -112,9 +116,11 @@ def render_dashboard(
     generated_at: str = "",
     run: Mapping[str, Any] | None = None,
     missing: Sequence[str] = (),
+    term: TermMarks | None = None,
 ) -> str:
     """The page; `run` is an optional summary of the batch (counts, duration) for its header;
-    `missing`: students of the roster who submitted nothing (a row each, and named)."""
+    `missing`: students of the roster who submitted nothing (a row each, and named); `term`:
+    who was late and whose grade was set by hand, per exercise."""
     exercises = exercises_of(entries)
     by_student: dict[str, dict[str, ClassEntry]] = defaultdict(dict)
     for e in entries:
@@ -151,7 +157,7 @@ def render_dashboard(
             title=title,
             generated_at=generated_at,
             run=dict(run or {}),
-            exercises=[_exercise(entries, ex) for ex in exercises],
+            exercises=[_exercise(entries, ex, term or TermMarks()) for ex in exercises],
             exercise_ids=exercises,
             short=short_id,
             students=students,
@@ -164,6 +170,8 @@ def render_dashboard(
             missing=list(missing),
             chart_w=_CHART_W,
             chart_h=_CHART_H,
+            strip_w=STRIP_W,
+            strip_h=STRIP_H,
         )
     )
 
@@ -178,7 +186,7 @@ def _cell(entry: ClassEntry | None) -> _Cell:
     return _Cell(entry.score, entry.max_score, entry.status.value, _href(entry))
 
 
-def _exercise(entries: Sequence[ClassEntry], exercise: str) -> _Exercise:
+def _exercise(entries: Sequence[ClassEntry], exercise: str, term: TermMarks) -> _Exercise:
     rows = [e for e in entries if e.exercise == exercise]
     graded = [e for e in rows if e.status is not BatchOutcome.GRADER_FAILURE]
     scores = [e.score for e in graded]
@@ -196,6 +204,9 @@ def _exercise(entries: Sequence[ClassEntry], exercise: str) -> _Exercise:
         bars=_histogram(scores, max_score),
         rates=_rates(graded, check_ids(rows, exercise)),
         failures=_failures(graded),
+        strips=strips(graded, exercise),
+        late=term.for_exercise(exercise)[0],
+        overridden=term.for_exercise(exercise)[1],
     )
 
 
