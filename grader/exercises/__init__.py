@@ -40,7 +40,8 @@ def get(exercise_id: str) -> Exercise:
     if exercise_id not in available():
         raise UnknownExercise(f"unknown exercise {exercise_id!r}; known: {', '.join(available())}")
     module = importlib.import_module(f"grader.exercises.{exercise_id}")
-    return module.exercise
+    exercise: Exercise = module.exercise
+    return exercise
 
 
 def infer_from_name(filename: str) -> str | None:
