@@ -20,7 +20,7 @@ from grader.checks.core import Check, Context, Exercise
 from grader.checks.reference import load_reference
 from grader.checks.runner import run_check
 from grader.checks.variants import Wrong, matches
-from grader.exercises import ex03_parameters, get
+from grader.exercises import _ex03_inputs, get
 from grader.probe.evidence import Evidence
 
 
@@ -67,16 +67,16 @@ def test_every_target_check_catches_and_names_the_variant_at_every_seed(
 
 
 def test_the_size_rules_are_what_the_reference_computes() -> None:
-    """The makers' own arithmetic (`_shows_roundings`, `_stack_shapes`) agrees with the reference,
+    """The makers' own arithmetic (`shows_roundings`, `stack_shapes`) agrees with the reference,
     so the properties they promise hold of what the checks really compare."""
     ref = load_reference(inprocess.solution_path("ex03_parameters"))
     rng = np.random.default_rng(0)
     for _ in range(50):
-        layers, shape = ex03_parameters.random_stack(rng)
+        layers, shape = _ex03_inputs.random_stack(rng)
         rows = ref.summarize(layers, shape)
-        walked = ex03_parameters._stack_shapes(layers, shape)
+        walked = _ex03_inputs.stack_shapes(layers, shape)
         assert [s for _, s in walked[1:]] == [r[0] for r in rows[:-1]]
-        assert ex03_parameters._shows_everything(layers, shape)
+        assert _ex03_inputs.shows_everything(layers, shape)
 
 
 def test_ex10_inputs_hold_what_its_docstring_promises() -> None:
@@ -84,13 +84,14 @@ def test_ex10_inputs_hold_what_its_docstring_promises() -> None:
     'same' calls pad an odd total on both axes, the strided 'valid' call leaves a column of x in
     no window, the planted max-pool maximum is not the first cell of a window it is the maximum
     of and (where windows overlap) is in two windows or more, and max-pool inputs have no ties."""
+    from grader.exercises import _ex10_mistakes as mistakes
     from grader.exercises import ex10_conv_backward as m
 
     def totals(call: Any, seed: int) -> list[int]:
         (dout, x, kernel), kwargs = call.bind(seed, {})
-        s = m._pair(kwargs.get("stride", 1))
+        s = mistakes.pair(kwargs.get("stride", 1))
         return [
-            sum(m._pads(n, k, st))
+            sum(mistakes.pads(n, k, st))
             for n, k, st in zip(x.shape[:2], kernel.shape[:2], s, strict=False)
         ]
 
@@ -102,8 +103,8 @@ def test_ex10_inputs_hold_what_its_docstring_promises() -> None:
             if check.call is None or check.call.func != "max_pool2d_backward":
                 continue
             (dout, x), kwargs = check.call.bind(seed, {})
-            kh, kw = m._pair(kwargs.get("pool_size", 2))
-            sh, sw = m._pair(kwargs.get("stride") or (kh, kw))
+            kh, kw = mistakes.pair(kwargs.get("pool_size", 2))
+            sh, sw = mistakes.pair(kwargs.get("stride") or (kh, kw))
             x3 = x if x.ndim == 3 else x[:, :, None]
             assert all(len(np.unique(x3[..., c])) == x3[..., c].size for c in range(x3.shape[2]))
             assert (dout > 0).all()

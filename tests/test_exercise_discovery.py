@@ -22,6 +22,7 @@ def fake_modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "ex10_conv_backward",
         "ex11_cifar10",
         "helper_drivers",
+        "_ex10_mistakes",
         "__init__",
         "ex3_short",
         "exam_notes",

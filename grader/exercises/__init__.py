@@ -4,6 +4,8 @@ An exercise is a module `grader/exercises/exNN_<name>.py` (defining `exercise`) 
 solution notebook `solutions/exNN_<name>.ipynb`: adding one is adding that pair (and the
 generated starter), never editing a list. The id is the module's name; NN, the exercise's
 number, is what short file names refer to (`ex10.ipynb`). Modules are imported on first use.
+An exercise module may keep its parts in modules of its own beside it, `_exNN_<part>.py`
+(hidden inputs, catalogue of mistakes): those are not exercises.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ def get(exercise_id: str) -> Exercise:
     if exercise_id not in available():
         raise UnknownExercise(f"unknown exercise {exercise_id!r}; known: {', '.join(available())}")
     module = importlib.import_module(f"grader.exercises.{exercise_id}")
-    return module.exercise
+    exercise: Exercise = module.exercise
+    return exercise
 
 
 def infer_from_name(filename: str) -> str | None:
