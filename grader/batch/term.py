@@ -75,9 +75,10 @@ class Term:
         unit = 3600.0 if self.late.per == "hour" else 86400.0
         units = math.ceil(late.total_seconds() / unit)
         fraction = min(self.late.cap, self.late.penalty * units)
+        cost = f"−{fraction:.0%}" if fraction else "no points off"
         return fraction, (
             f"submitted {_span(late)} late ({units} {self.late.per}"
-            f"{'s' if units != 1 else ''}): −{fraction:.0%}"
+            f"{'s' if units != 1 else ''}): {cost}"
         )
 
 

@@ -49,6 +49,7 @@ def _cmd_gradescope_zip(args: argparse.Namespace) -> int:
             course=args.course,
             wheel=Path(args.wheel) if args.wheel else None,
             autograder_minutes=args.autograder_timeout,
+            term=Path(args.term) if args.term else None,
         )
     )
     return 0
@@ -160,6 +161,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     p = sub.add_parser("gradescope-zip", help="build Gradescope's autograder zip for an exercise")
     p.add_argument("exercise", metavar="EXERCISE")
+    p.add_argument(
+        "--term",
+        metavar="TOML",
+        help="the course's term file: its late policy applies to Gradescope's own due dates",
+    )
     p.add_argument("--out", default="autograder.zip", help="zip to write (default: autograder.zip)")
     p.add_argument(
         "--wheel",

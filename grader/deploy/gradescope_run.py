@@ -174,6 +174,7 @@ def _mtime(path: Path) -> float:
 def grade_submission(root: Path, exercise: str, timeout: float | None) -> Path:
     """Grade the submission under `root` (Gradescope's /autograder); returns results.json."""
     from grader.api import Options, grade
+    from grader.deploy.gradescope_dates import lateness
     from grader.reporting import write_reports
     from grader.reporting.gradescope import write_results
 
@@ -182,12 +183,16 @@ def grade_submission(root: Path, exercise: str, timeout: float | None) -> Path:
     # No notebook at all: grading the expected path gives a report saying it could not be read.
     notebook = submission / (pick.notebook or Path(f"{exercise}.ipynb"))
     result = grade(notebook, Options(exercise=exercise, notebook_timeout=timeout))
+    penalty, late = lateness(root, result.exercise)
+    if late:  # Gradescope's own dates; the course's late policy where the zip ships one
+        result.notes = [*result.notes, late]
     write_reports(result, results / "reports", notebook.stem)
+    note = "\n".join(part for part in (pick.describe(exercise), late) if part)
     print(
-        f"{pick.describe(exercise)}\n{result.exercise}: {result.score:g}/{result.max_score:g} "
+        f"{note}\n{result.exercise}: {result.score:g}/{result.max_score:g} "
         f"[{result.execution.status.value}]"
     )
-    return write_results([result], results / "results.json", note=pick.describe(exercise))
+    return write_results([result], results / "results.json", note=note, score_factor=1.0 - penalty)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

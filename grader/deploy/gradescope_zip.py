@@ -60,18 +60,24 @@ def build_autograder_zip(
     wheel: Path | None = None,
     source_root: Path | None = None,
     autograder_minutes: float = DEFAULT_AUTOGRADER_MINUTES,
+    term: Path | None = None,
 ) -> Path:
     """Write Gradescope's autograder zip for one exercise; returns its path.
 
     `course` is a bundle file or a course folder (default: `CNN_GRADER_COURSE`, else the
     course the grader was installed from); `wheel` a wheel of this package (default: one built
-    now from `source_root`, the checkout this package runs from).
+    now from `source_root`, the checkout this package runs from); `term` the course's term
+    file, whose late policy applies to Gradescope's own dates (grader.deploy.gradescope_dates).
     """
     from grader.bundle import constraints_text
     from grader.exercises import get
     from grader.keras_support.checks import find_accuracy_specs
 
     ex = get(exercise)  # an unknown id is a usage error, raised before anything is written
+    if term is not None:
+        from grader.batch.term import load
+
+        load(Path(term))  # a bad term file is a usage error, said before anything is built
     timeout = notebook_timeout(autograder_minutes)
     bundle_bytes, manifest = _bundle_for(exercise, course)
     with tempfile.TemporaryDirectory(prefix="cnn-grader-zip-") as tmp:
@@ -96,6 +102,8 @@ def build_autograder_zip(
             _add(zf, "constraints.txt", constraints_text().encode())
             _add(zf, env["WHEEL"], whl.read_bytes())
             _add(zf, BUNDLE_NAME, bundle_bytes, mode=0o600)
+            if term is not None:
+                _add(zf, "term.toml", Path(term).read_bytes())
         partial.replace(out)
     return out
 

@@ -24,8 +24,12 @@ DEFAULT_RESULTS = Path("/autograder/results/results.json")
 OUTPUT_FORMAT = "md"
 
 
-def to_gradescope(results: Sequence[GradeResult], *, note: str = "") -> dict[str, Any]:
-    """`note` leads the student-visible output (e.g. which file of the submission was graded)."""
+def to_gradescope(
+    results: Sequence[GradeResult], *, note: str = "", score_factor: float = 1.0
+) -> dict[str, Any]:
+    """`note` leads the student-visible output (e.g. which file of the submission was graded);
+    `score_factor` scales the total (a late penalty: the tests keep their own points, and the
+    top-level score, which Gradescope takes over their sum, is what is left)."""
     several = len(results) > 1
     tests = []
     for r in results:
@@ -57,7 +61,7 @@ def to_gradescope(results: Sequence[GradeResult], *, note: str = "") -> dict[str
         )
     output = "\n".join(part for part in (note.strip(), _summary(results)) if part)
     return {
-        "score": round(sum(r.score for r in results), 6),
+        "score": round(sum(r.score for r in results) * score_factor, 6),
         "output": output,
         "tests": tests,
         "execution_time": int(round(sum(r.duration_s for r in results))),
@@ -68,9 +72,13 @@ def to_gradescope(results: Sequence[GradeResult], *, note: str = "") -> dict[str
 
 
 def write_results(
-    results: Sequence[GradeResult], path: Path = DEFAULT_RESULTS, *, note: str = ""
+    results: Sequence[GradeResult],
+    path: Path = DEFAULT_RESULTS,
+    *,
+    note: str = "",
+    score_factor: float = 1.0,
 ) -> Path:
-    return write_document(to_gradescope(results, note=note), path)
+    return write_document(to_gradescope(results, note=note, score_factor=score_factor), path)
 
 
 def failure_document(message: str) -> dict[str, Any]:

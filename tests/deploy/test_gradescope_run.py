@@ -167,3 +167,56 @@ def test_a_submission_of_only_checkpoints_gets_zero_and_is_told_what_to_upload(
         "ex01_convolution.ipynb itself.\nIgnored 1 Jupyter checkpoint"
     )
     assert "invalid_notebook" in doc["output"]
+
+
+def test_gradescope_dates_make_a_submission_late_with_the_course_policy(tmp_path: Path) -> None:
+    """Gradescope's own dates (the student's extension first), the term file's penalty."""
+    from grader.deploy.gradescope_dates import lateness
+
+    meta = {
+        "created_at": "2026-10-03T10:00:00.123456-07:00",
+        "assignment": {"due_date": "2026-10-01T23:59:00-07:00", "late_due_date": None},
+        "users": [{"email": "ann@uni.edu", "assignment": {"due_date": None}}],
+    }
+    (tmp_path / "submission_metadata.json").write_text(json.dumps(meta))
+    assert lateness(tmp_path, EX) == (
+        0.0,
+        "submitted 34.0 h late (2 days): no points off (by Gradescope's submission time)",
+    )
+    (tmp_path / "source").mkdir()
+    (tmp_path / "source" / "term.toml").write_text("[late]\npenalty = 0.1\ncap = 0.5\n")
+    assert lateness(tmp_path, EX)[0] == pytest.approx(0.2)
+    meta["users"][0]["assignment"] = {"due_date": "2026-10-05T23:59:00-07:00"}  # an extension
+    (tmp_path / "submission_metadata.json").write_text(json.dumps(meta))
+    assert lateness(tmp_path, EX) == (0.0, "")
+    meta["assignment"]["late_due_date"] = "2026-10-02T23:59:00-07:00"
+    meta["users"][0]["assignment"] = {}
+    (tmp_path / "submission_metadata.json").write_text(json.dumps(meta))
+    assert lateness(tmp_path, EX)[0] == 1.0  # after the late due date: nothing
+    (tmp_path / "submission_metadata.json").write_text("not json")
+    assert lateness(tmp_path, EX) == (0.0, "")
+
+
+def test_a_late_gradescope_submission_loses_the_penalty_in_results_json(tmp_path: Path) -> None:
+    from grader.course import solutions_dir
+
+    (tmp_path / "submission").mkdir()
+    (tmp_path / "submission" / f"{EX}.ipynb").write_bytes(
+        (solutions_dir() / f"{EX}.ipynb").read_bytes()
+    )
+    (tmp_path / "submission_metadata.json").write_text(
+        json.dumps(
+            {
+                "created_at": "2026-10-02T10:00:00+00:00",
+                "assignment": {"due_date": "2026-10-01T23:59:00+00:00"},
+                "users": [],
+            }
+        )
+    )
+    (tmp_path / "source").mkdir()
+    (tmp_path / "source" / "term.toml").write_text("[late]\nper = 'day'\npenalty = 0.25\n")
+    assert gradescope_run.main(["--root", str(tmp_path), "--exercise", EX]) == 0
+    doc = json.loads((tmp_path / "results" / "results.json").read_text())
+    assert sum(t["score"] for t in doc["tests"]) == 10
+    assert doc["score"] == 7.5
+    assert "submitted 10.0 h late (1 day): −25%" in doc["output"]
