@@ -18,6 +18,7 @@ from grader.models import GradeResult
 from grader.reporting import write_reports
 from grader.reporting.csv_report import CheckEntry, ClassEntry
 from grader.reporting.dashboard import render_dashboard
+from grader.reporting.term_view import TermMarks
 from grader.similarity import SimilarPair
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,7 +28,7 @@ RUN_AXE = """
 <script>
 axe.run(document, {{runOnly: {{type: "tag", values: ["wcag2a", "wcag2aa"]}}}}).then(function (r) {{
   var out = document.createElement("pre");
-  out.id = "axe-result";
+  out.id = "test-result";
   out.textContent = JSON.stringify(r.violations.map(function (v) {{
     return {{id: v.id, nodes: v.nodes.map(function (n) {{ return n.target.join(" "); }})}};
   }}));
@@ -35,18 +36,35 @@ axe.run(document, {{runOnly: {{type: "tag", values: ["wcag2a", "wcag2aa"]}}}}).t
 }});
 </script>
 """
+# Each strip plot as laid out: its box, and every dot's centre and title.
+MEASURE_STRIPS = """
+<script>
+var out = document.createElement("pre");
+out.id = "test-result";
+var strips = document.querySelectorAll("svg.strip");
+out.textContent = JSON.stringify(Array.from(strips).map(function (s) {
+  var box = s.getBoundingClientRect();
+  return {width: box.width, height: box.height, dots: Array.from(s.querySelectorAll("circle")).map(
+    function (c) { var b = c.getBoundingClientRect();
+      return {x: b.x + b.width / 2 - box.x, y: b.y + b.height / 2 - box.y,
+              title: c.querySelector("title").textContent, cls: c.getAttribute("class")}; }),
+    marks: s.querySelectorAll("line.mark").length};
+}));
+document.body.appendChild(out);
+</script>
+"""
 
 
-def _violations(html: str, tmp_path: Path) -> list[dict[str, object]]:
+def _in_chromium(html: str, script: str, tmp_path: Path) -> object:
+    """What `script` leaves in <pre id="test-result">, as JSON, after headless Chromium has
+    laid out `html` and run it."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         pytest.skip("chromium is not installed")
-    if not AXE.is_file():
-        pytest.skip("axe-core is not installed (bash .ci/setup puts it in .cache/npm)")
-    # the reports' own Content-Security-Policy forbids scripts: the test page drops it to run axe
+    # the reports' own Content-Security-Policy forbids scripts: the test page drops it
     html = re.sub(r"<meta http-equiv=\"Content-Security-Policy\"[^>]*>", "", html)
     page = tmp_path / "page.html"
-    page.write_text(html.replace("</body>", RUN_AXE.format(axe=AXE.read_text()) + "</body>"))
+    page.write_text(html.replace("</body>", script + "</body>"))
     run = subprocess.run(
         [
             browser,
@@ -66,11 +84,18 @@ def _violations(html: str, tmp_path: Path) -> list[dict[str, object]]:
         check=False,
     )
     assert run.returncode == 0, run.stderr[-2000:]
-    found = re.search(r'<pre id="axe-result">(.*?)</pre>', run.stdout, re.S)
-    assert found, "axe did not finish: " + run.stdout[-500:]
+    found = re.search(r'<pre id="test-result">(.*?)</pre>', run.stdout, re.S)
+    assert found, "the page's script did not finish: " + run.stdout[-500:]
     text = found.group(1).replace("&quot;", '"').replace("&amp;", "&")
-    text = text.replace("&lt;", "<").replace("&gt;", ">")
-    return list(json.loads(text))
+    return json.loads(text.replace("&lt;", "<").replace("&gt;", ">"))
+
+
+def _violations(html: str, tmp_path: Path) -> list[dict[str, object]]:
+    if not AXE.is_file():
+        pytest.skip("axe-core is not installed (bash .ci/setup puts it in .cache/npm)")
+    found = _in_chromium(html, RUN_AXE.format(axe=AXE.read_text()), tmp_path)
+    assert isinstance(found, list)
+    return found
 
 
 @pytest.mark.browser
@@ -131,8 +156,57 @@ def test_the_dashboard_has_no_wcag_violation(tmp_path: Path) -> None:
         for n in range(6)
     ]
     html = render_dashboard(
-        entries,
+        [*entries, *_trained(6)],
         [SimilarPair("ex01_convolution", "student1", "student2", 0.97)],
         generated_at="today",
+        missing=["student9"],
+        term=TermMarks(
+            {("student3", "ex01_convolution"): "submitted 10.0 h late (1 day): −10%"},
+            {("student4", "ex05_mnist_cnn"): ["ex05_mnist_cnn: 7 points by prof (oral exam)"]},
+        ),
     )
+    assert "Late and set by hand" in html and "oral exam" in html
     assert _violations(html, tmp_path) == []
+
+
+def _trained(n: int) -> list[ClassEntry]:
+    """A training exercise's rows: accuracies from 0.80 to 0.98 against a 0.85 threshold."""
+    return [
+        ClassEntry(
+            f"student{i}",
+            "ex05_mnist_cnn",
+            "ok",
+            5.0,
+            5.0,
+            (
+                CheckEntry(
+                    id="test_accuracy",
+                    status="passed" if 0.80 + 0.18 * i / (n - 1) >= 0.85 else "failed",
+                    score=5.0,
+                    max_score=5.0,
+                    figures={
+                        "accuracy": 0.80 + 0.18 * i / (n - 1),
+                        "threshold": 0.85,
+                        "reference": 0.88,
+                        "target": 0.9,
+                    },
+                ),
+            ),
+        )
+        for i in range(n)
+    ]
+
+
+@pytest.mark.browser
+def test_the_strip_plot_draws_each_student_where_their_accuracy_is(tmp_path: Path) -> None:
+    html = render_dashboard(_trained(6), generated_at="today")
+    strips = _in_chromium(html, MEASURE_STRIPS, tmp_path)
+    assert isinstance(strips, list) and len(strips) == 1
+    strip = strips[0]
+    assert strip["marks"] == 3 and strip["width"] > 300
+    dots = sorted(strip["dots"], key=lambda d: d["x"])
+    assert len(dots) == 6
+    assert all(0 <= d["x"] <= strip["width"] and 0 <= d["y"] <= strip["height"] for d in dots)
+    # left to right in accuracy order, the ones below the threshold drawn as failing
+    assert [d["title"].split(": ")[0] for d in dots] == [f"student{i}" for i in range(6)]
+    assert [d["cls"] for d in dots] == ["fail"] * 2 + ["pass"] * 4
