@@ -40,8 +40,9 @@ from grader.course import RELEASE_FORMAT as FORMAT  # how grader.course recognis
 from grader.course import RELEASE_MANIFEST as MANIFEST
 from grader.errors import ConfigurationError, InvalidNotebook
 from grader.models import GradeResult
+from grader.selfcheck.cases import public_cases
 from grader.selfcheck.codec import decode
-from grader.selfcheck.public import candidates, public_cases
+from grader.selfcheck.public import candidates
 from grader.selfcheck.runtime import judge
 from grader.version import __version__
 
@@ -59,7 +60,8 @@ SHIPPED = (
     "selfcheck/datasets.py",
     "selfcheck/models.py",
     "selfcheck/judges.py",
-    "selfcheck/architecture.py",
+    "selfcheck/description.py",
+    "selfcheck/comparison.py",
 )
 DATASETS_SHIM = '''"""`install("fashion_mnist")`: the course's datasets where Keras looks, offline."""
 
@@ -430,7 +432,7 @@ def _check_target(out: Path) -> None:
 
 def _is_release(manifest: Path) -> bool:
     try:
-        return json.loads(manifest.read_text(encoding="utf-8")).get("format") == FORMAT
+        return bool(json.loads(manifest.read_text(encoding="utf-8")).get("format") == FORMAT)
     except (OSError, ValueError, AttributeError):
         return False
 

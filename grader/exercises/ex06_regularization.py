@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from grader.checks.core import Call, Context, Driver, Fail
-from grader.keras_support import architecture as arch
 from grader.keras_support.budget import SMOKE, Training
 from grader.keras_support.checks import add_accuracy_check, reference_model, student_model
 from grader.keras_support.properties import judged, property_check
 from grader.keras_support.spec import AccuracySpec
+from grader.selfcheck.comparison import compared
+from grader.selfcheck.description import describe
 from grader.selfcheck.judges import callbacks, stops
 from grader.selfcheck.judges import properties_table as table
 
@@ -97,10 +98,10 @@ ex.check(
 )
 def reg_output_compile(got: Any, ctx: Context) -> None:
     props, problems = judged(got, ctx, OUTPUT)
-    compiled, rows = arch.compared(
+    compiled, rows = compared(
         "compile",
-        arch.describe(student_model(got, what=ctx.text)),
-        arch.describe(reference_model(ctx)),
+        describe(student_model(got, what=ctx.text)),
+        describe(reference_model(ctx)),
         what=ctx.text,
     )
     ctx.extras["table"] = table(props) + [[row[0], row[2]] for row in rows[1:]]

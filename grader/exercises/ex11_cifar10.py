@@ -27,6 +27,7 @@ from grader.keras_support.checks import add_accuracy_check, add_compile_check, m
 from grader.keras_support.devices import expected_gpus
 from grader.keras_support.properties import property_check
 from grader.keras_support.spec import AccuracySpec
+from grader.selfcheck.description import describe
 from grader.selfcheck.judges import is_augmentation, labels
 from grader.selfcheck.models import plain
 
@@ -190,7 +191,7 @@ def judge_training_only(model: Any, *, what: str) -> list[list[Any]]:
 
     from grader.keras_support.untrusted import memory_cap
 
-    info = arch.describe(model)
+    info = describe(model)
     x = _images(any(layer.kind == "Rescaling" for layer in info.layers))
     with memory_cap(what=what):
         first = _outputs(model, x, training=False, what=what)
@@ -208,7 +209,7 @@ def judge_training_only(model: Any, *, what: str) -> list[list[Any]]:
         r.shape != runs[0].shape or not np.allclose(r, runs[0], rtol=0, atol=1e-6) for r in runs[1:]
     )
     if not varies:
-        augmenting = [x for x in plain(arch.describe(model))["layers"] if is_augmentation(x)]
+        augmenting = [x for x in plain(describe(model))["layers"] if is_augmentation(x)]
         raise Fail(
             f"{what}: in training (training=True, dropout switched off) the model gives "
             "the same output for the same 8 images on three calls, so nothing augments "
