@@ -14,7 +14,7 @@
 
 A student's copy of the comparisons is the grader's own file, so a self-check fails with the
 words of the report. No solution code goes in: the reference only answers the public inputs,
-which are drawn on streams no grading seed reaches (`grader.checks.core.PUBLIC_SALT`), and the
+which are drawn on streams no grading seed reaches (`grader.checks.calls.PUBLIC_SALT`), and the
 build refuses to finish if a line of a solution block turns up in any file it wrote.
 """
 
@@ -34,7 +34,8 @@ from typing import Any
 
 import nbformat
 
-from grader.checks.core import Call, Context, Driver, Exercise, Fail, copy_value
+from grader.checks.calls import Call, Driver
+from grader.checks.core import Context, Exercise, Fail, copy_value
 from grader.checks.reference import load_reference
 from grader.course import RELEASE_FORMAT as FORMAT  # how grader.course recognises a release
 from grader.course import RELEASE_MANIFEST as MANIFEST

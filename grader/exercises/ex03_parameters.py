@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks.core import Call, Context, Driver, Exercise, Fail, Input
+from grader.checks.calls import Call, Driver, Input
+from grader.checks.core import Context, Exercise, Fail
 from grader.checks.expect import expect_int, expect_match
 from grader.checks.variants import Wrong, explain
 from grader.models import Limits

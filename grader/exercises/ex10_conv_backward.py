@@ -35,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks.core import Call, Context, Driver, Exercise, Fail, standard_normal
+from grader.checks.calls import Call, Driver, standard_normal
+from grader.checks.core import Context, Exercise, Fail
 from grader.checks.expect import expect_match, expect_parts
 from grader.checks.variants import Wrong, explain
 from grader.models import Limits

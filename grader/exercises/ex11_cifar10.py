@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from grader.checks.core import Call, Context, Fail
+from grader.checks.calls import Call
+from grader.checks.core import Context, Fail
 from grader.keras_support import architecture as arch
 from grader.keras_support.budget import SMOKE, Training
 from grader.keras_support.checks import add_accuracy_check, add_compile_check, model_file

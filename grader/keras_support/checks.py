@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from grader import datasets
-from grader.checks.core import Call, CheckFn, Context, Driver, Fail
+from grader.checks.calls import Call, Driver
+from grader.checks.core import CheckFn, Context, Fail
 from grader.errors import ConfigurationError
 from grader.keras_support import architecture as arch
 from grader.keras_support import provenance

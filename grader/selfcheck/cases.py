@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from grader.checks.core import Exercise, Input
+from grader.checks.calls import Input
+from grader.checks.core import Exercise
 from grader.errors import ConfigurationError
 from grader.selfcheck.codec import NotData, encode
 from grader.selfcheck.public import Answers, choose, unchecked

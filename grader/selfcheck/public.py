@@ -23,7 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from grader.checks.core import Call, Exercise, Input, copy_value
+from grader.checks.calls import Call, Input
+from grader.checks.core import Exercise, copy_value
 from grader.checks.diagnosis import matches
 from grader.errors import ConfigurationError
 from grader.selfcheck.codec import NotData, encode
