@@ -14,7 +14,7 @@
 
 A student's copy of the comparisons is the grader's own file, so a self-check fails with the
 words of the report. No solution code goes in: the reference only answers the public inputs,
-which are drawn on streams no grading seed reaches (`grader.checks.core.PUBLIC_SALT`), and the
+which are drawn on streams no grading seed reaches (`grader.checks.calls.PUBLIC_SALT`), and the
 build refuses to finish if a line of a solution block turns up in any file it wrote.
 """
 
@@ -34,14 +34,16 @@ from typing import Any
 
 import nbformat
 
-from grader.checks.core import Call, Context, Driver, Exercise, Fail, copy_value
+from grader.checks.calls import Call, Driver
+from grader.checks.core import Context, Exercise, Fail, copy_value
 from grader.checks.reference import load_reference
 from grader.course import RELEASE_FORMAT as FORMAT  # how grader.course recognises a release
 from grader.course import RELEASE_MANIFEST as MANIFEST
 from grader.errors import ConfigurationError, InvalidNotebook
 from grader.models import GradeResult
+from grader.selfcheck.cases import public_cases
 from grader.selfcheck.codec import decode
-from grader.selfcheck.public import candidates, public_cases
+from grader.selfcheck.public import candidates
 from grader.selfcheck.runtime import judge
 from grader.version import __version__
 
@@ -59,7 +61,8 @@ SHIPPED = (
     "selfcheck/datasets.py",
     "selfcheck/models.py",
     "selfcheck/judges.py",
-    "selfcheck/architecture.py",
+    "selfcheck/description.py",
+    "selfcheck/comparison.py",
 )
 DATASETS_SHIM = '''"""`install("fashion_mnist")`: the course's datasets where Keras looks, offline."""
 
@@ -430,7 +433,7 @@ def _check_target(out: Path) -> None:
 
 def _is_release(manifest: Path) -> bool:
     try:
-        return json.loads(manifest.read_text(encoding="utf-8")).get("format") == FORMAT
+        return bool(json.loads(manifest.read_text(encoding="utf-8")).get("format") == FORMAT)
     except (OSError, ValueError, AttributeError):
         return False
 

@@ -25,7 +25,8 @@ import numpy as np
 from helpers import NUMPY_EXERCISES
 from mutant_catalogue import MUTANTS_DIR
 
-from grader.checks.core import Call, Exercise, copy_value
+from grader.checks.calls import Call
+from grader.checks.core import Exercise, copy_value
 from grader.checks.reference import definitions_source, load_reference
 from grader.checks.runner import evaluate
 from grader.course import solutions_dir

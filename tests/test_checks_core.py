@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.checks.core import Call, Context, Exercise, Fail, NotAttempted, copy_value
+from grader.checks.calls import Call
+from grader.checks.core import Context, Exercise, Fail, NotAttempted, copy_value
 from grader.checks.expect import expect_array, expect_close, expect_int, expect_match, expect_shape
 from grader.checks.runner import evaluate, run_check
 from grader.models import CheckStatus, Outcome, points_for, status_of

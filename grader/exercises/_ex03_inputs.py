@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks.core import Exercise, Input
+from grader.checks.calls import Input
+from grader.checks.core import Exercise
 
 Stack = tuple[list[tuple[Any, ...]], tuple[int, int, int]]
 

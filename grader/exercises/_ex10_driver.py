@@ -9,7 +9,7 @@ gradient or x as it is after the call.
 
 from __future__ import annotations
 
-from grader.checks.core import Driver
+from grader.checks.calls import Driver
 
 NUMGRAD_DRIVER = Driver(
     "drive_numerical_gradient",

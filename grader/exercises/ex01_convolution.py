@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks.core import Call, Exercise, standard_normal
+from grader.checks.calls import Call, standard_normal
+from grader.checks.core import Exercise
 from grader.checks.variants import Wrong
 from grader.models import Limits
 

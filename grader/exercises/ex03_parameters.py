@@ -18,7 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from grader.checks.core import Call, Driver, Exercise
+from grader.checks.calls import Call, Driver
+from grader.checks.core import Exercise
 from grader.exercises._ex03_inputs import (
     count_inputs,
     dense_inputs,

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks.core import Call, Context, Fail
+from grader.checks.calls import Call
+from grader.checks.core import Context, Fail
 from grader.checks.expect import expect_array, expect_close
 from grader.keras_support.budget import SMOKE_CNN_VS_DENSE, Training
 from grader.keras_support.checks import add_accuracy_check, add_compile_check, architecture_check

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grader.checks.core import Call
+from grader.checks.calls import Call
 from grader.keras_support.budget import SMOKE_CNN_VS_DENSE, Training
 from grader.keras_support.checks import (
     add_accuracy_check,

@@ -12,12 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from grader.checks.core import Call, Context, Driver, Fail
+from grader.checks.calls import Call, Driver
+from grader.checks.core import Context, Fail
 from grader.keras_support.budget import SMOKE, Training
 from grader.keras_support.checks import add_accuracy_check, reference_model, student_model
 from grader.keras_support.properties import judged, property_check
 from grader.keras_support.spec import AccuracySpec
-from grader.selfcheck.architecture import compared, describe
+from grader.selfcheck.comparison import compared
+from grader.selfcheck.description import describe
 from grader.selfcheck.judges import callbacks, stops
 from grader.selfcheck.judges import properties_table as table
 

@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks.core import Call, Context, Driver, Fail
+from grader.checks.calls import Call, Driver
+from grader.checks.core import Context, Fail
 from grader.checks.expect import expect_array, expect_close
 from grader.keras_support.budget import SMOKE, Training
 from grader.keras_support.checks import student_model

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks.core import Call, Context, Driver, Fail
+from grader.checks.calls import Call, Driver
+from grader.checks.core import Context, Fail
 from grader.checks.expect import expect_array, expect_match
 from grader.checks.variants import Wrong, explain
 from grader.keras_support.budget import SMOKE, Training

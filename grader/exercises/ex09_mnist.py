@@ -7,7 +7,7 @@ message saying where to put the file, and the architecture checks still count.
 
 from __future__ import annotations
 
-from grader.checks.core import Call
+from grader.checks.calls import Call
 from grader.keras_support.budget import SMOKE, Training
 from grader.keras_support.checks import add_accuracy_check, add_compile_check, architecture_check
 from grader.keras_support.spec import AccuracySpec

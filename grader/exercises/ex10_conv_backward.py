@@ -37,7 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks.core import Call, Context, Exercise, Fail, standard_normal
+from grader.checks.calls import Call, standard_normal
+from grader.checks.core import Context, Exercise, Fail
 from grader.checks.expect import expect_match, expect_parts
 from grader.checks.variants import explain
 from grader.exercises._ex10_driver import NUMGRAD_DRIVER

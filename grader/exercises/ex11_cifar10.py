@@ -20,14 +20,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from grader.checks.core import Call, Context, Fail
+from grader.checks.calls import Call
+from grader.checks.core import Context, Fail
 from grader.keras_support import architecture as arch
 from grader.keras_support.budget import SMOKE, Training
 from grader.keras_support.checks import add_accuracy_check, add_compile_check, model_file
 from grader.keras_support.devices import expected_gpus
 from grader.keras_support.properties import property_check
 from grader.keras_support.spec import AccuracySpec
-from grader.selfcheck.architecture import describe
+from grader.selfcheck.description import describe
 from grader.selfcheck.judges import is_augmentation, labels
 from grader.selfcheck.models import plain
 

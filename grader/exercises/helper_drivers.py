@@ -1,6 +1,6 @@
 """Drivers that judge a function apart from the graded functions it calls. Runs IN the kernel.
 
-Never imported by the grader as a module: `grader.checks.core.Driver` sends this source with
+Never imported by the grader as a module: `grader.checks.calls.Driver` sends this source with
 the probe (see grader/keras_support/kernel_drivers.py for the pattern). A function that calls
 other graded functions (summarize → conv_output_size, conv2d_params, dense_params;
 precision_recall_f1 → confusion_matrix; feature_maps → activation_model) is called twice: as

@@ -1,19 +1,10 @@
-"""A student's Keras model against the reference model, layer by layer.
-
-Both models are first reduced to plain descriptions (`ModelInfo`): per layer its type, the
-settings that matter, its output shape and parameter count; plus the input shape and the
-compile settings. Nested models (an augmentation `Sequential` used as a layer) are flattened and
-a separate `Activation("relu")` is folded into the layer before it, since that is the same model.
-
-The layer lists are then *aligned* (difflib over layer types) rather than zipped, so that a
-missing, extra or moved layer is named as such ("missing MaxPooling2D(2) after Conv2D #2"),
-layers after it are still compared with their real counterparts, and a missing last layer
-cannot go unnoticed. The side-by-side table goes to the report.
+"""A student's Keras model, loaded from the file the kernel saved it to.
 
 Student models arrive as `.keras` files saved in the kernel and are loaded here with
-`safe_mode=True`: no Lambda layer, custom class or other code from the file is executed.
-Describing and comparing are grader.selfcheck.architecture's, which the student release ships
-too; this module loads.
+`safe_mode=True`: no Lambda layer, custom class or other code from the file is executed, and the
+archive is checked before Keras opens it (grader.keras_support.untrusted). Describing a model
+and comparing it with the reference's are grader.selfcheck.description's and
+grader.selfcheck.comparison's, which the student release ships too; this module loads.
 """
 
 from __future__ import annotations
@@ -24,22 +15,12 @@ from typing import Any
 
 from grader.checks.core import Fail
 from grader.keras_support import untrusted
-from grader.keras_support.untrusted import MAX_MODEL_BYTES  # noqa: F401 - re-exported
-from grader.selfcheck.architecture import (  # noqa: F401 - the grader's names for them
-    SETTINGS,
-    Comparison,
-    CompileInfo,
-    LayerInfo,
-    ModelInfo,
-    _first_line,
-    compare_compile,
-    compare_layers,
-    compared,
-    describe,
-    from_data,
-    listing,
-    to_data,
-)
+
+
+def _first_line(text: str, limit: int = 300) -> str:
+    """A loader's error message cut to its first line, at most `limit` characters."""
+    line = text.strip().splitlines()[0] if text.strip() else text
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 # -- loading -------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from grader import datasets
-from grader.checks.core import Call, CheckFn, Context, Driver, Fail
+from grader.checks.calls import Call, Driver
+from grader.checks.core import CheckFn, Context, Fail
 from grader.errors import ConfigurationError
 from grader.keras_support import architecture as arch
 from grader.keras_support import provenance
@@ -31,6 +32,8 @@ from grader.keras_support.budget import PARAMETER_NAMES
 from grader.keras_support.evaluate import evaluate_model
 from grader.keras_support.spec import AccuracySpec, Threshold
 from grader.probe.evidence import KerasFile, ObjectInfo
+from grader.selfcheck.comparison import compare_layers, compared
+from grader.selfcheck.description import ModelInfo, describe
 
 _DRIVERS = Path(__file__).with_name("kernel_drivers.py")
 TRAINED_DRIVER = Driver.from_file(_DRIVERS, "drive_trained_model")
@@ -84,18 +87,18 @@ def reference_model(ctx: Context) -> Any:
 
 def _comparison_check(kind: str) -> CheckFn:
     """Describe the student's and the reference model, compare, show the table, fail on a
-    diff: grader.selfcheck.architecture's comparison, which the public self-check runs too
+    diff: grader.selfcheck.comparison's, which the public self-check runs too
     (the check says which: `public_compare`)."""
 
     def check(got: Any, ctx: Context) -> None:
-        have = arch.describe(student_model(got, what=ctx.text))
-        want = arch.describe(reference_model(ctx))
-        problems, table = arch.compared(kind, have, want, what=ctx.text)
+        have = describe(student_model(got, what=ctx.text))
+        want = describe(reference_model(ctx))
+        problems, table = compared(kind, have, want, what=ctx.text)
         ctx.extras["table"] = table
         if problems:
             raise Fail(problems[0])
 
-    check.public_compare = kind  # type: ignore[attr-defined]  # read by selfcheck.public
+    check.public_compare = kind  # type: ignore[attr-defined]  # read by selfcheck.cases
     return check
 
 
@@ -108,14 +111,12 @@ def param_count_check(expected: int) -> CheckFn:
     """The parameter count the exercise states."""
 
     def check(got: Any, ctx: Context) -> None:
-        have = arch.describe(student_model(got, what=ctx.text))
-        problems, _ = arch.compared(
-            "params", have, arch.ModelInfo(None, (), expected), what=ctx.text
-        )
+        have = describe(student_model(got, what=ctx.text))
+        problems, _ = compared("params", have, ModelInfo(None, (), expected), what=ctx.text)
         if problems:
             raise Fail(problems[0])
 
-    check.public_compare = "params"  # type: ignore[attr-defined]  # read by selfcheck.public
+    check.public_compare = "params"  # type: ignore[attr-defined]  # read by selfcheck.cases
     return check
 
 
@@ -343,21 +344,21 @@ class AccuracyCheck:
         spec = self.spec
         if not spec.build:
             return
-        trained = arch.describe(student_model(report.get("model"), what=f"`{spec.variable}`"))
+        trained = describe(student_model(report.get("model"), what=f"`{spec.variable}`"))
         built, against = None, f"{spec.build}()"
         if isinstance(report.get("built"), KerasFile):
             try:
-                built = arch.describe(student_model(report["built"], what=f"{spec.build}()"))
+                built = describe(student_model(report["built"], what=f"{spec.build}()"))
             except Fail:
                 built = None
         if built is None and spec.exact_architecture:
             build = getattr(ctx.reference, spec.build, None) if ctx.reference is not None else None
             if build is None:
                 return
-            built, against = arch.describe(build()), f"the course's {spec.build}()"
+            built, against = describe(build()), f"the course's {spec.build}()"
         if built is None:
             return
-        result = arch.compare_layers(trained, built)
+        result = compare_layers(trained, built)
         if result.ok:
             return
         ctx.extras["table"] = result.table

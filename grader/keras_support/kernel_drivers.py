@@ -1,6 +1,6 @@
 """Drivers: code that runs IN the student's kernel to use their callbacks and model functions.
 
-Never imported by the grader as a module: `grader.checks.core.Driver.from_file` sends this
+Never imported by the grader as a module: `grader.checks.calls.Driver.from_file` sends this
 source with the probe, which calls one function `drive_x(need, *args)` where `need(name)` looks
 up a student name. A driver returns *data only* (numbers, strings, arrays, a model to save):
 which epoch a callback stopped at, the settings a callback was made with. Every verdict is

@@ -7,10 +7,9 @@ listed in the report's table.
     ex.check(points=1, call=BUILD, id=...)(property_check(AUGMENTATION))
     ex.public_properties[id] = AUGMENTATION
 
-The description (grader.selfcheck.architecture, read through models.plain) and the rules
-(grader.selfcheck.judges) are
-the code the student release ships, so the self-check cell `check(build_cnn)` reads a model the
-way this check does and says the same thing.
+The description (grader.selfcheck.description, read through models.plain) and the rules
+(grader.selfcheck.judges) are the code the student release ships, so the self-check cell
+`check(build_cnn)` reads a model the way this check does and says the same thing.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from typing import Any
 from grader.checks.core import Context, Fail
 from grader.keras_support.checks import student_model
 from grader.selfcheck import judges
-from grader.selfcheck.architecture import describe
+from grader.selfcheck.description import describe
 from grader.selfcheck.models import plain
 
 

@@ -29,7 +29,7 @@ AUGMENTATION_EXTRA = frozenset({"AugMix", "RandAugment", "MixUp", "CutMix", "Sol
 
 def label(layer: Layer) -> str:
     """How a student would write the layer, as the description labels it
-    (architecture.LayerInfo.label, carried by models.plain)."""
+    (description.LayerInfo.label, carried by models.plain)."""
     return str(layer.get("label") or layer.get("class", "?"))
 
 

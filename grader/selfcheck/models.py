@@ -1,6 +1,6 @@
 """Public self-checks of a model builder: what the notebook's text states, on the student's model.
 
-`check(build_cnn)` builds the student's model, describes it (grader.selfcheck.architecture, the
+`check(build_cnn)` builds the student's model, describes it (grader.selfcheck.description, the
 description the grade uses) and judges it as the graded checks do: against the reference's
 description written into the release (its layers, compile settings and parameter count, in the
 graded checks' words), or against the properties an exercise asks for (grader.selfcheck.judges,
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .architecture import ModelInfo, describe, to_data
+from .description import ModelInfo, describe, to_data
 
 
 def is_model(value: Any) -> bool:
@@ -25,7 +25,7 @@ def is_model(value: Any) -> bool:
 
 
 def facts(model: Any) -> dict[str, Any]:
-    """The model's description as data (`architecture.to_data`), or what it is instead."""
+    """The model's description as data (`description.to_data`), or what it is instead."""
     if not is_model(model):
         return {"not_a_model": type(model).__name__}
     return to_data(describe(model))
@@ -55,20 +55,20 @@ def driver_source(builder: str) -> str:
     dataclasses need one while they are made)."""
     from pathlib import Path
 
-    own = (Path(__file__).with_name("architecture.py")).read_text(encoding="utf-8")
+    own = (Path(__file__).with_name("description.py")).read_text(encoding="utf-8")
     return f"""
-ARCHITECTURE = {own!r}
+DESCRIPTION = {own!r}
 
 
 def drive_model_facts(need):
     import sys
     import types
 
-    name = "_cnn_grader_architecture"
+    name = "_cnn_grader_description"
     module = types.ModuleType(name)
     sys.modules[name] = module
     try:
-        exec(compile(ARCHITECTURE, "<cnn-grader architecture>", "exec"), module.__dict__)
+        exec(compile(DESCRIPTION, "<cnn-grader description>", "exec"), module.__dict__)
     finally:
         sys.modules.pop(name, None)
     model = need({builder!r})()

@@ -31,8 +31,9 @@ import numpy as np
 from ..checks.diagnosis import name_mistakes, timeout_message
 from ..checks.expect import expect_match, expect_parts
 from ..checks.outcomes import Fail
-from .architecture import compared, from_data
 from .codec import decode
+from .comparison import compared
+from .description import from_data
 from .judges import judge as judge_data
 from .judges import lacks, properties
 from .models import facts, is_model, plain

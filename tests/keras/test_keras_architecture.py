@@ -15,6 +15,8 @@ from keras_helpers import layers as L
 
 from grader.checks.core import Fail
 from grader.keras_support import architecture as arch
+from grader.selfcheck.comparison import Comparison, compare_compile, compare_layers
+from grader.selfcheck.description import ModelInfo, describe, from_data, to_data
 
 
 def course_cnn(
@@ -60,15 +62,15 @@ def course_cnn(
 
 
 @pytest.fixture(scope="module")
-def want() -> arch.ModelInfo:
-    return arch.describe(course_cnn())
+def want() -> ModelInfo:
+    return describe(course_cnn())
 
 
-def diff(model: Any, want: arch.ModelInfo) -> arch.Comparison:
-    return arch.compare_layers(arch.describe(model), want)
+def diff(model: Any, want: ModelInfo) -> Comparison:
+    return compare_layers(describe(model), want)
 
 
-def test_the_reference_matches_itself(want: arch.ModelInfo) -> None:
+def test_the_reference_matches_itself(want: ModelInfo) -> None:
     result = diff(course_cnn(), want)
     assert result.problems == []
     assert want.params == 243_786
@@ -83,53 +85,53 @@ def test_the_reference_matches_itself(want: arch.ModelInfo) -> None:
     ]
 
 
-def test_extra_dense_is_named_with_its_place(want: arch.ModelInfo) -> None:
+def test_extra_dense_is_named_with_its_place(want: ModelInfo) -> None:
     result = diff(course_cnn(extra_dense=True), want)
     assert result.problems == ["extra Dense(64, relu) before the output layer (Dense(10, softmax))"]
     extra_rows = [r for r in result.table if isinstance(r[4], dict) and "(extra)" in r[4]["text"]]
     assert len(extra_rows) == 1 and extra_rows[0][4]["status"] == "bad"
 
 
-def test_missing_pooling_layer_is_named_with_its_place(want: arch.ModelInfo) -> None:
+def test_missing_pooling_layer_is_named_with_its_place(want: ModelInfo) -> None:
     result = diff(course_cnn(drop_second_pool=True), want)
     assert result.problems == ["missing MaxPooling2D(2) after Conv2D #2"]
     assert any(isinstance(r[4], dict) and r[4]["text"] == "— missing —" for r in result.table)
 
 
-def test_wrong_padding_is_a_setting_of_the_right_layer(want: arch.ModelInfo) -> None:
+def test_wrong_padding_is_a_setting_of_the_right_layer(want: ModelInfo) -> None:
     result = diff(course_cnn(padding="same"), want)
     assert result.problems == ["Conv2D #1: padding is 'same', expected 'valid'"]
 
 
-def test_wrong_activation_is_a_setting_of_the_right_layer(want: arch.ModelInfo) -> None:
+def test_wrong_activation_is_a_setting_of_the_right_layer(want: ModelInfo) -> None:
     result = diff(course_cnn(activation="tanh"), want)
     assert result.problems == ["Conv2D #1: activation is 'tanh', expected 'relu'"]
 
 
-def test_a_missing_last_layer_is_noticed(want: arch.ModelInfo) -> None:
+def test_a_missing_last_layer_is_noticed(want: ModelInfo) -> None:
     """What zip() over the two layer lists would miss."""
     result = diff(course_cnn(drop_output=True), want)
     assert result.problems == ["missing the output layer Dense(10, softmax) after Dense #1"]
 
 
-def test_reordered_layers_are_called_misplaced(want: arch.ModelInfo) -> None:
+def test_reordered_layers_are_called_misplaced(want: ModelInfo) -> None:
     result = diff(course_cnn(swap=True), want)
     assert len(result.problems) == 1
     assert "is in the wrong place: it should come after MaxPooling2D #1" in result.problems[0]
 
 
-def test_a_separate_activation_layer_is_the_same_model(want: arch.ModelInfo) -> None:
+def test_a_separate_activation_layer_is_the_same_model(want: ModelInfo) -> None:
     assert diff(course_cnn(separate_relu=True), want).problems == []
 
 
-def test_input_shape_is_compared_apart_from_the_layers(want: arch.ModelInfo) -> None:
+def test_input_shape_is_compared_apart_from_the_layers(want: ModelInfo) -> None:
     model = keras.Sequential([keras.Input((28, 28)), L.Reshape((28, 28, 1)), *course_cnn().layers])
     result = diff(model, want)
     assert result.problems[0].startswith("the input shape is (28, 28), expected (28, 28, 1)")
     assert result.problems[1] == "extra Reshape before Conv2D #1"
 
 
-def test_side_by_side_table_has_every_row(want: arch.ModelInfo) -> None:
+def test_side_by_side_table_has_every_row(want: ModelInfo) -> None:
     table = diff(course_cnn(extra_dense=True), want).table
     assert table[0][:2] == ["#", "expected layer"]
     assert table[1][0] == "input" and table[-1][0] == "total"
@@ -137,29 +139,27 @@ def test_side_by_side_table_has_every_row(want: arch.ModelInfo) -> None:
     assert table[-1][6] == {"text": "251,402", "status": "bad"}
 
 
-def test_compile_settings(want: arch.ModelInfo) -> None:
-    ok = arch.compare_compile(arch.describe(course_cnn()), want)
+def test_compile_settings(want: ModelInfo) -> None:
+    ok = compare_compile(describe(course_cnn()), want)
     assert ok.problems == [] and ok.table[0] == ["setting", "expected", "yours"]
-    wrong = arch.compare_compile(arch.describe(course_cnn(loss="categorical_crossentropy")), want)
+    wrong = compare_compile(describe(course_cnn(loss="categorical_crossentropy")), want)
     assert len(wrong.problems) == 1
     assert (
         "the loss is 'categorical_crossentropy', expected 'sparse_categorical_crossentropy'"
         in wrong.problems[0]
         and "one-hot" in wrong.problems[0]
     )
-    logits = arch.compare_compile(
-        arch.describe(
-            course_cnn(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        ),
+    logits = compare_compile(
+        describe(course_cnn(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))),
         want,
     )
     assert "from_logits=True" in logits.problems[0]
     assert "already applies softmax" in logits.problems[0]
     linear = course_cnn(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     linear.layers[-1].activation = keras.activations.linear
-    told = arch.compare_compile(arch.describe(linear), want).problems[0]
+    told = compare_compile(describe(linear), want).problems[0]
     assert "your last layer is linear" in told and "already applies softmax" not in told
-    bare = arch.compare_compile(arch.describe(course_cnn(compile_=False)), want)
+    bare = compare_compile(describe(course_cnn(compile_=False)), want)
     assert bare.problems[0].startswith("it is not compiled: call model.compile(")
 
 
@@ -169,10 +169,10 @@ def save(model: Any, tmp_path: Path, name: str = "m.keras") -> Path:
     return path
 
 
-def test_loading_keeps_everything_the_diff_needs(tmp_path: Path, want: arch.ModelInfo) -> None:
+def test_loading_keeps_everything_the_diff_needs(tmp_path: Path, want: ModelInfo) -> None:
     loaded = arch.load(save(course_cnn(extra_dense=True), tmp_path), what="build_cnn()")
-    info = arch.describe(loaded)
-    assert arch.compare_layers(info, want).problems == [
+    info = describe(loaded)
+    assert compare_layers(info, want).problems == [
         "extra Dense(64, relu) before the output layer (Dense(10, softmax))"
     ]
     assert info.compile is not None and info.compile.loss == "sparse_categorical_crossentropy"
@@ -220,7 +220,7 @@ def test_nested_augmentation_model_is_flattened_for_the_property_checks() -> Non
     from grader.selfcheck.models import plain
 
     def holds(model: keras.Model, rules: list[dict]) -> list[bool]:
-        return [ok for _, ok, _ in properties(plain(arch.describe(model)), rules)]
+        return [ok for _, ok, _ in properties(plain(describe(model)), rules)]
 
     augment = keras.Sequential([L.RandomFlip("horizontal"), L.RandomZoom(0.1)])
     model = keras.Sequential(
@@ -256,13 +256,13 @@ def test_a_description_travels_as_data_unchanged() -> None:
     import json
 
     model = course_cnn()
-    info = arch.describe(model)
-    again = arch.from_data(json.loads(json.dumps(arch.to_data(info))))
+    info = describe(model)
+    again = from_data(json.loads(json.dumps(to_data(info))))
     assert again == info
-    assert arch.compare_layers(again, info).problems == []
+    assert compare_layers(again, info).problems == []
 
 
-def test_functional_model_is_the_same_model(want: arch.ModelInfo) -> None:
+def test_functional_model_is_the_same_model(want: ModelInfo) -> None:
     inputs = keras.Input((28, 28, 1))
     x = inputs
     for layer in course_cnn().layers:
@@ -271,7 +271,7 @@ def test_functional_model_is_the_same_model(want: arch.ModelInfo) -> None:
 
 
 def test_a_model_without_an_input_shape_is_told_how_to_give_it_one(
-    tmp_path: Path, want: arch.ModelInfo
+    tmp_path: Path, want: ModelInfo
 ) -> None:
     unbuilt = keras.Sequential([type(x).from_config(x.get_config()) for x in course_cnn().layers])
     unbuilt.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])

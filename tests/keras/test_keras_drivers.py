@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from keras_helpers import keras
 
-from grader.checks.core import Call, Context, Driver, Fail
+from grader.checks.calls import Call, Driver
+from grader.checks.core import Context, Fail
 from grader.checks.reference import load_reference
 from grader.exercises import ex06_regularization as ex06
 from grader.exercises import get

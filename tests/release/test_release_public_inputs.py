@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import release_helpers
 
-from grader.checks.core import PUBLIC_SALT, Input
+from grader.checks.calls import PUBLIC_SALT, Input
 from grader.checks.reference import load_reference
 from grader.exercises import available, get
 from grader.selfcheck.codec import decode

@@ -1,232 +1,26 @@
-"""A Keras model against the reference model, layer by layer, as plain data.
+"""Two model descriptions compared: what differs, in the words a student reads, and the table.
 
-Both models are first reduced to plain descriptions (`ModelInfo`): per layer its type, the
-settings that matter, its output shape and parameter count; plus the input shape and the
-compile settings. Nested models (an augmentation `Sequential` used as a layer) are flattened and
-a separate `Activation("relu")` is folded into the layer before it, since that is the same model.
+The layer lists of two descriptions (grader.selfcheck.description) are *aligned* (difflib over
+layer types) rather than zipped, so that a missing, extra or moved layer is named as such
+("missing MaxPooling2D(2) after Conv2D #2"), layers after it are still compared with their real
+counterparts, and a missing last layer cannot go unnoticed. The side-by-side table goes to the
+report. Compile settings are compared with advice on the usual slips (a one-hot loss, logits).
 
-The layer lists are then *aligned* (difflib over layer types) rather than zipped, so that a
-missing, extra or moved layer is named as such ("missing MaxPooling2D(2) after Conv2D #2"),
-layers after it are still compared with their real counterparts, and a missing last layer
-cannot go unnoticed. The side-by-side table goes to the report.
-
-The graded checks (grader.keras_support: the student's model loaded from the kernel's file with
-safe_mode) and the public self-checks (the student's model in the notebook) describe and compare
-with this one module, so both say the same thing in the same words. Shipped in the student
-release as `cnn_selfcheck/selfcheck/architecture.py`: the standard library only; the model's
-own methods do the rest (`to_data` / `from_data` carry a description as JSON).
+The graded checks (grader.keras_support) and the public self-checks (grader.selfcheck.runtime)
+compare with this one module, so both say the same thing in the same words. Shipped in the
+student release as `cnn_selfcheck/selfcheck/comparison.py`: the standard library and relative
+imports only.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any
 
-# The settings compared per layer type (anything else in a layer's config is free).
-SETTINGS: dict[str, tuple[str, ...]] = {
-    "Conv2D": ("filters", "kernel_size", "strides", "padding", "activation", "kernel_regularizer"),
-    "Dense": ("units", "activation", "kernel_regularizer"),
-    "MaxPooling2D": ("pool_size", "strides", "padding"),
-    "AveragePooling2D": ("pool_size", "strides", "padding"),
-    "Dropout": ("rate",),
-    "SpatialDropout2D": ("rate",),
-    "RandomFlip": ("mode",),
-    "RandomRotation": ("factor",),
-    "RandomTranslation": ("height_factor", "width_factor"),
-    "RandomZoom": ("height_factor", "width_factor"),
-    "Rescaling": ("scale", "offset"),
-    "Activation": ("activation",),
-}
-_ACTIVATION_LAYERS = {"Activation", "ReLU", "Softmax"}
-_DEFAULTS = {"strides": 1, "padding": "valid", "activation": "linear", "kernel_regularizer": None}
+from .description import SETTINGS, LayerInfo, ModelInfo, fmt
 
 
-@dataclass(frozen=True)
-class LayerInfo:
-    kind: str
-    settings: dict[str, Any] = field(default_factory=dict)
-    output_shape: tuple[int | None, ...] | None = None  # without the batch axis
-    params: int | None = None
-
-    def label(self) -> str:
-        """How a student would write the layer: Conv2D(64, 3, relu, padding='same')."""
-        s = self.settings
-        parts: list[str] = []
-        if self.kind == "Conv2D":
-            parts = [str(s.get("filters")), _fmt(s.get("kernel_size"))]
-        elif self.kind == "Dense":
-            parts = [str(s.get("units"))]
-        elif self.kind in ("MaxPooling2D", "AveragePooling2D"):
-            parts = [_fmt(s.get("pool_size"))]
-        elif self.kind in ("Dropout", "SpatialDropout2D"):
-            parts = [_fmt(s.get("rate"))]
-        elif self.kind == "RandomFlip":
-            parts = [repr(s.get("mode"))]
-        elif self.kind in SETTINGS:
-            parts = [_fmt(s.get(k)) for k in SETTINGS[self.kind] if s.get(k) is not None]
-        act = s.get("activation")
-        if self.kind in ("Conv2D", "Dense") and act not in (None, "linear"):
-            parts.append(str(act))
-        strides = s.get("strides")
-        if strides is not None and strides != 1 and strides != s.get("pool_size"):
-            parts.append(f"strides={_fmt(strides)}")
-        if s.get("padding") not in (None, "valid"):
-            parts.append(f"padding={s['padding']!r}")
-        if s.get("kernel_regularizer"):
-            parts.append(_fmt(s["kernel_regularizer"]))
-        return f"{self.kind}({', '.join(parts)})" if parts else self.kind
-
-
-@dataclass(frozen=True)
-class CompileInfo:
-    optimizer: str  # "adam"
-    loss: str  # "sparse_categorical_crossentropy"
-    from_logits: bool
-    metrics: tuple[str, ...]  # normalised: "accuracy" for every accuracy spelling
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    input_shape: tuple[int | None, ...] | None
-    layers: tuple[LayerInfo, ...]
-    params: int | None
-    compile: CompileInfo | None = None
-    compile_problem: str = ""  # why compile settings could not be read
-
-
-def _first_line(text: str, limit: int = 300) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else text
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-# -- describing ----------------------------------------------------------------------------
-def describe(model: Any) -> ModelInfo:
-    """A plain description of a Keras model (built-in layers only; loaded with safe_mode)."""
-    layers = _fold_activations(list(_flatten(model)))
-    try:
-        input_shape: tuple[int | None, ...] | None = tuple(model.inputs[0].shape)[1:]
-    except Exception:  # noqa: BLE001 - an unbuilt model has no inputs
-        input_shape = None
-    try:
-        params: int | None = int(model.count_params())
-    except Exception:  # noqa: BLE001
-        params = None
-    compile_info, problem = _compile_info(model)
-    return ModelInfo(input_shape, tuple(layers), params, compile_info, problem)
-
-
-def _flatten(model: Any) -> list[LayerInfo]:
-    out: list[LayerInfo] = []
-    for layer in getattr(model, "layers", []):
-        kind = type(layer).__name__
-        if kind == "InputLayer":
-            continue
-        if hasattr(layer, "layers") and kind in ("Sequential", "Functional", "Model"):
-            out.extend(_flatten(layer))
-            continue
-        out.append(_layer_info(layer))
-    return out
-
-
-def _layer_info(layer: Any) -> LayerInfo:
-    kind = type(layer).__name__
-    try:
-        config = layer.get_config()
-    except Exception:  # noqa: BLE001
-        config = {}
-    settings = {k: _normalise(k, config.get(k)) for k in SETTINGS.get(kind, ())}
-    if kind == "ReLU":
-        settings = {"activation": "relu"}
-    elif kind == "Softmax":
-        settings = {"activation": "softmax"}
-    try:
-        shape: tuple[int | None, ...] | None = tuple(layer.output.shape)[1:]
-    except Exception:  # noqa: BLE001 - a layer never called has no output
-        shape = None
-    try:
-        params: int | None = int(layer.count_params())
-    except Exception:  # noqa: BLE001
-        params = None
-    return LayerInfo(kind, settings, shape, params)
-
-
-def _normalise(key: str, value: Any) -> Any:
-    if isinstance(value, (list, tuple)):
-        items = tuple(_normalise(key, v) for v in value)
-        return items[0] if items and all(v == items[0] for v in items) else items
-    if key == "activation" and isinstance(value, dict):
-        return str(value.get("config", {}).get("name") or value.get("class_name") or value)
-    if key == "kernel_regularizer" and isinstance(value, dict):
-        name = str(value.get("class_name", "?"))
-        cfg = value.get("config") or {}
-        factors = tuple(round(float(cfg[k]), 8) for k in ("l1", "l2") if k in cfg)
-        return (name, *factors)
-    if isinstance(value, float):
-        return round(value, 8)
-    return value
-
-
-def _fold_activations(layers: list[LayerInfo]) -> list[LayerInfo]:
-    out: list[LayerInfo] = []
-    for info in layers:
-        if (
-            info.kind in _ACTIVATION_LAYERS
-            and out
-            and out[-1].kind in ("Conv2D", "Dense")
-            and out[-1].settings.get("activation") == "linear"
-        ):
-            prev = out[-1]
-            out[-1] = replace(
-                prev, settings={**prev.settings, "activation": info.settings.get("activation")}
-            )
-            continue
-        out.append(info)
-    return out
-
-
-_ACCURACY = {"accuracy", "acc", "sparse_categorical_accuracy"}
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-def _config_name(value: Any) -> tuple[str, dict[str, Any]]:
-    if isinstance(value, str):
-        return value, {}
-    if isinstance(value, dict):
-        cls, cfg = str(value.get("class_name", "")), value.get("config")
-        if cls == "function" and isinstance(cfg, str):
-            return cfg, {}
-        return _snake(cls), cfg if isinstance(cfg, dict) else {}
-    return type(value).__name__, {}
-
-
-def _compile_info(model: Any) -> tuple[CompileInfo | None, str]:
-    problem = getattr(model, "_cnn_grader_compile_problem", "")
-    if problem:
-        return None, f"its compile settings could not be loaded ({problem})"
-    try:
-        config = model.get_compile_config()
-    except Exception as exc:  # noqa: BLE001
-        return None, f"its compile settings could not be read ({type(exc).__name__})"
-    if not config:
-        return None, ""
-    optimizer = config.get("optimizer")
-    optimizer = str(optimizer.get("class_name", "?") if isinstance(optimizer, dict) else optimizer)
-    loss, loss_cfg = _config_name(config.get("loss"))
-    metrics = []
-    for m in config.get("metrics") or []:
-        name, _ = _config_name(m)
-        metrics.append("accuracy" if name in _ACCURACY else name)
-    return CompileInfo(
-        optimizer.lower(), loss, bool(loss_cfg.get("from_logits", False)), tuple(metrics)
-    ), ""
-
-
-# -- comparing -----------------------------------------------------------------------------
 @dataclass
 class Comparison:
     problems: list[str]
@@ -235,16 +29,6 @@ class Comparison:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, tuple) and value and isinstance(value[0], str):  # a regularizer
-        return f"{value[0]}({', '.join(_fmt(v) for v in value[1:])})"
-    if isinstance(value, float):
-        return f"{value:g}"
-    if value is None:
-        return "none"
-    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _shape(shape: tuple[int | None, ...] | None) -> str:
@@ -386,7 +170,7 @@ def compare_layers(got: ModelInfo, want: ModelInfo) -> Comparison:
                 table.append(_pair_row(row, w, g, kind_ok=False))
                 continue
             diffs = [
-                f"{k} is {_fmt(g.settings.get(k))}, expected {_fmt(w.settings.get(k))}"
+                f"{k} is {fmt(g.settings.get(k))}, expected {fmt(w.settings.get(k))}"
                 for k in SETTINGS.get(w.kind, ())
                 if not _same(g.settings.get(k), w.settings.get(k))
             ]
@@ -565,46 +349,6 @@ def compare_compile(got: ModelInfo, want: ModelInfo) -> Comparison:
         ["metrics", ", ".join(w.metrics), _cell(", ".join(g.metrics) or "none", not lacking)],
     ]
     return Comparison(problems, table)
-
-
-# -- as data, and as the student reads a difference ----------------------------------------
-def _tuples(value: Any) -> Any:
-    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
-
-
-def to_data(info: ModelInfo) -> dict[str, Any]:
-    """A description as JSON-ready data (tuples become lists, as JSON has them)."""
-    import json
-
-    return dict(json.loads(json.dumps(asdict(info))))
-
-
-def from_data(data: dict[str, Any]) -> ModelInfo:
-    """The description `to_data` wrote."""
-    compiled = data.get("compile")
-    shape = data.get("input_shape")
-    return ModelInfo(
-        input_shape=tuple(shape) if isinstance(shape, list) else shape,
-        layers=tuple(
-            LayerInfo(
-                str(x["kind"]),
-                {k: _tuples(v) for k, v in (x.get("settings") or {}).items()},
-                tuple(x["output_shape"]) if isinstance(x.get("output_shape"), list) else None,
-                x.get("params"),
-            )
-            for x in data.get("layers") or []
-        ),
-        params=data.get("params"),
-        compile=CompileInfo(
-            str(compiled["optimizer"]),
-            str(compiled["loss"]),
-            bool(compiled["from_logits"]),
-            tuple(compiled["metrics"]),
-        )
-        if isinstance(compiled, dict)
-        else None,
-        compile_problem=str(data.get("compile_problem") or ""),
-    )
 
 
 def listing(head: str, problems: list[str]) -> str:
