@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from grader.models import Limits
 
 if TYPE_CHECKING:
-    from grader.execution.kernel import ExtraCell, KernelGuard, RunResult
+    from grader.execution.kernel_types import ExtraCell, KernelGuard, RunResult
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ from typing import Any
 
 from grader.execution import kernel, sandbox
 from grader.execution.executor import ExecutionRequest
+from grader.execution.kernel_session import KernelManager
+from grader.execution.kernel_types import RunResult
 from grader.models import Limits
 
 # What every notebook of a kind imports first; imported in a throw-away namespace, so a notebook
@@ -127,7 +129,7 @@ class WarmKernel:
     root: Path
     workdir: Path
     box: sandbox.Sandbox | None
-    km: Any  # grader.execution.kernel._KernelManager, started
+    km: KernelManager  # started
     prelude_ok: bool = False
     started_s: float = 0.0
 
@@ -158,7 +160,7 @@ async def prestart(spec: KernelSpec) -> WarmKernel:
     root = Path(tempfile.mkdtemp(prefix="cnn-grader-"))
     workdir = root / "work"
     workdir.mkdir()
-    km = kernel._KernelManager(kernel_name="python3")
+    km = KernelManager(kernel_name="python3")
     km.launch_prefix = list(spec.launch_prefix)
     warm = WarmKernel(spec, root, workdir, None, km)
     try:
@@ -260,11 +262,11 @@ class KernelPool:
         while len(self._ready) < self.size:
             self._ready.append(self._submit(prestart(self._spec)))
 
-    def run(self, request: ExecutionRequest) -> kernel.RunResult:
+    def run(self, request: ExecutionRequest) -> RunResult:
         """The `Executor` method: the grading's kernel runs on the pool's loop; the next warm
         kernel starts as soon as this one is done with."""
         try:
-            result: kernel.RunResult = self._submit(
+            result: RunResult = self._submit(
                 kernel.run_async(
                     request.nb,
                     request.workdir,

@@ -150,7 +150,7 @@ class Sandbox:
                 os.chmod(Path(dirpath, name), 0o640)
         self._own(probe_dir / "out", 0o700)
 
-    # -- the KernelGuard protocol (grader.execution.kernel) ---------------------------
+    # -- the KernelGuard protocol (grader.execution.kernel_types) ---------------------
     def configure(self, km: Any) -> None:
         """Before a kernel starts: Unix-socket transport (works across the network namespace),
         a connection file the kernel's user can read, and the launcher in front."""
