@@ -110,7 +110,7 @@ def _release_root() -> Path | None:
 
 
 def _check_public(args: argparse.Namespace, path: Path, root: Path) -> int:
-    from grader.release import check_public
+    from grader.release_check import check_public
     from grader.selfcheck.runtime import HIDDEN_NOTE
 
     exercise, result = check_public(
@@ -229,7 +229,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_release(args: argparse.Namespace) -> int:
-    from grader.release import MANIFEST, build
+    from grader.course import RELEASE_MANIFEST
+    from grader.release import build
 
     files = build(
         Path(args.out),
@@ -238,7 +239,7 @@ def _cmd_release(args: argparse.Namespace) -> int:
         allow_reveal=args.allow_reveal,
     )
     size = sum(f.stat().st_size for f in files)
-    print(f"{Path(args.out) / MANIFEST}: {len(files)} files, {size / 1024:.0f} KiB")
+    print(f"{Path(args.out) / RELEASE_MANIFEST}: {len(files)} files, {size / 1024:.0f} KiB")
     return 0
 
 
