@@ -1,7 +1,7 @@
 """The pipeline without a kernel: a fake executor (Options(executor=...)) replays evidence.
 
-The fake implements the execution seam (`grader.execution.executor.Executor`) and does what the
-kernel would: it lets the grader write the hidden inputs, then runs the real probe
+The fake implements the execution seam (`grader.execution.executor.NotebookExecutor`) and does
+what the kernel would: it lets the grader write the hidden inputs, then runs the real probe
 (`grader.probe.kernel_side.Probe`, in this process) against the reference functions, so the
 records are genuine. Tests then tamper with those records as a hostile
 notebook could, and check that nothing unreadable ever passes or becomes a grader `error`.
@@ -22,7 +22,7 @@ import pytest
 from grader import GradeResult, Options, calibrate, grade, profiles
 from grader.checks.reference import load_reference
 from grader.execution import kernel
-from grader.execution.executor import ExecutionRequest, Executor
+from grader.execution.executor import ExecutionRequest, NotebookExecutor
 from grader.execution.kernel_types import ExtraOutcome, RunResult
 from grader.exercises import get
 from grader.models import Calibration, ExecutionStatus, ExecutionSummary
@@ -87,7 +87,7 @@ def no_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kernel, "run_async", refuse)
 
 
-def replay(executor: Executor) -> GradeResult:
+def replay(executor: NotebookExecutor) -> GradeResult:
     return grade(helpers.solution_path(EX), Options(seed=helpers.SEED, executor=executor))
 
 
