@@ -120,10 +120,11 @@ async def _train_concurrently(k: int, samples: int, epochs: int, batch: int) -> 
     from grader.datasets import prepare_keras_home
     from grader.execution import kernel
     from grader.keras_support.budget import DETERMINISM_ENV
+    from grader.models import Limits
 
     home, _ = prepare_keras_home(("fashion_mnist",))
     env = kernel.default_kernel_env({"KERAS_HOME": str(home), **DETERMINISM_ENV})
-    limits = kernel.Limits(cell_timeout=3600, notebook_timeout=7200)
+    limits = Limits(cell_timeout=3600, notebook_timeout=7200)
     root = Path(tempfile.mkdtemp(prefix="cnn-grader-bench-"))
     try:
         dirs = []

@@ -17,9 +17,9 @@ import copy
 import re
 from pathlib import Path
 
-import nbformat
 from nbformat import NotebookNode
 
+from grader import nbformat_typed
 from grader.execution.notebook import SELF_CHECK_TAG
 
 BEGIN = re.compile(r"^(\s*)### BEGIN SOLUTION\s*$")
@@ -105,7 +105,7 @@ def _add_self_checks(nb: NotebookNode, functions: set[str]) -> None:
             if isinstance(n, ast.FunctionDef) and n.name in functions
         ]
         if names:
-            check = nbformat.v4.new_code_cell(
+            check = nbformat_typed.new_code_cell(
                 f"from cnn_selfcheck import check\ncheck({', '.join(names)})"
             )
             check.metadata["tags"] = [SELF_CHECK_TAG]
@@ -119,8 +119,8 @@ def _add_self_checks(nb: NotebookNode, functions: set[str]) -> None:
 
 def render(solution_path: Path) -> str:
     """The student notebook's exact text for a solution notebook."""
-    solution = nbformat.read(solution_path, as_version=4)
-    return str(nbformat.writes(student_version(solution, name=solution_path.name))) + "\n"
+    solution = nbformat_typed.read(solution_path)
+    return nbformat_typed.writes(student_version(solution, name=solution_path.name)) + "\n"
 
 
 def generate_all(solutions: Path, exercises: Path) -> list[Path]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from grader.execution.executor import Executor
+from grader.execution.executor import NotebookExecutor
 from grader.models import Calibration, Limits
 
 
@@ -28,7 +28,7 @@ class Options:
     sandbox: bool = True
     # Where the notebook runs (grader.execution.executor): a fresh nbclient kernel by default;
     # tests replay recorded evidence through it.
-    executor: Executor | None = None
+    executor: NotebookExecutor | None = None
     # What calibration resolved for the exercise under this profile (thresholds, the
     # reference's grading time), settled before grading: a batch resolves it once per exercise
     # and passes it to every grading. None: `grade()` resolves it (grader.calibrate), measuring

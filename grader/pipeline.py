@@ -6,7 +6,7 @@ Everything it needs is settled before it starts: the exercise (an object, not an
 options, and what calibration resolved for the exercise (accuracy thresholds, the reference's
 grading time). It starts nothing besides the notebook's kernel: it never calibrates and never
 grades anything else. `grader.api.grade` settles those for a submission; calibration
-(grader.calibrate) and the student release's self-checks (grader.release) call it directly.
+(grader.calibrate) and the student release's check (grader.release_check) call it directly.
 """
 
 from __future__ import annotations

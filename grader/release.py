@@ -15,36 +15,28 @@
 A student's copy of the comparisons is the grader's own file, so a self-check fails with the
 words of the report. No solution code goes in: the reference only answers the public inputs,
 which are drawn on streams no grading seed reaches (`grader.checks.calls.PUBLIC_SALT`), and the
-build refuses to finish if a line of a solution block turns up in any file it wrote.
+build refuses to finish if a line of a solution block turns up in any file it wrote
+(grader.release_leaks). `check` against a release alone is grader.release_check.
 """
 
 from __future__ import annotations
 
-import builtins
-import dataclasses
 import hashlib
 import json
-import keyword
-import re
 import shutil
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
-from grader.checks.calls import Call, Driver
-from grader.checks.core import Context, Exercise, Fail, copy_value
+from grader.checks.core import Exercise
 from grader.checks.reference import load_reference
 from grader.course import RELEASE_FORMAT as FORMAT  # how grader.course recognises a release
 from grader.course import RELEASE_MANIFEST as MANIFEST
-from grader.errors import ConfigurationError, InvalidNotebook
-from grader.models import GradeResult
+from grader.errors import ConfigurationError
+from grader.release_leaks import refuse_solution_lines
 from grader.selfcheck.cases import public_cases
-from grader.selfcheck.codec import decode
 from grader.selfcheck.public import candidates
-from grader.selfcheck.runtime import judge
 from grader.version import __version__
 
 FORMAT_VERSION = 1
@@ -140,7 +132,7 @@ def build(
     `selfcheck_url`: the pip requirement each starter's setup cell installs `cnn_selfcheck` from
     when it cannot import it (grader.release_package); without it, no setup cell.
     `allow_reveal`: exercises whose solution code may appear in the release (see
-    `_refuse_solution_lines`); any other leak stops the build.
+    `grader.release_leaks.refuse_solution_lines`); any other leak stops the build.
 
     It is written beside `out` and moved there only when complete and checked, so a failed
     build leaves nothing a teacher could hand out by mistake."""
@@ -215,7 +207,7 @@ def _write_release(
         ),
     )
     files = sorted(p for p in out.rglob("*") if p.is_file())
-    _refuse_solution_lines(files, exercises, allow_reveal)
+    refuse_solution_lines(files, exercises, allow_reveal)
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -265,162 +257,6 @@ def _starter(ex: Exercise, starters: Path) -> str:
     return text
 
 
-def public_exercise(release_root: Path, exercise_id: str) -> Exercise:
-    """The exercise as a release can check it: its public examples, with the answers stored
-    in the release, so grading loads no reference (there is none on a student's machine)."""
-    from grader.exercises import get
-
-    base = get(exercise_id)
-    path = Path(release_root) / PACKAGE / "cases" / f"{exercise_id}.json"
-    if not path.is_file():
-        raise ConfigurationError(f"the release {release_root} does not hold {exercise_id}")
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    answers: dict[str, Any] = {}
-    # The registered exercise's limits and hooks (a Keras notebook still gets its budget and
-    # datasets); its checks replaced by the public examples, answered and their mistakes named
-    # from the release by the self-check cells' own `judge`, so both say the same.
-    ex = dataclasses.replace(
-        base,
-        checks=[],
-        answers=answers,
-        wrong=[],
-        examples=[],
-        unchecked=dict(doc.get("unchecked", {})),
-        _inputs=0,
-    )
-
-    def as_input(name: str, value: Any) -> Any:
-        """A stored input shown by its name, as its hidden counterpart is in a report."""
-
-        def make(rng: Any, v: Any = value) -> Any:
-            return copy_value(v)
-
-        return ex.input(name, make)
-
-    for case in doc["cases"]:
-        if case.get("kind") in ("model", "properties", "defined"):
-            _kernel_fact(ex, case)
-            continue
-        args = decode(case["args"], on_input=as_input)
-        kwargs = {k: decode(v, on_input=as_input) for k, v in case["kwargs"].items()}
-        driver = case.get("driver")
-        if driver is not None:
-            call = Call.driver(
-                Driver(driver["name"], driver["source"]), case["function"], *args, **kwargs
-            )
-        else:
-            call = Call(case["function"], *args, **kwargs)
-        call.labelled(case["call"])
-        ex.check(
-            points=1,
-            call=call,
-            hint=case["hint"],
-            title=case["title"],
-            group=case["function"],
-            id=case["check"],
-        )(_public_check(case))
-        if case.get("kind") == "judged":  # judged as data: no answer to compare with
-            continue
-        expected = decode(case["expected"])
-        answers[call.key()] = {"own": expected} if driver is not None else expected
-    return ex
-
-
-DEFINED_DRIVER = Driver(
-    "drive_defined",
-    """
-def drive_defined(need, name):
-    value = need(name)
-    return {"own": {"class": type(value).__name__,
-                    "model": hasattr(value, "layers") and hasattr(value, "count_params")}}
-""",
-)
-
-
-def _kernel_fact(ex: Exercise, case: dict[str, Any]) -> None:
-    """A model builder's stated facts, or a name the grader needs after the run, judged as the
-    self-check cell judges them (a driver describes the model in the kernel)."""
-    from grader.selfcheck.models import driver_source
-    from grader.selfcheck.runtime import fact_problems
-
-    name = case["function"]
-    if case["kind"] in ("model", "properties"):
-        call = Call.driver(Driver("drive_model_facts", driver_source(name)), name)
-    else:
-        call = Call.driver(DEFINED_DRIVER, name, name)
-    call.labelled(case["call"])
-
-    def fn(got: Any, ctx: Context) -> None:
-        value = got.get("own") if isinstance(got, dict) else None
-        if case["kind"] in ("model", "properties"):
-            problems = fact_problems(value, case)
-            if problems:
-                raise Fail("\n".join(problems), hint=case["hint"])
-        elif not (isinstance(value, dict) and value.get("model")):
-            kind = value.get("class") if isinstance(value, dict) else "nothing readable"
-            raise Fail(f"`{name}` is a {kind}, not a Keras model", hint=case["hint"])
-
-    ex.check(
-        points=1, call=call, hint=case["hint"], title=case["title"], group=name, id=case["check"]
-    )(fn)
-
-
-def _public_check(case: dict[str, Any]) -> Any:
-    """The check of one public example: the self-check cell's own judgement of it."""
-
-    def fn(got: Any, ctx: Context) -> None:
-        if case.get("driver") is not None and case.get("kind") != "judged":
-            if not isinstance(got, dict) or "own" not in got:
-                raise Fail(
-                    f"{ctx.text}: the grader could not read the result (got {type(got).__name__})"
-                )
-            got = got["own"]
-        if case.get("kind") == "judged":
-            from grader.selfcheck.runtime import fact_problems
-
-            problems = fact_problems(got, case) or []
-            if problems:
-                raise Fail("\n".join(problems), hint=case["hint"])
-            return
-        verdict = judge(got, case)
-        if verdict is not None:
-            raise Fail(verdict[0], hint=verdict[1])
-
-    return fn
-
-
-def check_public(
-    notebook: Path,
-    release_root: Path,
-    *,
-    exercise: str | None = None,
-    profile: str | None = None,
-    cell_timeout: float | None = None,
-    notebook_timeout: float | None = None,
-) -> tuple[Exercise, GradeResult | None]:
-    """Run a notebook in a fresh kernel, through the grading pipeline, against the release's
-    public examples; no result when the exercise has none (nothing worth running it for)."""
-    from grader.api import resolve_exercise
-    from grader.execution import notebook as nbio
-    from grader.options import Options
-    from grader.pipeline import grade_exercise
-
-    try:
-        nb: Any = nbio.read(Path(notebook))[0]
-    except InvalidNotebook:
-        nb = None  # grade() says why, in the result
-    ex = public_exercise(release_root, resolve_exercise(Path(notebook), nb, exercise))
-    if not ex.checks:
-        return ex, None
-    return ex, grade_exercise(
-        Path(notebook),
-        ex,
-        Options(
-            profile=profile, seed=0, cell_timeout=cell_timeout, notebook_timeout=notebook_timeout
-        ),
-    )
-
-
 def _check_target(out: Path) -> None:
     """`out` may be new, an empty folder, or an earlier release (replaced); nothing else."""
     if out.exists() and not out.is_dir():
@@ -448,99 +284,3 @@ def _write(path: Path, content: str | bytes) -> None:
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _refuse_solution_lines(
-    files: list[Path], exercises: list[Exercise], allow_reveal: Sequence[str] = ()
-) -> None:
-    """The last guard: no exercise's solution code in any file written.
-
-    Not in another exercise's starter (a later exercise giving an earlier one's answer as given
-    code hands it out), not in a hint, not in the data. In a notebook, a cell leaks a solution
-    block when it holds most of the block's distinctive lines (more than 60%, and at least
-    three, or all of a shorter block): a few idioms such as `keras.layers.Flatten(),` are
-    everyone's Keras. Anywhere else (the cases' hints, the package) one distinctive line is a
-    quote. A line the exercise's own starter shows outside its solution blocks is no secret.
-    `allow_reveal` names exercises whose solutions may be shown (already due: said on purpose).
-    ConfigurationError lists every leak with its file and cell."""
-    from grader.generate import solution_blocks
-
-    texts = {path: _readable(path) for path in files if path.suffix != ".whl"}
-    cells = {
-        path: [
-            set(line.strip() for line in c.source.splitlines())
-            for c in nbformat.reads(path.read_text(encoding="utf-8"), as_version=4).cells
-        ]
-        for path in texts
-        if path.suffix == ".ipynb"
-    }
-    leaks: list[str] = []
-    for ex in exercises:
-        if ex.id in allow_reveal:
-            continue
-        own = next((texts[p] for p in files if p.name == f"{ex.id}.ipynb"), "")
-        for block in solution_blocks(nbformat.read(ex.solution_path, as_version=4)):
-            secret = list(
-                dict.fromkeys(line for line in block if _distinctive(line) and line not in own)
-            )
-            if not secret:
-                continue
-            for path, text in texts.items():
-                if path in cells:
-                    for i, lines in enumerate(cells[path]):
-                        hits = [line for line in secret if line in lines]
-                        if len(hits) >= min(3, len(secret)) and len(hits) > 0.6 * len(secret):
-                            leaks.append(
-                                f"{path.name} cell {i + 1}: {len(hits)} lines of "
-                                f"{ex.id}'s solution, e.g. {hits[0]!r}"
-                            )
-                else:
-                    leaks += [
-                        f"{path.name}: a line of {ex.id}'s solution: {line!r}"
-                        for line in secret
-                        if line in text
-                    ]
-    if leaks:
-        leaks = list(dict.fromkeys(leaks))
-        shown = "\n  ".join(leaks[:20]) + (
-            f"\n  … and {len(leaks) - 20} more" if len(leaks) > 20 else ""
-        )
-        raise ConfigurationError(
-            f"the release would hand out solution code:\n  {shown}\n"
-            "Give that code another way (a stub the student fills with their earlier answer), "
-            "make hints describe rather than quote, or release the exercise once the other is "
-            "due: --exercise ID, and --allow-reveal ID to say on purpose that an exercise's "
-            "solution may be shown"
-        )
-
-
-def _distinctive(line: str) -> bool:
-    """A line that tells something of a solution: long enough, and naming more than keywords
-    and builtins (`raise ValueError(` could be anyone's code; `out = sums / counts` is not)."""
-    names = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", line)
-    return len(line) >= 12 and any(
-        not keyword.iskeyword(n) and not hasattr(builtins, n) for n in names
-    )
-
-
-def _readable(path: Path) -> str:
-    """A file's text as a person reads it: a notebook's cell sources and a JSON file's
-    strings unescaped, besides the raw text."""
-    raw = path.read_text(encoding="utf-8", errors="replace")
-    if path.suffix not in (".ipynb", ".json"):
-        return raw
-    strings: list[str] = [raw]
-
-    def walk(v: Any) -> None:
-        if isinstance(v, str):
-            strings.append(v)
-        elif isinstance(v, list):
-            for x in v:
-                walk(x)
-        elif isinstance(v, dict):
-            for k, x in v.items():
-                walk(k)
-                walk(x)
-
-    walk(json.loads(raw))
-    return "\n".join(strings)

@@ -23,8 +23,7 @@ import io
 import zipfile
 from pathlib import Path
 
-import nbformat
-
+from grader import nbformat_typed
 from grader.execution.notebook import SETUP_TAG
 
 DIST_NAME = "cnn_selfcheck"
@@ -111,12 +110,12 @@ def _digest(data: bytes) -> str:
 
 def with_setup_cell(notebook_text: str, spec: str) -> str:
     """The starter with the setup cell first among its code cells (after the title)."""
-    nb = nbformat.reads(notebook_text, as_version=4)
-    cell = nbformat.v4.new_code_cell(SETUP_CELL.format(spec=spec).rstrip("\n"))
+    nb = nbformat_typed.reads(notebook_text)
+    cell = nbformat_typed.new_code_cell(SETUP_CELL.format(spec=spec).rstrip("\n"))
     cell.metadata["tags"] = [SETUP_TAG]
     cell.pop("id", None)
     first_code = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), len(nb.cells))
     nb.cells.insert(first_code, cell)
     if any("id" in c for c in nb.cells):
         cell["id"] = "cnn-selfcheck-setup"
-    return nbformat.writes(nb) + "\n"
+    return nbformat_typed.writes(nb) + "\n"

@@ -22,10 +22,10 @@ import pytest
 from grader import GradeResult
 from grader.checks.core import copy_value
 from grader.checks.reference import load_reference
-from grader.execution import kernel
 from grader.execution.executor import ExecutionRequest, NbclientExecutor
-from grader.execution.kernel import Limits
+from grader.execution.kernel_types import RunResult
 from grader.exercises import get
+from grader.models import Limits
 
 EX = "ex02_pooling"
 DEFS = helpers.solution_definitions(EX)
@@ -117,10 +117,10 @@ def test_kernel_killed_by_a_cell_is_restarted_and_earlier_work_is_graded(tmp_pat
 
 
 def test_flood_of_output_is_truncated_and_kept_small(tmp_path: Path) -> None:
-    runs: list[kernel.RunResult] = []
+    runs: list[RunResult] = []
 
     class Spy(NbclientExecutor):
-        def run(self, request: ExecutionRequest) -> kernel.RunResult:
+        def run(self, request: ExecutionRequest) -> RunResult:
             runs.append(super().run(request))
             return runs[-1]
 

@@ -1,7 +1,7 @@
 """The pipeline without a kernel: a fake executor (Options(executor=...)) replays evidence.
 
-The fake implements the execution seam (`grader.execution.executor.Executor`) and does what the
-kernel would: it lets the grader write the hidden inputs, then runs the real probe
+The fake implements the execution seam (`grader.execution.executor.NotebookExecutor`) and does
+what the kernel would: it lets the grader write the hidden inputs, then runs the real probe
 (`grader.probe.kernel_side.Probe`, in this process) against the reference functions, so the
 records are genuine. Tests then tamper with those records as a hostile
 notebook could, and check that nothing unreadable ever passes or becomes a grader `error`.
@@ -22,7 +22,8 @@ import pytest
 from grader import GradeResult, Options, calibrate, grade, profiles
 from grader.checks.reference import load_reference
 from grader.execution import kernel
-from grader.execution.executor import ExecutionRequest, Executor
+from grader.execution.executor import ExecutionRequest, NotebookExecutor
+from grader.execution.kernel_types import ExtraOutcome, RunResult
 from grader.exercises import get
 from grader.models import Calibration, ExecutionStatus, ExecutionSummary
 from grader.probe import plan
@@ -49,7 +50,7 @@ class ReplayExecutor:
         self.outcomes = outcomes or {}  # call name -> how its probe cell ended
         self.calls = 0
 
-    def run(self, request: ExecutionRequest) -> kernel.RunResult:
+    def run(self, request: ExecutionRequest) -> RunResult:
         self.calls += 1
         assert request.before_extras is not None
         request.before_extras()
@@ -68,11 +69,11 @@ class ReplayExecutor:
                 probe.run(extra.key)
                 if self.tamper is not None:
                     self.tamper(probe_dir / "out", extra.key)
-            outcomes[extra.key] = kernel.ExtraOutcome(extra.key, status)
+            outcomes[extra.key] = ExtraOutcome(extra.key, status)
         summary = ExecutionSummary(
             status=ExecutionStatus.OK, duration_s=0.0, cells_total=1, cells_executed=1
         )
-        return kernel.RunResult(summary, outcomes, request.nb)
+        return RunResult(summary, outcomes, request.nb)
 
 
 @pytest.fixture
@@ -86,7 +87,7 @@ def no_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kernel, "run_async", refuse)
 
 
-def replay(executor: Executor) -> GradeResult:
+def replay(executor: NotebookExecutor) -> GradeResult:
     return grade(helpers.solution_path(EX), Options(seed=helpers.SEED, executor=executor))
 
 
@@ -109,7 +110,7 @@ def test_calibration_is_settled_before_the_kernel_starts(
         return resolve(exercise, profile, **kw)
 
     class Recording(ReplayExecutor):
-        def run(self, request: ExecutionRequest) -> kernel.RunResult:
+        def run(self, request: ExecutionRequest) -> RunResult:
             events.append("kernel")
             return super().run(request)
 

@@ -10,9 +10,10 @@ DIR then holds `gradebook.sqlite` (the resumable record of every grading), `stud
     gradebook  SQLite, one committed row per finished submission; the cache of unchanged ones
     pool       worker processes, one submission each at a time; a crash fails only its task
     executor   the seam between planning and running (local processes, or Dask:
-               dask_executor on the driver, dask_worker + remote on the workers)
+               dask_executor + dask_run on the driver, dask_worker + remote on the workers)
     worker     the code inside a worker: grade, write reports, answer with plain data
     progress   the live line on stderr
+    plan       the options, the tasks to run, the gradebook row each becomes
     runner     the whole run, in order
 """
 
@@ -22,9 +23,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from grader.batch.executor import Executor
+from grader.batch.executor import BatchExecutor
+from grader.batch.plan import BatchOptions
 from grader.batch.runner import (
-    BatchOptions,
     BatchSummary,
     default_training_workers,
     default_workers,
@@ -35,7 +36,7 @@ from grader.errors import ConfigurationError
 __all__ = ["BatchOptions", "BatchSummary", "run", "run_batch"]
 
 
-def executor_for(args: argparse.Namespace) -> Executor | None:
+def executor_for(args: argparse.Namespace) -> BatchExecutor | None:
     """The executor the command line asks for (None: the local worker processes)."""
     kind = getattr(args, "executor", None) or "local"
     scheduler, scheduler_file = (

@@ -21,8 +21,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
+from grader import nbformat_typed
 from grader.api import resolve_exercise
 from grader.batch.collect import Origin, find
 from grader.batch.safezip import extract_notebooks
@@ -192,7 +191,7 @@ def _exercise(
     try:
         raw = json.loads(data.decode("utf-8-sig")) if data else None
         if isinstance(raw, dict) and isinstance(raw.get("metadata"), dict):
-            nb = nbformat.from_dict({"metadata": raw["metadata"]})
+            nb = nbformat_typed.from_dict({"metadata": raw["metadata"]})
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         nb = None  # a broken notebook is graded (as invalid) under the name's exercise
     try:

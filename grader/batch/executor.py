@@ -22,7 +22,7 @@ from grader.batch.pool import Finished, Handler, run_tasks
 from grader.batch.worker import Task, grade_task
 
 
-class Executor(Protocol):
+class BatchExecutor(Protocol):
     """Runs tasks; calls `on_finish` in the caller's process as each one ends (exactly once
     per task), `on_retry` when one is tried again, `on_poll` now and then (progress)."""
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import nbformat
 
+from grader import nbformat_typed
 from grader.errors import ConfigurationError
 
 
@@ -54,7 +55,7 @@ def definitions_source(nb: nbformat.NotebookNode) -> str:
 
 @functools.lru_cache(maxsize=32)
 def _load(path: str, mtime: float) -> types.ModuleType:
-    nb = nbformat.read(path, as_version=4)
+    nb = nbformat_typed.read(path)
     module = types.ModuleType(f"reference_{Path(path).stem}")
     module.__file__ = path
     code = compile(definitions_source(nb), f"<reference {Path(path).name}>", "exec")

@@ -26,7 +26,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_release(args: argparse.Namespace) -> int:
-    from grader.release import MANIFEST, build
+    from grader.course import RELEASE_MANIFEST
+    from grader.release import build
 
     files = build(
         Path(args.out),
@@ -35,7 +36,7 @@ def _cmd_release(args: argparse.Namespace) -> int:
         allow_reveal=args.allow_reveal,
     )
     size = sum(f.stat().st_size for f in files)
-    print(f"{Path(args.out) / MANIFEST}: {len(files)} files, {size / 1024:.0f} KiB")
+    print(f"{Path(args.out) / RELEASE_MANIFEST}: {len(files)} files, {size / 1024:.0f} KiB")
     return 0
 
 

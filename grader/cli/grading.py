@@ -74,7 +74,7 @@ def _release_root() -> Path | None:
 
 
 def _check_public(args: argparse.Namespace, path: Path, root: Path) -> int:
-    from grader.release import check_public
+    from grader.release_check import check_public
     from grader.selfcheck.runtime import HIDDEN_NOTE
 
     exercise, result = check_public(

@@ -1,6 +1,6 @@
 """The kernel-execution seam of grading: run a notebook, then the probe's cells, somewhere.
 
-    class Executor(Protocol):
+    class NotebookExecutor(Protocol):
         def run(self, request: ExecutionRequest) -> RunResult: ...
 
 Grading hands one `ExecutionRequest` to an executor and reads the probe's files afterwards;
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from grader.models import Limits
 
 if TYPE_CHECKING:
-    from grader.execution.kernel import ExtraCell, KernelGuard, RunResult
+    from grader.execution.kernel_types import ExtraCell, KernelGuard, RunResult
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class ExecutionRequest:
     warm: Any = None
 
 
-class Executor(Protocol):
+class NotebookExecutor(Protocol):
     """Runs one request; never raises for anything the notebook does (a timeout, a dead
     kernel: fields of the result's `ExecutionSummary`)."""
 

@@ -11,6 +11,7 @@ from typing import Any
 import nbformat
 from nbformat import NotebookNode
 
+from grader import nbformat_typed
 from grader.errors import InvalidNotebook
 
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
@@ -59,7 +60,7 @@ def read(path: Path) -> tuple[NotebookNode, list[str]]:
     try:
         with warnings.catch_warnings():  # missing or repeated cell ids: nbformat mends them
             warnings.simplefilter("ignore")
-            nb = nbformat.reads(json.dumps(raw), as_version=4)
+            nb = nbformat_typed.reads(json.dumps(raw))
     except RecursionError:
         raise InvalidNotebook(f"{path.name} is JSON nested too deeply to be a notebook") from None
     except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds on bad input

@@ -37,6 +37,9 @@ from typing import Any
 
 from grader.execution import kernel, sandbox
 from grader.execution.executor import ExecutionRequest
+from grader.execution.kernel_session import KernelManager
+from grader.execution.kernel_types import RunResult
+from grader.execution.sandbox import policy
 from grader.models import Limits
 
 # What every notebook of a kind imports first; imported in a throw-away namespace, so a notebook
@@ -127,7 +130,7 @@ class WarmKernel:
     root: Path
     workdir: Path
     box: sandbox.Sandbox | None
-    km: Any  # grader.execution.kernel._KernelManager, started
+    km: KernelManager  # started
     prelude_ok: bool = False
     started_s: float = 0.0
 
@@ -158,12 +161,12 @@ async def prestart(spec: KernelSpec) -> WarmKernel:
     root = Path(tempfile.mkdtemp(prefix="cnn-grader-"))
     workdir = root / "work"
     workdir.mkdir()
-    km = kernel._KernelManager(kernel_name="python3")
+    km = KernelManager(kernel_name="python3")
     km.launch_prefix = list(spec.launch_prefix)
     warm = WarmKernel(spec, root, workdir, None, km)
     try:
         if spec.sandboxed:
-            warm.box = sandbox.for_grading(
+            warm.box = policy.for_grading(
                 root,
                 workdir,
                 spec.limits,
@@ -209,7 +212,7 @@ async def _import(kc: Any, modules: tuple[str, ...], timeout: float) -> bool:
 
 
 class KernelPool:
-    """An `Executor` whose kernels are started ahead: when a grading claims its kernel, the
+    """A `NotebookExecutor` whose kernels are started ahead: when a grading claims its kernel, the
     next one (same spec) starts, and boots while that grading's notebook runs (for a training
     exercise: once that kernel is done, while the grader checks and reports). `size` warm
     kernels at most; a claim that matches none gets a fresh kernel, as without the pool."""
@@ -260,11 +263,11 @@ class KernelPool:
         while len(self._ready) < self.size:
             self._ready.append(self._submit(prestart(self._spec)))
 
-    def run(self, request: ExecutionRequest) -> kernel.RunResult:
-        """The `Executor` method: the grading's kernel runs on the pool's loop; the next warm
-        kernel starts as soon as this one is done with."""
+    def run(self, request: ExecutionRequest) -> RunResult:
+        """The `NotebookExecutor` method: the grading's kernel runs on the pool's loop; the next
+        warm kernel starts as soon as this one is done with."""
         try:
-            result: kernel.RunResult = self._submit(
+            result: RunResult = self._submit(
                 kernel.run_async(
                     request.nb,
                     request.workdir,

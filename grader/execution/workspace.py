@@ -24,6 +24,7 @@ from typing import Any
 
 from grader.execution import sandbox
 from grader.execution.executor import Prestarting
+from grader.execution.sandbox import policy
 from grader.models import Limits
 
 
@@ -99,7 +100,7 @@ def acquire(executor: Any, spec: Spec) -> Iterator[Workspace]:
         if ws.warm is not None and ws.box is not None:
             ws.box.adopt(ws.workdir / "submission.ipynb")
         if spec.sandboxed and ws.warm is None:
-            ws.box = sandbox.for_grading(
+            ws.box = policy.for_grading(
                 ws.root,
                 ws.workdir,
                 spec.limits,

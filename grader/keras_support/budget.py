@@ -15,10 +15,9 @@ import os
 from dataclasses import dataclass, replace
 from typing import Any
 
-import nbformat
 from nbformat import NotebookNode
 
-from grader import datasets
+from grader import datasets, nbformat_typed
 from grader.checks.core import Exercise
 from grader.errors import ConfigurationError
 from grader.execution.notebook import INJECTED_TAG, tags
@@ -132,7 +131,7 @@ def inject_parameters(nb: NotebookNode, values: dict[str, Any], *, profile: str)
         ]
     lines = [f"# Parameters injected by cnn-grader ({profile} profile)"]
     lines += [f"{k} = {v!r}" for k, v in values.items()]
-    cell = nbformat.v4.new_code_cell("\n".join(lines))
+    cell = nbformat_typed.new_code_cell("\n".join(lines))
     cell.metadata["tags"] = [INJECTED_TAG]
     nb.cells.insert(anchor + 1, cell)
     notes = [f"{profile} profile: {shown} injected {how}"]

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.execution.kernel import ExtraCell
+from grader.execution.kernel_types import ExtraCell
 
 PROBE_DIRNAME = ".cnn_grader_probe"
 _KERNEL_SIDE = Path(__file__).with_name("kernel_side.py")

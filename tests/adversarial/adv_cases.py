@@ -21,7 +21,7 @@ from pathlib import Path
 import helpers
 import nbformat
 
-from grader.execution.kernel import Limits
+from grader.models import Limits
 
 ADV_LIMITS = Limits(
     cell_timeout=20,

@@ -18,7 +18,7 @@ import nbformat
 import pytest
 
 from grader.execution import kernel, sandbox
-from grader.execution.kernel import Limits
+from grader.execution.kernel_types import RunResult
 from grader.execution.sandbox import launcher
 from grader.execution.sandbox.watchdog import (
     Verdict,
@@ -28,6 +28,7 @@ from grader.execution.sandbox.watchdog import (
     resident_bytes,
     tree_size,
 )
+from grader.models import Limits
 
 ROOT = os.geteuid() == 0
 
@@ -291,7 +292,7 @@ def test_capabilities_explain_what_is_missing() -> None:
 NOTHING = sandbox.Capabilities()
 
 
-def run_fallback(source: str, tmp_path: Path, limits: Limits) -> kernel.RunResult:
+def run_fallback(source: str, tmp_path: Path, limits: Limits) -> RunResult:
     root = tmp_path / "grading"
     (root / "work").mkdir(parents=True)
     box = sandbox.Sandbox(root, root / "work", limits, caps=NOTHING)

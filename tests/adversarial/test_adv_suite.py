@@ -21,7 +21,7 @@ from adv_cases import CASES, DEFS, EX2, Case, by_name, expected_status
 from grader import GradeResult, Options, grade
 from grader.course import solutions_dir
 from grader.execution import sandbox
-from grader.execution.kernel import Limits
+from grader.models import Limits
 
 
 def _leftovers(names: tuple[str, ...], args: tuple[str, ...] = ()) -> list[psutil.Process]:

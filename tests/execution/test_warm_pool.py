@@ -16,6 +16,7 @@ import pytest
 
 from grader.api import Options, grade
 from grader.execution import kernel, warm
+from grader.execution.kernel_types import RunResult
 from grader.models import CheckStatus, Limits
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,7 +109,7 @@ def test_the_prelude_leaves_no_name_and_no_execution_count(tmp_path: Path) -> No
         ]
     )
 
-    async def go() -> kernel.RunResult:
+    async def go() -> RunResult:
         ready = await warm.prestart(spec)
         assert ready.prelude_ok
         return await kernel.run_async(nb, ready.workdir, limits=limits, env=env, warm=ready)

@@ -18,7 +18,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from grader import release
+from grader import release, release_leaks
 from grader.course import exercises_dir, solutions_dir
 from grader.errors import ConfigurationError
 from grader.exercises import available, get
@@ -314,7 +314,7 @@ def test_graded_hints_describe_rather_than_quote_a_solution() -> None:
     for eid in available():
         ex = get(eid)
         blocks = solution_blocks(nbformat.read(ex.solution_path, as_version=4))
-        lines = {line for block in blocks for line in block if release._distinctive(line)}
+        lines = {line for block in blocks for line in block if release_leaks.distinctive(line)}
         quoted += [(eid, c.id, line) for c in ex.checks for line in lines if line in (c.hint or "")]
     assert {(e, c) for e, c, _ in quoted} <= {
         ("ex07_feature_maps", "activation_model_outputs"),

@@ -15,7 +15,7 @@ import release_helpers
 
 from grader.api import Options, grade
 from grader.generate import SELF_CHECK_TAG
-from grader.release import check_public
+from grader.release_check import check_public
 from grader.selfcheck.runtime import HIDDEN_NOTE
 
 

@@ -17,7 +17,7 @@ from grader.course import exercises_dir
 from grader.exercises import get
 from grader.options import Options
 from grader.pipeline import grade_exercise
-from grader.release import public_exercise
+from grader.release_check import public_exercise
 from grader.selfcheck.public import public_functions
 from grader.selfcheck.runtime import HIDDEN_NOTE, check
 
