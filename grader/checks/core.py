@@ -32,7 +32,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -123,6 +123,10 @@ def _compiled(source: str, name: str) -> Any:
     return compile(source, f"<driver {name}>", "exec")
 
 
+# What the kernel does with a student name: call it, only read it, or hand it to a driver.
+CallKind = Literal["call", "get", "driver"]
+
+
 class Call:
     """A use of a student name: `Call("f", x, k=2)` calls it, `Call.get("model")` only reads it,
     `Call.driver(DRIVER, "AccuracyThreshold", target=0.9)` has a grader driver use it."""
@@ -131,7 +135,7 @@ class Call:
         self.func = func
         self.args = args
         self.kwargs = kwargs
-        self.kind = "call"
+        self.kind: CallKind = "call"
         self.timeout: float | None = None
         self.driver_code: Driver | None = None
         self.label = ""

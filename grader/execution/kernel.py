@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
@@ -29,11 +29,15 @@ from nbclient.exceptions import CellControlSignal, DeadKernelError
 from nbformat import NotebookNode
 
 from grader.execution import cells
-from grader.models import CellProblem, ExecutionStatus, ExecutionSummary
+from grader.models import CellProblem, ExecutionStatus, ExecutionSummary, ExtraStatus
 from grader.models import Limits as Limits  # re-exported: it lives with the other models
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _TIMEOUT_ENAME = "CellTimeoutError"
+
+
+# How one cell ended in the kernel (an extra cell's ExtraOutcome adds "not_run").
+CellStatus = Literal["ok", "error", "timeout", "kernel_died"]
 
 
 @dataclass
@@ -53,7 +57,7 @@ class ExtraCell:
 @dataclass
 class ExtraOutcome:
     key: str
-    status: str  # "ok" | "error" | "timeout" | "kernel_died" | "not_run"
+    status: ExtraStatus
     ename: str = ""
     evalue: str = ""
     duration_s: float = 0.0
@@ -277,7 +281,7 @@ class _Runner:
     # -- running one cell -------------------------------------------------------------
     async def _run_source(
         self, cell: NotebookNode, index: int, timeout: float | None
-    ) -> tuple[str, str, str, list[str]]:
+    ) -> tuple[CellStatus, str, str, list[str]]:
         """Run one cell; returns (status, ename, evalue, traceback).
 
         A negative index marks a grader cell: it runs against a throw-away notebook so that
