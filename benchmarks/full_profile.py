@@ -63,7 +63,8 @@ def with_seed(solution: Path, seed: int, folder: Path) -> Path:
 
 
 def run_exercise(eid: str, seeds: list[int]) -> dict[str, Any]:
-    from grader import Options, calibrate, datasets, grade
+    from grader import Options, calibrate, grade
+    from grader.datasets import sources
     from grader.exercises import available, get
     from grader.keras_support.checks import find_accuracy_specs
 
@@ -71,7 +72,7 @@ def run_exercise(eid: str, seeds: list[int]) -> dict[str, Any]:
         return {"exercise": eid, "skipped": "no such exercise in this version"}
     exercise = get(eid)
     specs = find_accuracy_specs(exercise)
-    missing = [s.dataset for s in specs if datasets.locate(s.dataset) is None]
+    missing = [s.dataset for s in specs if sources.locate(s.dataset) is None]
     if missing:
         return {"exercise": eid, "skipped": f"dataset {', '.join(missing)} not on this machine"}
     t0 = time.perf_counter()

@@ -76,7 +76,8 @@ def _device() -> str:
 
 def grading_times(profile: str, exercises: list[str]) -> list[dict[str, Any]]:
     """Grade each solution: calibration first (timed apart), then the graded run."""
-    from grader import Options, calibrate, datasets, grade
+    from grader import Options, calibrate, grade
+    from grader.datasets import sources
     from grader.exercises import get
     from grader.keras_support.checks import find_accuracy_specs
 
@@ -84,7 +85,7 @@ def grading_times(profile: str, exercises: list[str]) -> list[dict[str, Any]]:
     for eid in exercises:
         exercise = get(eid)
         specs = find_accuracy_specs(exercise)
-        if any(datasets.locate(s.dataset) is None for s in specs):
+        if any(sources.locate(s.dataset) is None for s in specs):
             rows.append({"exercise": eid, "skipped": "dataset not on this machine"})
             continue
         calib_s = 0.0
@@ -117,7 +118,7 @@ def grading_times(profile: str, exercises: list[str]) -> list[dict[str, Any]]:
 async def _train_concurrently(k: int, samples: int, epochs: int, batch: int) -> dict[str, Any]:
     import nbformat
 
-    from grader.datasets import prepare_keras_home
+    from grader.datasets.served import prepare_keras_home
     from grader.execution import kernel
     from grader.keras_support.budget import DETERMINISM_ENV
     from grader.models import Limits

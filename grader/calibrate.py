@@ -30,8 +30,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
-from grader import datasets
 from grader.checks.core import Exercise
+from grader.datasets import sources
 from grader.errors import ConfigurationError
 from grader.exercises import available, get
 from grader.keras_support import calibration as cache
@@ -166,7 +166,7 @@ def measure(exercise: Exercise, spec: AccuracySpec, profile: str) -> tuple[float
     """Grade the solution notebook against a one-check copy of its exercise that only
     measures the accuracy: the same preparation, kernel environment, sandbox, probe and
     evaluation a submission gets. Returns the accuracy and the kernel's peak memory."""
-    datasets.require(spec.dataset)
+    sources.require(spec.dataset)
     # The spec's training, not the exercise's: a baseline is measured under another budget.
     probe = Exercise(
         exercise.id,

@@ -1,6 +1,7 @@
-"""A notebook's cells as the code analyses read them (grader.integrity, grader.training_scan):
-each cell's number as Jupyter shows it, its source as plain Python (IPython's special lines
-blanked, line numbers kept) and its syntax tree; and two small helpers on trees and text."""
+"""A notebook's cells as the code analyses read them (grader.integrity, grader.training_scan,
+grader.notebook_structure): each cell's number as Jupyter shows it, its source as plain Python
+(IPython's special lines blanked, line numbers kept) and its syntax tree; and two small helpers
+on trees and text."""
 
 from __future__ import annotations
 

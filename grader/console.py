@@ -19,7 +19,7 @@ MAX_LOG_BYTES = 20 * 1024 * 1024
 
 
 def log_path() -> Path:
-    from grader.datasets import cache_root
+    from grader.datasets.registry import cache_root
 
     return cache_root() / "logs" / "native-stderr.log"
 

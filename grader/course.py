@@ -152,7 +152,7 @@ def _resolve_path(path: Path) -> Course:
 def _unpacked(path: Path) -> Course:
     """Open and verify the bundle, and unpack it once per content into the grader's cache."""
     from grader import bundle
-    from grader.datasets import cache_root
+    from grader.datasets.registry import cache_root
 
     opened = bundle.open_bundle(path)
     courses = cache_root() / "courses"

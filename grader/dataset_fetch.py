@@ -16,7 +16,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
-from grader import datasets
+from grader.datasets import registry, served, sources
 from grader.errors import DatasetUnavailable
 
 _LOADER = "import keras; keras.datasets.{name}.load_data()"
@@ -37,12 +37,12 @@ def fetch(dataset_ids: list[str]) -> Iterator[str]:
     """Make every dataset available; yields one line per dataset. Raises DatasetUnavailable
     (a configuration problem) for the first one that could not be fetched."""
     for dataset_id in dataset_ids:
-        dataset = datasets.get(dataset_id)
-        found = datasets.locate(dataset_id)
+        dataset = registry.get(dataset_id)
+        found = sources.locate(dataset_id)
         if found is not None:
             yield f"{dataset_id}: available ({found.origin})"
             continue
-        home = datasets.prepare_download_home()
+        home = served.prepare_download_home()
         env = {
             **os.environ,
             "KERAS_HOME": str(home),
@@ -61,12 +61,12 @@ def fetch(dataset_ids: list[str]) -> Iterator[str]:
             why = _last_line(proc.stderr) if proc.returncode else ""
         except subprocess.TimeoutExpired:
             why = f"no answer in {FETCH_TIMEOUT_S} s"
-        found = datasets.locate(dataset_id)
+        found = sources.locate(dataset_id)
         if found is None:
             raise DatasetUnavailable(
                 f"could not fetch {dataset.title} with {dataset.loader}"
                 + (f" ({why})" if why else "")
-                + f": this machine may be offline. {datasets.unavailable_message(dataset)}"
+                + f": this machine may be offline. {registry.unavailable_message(dataset)}"
             )
         yield f"{dataset_id}: fetched into {home} ({found.origin})"
 
@@ -74,7 +74,7 @@ def fetch(dataset_ids: list[str]) -> Iterator[str]:
 def status(dataset_ids: list[str]) -> Iterator[str]:
     """One line per dataset: where it is found, or that it is missing."""
     for dataset_id in dataset_ids:
-        found = datasets.locate(dataset_id)
+        found = sources.locate(dataset_id)
         yield (
             f"{dataset_id}: available ({found.origin})"
             if found is not None

@@ -1,39 +1,31 @@
-"""Read a submission's code, never run it: findings for the instructor, notes for the student.
+"""Read a submission's code, never run it: integrity findings for the instructor.
 
-Two kinds of output, both plain sentences that name the cell:
+`scan(nb)`, plain sentences that name the cell (`GradeResult.integrity`): code that imports the
+grader, refers to the reference solutions or the grader's probe, reads files outside its own
+folder, inspects the interpreter (gc.get_objects, stack frames), hooks into IPython's events,
+patches NumPy, builtins or Keras' saving (assignment, setattr, `__dict__`), trains on test data
+(fit/train_on_batch on what the test split's loader returned, or on something made from it, such
+as training and test data joined), or sets the training budget again after the grader's injected
+cell. They never change a score: the grading already cannot be fooled by these (the checks run
+in the grader process, on test images the kernel never received, with Keras' saving kept from
+before the notebook ran), and a false positive must not cost a student points. They tell the
+instructor where to look.
 
-- `scan(nb)`: integrity findings for the instructor (`GradeResult.integrity`): code that
-  imports the grader, refers to the reference solutions or the grader's probe, reads files
-  outside its own folder, inspects the interpreter (gc.get_objects, stack frames), hooks into
-  IPython's events, patches NumPy, builtins or Keras' saving (assignment, setattr,
-  `__dict__`), trains on test data (fit/train_on_batch on what the test split's loader
-  returned, or on something made from it, such as training and test data joined), or sets the
-  training budget again after the grader's injected cell. They never change a score: the
-  grading already cannot be fooled by these (the checks run in the grader process, on test
-  images the kernel never received, with Keras' saving kept from before the notebook ran), and
-  a false positive must not cost a student points. They tell the instructor where to look.
-- `structure_notes(nb, names)`: how Jupyter runs this notebook, where it matters: a graded
-  function defined twice, defined only in a markdown cell, used before the cell that defines
-  it; duplicated cells; shell escapes and magics that behave differently during grading; a
-  kernel other than python3.
-
-Cells are parsed with `ast` after IPython's own syntax (`!cmd`, `%magic`, `%%cell`) is blanked
-out; a cell that still does not parse is searched with regular expressions instead.
+Cells are read by `grader.code_cells` (parsed with `ast` after IPython's own syntax is blanked
+out); a cell that still does not parse is searched with regular expressions instead. What the
+notebook does with its training comes from `grader.training_scan`; the notes for the student
+on how the notebook runs, from `grader.notebook_structure`.
 """
 
 from __future__ import annotations
 
 import ast
-import builtins
 import re
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
 from typing import Any
 
-from grader.code_cells import PYTHON_CELL_MAGICS as PYTHON_CELL_MAGICS  # noqa: F401 - re-exported
-from grader.code_cells import Cell, cells_of
+from grader import training_scan
+from grader.code_cells import cells_of
 from grader.code_cells import dotted as _dotted
-from grader.code_cells import python_source as python_source  # noqa: F401 - re-exported
 from grader.code_cells import short as _short
 
 GRADER_MODULES = {"grader", "cnn_grader"}
@@ -41,7 +33,6 @@ PROBE_NAMES = (".cnn_grader_probe", "__cnn_grader_probe__", "cnn_grader_probe")
 _SOLUTIONS = re.compile(r"(^|[/\\])solutions([/\\]|$)|^solutions$")
 _OUTSIDE = re.compile(r"^(/[\w.\-]+|~[/\\]|\.\.([/\\]|$))")
 _HARMLESS_PATHS = {"/dev/null", "/dev/stdout", "/dev/stderr"}
-_INSTALL = re.compile(r"^\s*(!|%)\s*(pip|pip3|conda|mamba|apt|apt-get|uv)\b.*\binstall\b")
 _REGEX_FINDINGS = (
     (re.compile(r"^\s*(import|from)\s+(grader|cnn_grader)\b", re.M), "imports the grader"),
     (re.compile(r"solutions[/\\]"), "refers to the reference solutions"),
@@ -274,206 +265,9 @@ def scan(nb: Any) -> list[str]:
         else:
             found = [what for pattern, what in _REGEX_FINDINGS if pattern.search(cell.source)]
         out += [f"cell {cell.number}: {text}" for text in found]
-    from grader import training_scan  # it reads cells with this module's helpers
-
     out += training_scan.trains_on_test_data(cells)
     out += [
         f"{o.text()}: the notebook did not train with the injected budget"
         for o in training_scan.budget_overrides(nb)
     ]
-    return out
-
-
-# -- structure ------------------------------------------------------------------------------
-_WEIGHT_CALLS = ("set_weights", "load_weights", "load_model", "assign")
-_LONG_LITERAL = 10_000  # characters: a model's weights pasted in as text are far longer
-
-
-def weight_sources(nb: Any) -> list[str]:
-    """Where the notebook's code could bring weights in: calls of set_weights, load_weights,
-    load_model or a variable's assign, and very long literals (weights pasted as text). Not a
-    finding by itself (ex06 loads its best checkpoint): supporting evidence beside the training
-    record's (grader.keras_support.provenance)."""
-    out: list[str] = []
-    for c in cells_of(nb):
-        if c.tree is None:
-            continue
-        for node in ast.walk(c.tree):
-            if isinstance(node, ast.Call):
-                name = (
-                    node.func.attr
-                    if isinstance(node.func, ast.Attribute)
-                    else (node.func.id if isinstance(node.func, ast.Name) else "")
-                )
-                if name in _WEIGHT_CALLS:
-                    out.append(f"cell {c.number} calls {name}()")
-            elif (
-                isinstance(node, ast.Constant)
-                and isinstance(node.value, (str, bytes))
-                and len(node.value) > _LONG_LITERAL
-            ):
-                out.append(f"cell {c.number} holds a literal of {len(node.value):,} characters")
-    return list(dict.fromkeys(out))
-
-
-def _top_level_defs(tree: ast.Module) -> list[str]:
-    names = []
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.append(node.name)
-    return names
-
-
-def _bound_names(tree: ast.Module) -> set[str]:
-    """Every name a cell binds at top level (defs, classes, imports, assignments)."""
-    names: set[str] = set(_top_level_defs(tree))
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((a.asname or a.name).split(".")[0] for a in node.names)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-    return names
-
-
-def _loaded_at_run_time(tree: ast.Module) -> list[str]:
-    """Names a cell reads while it runs (not inside function bodies, which run later)."""
-    out: list[str] = []
-
-    def walk(node: ast.AST) -> None:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-            return
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            out.append(node.id)
-        for child in ast.iter_child_nodes(node):
-            walk(child)
-
-    for stmt in tree.body:
-        walk(stmt)
-    return out
-
-
-def _cells_list(numbers: Sequence[int]) -> str:
-    text = [str(n) for n in numbers]
-    return text[0] if len(text) == 1 else ", ".join(text[:-1]) + " and " + text[-1]
-
-
-def structure_notes(nb: Any, graded: Iterable[str] = ()) -> list[str]:
-    """Notes for the report on how the notebook runs, where it differs from what a student
-    probably expects. `graded` are the names the checks call."""
-    graded = set(graded)
-    cells = cells_of(nb)
-    code = [c for c in cells if c.kind == "code" and c.source.strip()]
-    notes: list[str] = []
-
-    kernelspec = nb.get("metadata", {}).get("kernelspec", {}) or {}
-    kname = kernelspec.get("name") if isinstance(kernelspec, dict) else None
-    if kname and kname not in ("python3", "python", "python3.10", "python3.11", "python3.12"):
-        notes.append(
-            f"the notebook asks for the kernel {str(kname)[:40]!r}; it was run with "
-            "Python 3 (python3), as every submission is"
-        )
-    if not code:
-        notes.append("the notebook has no code cells")
-
-    defined_in: dict[str, list[int]] = defaultdict(list)
-    for c in code:
-        if c.tree is not None:
-            for name in _top_level_defs(c.tree):
-                defined_in[name].append(c.number)
-    for name in sorted(graded):
-        where = defined_in.get(name, [])
-        if len(where) > 1:
-            notes.append(
-                f"the function {name} is defined {len(where)} times (cells "
-                f"{_cells_list(where)}); the last definition that ran (cell {where[-1]}) "
-                "was graded"
-            )
-
-    for c in cells:
-        if c.kind in ("markdown", "raw"):
-            for name in sorted(graded):
-                if re.search(rf"^\s*def\s+{re.escape(name)}\s*\(", c.source, re.M):
-                    extra = "" if defined_in.get(name) else " (no code cell defines it)"
-                    notes.append(
-                        f"cell {c.number} is a {c.kind} cell but holds the definition "
-                        f"of {name}: it was not run{extra}; change it back to a code cell"
-                    )
-
-    earlier: set[str] = set(dir(builtins))
-    reported: set[str] = set()
-    for c in code:
-        if c.tree is None:
-            continue
-        for name in _loaded_at_run_time(c.tree):
-            later = [n for n in defined_in.get(name, []) if n > c.number]
-            if name not in earlier and later and name not in reported:
-                reported.add(name)
-                notes.append(
-                    f"cell {c.number} uses {name} before it is defined (cell "
-                    f"{later[0]}): Jupyter runs the cells from top to bottom, and so "
-                    "does the grader"
-                )
-        earlier |= _bound_names(c.tree)
-
-    seen: dict[str, int] = {}
-    for c in code:
-        key = c.source.strip()
-        if key in seen and ("\n" in key or key.startswith(("def ", "class "))):
-            notes.append(f"cells {seen[key]} and {c.number} hold the same code: it ran twice")
-        seen.setdefault(key, c.number)
-
-    for c in code:
-        notes += _special_notes(c)
-    return notes
-
-
-def _special_notes(c: Cell) -> list[str]:
-    out = []
-    installs = [s for s in c.specials if _INSTALL.match(s)]
-    if installs:
-        out.append(
-            f"cell {c.number} installs packages ({_short(installs[0])}); there is no "
-            "network during grading, so installs fail: use only the course's packages"
-        )
-    shell = [s for s in c.specials if s.startswith("!") and s not in installs]
-    if shell or c.cell_magic in ("bash", "sh", "script", "system"):
-        what = shell[0] if shell else f"%%{c.cell_magic}"
-        out.append(
-            f"cell {c.number} runs shell commands ({_short(what)}); they run inside the "
-            "grader's sandbox, without network"
-        )
-    if c.cell_magic == "timeit":
-        out.append(
-            f"cell {c.number} starts with %%timeit: IPython runs it in a timing loop and "
-            "keeps none of its definitions"
-        )
-    elif c.cell_magic == "writefile":
-        out.append(f"cell {c.number} starts with %%writefile: it writes a file and runs nothing")
-    elif c.cell_magic and c.cell_magic not in PYTHON_CELL_MAGICS | {
-        "bash",
-        "sh",
-        "script",
-        "system",
-        "html",
-        "markdown",
-        "latex",
-        "javascript",
-        "js",
-        "svg",
-    }:
-        out.append(
-            f"cell {c.number} starts with the cell magic %%{c.cell_magic}: its body is "
-            "not run as Python"
-        )
-    for s in c.specials:
-        m = re.match(r"^%(run|load|reset|cd|load_ext)\b", s)
-        if m:
-            what = {
-                "run": "runs another file, which is not part of the submission",
-                "load": "loads another file, which is not part of the submission",
-                "reset": "deletes every variable defined before it",
-                "cd": "changes the working folder",
-                "load_ext": "loads an IPython extension",
-            }[m.group(1)]
-            out.append(f"cell {c.number} uses %{m.group(1)} ({_short(s)}): it {what}")
     return out

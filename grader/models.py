@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -25,6 +25,13 @@ _D = TypeVar("_D", bound="DataclassInstance")
 # The results file's shape. Documents written before the version was recorded (old gradebook
 # rows) have the shape of version 1 and no `schema_version`: they are read as version 1.
 SCHEMA_VERSION = 1
+
+
+# What went wrong in one cell of the student's notebook (CellProblem.kind).
+ProblemKind = Literal["error", "timeout", "kernel_died", "skipped"]
+# How a grader-written cell ended in the kernel (grader.execution.kernel.ExtraOutcome, read back
+# by grader.probe.evidence): "not_run" when the kernel never ran it.
+ExtraStatus = Literal["ok", "error", "timeout", "kernel_died", "not_run"]
 
 
 class SchemaError(ValueError):
@@ -137,7 +144,7 @@ class CellProblem:
     """Something that went wrong in one cell of the student's notebook."""
 
     cell_index: int  # position in the notebook's list of cells, from 0 (markdown included)
-    kind: str  # "error" | "timeout" | "kernel_died" | "skipped"
+    kind: ProblemKind
     ename: str = ""
     evalue: str = ""
     traceback: str = ""

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from grader import integrity, profiles
+from grader import integrity, notebook_structure, profiles, training_scan
 from grader.checks.core import Exercise, copy_value
 from grader.checks.reference import load_reference
 from grader.checks.runner import evaluate
@@ -170,7 +170,7 @@ def grade_notebook(
     notes = notes + _prepare(nb, exercise, start.profile) + limit_notes
     bound, probe_calls = _plan(exercise, start.seed)
     findings = integrity.scan(nb)  # for the instructor, never scored
-    notes += integrity.structure_notes(nb, sorted({c.name for c in probe_calls}))
+    notes += notebook_structure.structure_notes(nb, sorted({c.name for c in probe_calls}))
     if judge.wanted_by(exercise):
         judge.prestart()  # TensorFlow is imported there while the notebook runs
     extra_env = exercise.kernel_env(start.profile) if exercise.kernel_env else {}
@@ -353,7 +353,7 @@ def _judge(
         notes += [n for n in result.details.pop("notes", []) if n not in notes]
         refused = bool(result.details.pop("weights_refused", False)) or refused
     if refused:
-        sources = integrity.weight_sources(nb)
+        sources = training_scan.weight_sources(nb)
         if sources:
             findings.append(
                 "where the code could have brought weights in: " + "; ".join(sources[:8])

@@ -220,7 +220,7 @@ def _write_release(
 
 def _dataset_spec() -> list[dict[str, Any]]:
     """What `cnn_selfcheck.datasets` needs of grader.datasets: files, hashes, system copies."""
-    from grader.datasets import DATASETS
+    from grader.datasets.registry import DATASETS
 
     return [
         {

@@ -1,11 +1,13 @@
-"""What a notebook does with its training, read from its code (never run): for `integrity.scan`.
+"""What a notebook does with its training, read from its code (never run).
 
 - `trains_on_test_data(cells)`: where it trains on test data (fit / train_on_batch on what the
   test split's loader returned, or on something made from it), or joins training and test data;
-- `budget_overrides(nb)`: budget parameters set again after the grader's injected cell.
+- `budget_overrides(nb)`: budget parameters set again after the grader's injected cell;
+- `weight_sources(nb)`: where the code could bring weights in instead of training them.
 
-Both are findings for the instructor; the overrides are also notes for the student (the smoke
-profile's `grader.keras_support.budget` adds them where it injects the cell).
+The first two are findings for the instructor (`grader.integrity.scan`); the overrides are also
+notes for the student (the smoke profile's `grader.keras_support.budget` adds them where it
+injects the cell); the weight sources back a refused model's provenance (`grader.pipeline`).
 """
 
 from __future__ import annotations
@@ -254,3 +256,35 @@ def _assignments(tree: ast.Module) -> list[tuple[ast.AST, str]]:
     for stmt in tree.body:
         walk(stmt, set(), True)
     return out
+
+
+# -- weights from elsewhere ------------------------------------------------------------
+_WEIGHT_CALLS = ("set_weights", "load_weights", "load_model", "assign")
+_LONG_LITERAL = 10_000  # characters: a model's weights pasted in as text are far longer
+
+
+def weight_sources(nb: Any) -> list[str]:
+    """Where the notebook's code could bring weights in: calls of set_weights, load_weights,
+    load_model or a variable's assign, and very long literals (weights pasted as text). Not a
+    finding by itself (ex06 loads its best checkpoint): supporting evidence beside the training
+    record's (grader.keras_support.provenance)."""
+    out: list[str] = []
+    for c in cells_of(nb):
+        if c.tree is None:
+            continue
+        for node in ast.walk(c.tree):
+            if isinstance(node, ast.Call):
+                name = (
+                    node.func.attr
+                    if isinstance(node.func, ast.Attribute)
+                    else (node.func.id if isinstance(node.func, ast.Name) else "")
+                )
+                if name in _WEIGHT_CALLS:
+                    out.append(f"cell {c.number} calls {name}()")
+            elif (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, (str, bytes))
+                and len(node.value) > _LONG_LITERAL
+            ):
+                out.append(f"cell {c.number} holds a literal of {len(node.value):,} characters")
+    return list(dict.fromkeys(out))

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import datasets
 from grader.cli import main
+from grader.datasets import registry, sources
 
 DEBIAN = Path("/usr/share/datasets/fashion-mnist")
 
@@ -41,8 +41,8 @@ def offline_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CNN_GRADER_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "no-keras-home"))
     monkeypatch.delenv("CNN_GRADER_DATASETS", raising=False)
-    bare = dataclasses.replace(datasets.FASHION_MNIST, system_dirs=())
-    monkeypatch.setitem(datasets.DATASETS, "fashion_mnist", bare)
+    bare = dataclasses.replace(registry.FASHION_MNIST, system_dirs=())
+    monkeypatch.setitem(registry.DATASETS, "fashion_mnist", bare)
     fake = tmp_path / "fake"
     fake.mkdir()
     (fake / "keras.py").write_text(FAKE_KERAS)
@@ -69,16 +69,16 @@ def test_list_and_fetch_what_is_already_here_downloads_nothing(
 def test_fetch_goes_through_the_loader_into_the_graders_keras_home(
     offline_machine: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert datasets.locate("fashion_mnist") is None
+    assert sources.locate("fashion_mnist") is None
     assert main(["datasets", "list", "fashion_mnist"]) == 0
     assert "fashion_mnist: missing" in capsys.readouterr().out
     monkeypatch.setenv("FAKE_SOURCE", str(DEBIAN))
     assert main(["datasets", "fetch", "fashion_mnist"]) == 0
     assert "fashion_mnist: fetched into" in capsys.readouterr().out
-    found = datasets.locate("fashion_mnist")
+    found = sources.locate("fashion_mnist")
     assert found is not None and found.origin.startswith("a download in")
     assert all(
-        p.parent == datasets.keras_home() / "datasets" / "fashion-mnist"
+        p.parent == registry.keras_home() / "datasets" / "fashion-mnist"
         for p in found.paths.values()
     )
 
@@ -88,7 +88,7 @@ def test_a_download_with_the_wrong_content_is_not_accepted(
 ) -> None:
     wrong = offline_machine / "wrong"
     wrong.mkdir()
-    for f in datasets.FASHION_MNIST.files:
+    for f in registry.FASHION_MNIST.files:
         (wrong / f.name).write_bytes(b"\x1f\x8b not the dataset")
     monkeypatch.setenv("FAKE_SOURCE", str(wrong))
     assert main(["datasets", "fetch", "fashion_mnist"]) == 2

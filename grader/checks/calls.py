@@ -19,7 +19,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -65,6 +65,10 @@ class Input:
 def standard_normal(*shape: int) -> Callable[[np.random.Generator], np.ndarray]:
     """The usual maker of a hidden input: an array of standard normal values of `shape`."""
     return lambda rng: rng.standard_normal(shape)
+
+
+# What a probe call does: call a student function, read a name, or run a grader driver.
+CallKind = Literal["call", "get", "driver"]
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,7 @@ class Call:
         self.func = func
         self.args = args
         self.kwargs = kwargs
-        self.kind = "call"
+        self.kind: CallKind = "call"
         self.timeout: float | None = None
         self.driver_code: Driver | None = None
         self.label = ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from grader.checks.core import Check, Context, Exercise, Fail, NotAttempted
 from grader.checks.diagnosis import timeout_message
@@ -20,38 +20,48 @@ from grader.probe.evidence import Evidence
 
 def _precondition(ev: Evidence, text: str, name: str) -> tuple[Outcome, str] | None:
     """Map a probe record that is not a plain return value to an outcome, or None to go on."""
-    if ev.status == "returned":
-        return None
-    if ev.status == "missing":
-        return Outcome.NOT_ATTEMPTED, f"`{name}` is not defined in the notebook"
-    if ev.status == "stub":
-        return Outcome.NOT_ATTEMPTED, f"`{name}` still raises NotImplementedError"
-    if ev.status == "not_callable":
-        return Outcome.FAIL, f"`{name}` is a {ev.extra.get('type') or 'value'}, not a function"
-    if ev.status == "raised":
-        where = f"\n{ev.traceback.strip()}" if ev.traceback else ""
-        return Outcome.FAIL, f"{text} raised {ev.error_type}: {ev.error_message}{where}"
-    if ev.status == "timeout":
-        if ev.extra.get("skipped_after"):
+    match ev.status:
+        case "returned":
+            return None
+        case "missing":
+            return Outcome.NOT_ATTEMPTED, f"`{name}` is not defined in the notebook"
+        case "stub":
+            return Outcome.NOT_ATTEMPTED, f"`{name}` still raises NotImplementedError"
+        case "not_callable":
+            return Outcome.FAIL, f"`{name}` is a {ev.extra.get('type') or 'value'}, not a function"
+        case "raised":
+            where = f"\n{ev.traceback.strip()}" if ev.traceback else ""
+            return Outcome.FAIL, f"{text} raised {ev.error_type}: {ev.error_message}{where}"
+        case "timeout":
+            if ev.extra.get("skipped_after"):
+                return Outcome.TIMEOUT, (
+                    f"{text} was not run: an earlier call of "
+                    f"`{ev.extra['skipped_after']}` did not finish in time "
+                    "(is there an endless loop?)"
+                )
+            limit = ev.extra.get("limit_s")
             return Outcome.TIMEOUT, (
-                f"{text} was not run: an earlier call of "
-                f"`{ev.extra['skipped_after']}` did not finish in time "
-                "(is there an endless loop?)"
+                timeout_message(text, float(limit))
+                if limit
+                else f"{text} did not finish in time (is there an endless loop?)"
             )
-        limit = ev.extra.get("limit_s")
-        return Outcome.TIMEOUT, (
-            timeout_message(text, float(limit))
-            if limit
-            else f"{text} did not finish in time (is there an endless loop?)"
-        )
-    if ev.status == "kernel_died":
-        return Outcome.FAIL, f"the kernel died while running {text}"
-    if ev.status == "not_run":
-        return Outcome.FAIL, (
-            f"{text} could not be called: the notebook's kernel had died or run "
-            "out of time before grading"
-        )
+        case "kernel_died":
+            return Outcome.FAIL, f"the kernel died while running {text}"
+        case "not_run":
+            return Outcome.FAIL, (
+                f"{text} could not be called: the notebook's kernel had died or run "
+                "out of time before grading"
+            )
+        case "unreadable":
+            pass
+        case _:
+            _every_status_has_a_case(ev.status)
     return Outcome.FAIL, f"the result of {text} could not be read: {ev.error_message}"
+
+
+def _every_status_has_a_case(status: NoReturn) -> None:
+    """For mypy only: a status of `EvidenceStatus` without a case above reaches this call, which
+    then fails type checking. At run time an unknown status reads as "unreadable"."""
 
 
 def run_check(

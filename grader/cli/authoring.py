@@ -97,16 +97,17 @@ def _cmd_bundle(args: argparse.Namespace) -> int:
 
 
 def _cmd_datasets(args: argparse.Namespace) -> int:
-    from grader import dataset_fetch, datasets
+    from grader import dataset_fetch
+    from grader.datasets import registry
 
     names = list(args.names)
     if args.exercises:
         names += [d for d in dataset_fetch.needed_by(args.exercises) if d not in names]
     elif not names:
-        names = list(datasets.DATASETS)
+        names = list(registry.DATASETS)
     for name in names:
         try:
-            datasets.get(name)  # an unknown id is a usage error before anything is fetched
+            registry.get(name)  # an unknown id is a usage error before anything is fetched
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
     lines = dataset_fetch.fetch(names) if args.action == "fetch" else dataset_fetch.status(names)

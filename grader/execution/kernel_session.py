@@ -23,7 +23,7 @@ from nbformat import NotebookNode
 
 from grader import nbformat_typed
 from grader.execution import cells
-from grader.execution.kernel_types import ExtraCell, ExtraOutcome, KernelGuard
+from grader.execution.kernel_types import CellStatus, ExtraCell, ExtraOutcome, KernelGuard
 from grader.models import CellProblem, Limits
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -181,7 +181,7 @@ class KernelSession:
     def _why_died(self) -> tuple[str, str] | None:
         return self.guard.verdict() if self.guard is not None else None
 
-    def _over_limit(self, status: str) -> bool:
+    def _over_limit(self, status: CellStatus) -> bool:
         """Did the cell that just ended take the kernel over a limit? The watchdog polls, so
         a fast writer can finish a cell between two polls (and meet the per-file cap as an
         OSError instead); looking once more at every cell's end makes the verdict the same
@@ -223,7 +223,7 @@ class KernelSession:
     # -- running one cell -------------------------------------------------------------
     async def _run_source(
         self, cell: NotebookNode, index: int, timeout: float | None
-    ) -> tuple[str, str, str, list[str]]:
+    ) -> tuple[CellStatus, str, str, list[str]]:
         """Run one cell; returns (status, ename, evalue, traceback).
 
         A negative index marks a grader cell: it runs against a throw-away notebook so that

@@ -8,11 +8,14 @@ probe's planning and the execution seam name these types without the kernel mach
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from nbformat import NotebookNode
 
-from grader.models import ExecutionSummary
+from grader.models import ExecutionSummary, ExtraStatus
+
+# How one cell ended in the kernel (an extra cell's ExtraOutcome adds "not_run").
+CellStatus = Literal["ok", "error", "timeout", "kernel_died"]
 
 if TYPE_CHECKING:
     from jupyter_client.manager import AsyncKernelManager
@@ -35,7 +38,7 @@ class ExtraCell:
 @dataclass
 class ExtraOutcome:
     key: str
-    status: str  # "ok" | "error" | "timeout" | "kernel_died" | "not_run"
+    status: ExtraStatus
     ename: str = ""
     evalue: str = ""
     duration_s: float = 0.0

@@ -17,8 +17,10 @@ from typing import Any
 
 from nbformat import NotebookNode
 
-from grader import datasets, nbformat_typed
+from grader import nbformat_typed
 from grader.checks.core import Exercise
+from grader.datasets import registry, served
+from grader.datasets.held_out import HELD_OUT_TEXT
 from grader.errors import ConfigurationError
 from grader.execution.notebook import INJECTED_TAG, tags
 from grader.models import Limits
@@ -94,8 +96,8 @@ def smoke_override(default: Budget) -> Budget:
 def eval_text(samples: int | None) -> str:
     """The images the grader evaluates on: never the ones the kernel received."""
     if samples is None:
-        return f"all test images of {datasets.HELD_OUT_TEXT}"
-    return f"{samples:,} test images of {datasets.HELD_OUT_TEXT}"
+        return f"all test images of {HELD_OUT_TEXT}"
+    return f"{samples:,} test images of {HELD_OUT_TEXT}"
 
 
 def _assigns_parameters(source: str) -> bool:
@@ -199,7 +201,7 @@ class Training:
             notes = inject_parameters(nb, budget.parameters(), profile=profile)
             if os.environ.get(SMOKE_ENV):
                 notes.append(f"smoke budget set by {SMOKE_ENV}: {budget.describe()}")
-        _, missing = datasets.prepare_keras_home(self.datasets)
+        _, missing = served.prepare_keras_home(self.datasets)
         return notes + missing
 
     def limits_and_notes(
@@ -216,15 +218,15 @@ class Training:
         ]
 
     def kernel_env(self, profile: str) -> dict[str, str]:
-        home, _ = datasets.prepare_keras_home(self.datasets)
+        home, _ = served.prepare_keras_home(self.datasets)
         env = {
             "KERAS_HOME": str(home),
             **DETERMINISM_ENV,
-            **plan.prelude_env(datasets.cache_root() / "kernel"),
+            **plan.prelude_env(registry.cache_root() / "kernel"),
         }
-        served = datasets.served_mnist_sha256() if "mnist" in self.datasets else None
-        if served:
-            env[datasets.SERVED_MNIST_ENV] = served
+        mnist_sha256 = served.served_mnist_sha256() if "mnist" in self.datasets else None
+        if mnist_sha256:
+            env[served.SERVED_MNIST_ENV] = mnist_sha256
         return env
 
 

@@ -21,7 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from grader import datasets, profiles
+from grader import profiles
+from grader.datasets import registry, sources
 from grader.errors import ConfigurationError
 from grader.keras_support.checks import find_accuracy_specs
 from grader.keras_support.spec import AccuracySpec as AccuracySpec  # re-exported
@@ -35,7 +36,7 @@ class CalibrationError(ConfigurationError):
 
 
 def calibration_path() -> Path:
-    return datasets.cache_root() / CALIBRATION_FILE
+    return registry.cache_root() / CALIBRATION_FILE
 
 
 def _version(name: str) -> str:
@@ -66,7 +67,7 @@ def calibration_key(exercise: Any, spec: AccuracySpec, profile: str) -> dict[str
         "eval_samples": training.eval_samples(profile),
         "evaluated_on": "held-out half of the test split",
         "dataset": spec.dataset,
-        "test_split": datasets.test_split_id(spec.dataset),
+        "test_split": sources.test_split_id(spec.dataset),
         "solution_sha256": hashlib.sha256(exercise.solution_path.read_bytes()).hexdigest(),
         "tensorflow": _version("tensorflow"),
         "keras": _version("keras"),

@@ -22,9 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from grader import datasets
 from grader.checks.calls import Call, Driver
 from grader.checks.core import CheckFn, Context, Fail
+from grader.datasets import sources
 from grader.errors import ConfigurationError
 from grader.keras_support import architecture as arch
 from grader.keras_support import provenance
@@ -43,7 +43,7 @@ def needs_dataset(dataset_id: str) -> Callable[[], None]:
     """A `requires=` hook: DatasetUnavailable (status error, clear message) when missing."""
 
     def check() -> None:
-        datasets.require(dataset_id)
+        sources.require(dataset_id)
 
     return check
 
@@ -166,7 +166,7 @@ def _trained_model(spec: AccuracySpec, got: Any) -> tuple[dict[str, Any], Path, 
     dataset the grader evaluates on (DatasetUnavailable where it is missing)."""
     what = f"`{spec.variable}`"
     report = got if isinstance(got, dict) and "model" in got else {"model": got}
-    return report, model_file(report.get("model"), what=what), datasets.require(spec.dataset)
+    return report, model_file(report.get("model"), what=what), sources.require(spec.dataset)
 
 
 # Below this an accuracy is about what guessing gets (0.10 for ten classes): the model was

@@ -49,7 +49,7 @@ def evaluate_model(
     model_path: Path, found: Any, samples: int | None, *, what: str, timeout: float = 300.0
 ) -> Evaluation:
     """Accuracy of the saved model on the first `samples` held-out test images of `found`
-    (a `grader.datasets.Located`; None: all of them). Fail: the student's model cannot be
+    (a `grader.datasets.sources.Located`; None: all of them). Fail: the student's model cannot be
     used; InternalError: the evaluation itself broke."""
     from grader.keras_support.untrusted import check_archive
 
@@ -90,14 +90,15 @@ def _emit(reply: dict[str, Any]) -> int:
 def _run(request: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
 
-    from grader import datasets
+    from grader.datasets import registry, sources
+    from grader.datasets.held_out import load_held_out
 
-    found = datasets.Located(
-        datasets.get(request["dataset"]),
+    found = sources.Located(
+        registry.get(request["dataset"]),
         {k: Path(v) for k, v in request["files"].items()},
         str(request.get("origin", "")),
     )
-    held_out = datasets.load_held_out(found, request.get("samples"))
+    held_out = load_held_out(found, request.get("samples"))
     x, y = held_out.x, held_out.y
 
     import warnings

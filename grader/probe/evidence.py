@@ -12,9 +12,11 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
+
+from grader.models import ExtraStatus
 
 MAX_RECORD_BYTES = 2_000_000
 MAX_ARRAY_BYTES = 64 * 1024 * 1024
@@ -22,7 +24,7 @@ MAX_DEPTH = 24
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
 
 # How a probed call can end, as seen from the grader.
-STATUSES = {
+EvidenceStatus = Literal[
     "returned",
     "missing",
     "stub",
@@ -32,7 +34,8 @@ STATUSES = {
     "timeout",
     "kernel_died",
     "not_run",
-}
+]
+STATUSES: frozenset[str] = frozenset(get_args(EvidenceStatus))
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ class ObjectInfo:
 
 @dataclass
 class Evidence:
-    status: str
+    status: EvidenceStatus
     value: Any = None
     error_type: str = ""
     error_message: str = ""
@@ -169,16 +172,17 @@ def _decode(v: Any, out_dir: Path, depth: int = 0) -> Any:
     raise _Unreadable("unexpected JSON object")
 
 
-def read(out_dir: Path, key: str, *, run_status: str, skipped_after: str = "") -> Evidence:
+def read(out_dir: Path, key: str, *, run_status: ExtraStatus, skipped_after: str = "") -> Evidence:
     """The evidence of one probed call. `run_status` is how the probe cell itself ended;
     `skipped_after` names the function whose earlier call hung, when this one was not run."""
     path = out_dir / f"{key}.json"
-    if run_status in ("timeout", "kernel_died", "not_run"):
-        # The probe never got to write this record, so a file here was put there by other
-        # code (a record planted by the notebook): it is not evidence.
-        return Evidence(
-            status=run_status, extra={"skipped_after": skipped_after} if skipped_after else {}
-        )
+    match run_status:
+        case "timeout" | "kernel_died" | "not_run":
+            # The probe never got to write this record, so a file here was put there by other
+            # code (a record planted by the notebook): it is not evidence.
+            return Evidence(
+                status=run_status, extra={"skipped_after": skipped_after} if skipped_after else {}
+            )
     if path.is_symlink():  # the grader may run as root: never read through the kernel's links
         return Evidence(status="unreadable", error_message="the result record is a link")
     if not path.is_file():

@@ -14,11 +14,14 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from grader.execution.kernel_types import ExtraCell
+
+if TYPE_CHECKING:
+    from grader.checks.calls import CallKind
 
 PROBE_DIRNAME = ".cnn_grader_probe"
 _KERNEL_SIDE = Path(__file__).with_name("kernel_side.py")
@@ -50,7 +53,7 @@ class ProbeCall:
 
     key: str
     name: str
-    kind: str  # "call" | "get" | "driver"
+    kind: CallKind
     args: tuple[Any, ...] = ()
     kwargs: tuple[tuple[str, Any], ...] = ()
     timeout: float | None = None

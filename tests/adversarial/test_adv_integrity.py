@@ -1,5 +1,6 @@
-"""grader.integrity: what the static scan flags for the instructor, what the structure notes
-tell the student, and that the course's own notebooks raise neither (no false alarms)."""
+"""grader.integrity and grader.notebook_structure: what the static scan flags for the
+instructor, what the structure notes tell the student, and that the course's own notebooks raise
+neither (no false alarms)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import helpers
 import nbformat
 import pytest
 
-from grader import integrity
+from grader import code_cells, integrity, notebook_structure
 from grader.course import exercises_dir, solutions_dir
 
 
@@ -98,17 +99,17 @@ def test_course_notebooks_raise_no_finding_and_no_note(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     names = ["zero_pad", "conv2d", "sobel_edges", "max_pool2d", "avg_pool2d", "summarize"]
     assert integrity.scan(nb) == []
-    assert integrity.structure_notes(nb, names) == []
+    assert notebook_structure.structure_notes(nb, names) == []
 
 
 def test_python_source_blanks_ipython_syntax_but_keeps_line_numbers() -> None:
     src = "!pip install x\nfiles = !ls\n%time y = 1\nnp.convolve?\nz = 3"
-    python, specials, magic = integrity.python_source(src)
+    python, specials, magic = code_cells.python_source(src)
     assert python.splitlines() == ["pass", "files = None", "pass", "pass", "z = 3"]
     assert specials == ["!pip install x", "files = !ls", "%time y = 1"]
     assert magic == ""
-    assert integrity.python_source("%%bash\necho hi")[0] == ""
-    assert integrity.python_source("%%time\nx = 1")[0].splitlines() == ["", "x = 1"]
+    assert code_cells.python_source("%%bash\necho hi")[0] == ""
+    assert code_cells.python_source("%%time\nx = 1")[0].splitlines() == ["", "x = 1"]
 
 
 NOTES = {
@@ -144,18 +145,18 @@ NOTES = {
 @pytest.mark.parametrize("case", sorted(NOTES))
 def test_structure_notes(case: str) -> None:
     nb, expected = NOTES[case]
-    notes = integrity.structure_notes(nb, ["conv2d"])
+    notes = notebook_structure.structure_notes(nb, ["conv2d"])
     assert any(expected in n for n in notes), notes
 
 
 def test_unknown_kernelspec_is_noted() -> None:
     nb = nb_of("x = 1")
     nb.metadata["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
-    assert any("'ir'" in n and "python3" in n for n in integrity.structure_notes(nb))
+    assert any("'ir'" in n and "python3" in n for n in notebook_structure.structure_notes(nb))
 
 
 def test_a_function_defined_once_and_used_after_has_no_note() -> None:
     nb = nb_of(
         "def conv2d(x):\n    return x", "y = conv2d(1)", "def later():\n    return conv2d(2)"
     )
-    assert integrity.structure_notes(nb, ["conv2d"]) == []
+    assert notebook_structure.structure_notes(nb, ["conv2d"]) == []

@@ -23,7 +23,7 @@ import pytest
 from conftest import REPO, clean_env, run
 
 from grader.cli import main
-from grader.datasets import FASHION_MNIST
+from grader.datasets.registry import FASHION_MNIST
 
 BUDGET = "epochs=1,train_samples=3000,eval_samples=1000"  # the Keras tests' small budget
 SOBEL_VALID = REPO / "tests" / "mutants" / "ex01_convolution" / "sobel_valid_padding.py"

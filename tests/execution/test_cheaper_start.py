@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from grader import datasets
+from grader.datasets import registry, sources
 from grader.execution.sandbox import policy, seed
 
 
 def test_the_folders_hidden_include_every_verified_test_split_folder() -> None:
-    assert set(datasets.source_folders()) <= set(policy.dataset_folders())
+    assert set(sources.source_folders()) <= set(policy.dataset_folders())
 
 
 def test_a_test_split_found_by_name_is_hidden_unverified(
@@ -26,7 +26,7 @@ def test_a_test_split_found_by_name_is_hidden_unverified(
     folder = tmp_path / "mine"
     folder.mkdir()
     (folder / "mnist.npz").write_bytes(b"not the real file")  # unverified: located by name
-    monkeypatch.setenv(datasets.DATASETS_ENV, str(folder))
+    monkeypatch.setenv(registry.DATASETS_ENV, str(folder))
     assert folder.resolve() in policy.dataset_folders()
 
 

@@ -10,8 +10,8 @@ import nbformat
 import numpy as np
 from nbformat import NotebookNode
 
-from grader import datasets
 from grader.course import solutions_dir
+from grader.datasets import sources
 from grader.exercises import available, get
 from grader.generate import student_version
 
@@ -20,7 +20,7 @@ KERAS_IDS = tuple(e for e in available() if get(e).needs_tensorflow)
 
 
 def fashion_available() -> bool:
-    return datasets.locate("fashion_mnist") is not None
+    return sources.locate("fashion_mnist") is not None
 
 
 def fake_digits(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

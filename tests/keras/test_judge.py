@@ -18,17 +18,17 @@ import pytest
 from keras_helpers import keras
 from keras_helpers import layers as L
 
-from grader import datasets
 from grader.checks.core import Fail
+from grader.datasets import registry, sources
 from grader.errors import InternalError
 from grader.keras_support import evaluate, judge
 from grader.keras_support.evaluate import evaluate_model
 
 
 @pytest.fixture
-def fake_mnist(fake_mnist_dir: Path, monkeypatch: pytest.MonkeyPatch) -> datasets.Located:
-    monkeypatch.setenv(datasets.DATASETS_ENV, str(fake_mnist_dir))
-    return datasets.require("mnist")
+def fake_mnist(fake_mnist_dir: Path, monkeypatch: pytest.MonkeyPatch) -> sources.Located:
+    monkeypatch.setenv(registry.DATASETS_ENV, str(fake_mnist_dir))
+    return sources.require("mnist")
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def models(tmp_path: Path, fake_mnist_dir: Path) -> list[Path]:
     return out
 
 
-def fresh_process(path: Path, found: datasets.Located, samples: int) -> dict[str, Any]:
+def fresh_process(path: Path, found: sources.Located, samples: int) -> dict[str, Any]:
     """What the one-shot `python -m grader.keras_support.evaluate` says of the same file."""
     request = {
         "model": str(path),
@@ -91,7 +91,7 @@ def fresh_process(path: Path, found: datasets.Located, samples: int) -> dict[str
 
 
 def test_the_judge_agrees_with_a_fresh_process_in_any_order(
-    tmp_path: Path, fake_mnist: datasets.Located, fake_mnist_dir: Path, fresh_judge: judge.Judge
+    tmp_path: Path, fake_mnist: sources.Located, fake_mnist_dir: Path, fresh_judge: judge.Judge
 ) -> None:
     paths = models(tmp_path, fake_mnist_dir)
     forward = [evaluate_model(p, fake_mnist, 400, what="m") for p in paths]
@@ -110,7 +110,7 @@ def test_the_judge_agrees_with_a_fresh_process_in_any_order(
 
 def test_a_judge_that_dies_costs_one_check_and_is_replaced(
     tmp_path: Path,
-    fake_mnist: datasets.Located,
+    fake_mnist: sources.Located,
     fake_mnist_dir: Path,
     fresh_judge: judge.Judge,
     monkeypatch: pytest.MonkeyPatch,
@@ -135,7 +135,7 @@ def test_a_judge_that_dies_costs_one_check_and_is_replaced(
 
 
 def test_a_judge_that_does_not_answer_in_time_fails_the_check_and_is_replaced(
-    tmp_path: Path, fake_mnist: datasets.Located, fake_mnist_dir: Path, fresh_judge: judge.Judge
+    tmp_path: Path, fake_mnist: sources.Located, fake_mnist_dir: Path, fresh_judge: judge.Judge
 ) -> None:
     path = models(tmp_path, fake_mnist_dir)[0]
     fresh_judge.close()  # cold: importing TensorFlow alone takes longer than 0.05 s
@@ -146,7 +146,7 @@ def test_a_judge_that_does_not_answer_in_time_fails_the_check_and_is_replaced(
 
 
 def test_after_an_unusable_model_the_next_request_gets_a_fresh_process(
-    tmp_path: Path, fake_mnist: datasets.Located, fake_mnist_dir: Path, fresh_judge: judge.Judge
+    tmp_path: Path, fake_mnist: sources.Located, fake_mnist_dir: Path, fresh_judge: judge.Judge
 ) -> None:
     good = models(tmp_path, fake_mnist_dir)[0]
     keras.utils.set_random_seed(0)

@@ -14,9 +14,9 @@ from keras_helpers import keras
 import grader.api
 import grader.calibrate
 import grader.pipeline
-from grader import datasets
 from grader.checks.core import Check, Context, Fail
 from grader.checks.runner import run_check
+from grader.datasets import registry
 from grader.errors import ConfigurationError
 from grader.execution import kernel
 from grader.exercises.ex09_mnist import ACCURACY
@@ -72,7 +72,7 @@ def trained(models: dict[str, KerasFile]) -> KerasFile:
 
 @pytest.fixture
 def fake_mnist(fake_mnist_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv(datasets.DATASETS_ENV, str(fake_mnist_dir))
+    monkeypatch.setenv(registry.DATASETS_ENV, str(fake_mnist_dir))
     monkeypatch.setenv("CNN_GRADER_CACHE_DIR", str(tmp_path / "empty-cache"))  # nothing cached
 
 

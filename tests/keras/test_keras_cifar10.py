@@ -17,7 +17,8 @@ import helpers
 import numpy as np
 import pytest
 
-from grader import cifar10_files, datasets, write_reports
+from grader import cifar10_files, write_reports
+from grader.datasets import held_out, registry, served, sources
 from grader.errors import DatasetUnavailable
 from grader.exercises import available, get
 from grader.keras_support import calibration
@@ -29,7 +30,7 @@ ARCHIVE = "datasets/cifar-10-batches-py-target_archive"
 
 @pytest.fixture
 def with_cifar(fake_cifar10_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv(datasets.DATASETS_ENV, str(fake_cifar10_dir))
+    monkeypatch.setenv(registry.DATASETS_ENV, str(fake_cifar10_dir))
     return fake_cifar10_dir
 
 
@@ -38,7 +39,7 @@ def test_ex11_is_an_exercise_that_loads_cifar10() -> None:
     assert EID in available()
     exercise = get(EID)
     assert exercise.datasets == ("cifar10",) and exercise.max_score == 10
-    assert datasets.get("cifar10").loader == "keras.datasets.cifar10.load_data()"
+    assert registry.get("cifar10").loader == "keras.datasets.cifar10.load_data()"
 
 
 def test_datasets_fetch_knows_what_ex11_loads() -> None:
@@ -57,10 +58,10 @@ def test_a_named_folder_is_trusted_flat_in_keras_layout_or_as_the_download(
     target = tmp_path / layout
     target.parent.mkdir(parents=True, exist_ok=True)
     target.symlink_to(fake_cifar10_dir / ARCHIVE)
-    monkeypatch.setenv(datasets.DATASETS_ENV, str(tmp_path))
-    found = datasets.locate("cifar10")
+    monkeypatch.setenv(registry.DATASETS_ENV, str(tmp_path))
+    found = sources.locate("cifar10")
     assert found is not None and found.path("tarball") == target
-    assert datasets.DATASETS_ENV in found.origin
+    assert registry.DATASETS_ENV in found.origin
 
 
 def test_keras_cache_copies_must_be_the_official_archive(
@@ -72,20 +73,20 @@ def test_keras_cache_copies_must_be_the_official_archive(
     (home / "datasets").mkdir(parents=True)
     (home / ARCHIVE).symlink_to(fake_cifar10_dir / ARCHIVE)
     monkeypatch.setenv("KERAS_HOME", str(home))
-    assert datasets.locate("cifar10") is None
-    file = datasets.CIFAR10.files[0]
+    assert sources.locate("cifar10") is None
+    file = registry.CIFAR10.files[0]
     assert (
-        datasets.file_digest(home / ARCHIVE, file)
-        == datasets.content_digest(fake_cifar10_dir / ARCHIVE, raw=True)
+        sources.file_digest(home / ARCHIVE, file)
+        == sources.content_digest(fake_cifar10_dir / ARCHIVE, raw=True)
         != file.content_sha256
     )
 
 
 def test_without_cifar10_the_message_says_where_to_put_it() -> None:
-    assert datasets.locate("cifar10") is None
-    message = datasets.unavailable_message(datasets.CIFAR10)
+    assert sources.locate("cifar10") is None
+    message = registry.unavailable_message(registry.CIFAR10)
     assert "cifar-10-batches-py-target_archive" in message and "cifar-10-python.tar.gz" in message
-    assert datasets.DATASETS_ENV in message
+    assert registry.DATASETS_ENV in message
 
 
 def test_the_kernel_home_gets_the_training_batches_and_half_the_test_batch(
@@ -94,7 +95,7 @@ def test_the_kernel_home_gets_the_training_batches_and_half_the_test_batch(
     # A cache of its own: another xdist worker serving its own fake copy into the shared
     # cache would rewrite the files between the two calls below.
     monkeypatch.setenv("CNN_GRADER_CACHE_DIR", str(tmp_path / "cache"))
-    home, notes = datasets.prepare_keras_home(("cifar10",))
+    home, notes = served.prepare_keras_home(("cifar10",))
     assert notes == []
     inner = cifar10_files.served_dir(home) / cifar10_files.INNER
     with tarfile.open(with_cifar / ARCHIVE) as tar:
@@ -108,16 +109,16 @@ def test_the_kernel_home_gets_the_training_batches_and_half_the_test_batch(
     served_x, served_y = cifar10_files.read_batch(
         (inner / "test_batch").read_bytes(), what="served"
     )
-    all_x, all_y = datasets.load_test_split(datasets.require("cifar10"))
+    all_x, all_y = held_out.load_test_split(sources.require("cifar10"))
     assert all_x.shape == (2000, 32, 32, 3) and all_x.dtype == np.uint8
     assert np.array_equal(served_x, all_x[:1000]) and np.array_equal(served_y, all_y[:1000])
-    held = datasets.load_held_out(datasets.require("cifar10"), 300)
+    held = held_out.load_held_out(sources.require("cifar10"), 300)
     assert held.first == 1000 and np.array_equal(held.x, all_x[1000:1300])
     # served again without work while the archive is unchanged (the marker says so)
     stamp = (inner / "test_batch").stat().st_mtime_ns
-    datasets.prepare_keras_home(("cifar10",))
+    served.prepare_keras_home(("cifar10",))
     assert (inner / "test_batch").stat().st_mtime_ns == stamp
-    assert with_cifar / "datasets" in [p for p in datasets.source_folders()]
+    assert with_cifar / "datasets" in [p for p in sources.source_folders()]
 
 
 def test_batches_are_read_with_numpy_only_pickles(tmp_path: Path) -> None:
@@ -140,7 +141,7 @@ def test_an_archive_without_every_batch_is_no_dataset(tmp_path: Path) -> None:
         {"data_batch_1": (images, np.arange(4)), "test_batch": (images, np.arange(4))},
     )
     with pytest.raises(DatasetUnavailable, match="lacks cifar-10-batches-py/data_batch_2"):
-        cifar10_files.serve(tmp_path / "home", archive, datasets.served_count)
+        cifar10_files.serve(tmp_path / "home", archive, registry.served_count)
     assert not (cifar10_files.served_dir(tmp_path / "home") / cifar10_files.MARKER).exists()
     with pytest.raises(DatasetUnavailable, match=r"not uint8 \(N, 3072\)"):
         cifar10_files.read_batch(
@@ -154,7 +155,7 @@ def test_in_the_kernel_keras_loader_reads_the_served_half(
     """The unmodified `keras.datasets.cifar10.load_data()`, offline, in a sandboxed kernel:
     50,000 training images and the first half of the test split, the first test image the
     archive's own first."""
-    first = datasets.load_test_split(datasets.require("cifar10"))[0][0]
+    first = held_out.load_test_split(sources.require("cifar10"))[0][0]
     check = f"""
 import numpy as np
 (a, b), (c, d) = keras.datasets.cifar10.load_data()

@@ -27,9 +27,9 @@ EID = "ex11_cifar10"
 @pytest.fixture(autouse=True)
 def with_cifar(fake_cifar10_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The accuracy check needs the dataset before it can say `cifar_model` is missing."""
-    from grader import datasets
+    from grader.datasets import registry
 
-    monkeypatch.setenv(datasets.DATASETS_ENV, str(fake_cifar10_dir))
+    monkeypatch.setenv(registry.DATASETS_ENV, str(fake_cifar10_dir))
 
 
 BODY = """def build_cifar_cnn():

@@ -10,15 +10,15 @@ import pytest
 from keras_helpers import keras
 from keras_helpers import layers as L
 
-from grader import datasets
 from grader.checks.core import Fail
+from grader.datasets import registry, sources
 from grader.keras_support.evaluate import evaluate_model
 
 
 @pytest.fixture
-def fake_mnist(fake_mnist_dir: Path, monkeypatch: pytest.MonkeyPatch) -> datasets.Located:
-    monkeypatch.setenv(datasets.DATASETS_ENV, str(fake_mnist_dir))
-    return datasets.require("mnist")
+def fake_mnist(fake_mnist_dir: Path, monkeypatch: pytest.MonkeyPatch) -> sources.Located:
+    monkeypatch.setenv(registry.DATASETS_ENV, str(fake_mnist_dir))
+    return sources.require("mnist")
 
 
 def small_cnn(outputs: int = 10) -> Any:
@@ -43,7 +43,7 @@ def saved(model: Any, tmp_path: Path) -> Path:
 
 
 def test_trained_model_is_measured_by_the_grader(
-    tmp_path: Path, fake_mnist: datasets.Located, fake_mnist_dir: Path
+    tmp_path: Path, fake_mnist: sources.Located, fake_mnist_dir: Path
 ) -> None:
     with np.load(fake_mnist_dir / "mnist.npz") as f:
         x, y = f["x_train"], f["y_train"]
@@ -60,13 +60,13 @@ def test_trained_model_is_measured_by_the_grader(
 
 
 def test_wrong_number_of_outputs_fails_with_the_shape(
-    tmp_path: Path, fake_mnist: datasets.Located
+    tmp_path: Path, fake_mnist: sources.Located
 ) -> None:
     with pytest.raises(Fail, match=r"`cnn_model`: the model outputs shape \(500, 5\)"):
         evaluate_model(saved(small_cnn(outputs=5), tmp_path), fake_mnist, 1000, what="`cnn_model`")
 
 
-def test_model_with_code_in_it_is_not_run(tmp_path: Path, fake_mnist: datasets.Located) -> None:
+def test_model_with_code_in_it_is_not_run(tmp_path: Path, fake_mnist: sources.Located) -> None:
     model = keras.Sequential(
         [keras.Input((28, 28, 1)), L.Flatten(), L.Dense(10), L.Lambda(lambda t: t * 0.0)]
     )

@@ -26,7 +26,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from grader import calibrate, datasets
+from grader import calibrate
+from grader.datasets import held_out, registry, served, sources
 from grader.errors import DatasetUnavailable
 from grader.keras_support import budget, calibration
 from grader.keras_support.budget import KERAS_LIMITS, SMOKE_ENV, Training
@@ -52,24 +53,24 @@ def accuracy_of(result: helpers.GradeResult, check: str) -> float:
 
 # -- the kernel's view of the test split -----------------------------------------------------
 def test_the_kernel_gets_the_first_half_of_the_test_split_and_never_the_rest() -> None:
-    home, notes = datasets.prepare_keras_home(("fashion_mnist",))
-    assert notes == [] and home == datasets.kernel_home()
-    found = datasets.require("fashion_mnist")
-    x_all, y_all = datasets.load_test_split(found)
+    home, notes = served.prepare_keras_home(("fashion_mnist",))
+    assert notes == [] and home == registry.kernel_home()
+    found = sources.require("fashion_mnist")
+    x_all, y_all = held_out.load_test_split(found)
     folder = home / "datasets" / "fashion-mnist"
     with gzip.open(folder / "t10k-images-idx3-ubyte.gz") as fh:
-        served = np.frombuffer(fh.read(), np.uint8, offset=16).reshape(-1, 28, 28)
+        images = np.frombuffer(fh.read(), np.uint8, offset=16).reshape(-1, 28, 28)
     with gzip.open(folder / "t10k-labels-idx1-ubyte.gz") as fh:
         labels = np.frombuffer(fh.read(), np.uint8, offset=8)
-    assert served.shape == (5_000, 28, 28) and labels.shape == (5_000,)
-    assert np.array_equal(served, x_all[:5_000]) and np.array_equal(labels, y_all[:5_000])
-    held = datasets.load_held_out(found, 1_000)
+    assert images.shape == (5_000, 28, 28) and labels.shape == (5_000,)
+    assert np.array_equal(images, x_all[:5_000]) and np.array_equal(labels, y_all[:5_000])
+    held = held_out.load_held_out(found, 1_000)
     assert held.first == 5_000 and np.array_equal(held.x, x_all[5_000:6_000])
     # the training files are the source's own, linked; the test files are the grader's copies
     assert (folder / "train-images-idx3-ubyte.gz").is_symlink()
     assert not (folder / "t10k-images-idx3-ubyte.gz").is_symlink()
     # ... and their folders are hidden from kernels (the training files stay visible)
-    assert found.path("test_images").resolve().parent in datasets.source_folders()
+    assert found.path("test_images").resolve().parent in sources.source_folders()
 
 
 def test_in_the_kernel_load_data_gives_half_the_test_split_and_the_source_is_hidden(
@@ -77,7 +78,7 @@ def test_in_the_kernel_load_data_gives_half_the_test_split_and_the_source_is_hid
 ) -> None:
     from grader.execution import sandbox
 
-    source = datasets.require("fashion_mnist").path("test_images")
+    source = sources.require("fashion_mnist").path("test_images")
     check = """
 import os
 (a, b), (c, d) = keras.datasets.fashion_mnist.load_data()
@@ -95,7 +96,7 @@ def test_keras_mnist_loader_accepts_the_graders_half_test_split(
 ) -> None:
     """Keras pins mnist.npz's sha256; the kernel's start-up code has the unmodified
     `keras.datasets.mnist.load_data()` accept the grader's copy (half of x_test) instead."""
-    monkeypatch.setenv(datasets.DATASETS_ENV, str(fake_mnist_dir))
+    monkeypatch.setenv(registry.DATASETS_ENV, str(fake_mnist_dir))
     check = """
 (a, b), (c, d) = keras.datasets.mnist.load_data()
 assert (len(a), len(c)) == (3000, 500), (len(a), len(c))
@@ -103,9 +104,9 @@ assert (len(a), len(c)) == (3000, 500), (len(a), len(c))
     result = helpers.grade_nb(make_notebook(["import keras", check], exercise="ex09_mnist"))
     assert result.execution.problems == [], helpers.describe(result)
     # any other file is still refused, as Keras would: an offline re-download fails
-    served = datasets.kernel_home() / "datasets" / "mnist.npz"
-    assert datasets.served_mnist_sha256() == datasets.content_digest(served)
-    with np.load(served) as f:
+    npz = registry.kernel_home() / "datasets" / "mnist.npz"
+    assert served.served_mnist_sha256() == sources.content_digest(npz)
+    with np.load(npz) as f:
         assert f["x_test"].shape == (500, 28, 28) and f["x_train"].shape == (3000, 28, 28)
 
 
@@ -289,8 +290,8 @@ def test_a_dense_network_built_by_build_cnn_fails_the_cnn_threshold_under_smoke(
 
 
 def test_unavailable_dataset_is_not_served(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(datasets, "locate", lambda dataset_id: None)
-    _, notes = datasets.prepare_keras_home(("fashion_mnist",))
+    monkeypatch.setattr(sources, "locate", lambda dataset_id: None)
+    _, notes = served.prepare_keras_home(("fashion_mnist",))
     assert "may have seen" in notes[0]
     with pytest.raises(DatasetUnavailable):
-        datasets.require("fashion_mnist")
+        sources.require("fashion_mnist")

@@ -17,8 +17,8 @@ import pytest
 from keras_helpers import keras
 from keras_helpers import layers as L
 
-from grader import datasets
 from grader.checks.core import Fail
+from grader.datasets import registry, sources
 from grader.keras_support import architecture as arch
 from grader.keras_support import untrusted
 from grader.keras_support.evaluate import evaluate_model
@@ -121,10 +121,10 @@ def test_a_config_declaring_a_huge_layer_fails_in_the_grader_process(tmp_path: P
 def test_a_config_declaring_a_huge_layer_fails_in_the_evaluation_process(
     tmp_path: Path, fake_mnist_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(datasets.DATASETS_ENV, str(fake_mnist_dir))
+    monkeypatch.setenv(registry.DATASETS_ENV, str(fake_mnist_dir))
     crafted = rewritten(tiny_model_file(tmp_path), tmp_path / "huge.keras", config=huge_dense)
     with pytest.raises(Fail, match="`cnn_model`: the model needs more memory than the grader"):
-        evaluate_model(crafted, datasets.require("mnist"), 100, what="`cnn_model`")
+        evaluate_model(crafted, sources.require("mnist"), 100, what="`cnn_model`")
 
 
 def test_a_config_listing_thousands_of_layers_is_refused_before_keras_reads_it(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.datasets import FASHION_MNIST
+from grader.datasets.registry import FASHION_MNIST
 
 SYSTEM = Path(FASHION_MNIST.system_dirs[0])
 needs_system_copy = pytest.mark.skipif(

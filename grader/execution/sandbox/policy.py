@@ -71,30 +71,27 @@ def for_grading(
 
 def dataset_folders() -> list[Path]:
     """Every folder where a dataset's test split may be: each place `grader.datasets` looks,
-    that holds a file of a test split's name. A superset of `datasets.source_folders()`
+    that holds a file of a test split's name. A superset of `sources.source_folders()`
     (which verifies each file's sha256 first: 0.3-0.9 s of gunzipping per process, most of a
     NumPy grading's sandbox set-up); hiding a folder the grader would not have used takes
     nothing the kernel needs, since the training files linked from it stay visible."""
-    from grader import datasets
+    from grader.datasets import registry, sources
 
-    own = datasets.kernel_home().resolve()
+    own = registry.kernel_home().resolve()
     out: list[Path] = []
-    for dataset in datasets.DATASETS.values():
-        folders = [f for _, f, _ in datasets._sources()]
-        folders += [Path(d) for d in dataset.system_dirs] + [datasets.keras_home()]
+    for dataset in registry.DATASETS.values():
         for file in dataset.files:
             if file.role not in ("archive", "test_images", "test_labels"):
                 continue
-            for folder in folders:
-                for path in datasets._candidates(folder, file):
-                    if not path.is_file():
-                        continue
-                    real = path.resolve().parent
-                    if (
-                        real != own
-                        and own not in real.parents
-                        and real not in own.parents
-                        and real not in out
-                    ):
-                        out.append(real)
+            for path in sources.possible_paths(dataset, file):
+                if not path.is_file():
+                    continue
+                real = path.resolve().parent
+                if (
+                    real != own
+                    and own not in real.parents
+                    and real not in own.parents
+                    and real not in out
+                ):
+                    out.append(real)
     return out

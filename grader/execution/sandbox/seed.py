@@ -26,7 +26,7 @@ _lock = threading.Lock()
 
 
 def _seed_dir() -> Path:
-    from grader.datasets import cache_root
+    from grader.datasets.registry import cache_root
 
     return cache_root() / "kernel-seed" / "matplotlib"
 
