@@ -52,7 +52,7 @@ def divert_native_stderr(path: Path | None = None) -> Callable[[], None]:
         terminal,
         "w",
         buffering=1,
-        encoding="utf-8",  # noqa: SIM115
+        encoding="utf-8",  # noqa: SIM115 - kept open for the process's life, closed by undo()
         errors="backslashreplace",
     )
 

@@ -79,7 +79,6 @@ def test_the_real_registry_has_every_course_exercise() -> None:
         get("ex99_nope")
 
 
-def test_the_old_name_of_the_list_still_works() -> None:
-    assert registry.EXERCISE_IDS == tuple(available())
+def test_a_helper_module_has_no_number() -> None:
     with pytest.raises(ValueError):
         number("helper_drivers")

@@ -196,7 +196,7 @@ def prepare_worker(spec: WorkerSpec, *, scratch: Path, nthreads: int) -> WorkerS
         state.sandbox = (
             "full isolation" if not state.gaps else "weaker isolation: " + "; ".join(state.gaps)
         )
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - a probe that fails is a gap to report, not a crash
         state.gaps = [f"the sandbox could not be probed: {exc}"]
         state.sandbox = state.gaps[0]
     state.kernel_threads = _kernel_threads(spec, nthreads)

@@ -48,7 +48,7 @@ def definitions_source(nb: nbformat.NotebookNode) -> str:
             elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
                 defs.append(node)
     used = _used_names(defs)
-    keep = [n for n in imports if _bound_names(n) & used]  # type: ignore[arg-type]
+    keep = [n for n in imports if _bound_names(n) & used]  # type: ignore[arg-type]  # imports holds only Import/ImportFrom
     module = ast.Module(body=keep + defs, type_ignores=[])
     return ast.unparse(module)
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib
 import re
 from pathlib import Path
-from typing import Any
 
 from grader.checks.core import Exercise
 from grader.errors import UnknownExercise
@@ -65,10 +64,3 @@ def infer_from_name(filename: str) -> str | None:
         if len(matches) == 1:
             return matches[0]
     return None
-
-
-def __getattr__(name: str) -> Any:
-    """`EXERCISE_IDS`, the hand-kept tuple this module used to hold, as what is discovered."""
-    if name == "EXERCISE_IDS":
-        return tuple(available())
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

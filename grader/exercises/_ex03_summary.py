@@ -200,6 +200,6 @@ def summary_check(what: str, ex: Exercise) -> CheckFn:
 def _same(a: Any, b: Any) -> bool:
     try:
         expect_match(a, b, what="")
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - any failure to match is "not the same"
         return False
     return True

@@ -90,7 +90,7 @@ def smoke_override(default: Budget) -> Budget:
             raise ConfigurationError(f"{SMOKE_ENV}: {name} must be an integer or none") from None
     if values.get("epochs", default.epochs) is None:
         raise ConfigurationError(f"{SMOKE_ENV}: epochs cannot be none")
-    return replace(default, **values)  # type: ignore[arg-type]
+    return replace(default, **values)  # type: ignore[arg-type]  # values checked above, field by field
 
 
 def eval_text(samples: int | None) -> str:

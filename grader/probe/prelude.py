@@ -251,7 +251,7 @@ def _cnn_grader_prelude():
                 records[-1]["digest"] = digest(self)
                 records[-1]["iterations"] = iterations(self)
                 records[-1]["slots"] = slots(self)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - the student's code must run on; the grader reads the error
                 state.error = f"recording train_on_batch: {type(exc).__name__}: {exc}"[:300]
             return out
 
@@ -269,7 +269,7 @@ def _cnn_grader_prelude():
     if "keras" in sys.modules:  # imported before the notebook ran (never, in a fresh kernel)
         try:
             on_keras(sys.modules["keras"])
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - the student's code must run on; the grader reads the error
             state.error = f"{type(exc).__name__}: {exc}"[:300]
     else:
         sys.meta_path.insert(0, AfterKerasImport())

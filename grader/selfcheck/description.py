@@ -115,7 +115,7 @@ def describe(model: Any) -> ModelInfo:
         input_shape = None
     try:
         params: int | None = int(model.count_params())
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - an unbuilt model has no count: said as unknown
         params = None
     compile_info, problem = _compile_info(model)
     return ModelInfo(input_shape, tuple(layers), params, compile_info, problem)
@@ -138,7 +138,7 @@ def _layer_info(layer: Any) -> LayerInfo:
     kind = type(layer).__name__
     try:
         config = layer.get_config()
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - a custom layer's config may raise anything
         config = {}
     settings = {k: _normalise(k, config.get(k)) for k in SETTINGS.get(kind, ())}
     if kind == "ReLU":
@@ -151,7 +151,7 @@ def _layer_info(layer: Any) -> LayerInfo:
         shape = None
     try:
         params: int | None = int(layer.count_params())
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - an unbuilt layer has no count: said as unknown
         params = None
     return LayerInfo(kind, settings, shape, params)
 
@@ -214,7 +214,7 @@ def _compile_info(model: Any) -> tuple[CompileInfo | None, str]:
         return None, f"its compile settings could not be loaded ({problem})"
     try:
         config = model.get_compile_config()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - the student's compile settings may raise anything
         return None, f"its compile settings could not be read ({type(exc).__name__})"
     if not config:
         return None, ""

@@ -153,7 +153,7 @@ def _within(seconds: float | None, work: Callable[[], Any]) -> Any:
         raise _TimeLimit
 
     previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, float(seconds))  # type: ignore[arg-type]
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))  # type: ignore[arg-type]  # typeshed's which is too narrow
     try:
         return work()
     finally:
