@@ -39,11 +39,56 @@ def _points(value: float | None) -> str:
     return "" if value is None else f"{round(value, 4):g}"
 
 
+Row = dict[str, Any]  # a roster student as the gradebook keeps them (grader.batch.roster)
+
+
+def _header(fmt: str, maxima: dict[str, float]) -> list[list[str]]:
+    """The header row(s) of `fmt`, for these exercises and their points."""
+    xs = list(maxima)
+    if fmt == "canvas":
+        return [
+            ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *xs],
+            ["Points Possible", "", "", "", "", *(_points(maxima[x]) for x in xs)],
+        ]
+    if fmt == "moodle":
+        return [["Email address", "ID number", *xs]]
+    if fmt == "blackboard":
+        scored = (f"{x} [Total Pts: {_points(maxima[x])} Score]" for x in xs)
+        return [["Last Name", "First Name", "Username", "Student ID", *scored]]
+    return [["id", "name", *xs, "notes"]]
+
+
+def _row(fmt: str, s: Row, cells: list[str], notes: list[str]) -> list[str]:
+    """One student's row of `fmt`: the LMS's own ids from the roster, then the points."""
+    lms = s.get("lms") or {}
+    if fmt == "canvas":
+        ids = [
+            lms.get("Student") or s.get("name") or s["id"],
+            lms.get("ID", ""),
+            lms.get("SIS User ID", ""),
+            lms.get("SIS Login ID") or s["id"],
+            lms.get("Section", ""),
+        ]
+    elif fmt == "blackboard":
+        first, _, last = str(s.get("name") or "").rpartition(" ")
+        ids = [
+            lms.get("Last Name") or last,
+            lms.get("First Name") or first,
+            lms.get("Username") or s["id"],
+            lms.get("Student ID", ""),
+        ]
+    elif fmt == "moodle":
+        ids = [lms.get("Email address") or s.get("email") or s["id"], lms.get("ID number", "")]
+    else:
+        return [_safe(s["id"]), _safe(s.get("name", "")), *cells, _safe(" | ".join(notes))]
+    return [*(_safe(v) for v in ids), *cells]
+
+
 def export(
     fmt: str,
     entries: Sequence[Entry],
     overrides: Sequence[Override],
-    roster: Sequence[dict[str, Any]],
+    roster: Sequence[Row],
     max_scores: dict[str, float],
     lateness: Callable[[str, str], tuple[float, str]] | None = None,
 ) -> str:
@@ -52,7 +97,6 @@ def export(
     (grader.batch.term)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
-    exercises = list(max_scores)
     by_key = {(e.student, e.exercise): e for e in entries}
     students = roster or [
         {"id": s, "name": s, "email": "", "lms": {}} for s in sorted({e.student for e in entries})
@@ -63,29 +107,10 @@ def export(
         lineterminator="\n",
         quoting=csv.QUOTE_ALL if fmt == "blackboard" else csv.QUOTE_MINIMAL,
     )
-    if fmt == "canvas":
-        w.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *exercises])
-        w.writerow(
-            ["Points Possible", "", "", "", "", *(_points(max_scores[x]) for x in exercises)]
-        )
-    elif fmt == "moodle":
-        w.writerow(["Email address", "ID number", *exercises])
-    elif fmt == "blackboard":
-        w.writerow(
-            [
-                "Last Name",
-                "First Name",
-                "Username",
-                "Student ID",
-                *(f"{x} [Total Pts: {_points(max_scores[x])} Score]" for x in exercises),
-            ]
-        )
-    else:
-        w.writerow(["id", "name", *exercises, "notes"])
+    w.writerows(_header(fmt, max_scores))
     for s in students:
-        lms = s.get("lms") or {}
         cells, notes = [], []
-        for x in exercises:
+        for x in max_scores:
             mine = [o for o in overrides if o.student == s["id"] and o.exercise == x]
             penalty, late = lateness(s["id"], x) if lateness else (0.0, "")
             points, said = graded_points(
@@ -93,36 +118,5 @@ def export(
             )
             cells.append(_points(points))
             notes += said
-        if fmt == "canvas":
-            w.writerow(
-                [
-                    _safe(lms.get("Student") or s.get("name") or s["id"]),
-                    _safe(lms.get("ID", "")),
-                    _safe(lms.get("SIS User ID", "")),
-                    _safe(lms.get("SIS Login ID") or s["id"]),
-                    _safe(lms.get("Section", "")),
-                    *cells,
-                ]
-            )
-        elif fmt == "blackboard":
-            first, _, last = str(s.get("name") or "").rpartition(" ")
-            w.writerow(
-                [
-                    _safe(lms.get("Last Name") or last),
-                    _safe(lms.get("First Name") or first),
-                    _safe(lms.get("Username") or s["id"]),
-                    _safe(lms.get("Student ID", "")),
-                    *cells,
-                ]
-            )
-        elif fmt == "moodle":
-            w.writerow(
-                [
-                    _safe(lms.get("Email address") or s.get("email") or s["id"]),
-                    _safe(lms.get("ID number", "")),
-                    *cells,
-                ]
-            )
-        else:
-            w.writerow([_safe(s["id"]), _safe(s.get("name", "")), *cells, _safe(" | ".join(notes))])
+        w.writerow(_row(fmt, s, cells, notes))
     return out.getvalue()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,109 +61,106 @@ def _split(text: str) -> tuple[str, ...]:
     return tuple(a for a in re.split(r"[;\s]+", text or "") if a)
 
 
+Column = Callable[[str], str]  # a row's value in a column named case-insensitively, or ""
+
+
+def _classroom(col: Column) -> Student | None:
+    user, ident = col("github_username"), col("identifier")
+    if not (user or ident):
+        return None
+    return Student(
+        ident or user,
+        col("name") or ident or user,
+        ident if "@" in ident else "",
+        aliases=tuple(a for a in (user, ident) if a),
+        lms={"github_username": user},
+    )
+
+
+def _canvas(col: Column) -> Student | None:
+    name = col("student")
+    if not name or name.lower().startswith("points possible"):
+        return None
+    login, sis, canvas_id = col("sis login id"), col("sis user id"), col("id")
+    return Student(
+        login or sis or canvas_id,
+        name,
+        aliases=tuple(a for a in (login, sis, canvas_id) if a),
+        lms={
+            "Student": name,
+            "ID": canvas_id,
+            "SIS User ID": sis,
+            "SIS Login ID": login,
+            "Section": col("section"),
+        },
+    )
+
+
+def _blackboard(col: Column) -> Student | None:
+    user = col("username")
+    if not user:
+        return None
+    first, last, number = col("first name"), col("last name"), col("student id")
+    return Student(
+        user,
+        f"{first} {last}".strip() or user,
+        aliases=tuple(a for a in (number,) if a),
+        lms={"Last Name": last, "First Name": first, "Username": user, "Student ID": number},
+    )
+
+
+def _moodle(col: Column) -> Student | None:
+    email = col("email address")
+    if not email:
+        return None
+    number = col("id number")
+    return Student(
+        email.split("@", 1)[0],
+        f"{col('first name')} {col('last name')}".strip(),
+        email,
+        aliases=tuple(a for a in (number,) if a),
+        lms={"Email address": email, "ID number": number},
+    )
+
+
+def _plain(col: Column) -> Student | None:
+    ident = col("id")
+    return Student(ident, col("name"), col("email"), _split(col("aliases"))) if ident else None
+
+
+# Each layout: how its header is told apart (lower-cased column names), and how a row is read.
+LAYOUTS: tuple[tuple[str, Callable[[set[str]], bool], Callable[[Column], Student | None]], ...] = (
+    ("GitHub Classroom", lambda h: "github_username" in h or "identifier" in h, _classroom),
+    ("Canvas", lambda h: "sis login id" in h or {"student", "id"} <= h, _canvas),
+    ("Blackboard", lambda h: {"username", "last name"} <= h, _blackboard),
+    ("Moodle", lambda h: "email address" in h, _moodle),
+    ("plain", lambda h: "id" in h, _plain),
+)
+
+
+def _columns(row: dict[str, str], header: dict[str, str]) -> Column:
+    def col(name: str) -> str:
+        key = header.get(name)
+        return (row.get(key) or "").strip() if key else ""
+
+    return col
+
+
 def parse(text: str, *, source: str = "roster") -> Roster:
     """A roster from CSV text in one of the layouts of the module docstring."""
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
     if not rows:
         raise ConfigurationError(f"{source}: no students (an empty file, or a header only)")
     header = {h.strip().lower(): h for h in rows[0]}
-
-    def col(row: dict[str, str], name: str) -> str:
-        key = header.get(name)
-        return (row.get(key) or "").strip() if key else ""
-
-    students: list[Student] = []
-    if "github_username" in header or "identifier" in header:  # GitHub Classroom
-        for row in rows:
-            user, ident = col(row, "github_username"), col(row, "identifier")
-            if not (user or ident):
-                continue
-            students.append(
-                Student(
-                    ident or user,
-                    col(row, "name") or ident or user,
-                    ident if "@" in ident else "",
-                    aliases=tuple(a for a in (user, ident) if a),
-                    lms={"github_username": user},
-                )
-            )
-    elif "sis login id" in header or ("student" in header and "id" in header):  # Canvas
-        for row in rows:
-            name = col(row, "student")
-            if not name or name.lower().startswith("points possible"):
-                continue
-            login, sis, canvas_id = (
-                col(row, "sis login id"),
-                col(row, "sis user id"),
-                col(row, "id"),
-            )
-            students.append(
-                Student(
-                    login or sis or canvas_id,
-                    name,
-                    aliases=tuple(a for a in (login, sis, canvas_id) if a),
-                    lms={
-                        "Student": name,
-                        "ID": canvas_id,
-                        "SIS User ID": sis,
-                        "SIS Login ID": login,
-                        "Section": col(row, "section"),
-                    },
-                )
-            )
-    elif "username" in header and "last name" in header:  # Blackboard's Grade Center
-        for row in rows:
-            user = col(row, "username")
-            if not user:
-                continue
-            first, last, number = (
-                col(row, "first name"),
-                col(row, "last name"),
-                col(row, "student id"),
-            )
-            students.append(
-                Student(
-                    user,
-                    f"{first} {last}".strip() or user,
-                    aliases=tuple(a for a in (number,) if a),
-                    lms={
-                        "Last Name": last,
-                        "First Name": first,
-                        "Username": user,
-                        "Student ID": number,
-                    },
-                )
-            )
-    elif "email address" in header:  # Moodle
-        for row in rows:
-            email = col(row, "email address")
-            name = f"{col(row, 'first name')} {col(row, 'last name')}".strip()
-            if not email:
-                continue
-            students.append(
-                Student(
-                    email.split("@", 1)[0],
-                    name,
-                    email,
-                    aliases=tuple(a for a in (col(row, "id number"),) if a),
-                    lms={"Email address": email, "ID number": col(row, "id number")},
-                )
-            )
-    elif "id" in header:  # plain
-        for row in rows:
-            ident = col(row, "id")
-            if ident:
-                students.append(
-                    Student(ident, col(row, "name"), col(row, "email"), _split(col(row, "aliases")))
-                )
-    else:
+    reader = next((read for _, fits, read in LAYOUTS if fits(set(header))), None)
+    if reader is None:
         raise ConfigurationError(
             f"{source}: not a roster this grader reads (columns: {', '.join(rows[0])}); "
             "expected GitHub Classroom's (identifier, github_username, ...), Canvas' (Student, "
             "ID, SIS User ID, SIS Login ID, Section), Moodle's (Email address, ...), Blackboard's "
-            "(Last Name, First Name, Username, ...) or "
-            "id, name, email, aliases"
+            "(Last Name, First Name, Username, ...) or id, name, email, aliases"
         )
+    students = [s for row in rows if (s := reader(_columns(row, header)))]
     seen: dict[str, str] = {}
     for s in students:
         for n in s.names():

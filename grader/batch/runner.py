@@ -72,14 +72,68 @@ def default_training_workers() -> int:
     return max(1, gpus)
 
 
+@dataclass
+class _Collected:
+    """What the run grades: the submissions found (filed under the roster's ids, pinned to
+    the deadline), what was said of them, and the roster and term they were read with."""
+
+    submissions: list[Submission]
+    warnings: list[str]
+    said: list[str]
+    roster: roster_io.Roster | None
+    term: term_io.Term | None
+
+
 def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
     """Grade a class's submissions into `options.out`; see the module docstring."""
-    stream = stream or sys.stderr
     if options.exercise:
         get_exercise(options.exercise)  # UnknownExercise: a usage error, before any work
     profile = profiles.resolve(options.profile)
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)
+    found = _collect(options, out)
+    summary = BatchSummary(submissions=len(found.submissions), warnings=found.warnings)
+    progress = Progress(stream or sys.stderr, live=options.progress)
+    for w in found.warnings:
+        progress.note(f"warning: {w}")
+    for line in found.said:
+        progress.note(line)
+    with Gradebook(out / GRADEBOOK) as gb:
+        if found.roster is not None:
+            gb.set_roster([roster_io.as_data(s) for s in found.roster.students])
+        handed_in = _hand_in_times(found.submissions, gb)
+        tasks, by_key, configs = plan_tasks(found.submissions, gb, profile, options, out, handed_in)
+        summary.cached = sum(1 for s in found.submissions if s.exercise) - len(tasks)
+        tasks.sort(key=lambda t: (not t.training, t.exercise, t.student))  # long ones first
+        tasks = calibrated(tasks, profile, progress.note)
+        _execute(tasks, options, gb, by_key, configs, summary, progress)
+        # One student regraded (--only): the class's similarity stays as the last full run
+        # found it, since it compares every notebook with every other.
+        pairs = (
+            [] if options.only else _similarity(found.submissions, gb, options.similarity_threshold)
+        )
+        summary.similar_pairs = len(pairs)
+        current = {(s.student, s.exercise or f"unknown:{s.label}") for s in found.submissions}
+        summary.problems = sum(
+            1
+            for e in gb.entries()
+            if (e.student, e.exercise) in current
+            and e.status not in (BatchOutcome.OK, BatchOutcome.GRADER_FAILURE)
+        )
+        run_info = {
+            "submissions": summary.submissions,
+            "graded this run": summary.graded,
+            "unchanged (not rerun)": summary.cached,
+            "grader failures": summary.failed,
+            "workers": summary.workers,
+        }
+        summary.outputs = write_class_outputs(out, gb, run_info, found.term)
+    return summary
+
+
+def _collect(options: BatchOptions, out: Path) -> _Collected:
+    """The submissions under `options.submissions`, filed under the roster's ids, only the
+    students asked for, each Classroom repository at its last commit before the cutoff."""
     found = discover(
         Path(options.submissions),
         extract_to=out / ".extracted",
@@ -102,116 +156,101 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
         if not found.submissions:
             raise ConfigurationError(f"no submission of {', '.join(options.only)} was found")
     term = term_io.load(options.term) if options.term else None
-    chosen: list[str] = []
-    if term is not None:  # a Classroom repository: its last commit before the cutoff
-        found.submissions, chosen = pin_to_deadline(
-            found.submissions, term.hard, out / ".extracted"
-        )
-    summary = BatchSummary(submissions=len(found.submissions), warnings=found.warnings)
-    progress = Progress(stream, live=options.progress)
-    for w in found.warnings:
-        progress.note(f"warning: {w}")
-    for line in chosen:
-        progress.note(line)
+    said: list[str] = []
+    if term is not None:
+        found.submissions, said = pin_to_deadline(found.submissions, term.hard, out / ".extracted")
+    return _Collected(found.submissions, found.warnings, said, class_list, term)
 
-    with Gradebook(out / GRADEBOOK) as gb:
-        if class_list is not None:
-            gb.set_roster([roster_io.as_data(s) for s in class_list.students])
-        handed_in = {
-            s.path: (s.handed_at, s.handed_how) if s.handed_at else submitted_at(s.path)
-            for s in found.submissions
-            if s.exercise
-        }
-        for sub in found.submissions:  # when each was handed in (its lateness is the export's)
-            if sub.exercise:
-                at, source = handed_in[sub.path]
-                gb.set_submitted(sub.student, sub.exercise, at.isoformat(), source)
-        tasks, by_key, configs = plan_tasks(found.submissions, gb, profile, options, out, handed_in)
-        summary.cached = sum(1 for s in found.submissions if s.exercise) - len(tasks)
-        tasks.sort(key=lambda t: (not t.training, t.exercise, t.student))  # long ones first
-        tasks = calibrated(tasks, profile, progress.note)
 
-        workers = (
-            options.executor.workers
-            if options.executor is not None
-            else max(1, min(options.workers or default_workers(), len(tasks) or 1))
-        )
-        summary.workers = workers
-        progress.workers = workers
-        progress.start(len(found.submissions), len(found.submissions) - len(tasks))
-
-        def finish(done: Finished) -> None:
-            sub = by_key[done.task.key]
-            entry = finished_entry(sub, done, configs[done.task.exercise])
-            gb.put(entry, executed=True)
-            summary.graded += 1
-            summary.failed += entry.status is BatchOutcome.GRADER_FAILURE
-            shown = (
-                f"{entry.score:g}/{entry.max_score:g} [{entry.status.value}]"
-                if entry.status is not BatchOutcome.GRADER_FAILURE
-                else "grader failure"
-            )
-            progress.finished(
-                sub.student,
-                sub.exercise or "?",
-                f"{shown} in {done.wall_s:.1f}s",
-                failed=entry.status is not BatchOutcome.OK,
-            )
-
-        def retry(task: Task, why: str) -> None:
-            last = why.strip().splitlines()[-1] if why.strip() else why
-            progress.note(f"retrying {task.student} {task.exercise}: {last[:200]}")
-
-        executor = options.executor or LocalExecutor(
-            workers=workers,
-            training_workers=options.training_workers or default_training_workers(),
-            context=options.context,
-        )
-        try:
-            executor.run(
-                tasks,
-                deadline_s=lambda t: deadline(t, options),
-                on_finish=finish,
-                on_retry=retry,
-                on_poll=progress.tick,
-            )
-        finally:
-            progress.close()
-
-        # One student regraded (--only): the class's similarity stays as the last full run
-        # found it, since it compares every notebook with every other.
-        pairs = (
-            [] if options.only else _similarity(found.submissions, gb, options.similarity_threshold)
-        )
-        summary.similar_pairs = len(pairs)
-        current = {(s.student, s.exercise or f"unknown:{s.label}") for s in found.submissions}
-        rows = gb.entries()
-        summary.problems = sum(
-            1
-            for e in rows
-            if (e.student, e.exercise) in current
-            and e.status not in (BatchOutcome.OK, BatchOutcome.GRADER_FAILURE)
-        )
-        entries = [e.row() for e in rows]
-        stored = [SimilarPair(*row) for row in gb.similarity()]
-        seen = {e.student for e in entries}
-        missing = [s["id"] for s in gb.roster() if s["id"] not in seen]
-        marks = _term_marks(term, gb)
-    run_info = {
-        "submissions": summary.submissions,
-        "graded this run": summary.graded,
-        "unchanged (not rerun)": summary.cached,
-        "grader failures": summary.failed,
-        "workers": workers,
+def _hand_in_times(subs: list[Submission], gb: Gradebook) -> dict[Path, tuple[_dt.datetime, str]]:
+    """When each submission was handed in, and how that was read (its layout's time, git, or
+    the file's); kept in the gradebook, where the lateness of exports is computed from."""
+    handed_in = {
+        s.path: (s.handed_at, s.handed_how) if s.handed_at else submitted_at(s.path)
+        for s in subs
+        if s.exercise
     }
-    summary.outputs = {
+    for sub in subs:
+        if sub.exercise:
+            at, source = handed_in[sub.path]
+            gb.set_submitted(sub.student, sub.exercise, at.isoformat(), source)
+    return handed_in
+
+
+def _execute(
+    tasks: list[Task],
+    options: BatchOptions,
+    gb: Gradebook,
+    by_key: dict[int, Submission],
+    configs: dict[str, str],
+    summary: BatchSummary,
+    progress: Progress,
+) -> None:
+    """Run the tasks, committing each row to the gradebook as it finishes."""
+    workers = (
+        options.executor.workers
+        if options.executor is not None
+        else max(1, min(options.workers or default_workers(), len(tasks) or 1))
+    )
+    summary.workers = progress.workers = workers
+    total = summary.submissions
+    progress.start(total, total - len(tasks))
+
+    def finish(done: Finished) -> None:
+        sub = by_key[done.task.key]
+        entry = finished_entry(sub, done, configs[done.task.exercise])
+        gb.put(entry, executed=True)
+        summary.graded += 1
+        summary.failed += entry.status is BatchOutcome.GRADER_FAILURE
+        shown = (
+            f"{entry.score:g}/{entry.max_score:g} [{entry.status.value}]"
+            if entry.status is not BatchOutcome.GRADER_FAILURE
+            else "grader failure"
+        )
+        failed = entry.status is not BatchOutcome.OK
+        progress.finished(
+            sub.student, sub.exercise or "?", f"{shown} in {done.wall_s:.1f}s", failed=failed
+        )
+
+    def retry(task: Task, why: str) -> None:
+        last = why.strip().splitlines()[-1] if why.strip() else why
+        progress.note(f"retrying {task.student} {task.exercise}: {last[:200]}")
+
+    executor = options.executor or LocalExecutor(
+        workers=workers,
+        training_workers=options.training_workers or default_training_workers(),
+        context=options.context,
+    )
+    try:
+        executor.run(
+            tasks,
+            deadline_s=lambda t: deadline(t, options),
+            on_finish=finish,
+            on_retry=retry,
+            on_poll=progress.tick,
+        )
+    finally:
+        progress.close()
+
+
+def write_class_outputs(
+    out: Path, gb: Gradebook, run_info: dict[str, Any] | None, term: term_io.Term | None
+) -> dict[str, Path]:
+    """grades.csv and dashboard.html, rewritten from the gradebook (after a run, or after an
+    override): every row, the stored similarity, the roster's missing students, lateness by
+    `term` and the overrides."""
+    entries = [e.row() for e in gb.entries()]
+    stored = [SimilarPair(*row) for row in gb.similarity()]
+    seen = {e.student for e in entries}
+    missing = [s["id"] for s in gb.roster() if s["id"] not in seen]
+    marks = _term_marks(term, gb)
+    return {
         "gradebook": out / GRADEBOOK,
         "csv": _atomic_write(out / "grades.csv", None, entries, stored),
         "dashboard": _atomic_write(
             out / "dashboard.html", run_info, entries, stored, missing, marks
         ),
     }
-    return summary
 
 
 def _similarity(subs: list[Submission], gb: Gradebook, threshold: float) -> list[SimilarPair]:

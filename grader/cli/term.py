@@ -96,11 +96,18 @@ def _cmd_override(args: argparse.Namespace) -> int:
 
     at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     wanted = _wanted_overrides(args, at)
+    from grader.batch import term as term_io
+    from grader.batch.runner import write_class_outputs
+
+    term = term_io.load(Path(args.term)) if args.term else None
     with _open_gradebook(args.gradebook) as gb:
         made = [gb.override(o) for o in wanted]
         touched = {(o.student, o.exercise) for o in made}
         entries = {key: gb.get(*key) for key in touched}
         every = gb.overrides()
+        outputs = write_class_outputs(  # the dashboard and grades.csv say it at once
+            Path(args.gradebook).parent, gb, {"rewritten": "after an override"}, term
+        )
     for o in made:
         print(f"override: {o.student} {o.describe()}")
     for key, entry in sorted(entries.items()):
@@ -114,6 +121,7 @@ def _cmd_override(args: argparse.Namespace) -> int:
         result.notes = [*result.notes, *(o.for_student() for o in mine)]
         write_both_views(result, report.parent, report.stem)
         print(f"report: {report}")
+    print(f"dashboard: {outputs['dashboard']}")
     return 0
 
 
@@ -251,6 +259,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--csv",
         metavar="FILE",
         help="many at once: a CSV of student, exercise, check, points, why (and by)",
+    )
+    p.add_argument(
+        "--term",
+        metavar="TOML",
+        help="the course's term file, so that the rewritten dashboard keeps its late marks",
     )
     p.add_argument("--by", default=os.environ.get("USER", "instructor"), help="who (default $USER)")
     p.add_argument("--gradebook", default="reports/gradebook.sqlite", metavar="FILE")
