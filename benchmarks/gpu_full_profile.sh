@@ -141,7 +141,7 @@ def line(report):
     acc = next((c["details"].get("accuracy") for c in report["checks"]
                 if c["id"].endswith("_accuracy")), None)
     mem = ex.get("peak_memory_bytes") or 0
-    return (f"{report['exercise']:22s} {report['score']:>4}/{report['max_score']:<3} "
+    return (f"{report['exercise']:22s} {report['score']:>4g}/{report['max_score']:<3g} "
             f"acc {acc if acc is not None else '-':<6} {seconds:7.1f}s  "
             f"{epochs * samples / seconds:9.0f} examples/s  kernel peak {mem / 2**20:6.0f} MiB")
 
