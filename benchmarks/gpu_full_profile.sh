@@ -149,7 +149,7 @@ def line(report):
 print(f"\n== cnn-grader on {os.environ.get('KERAS_BACKEND')}, profile {profile} ==")
 print("examples/s: epochs x training images / the notebook's whole run (imports, evaluation "
       "included): a lower bound on training throughput")
-print("-- calibration and grading, one at a time")
+print("-- the three solutions, graded one after another (once calibrated)")
 for path in sorted(glob.glob(os.path.join(out, "grade", "*.json"))):
     print(line(json.load(open(path))))
 reports = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(out, "concurrent", "*", "*.json")))]
