@@ -45,9 +45,15 @@ MAX_MEMBERS = 512
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 _FOLDERS = ("solutions", "exercises")
 CONSTRAINTS = "constraints.txt"
+
+
 # Where the pinned environment starts: the grader's own requirements, the training extra's
-# included; everything they need (installed here) follows.
-_ROOTS = ("cnn-grader", "tensorflow", "keras")
+# included (with the Keras backend this machine grades with: TensorFlow unless KERAS_BACKEND
+# says JAX or PyTorch); everything they need (installed here) follows.
+def _roots() -> tuple[str, ...]:
+    from grader import backends
+
+    return ("cnn-grader", backends.distribution(backends.current()), "keras")
 
 
 class BundleError(ConfigurationError):
@@ -149,7 +155,7 @@ def installed_versions() -> dict[str, str]:
     from importlib import metadata
 
     found: dict[str, str] = {}
-    todo = list(_ROOTS)
+    todo = list(_roots())
     while todo:
         name = todo.pop()
         key = re.sub(r"[-_.]+", "-", name).lower()

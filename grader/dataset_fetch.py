@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
+from grader import backends
 from grader.datasets import registry, served, sources
 from grader.errors import DatasetUnavailable
 
@@ -47,7 +48,7 @@ def fetch(dataset_ids: list[str]) -> Iterator[str]:
             **os.environ,
             "KERAS_HOME": str(home),
             "TF_CPP_MIN_LOG_LEVEL": "3",
-            "KERAS_BACKEND": "tensorflow",
+            **backends.child_env(),  # Keras' loader on the backend this machine grades with
         }
         try:
             proc = subprocess.run(

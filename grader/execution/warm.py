@@ -47,7 +47,18 @@ from grader.models import Limits
 # matplotlib: only ex01 imports it, and on 2 busy cores importing it for ex02/ex03 kernels cost
 # more than it saved ex01's.
 NUMPY_PRELUDE = ("numpy",)
-TRAINING_PRELUDE = ("numpy", "tensorflow", "keras")
+TRAINING_PRELUDE = ("numpy", "tensorflow", "keras")  # under the default backend
+
+
+def training_prelude(backend: str | None = None) -> tuple[str, ...]:
+    """A training kernel's prelude on the grading's Keras backend (grader.backends): its
+    backend's package, then Keras; TensorFlow only where it is the backend."""
+    from grader import backends
+
+    name = backend or backends.current()
+    return ("numpy", backends.distribution(name), "keras")
+
+
 HIST = "--HistoryManager.hist_file=:memory:"  # what nbclient passes to every kernel it starts
 
 
@@ -103,8 +114,8 @@ class KernelSpec:
     @property
     def trains(self) -> bool:
         """A training exercise's kernel: its successor starts only once this one is done
-        (two TensorFlow kernels at once would share the cores, and the memory, with training)."""
-        return "tensorflow" in self.prelude
+        (two training kernels at once would share the cores, and the memory, with training)."""
+        return "keras" in self.prelude
 
     def note(self) -> str:
         """The report's line: a pre-warmed kernel is a fact of how the notebook ran."""

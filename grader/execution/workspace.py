@@ -77,7 +77,7 @@ def _claim(executor: Any, spec: Spec) -> Any:
             submission=spec.submission,
             launch_prefix=spec.launch_prefix,
             sandboxed=spec.sandboxed,
-            prelude=warm.TRAINING_PRELUDE if spec.training else warm.NUMPY_PRELUDE,
+            prelude=warm.training_prelude() if spec.training else warm.NUMPY_PRELUDE,
         )
     )
 

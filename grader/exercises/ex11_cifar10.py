@@ -59,8 +59,8 @@ def _shown(value: Any) -> str:
     call=Call("gpu_summary"),
     id="gpu_summary",
     title="gpu_summary: the GPUs the kernel could use",
-    hint="gpus = tf.config.list_physical_devices('GPU'); return {'gpus': len(gpus), "
-    "'names': [d.name for d in gpus]}",
+    hint="names = [d for d in keras.distribution.list_devices() if d.startswith('gpu')]; "
+    "return {'gpus': len(names), 'names': names}",
 )
 def gpu_summary(got: Any, ctx: Context) -> None:
     want = expected_gpus()
@@ -78,17 +78,18 @@ def gpu_summary(got: Any, ctx: Context) -> None:
     if count != want:
         raise Fail(
             f"{ctx.text} says 'gpus': {count}, but the grader gave this kernel {given}"
-            " (ask TensorFlow: tf.config.list_physical_devices('GPU'))"
+            " (ask Keras: keras.distribution.list_devices(), or torch.cuda.device_count() "
+            "under the PyTorch backend)"
         )
     if len(names) != count:
         raise Fail(
             f"{ctx.text}: 'names' has {len(names)} entries for {count} GPUs; expected "
             "one name per GPU"
         )
-    if any("GPU" not in n for n in names):
+    if any("gpu" not in n.lower() and "cuda" not in n.lower() for n in names):
         raise Fail(
             f"{ctx.text}: 'names' is {_shown(names)}; expected the devices' names as "
-            "TensorFlow gives them ('/physical_device:GPU:0', …)"
+            "Keras gives them ('gpu:0', …)"
         )
 
 

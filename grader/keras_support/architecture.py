@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from grader import backends
 from grader.checks.core import Fail
 from grader.keras_support import untrusted
 
@@ -30,7 +31,7 @@ def load(path: Path, *, what: str) -> Any:
     The archive is checked before Keras opens it and the load runs under a memory cap
     (grader.keras_support.untrusted): the file is the kernel's, so it may be crafted."""
     untrusted.check_archive(path, what=what)
-    import keras
+    keras = backends.import_keras()  # never TensorFlow under another backend
 
     errors: list[str] = []
     for compile_ in (True, False):

@@ -17,7 +17,7 @@ from typing import Any
 
 from nbformat import NotebookNode
 
-from grader import nbformat_typed
+from grader import backends, nbformat_typed
 from grader.checks.core import Exercise
 from grader.datasets import registry, served
 from grader.datasets.held_out import HELD_OUT_TEXT
@@ -221,6 +221,7 @@ class Training:
         home, _ = served.prepare_keras_home(self.datasets)
         env = {
             "KERAS_HOME": str(home),
+            **backends.child_env(),  # the grading's backend, whatever a keras.json says
             **DETERMINISM_ENV,
             **plan.prelude_env(registry.cache_root() / "kernel"),
         }

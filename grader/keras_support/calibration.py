@@ -5,23 +5,27 @@ Under `smoke` a trained model's threshold follows what the reference solution re
 same budget on the same machine (grader.keras_support.spec). Measuring that is grading the
 solution notebook, which is grader.calibrate's business, before any grading; this module only
 keeps what was measured, in `<cache root>/calibration.json`, under a key of everything it
-depends on (exercise, profile, budget, test images, solution notebook hash, TensorFlow and Keras
-versions, CPU or GPU), so that a number is measured once per machine kind, and reads the ones a
-course bundle ships. It never measures and never grades.
+depends on (exercise, profile, budget, test images, solution notebook hash, the Keras backend
+and its version, the Keras version, CPU or GPU), so that a number is measured once per machine
+kind and backend, and reads the ones a course bundle ships. It never measures and never grades.
+
+Under TensorFlow, the default backend, the key is the one it was before other backends were
+graded (`"tensorflow": <version>`, no `"backend"`), so that calibrations already cached or
+shipped stay valid; under JAX or PyTorch it names the backend (`"backend": "jax", "jax":
+<version>`), so a measurement of one backend never stands for another's.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib.metadata
 import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from grader import profiles
+from grader import backends, profiles
 from grader.datasets import registry, sources
 from grader.errors import ConfigurationError
 from grader.keras_support.checks import find_accuracy_specs
@@ -40,19 +44,33 @@ def calibration_path() -> Path:
 
 
 def _version(name: str) -> str:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "absent"
+    return backends.version(name)
 
 
 def _device() -> str:
     return "gpu" if profiles.gpu_available() else "cpu"
 
 
+def _backend_fields(backend: str) -> dict[str, str]:
+    """The key's entries for the backend: TensorFlow's as they always were."""
+    version = _version(backends.distribution(backend))
+    if backend == "tensorflow":
+        return {"tensorflow": version}
+    return {"backend": backend, backend: version}
+
+
+def _machine_text(entry: dict[str, Any]) -> str:
+    """ "cpu, jax 0.10.2, keras 3.15.1": the machine kind a key (or cached entry) names."""
+    backend = str(entry.get("backend") or "tensorflow")
+    return f"{entry.get('device')}, {backend} {entry.get(backend)}, keras {entry.get('keras')}"
+
+
 def machine_kind() -> str:
-    """What a measurement holds for besides the exercise: CPU or GPU, TensorFlow and Keras."""
-    return f"{_device()}, tensorflow {_version('tensorflow')}, keras {_version('keras')}"
+    """What a measurement holds for besides the exercise: CPU or GPU, the Keras backend and
+    its version, Keras'."""
+    return _machine_text(
+        {"device": _device(), "keras": _version("keras"), **_backend_fields(backends.current())}
+    )
 
 
 def calibration_key(exercise: Any, spec: AccuracySpec, profile: str) -> dict[str, Any]:
@@ -69,7 +87,7 @@ def calibration_key(exercise: Any, spec: AccuracySpec, profile: str) -> dict[str
         "dataset": spec.dataset,
         "test_split": sources.test_split_id(spec.dataset),
         "solution_sha256": hashlib.sha256(exercise.solution_path.read_bytes()).hexdigest(),
-        "tensorflow": _version("tensorflow"),
+        **_backend_fields(backends.current()),
         "keras": _version("keras"),
         "device": _device(),
     }
@@ -107,7 +125,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 def _shipped() -> dict[str, Any]:
     """Calibrations the course bundle carries (measured by the instructor on a machine of the
-    same kind: the key holds device, TensorFlow and Keras versions, so others never match)."""
+    same kind: the key holds device, backend and Keras versions, so others never match)."""
     from grader.course import current
 
     try:
@@ -125,13 +143,15 @@ def _entry(name: str) -> dict[str, Any] | None:
     return None
 
 
-_MACHINE = ("tensorflow", "keras", "device")
+# What names the machine kind in a key: an entry that differs only there was measured elsewhere.
+_MACHINE = ("backend", *sorted(backends.BACKENDS), "keras", "device")
 
 
 def measured_elsewhere(exercise: Any, spec: AccuracySpec, profile: str) -> list[str]:
-    """The machines ("cpu, tensorflow 2.16.1, keras 3.3.3") of calibrations at hand (cached
-    or shipped with the bundle) that hold for everything but this machine's kind: not
-    reused, and said so, when the reference is measured again here."""
+    """The machines ("cpu, tensorflow 2.16.1, keras 3.3.3", "gpu, jax 0.10.2, keras …") of
+    calibrations at hand (cached or shipped with the bundle) that hold for everything but this
+    machine's kind and backend: not reused, and said so, when the reference is measured again
+    here."""
     key = calibration_key(exercise, spec, profile)
     same = {k: v for k, v in key.items() if k not in _MACHINE}
     found = []
@@ -139,12 +159,9 @@ def measured_elsewhere(exercise: Any, spec: AccuracySpec, profile: str) -> list[
         for entry in source.values():
             if not isinstance(entry, dict) or any(entry.get(k) != v for k, v in same.items()):
                 continue
-            if all(entry.get(k) == key[k] for k in _MACHINE):
+            if all(entry.get(k) == key.get(k) for k in _MACHINE):
                 continue
-            found.append(
-                f"{entry.get('device')}, tensorflow {entry.get('tensorflow')}, "
-                f"keras {entry.get('keras')}"
-            )
+            found.append(_machine_text(entry))
     return sorted(set(found))
 
 

@@ -1,9 +1,10 @@
 """The GPUs a kernel gets, decided by the grader from what it gives the kernel.
 
 A training kernel inherits the grader's environment: it sees the machine's NVIDIA devices that
-CUDA_VISIBLE_DEVICES lets through, and can use them only if TensorFlow in this Python
-environment has its CUDA libraries. Both are looked at here, in the grader (TensorFlow in a
-child process, so that the grader never holds a CUDA context), never asked of the kernel.
+CUDA_VISIBLE_DEVICES lets through, and can use them only if the Keras backend in this Python
+environment (TensorFlow, JAX or PyTorch: grader.backends) was built with CUDA. Both are looked
+at here, in the grader (the backend in a child process, so that the grader never holds a CUDA
+context), never asked of the kernel.
 """
 
 from __future__ import annotations
@@ -42,17 +43,25 @@ def gpus_given_to_kernels(
     return min(count, len(present))
 
 
-_COUNT_GPUS = (
-    "import tensorflow as tf; print('CNN_GRADER_GPUS', len(tf.config.list_physical_devices('GPU')))"
-)
+# How each backend counts the GPUs it can use (what `keras.distribution.list_devices()` and
+# PyTorch's CUDA count see), asked of the backend directly: lighter than importing Keras.
+_COUNT_GPUS = {
+    "tensorflow": "import tensorflow as tf; "
+    "print('CNN_GRADER_GPUS', len(tf.config.list_physical_devices('GPU')))",
+    "jax": "import jax\n"
+    "try:\n    n = len(jax.devices('gpu'))\nexcept RuntimeError:\n    n = 0\n"
+    "print('CNN_GRADER_GPUS', n)",
+    "torch": "import torch; print('CNN_GRADER_GPUS', torch.cuda.device_count())",
+}
 
 
-@functools.lru_cache(maxsize=4)
-def tensorflow_gpus(visible: str | None) -> int | None:
-    """How many GPUs TensorFlow in this Python environment (the kernels') can use with this
-    CUDA_VISIBLE_DEVICES: a GPU that TensorFlow cannot use (no CUDA libraries installed) was
-    not given to the kernel. Asked once per process, in a child process, so that the grader
-    never holds a CUDA context; None when it cannot tell."""
+@functools.lru_cache(maxsize=8)
+def backend_gpus(visible: str | None, backend: str = "tensorflow") -> int | None:
+    """How many GPUs the Keras backend in this Python environment (the kernels') can use with
+    this CUDA_VISIBLE_DEVICES: a GPU the backend cannot use (TensorFlow without its CUDA
+    libraries, a CPU-only jaxlib or torch) was not given to the kernel. Asked once per process
+    and backend, in a child process, so that the grader never holds a CUDA context; None when
+    it cannot tell."""
     env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
     env.update(
         {
@@ -62,7 +71,7 @@ def tensorflow_gpus(visible: str | None) -> int | None:
     )
     try:
         proc = subprocess.run(
-            [sys.executable, "-c", _COUNT_GPUS],
+            [sys.executable, "-c", _COUNT_GPUS[backend]],
             env=env,
             capture_output=True,
             text=True,
@@ -75,11 +84,18 @@ def tensorflow_gpus(visible: str | None) -> int | None:
     return int(found[-1]) if found else None
 
 
+def tensorflow_gpus(visible: str | None) -> int | None:
+    """backend_gpus for TensorFlow (the default backend)."""
+    return backend_gpus(visible, "tensorflow")
+
+
 def expected_gpus() -> int:
-    """What gpu_summary() must say here: no GPU without asking TensorFlow (a CPU machine pays
-    nothing), else the devices given that TensorFlow can use."""
+    """What gpu_summary() must say here: no GPU without asking the backend (a CPU machine pays
+    nothing), else the devices given that the grading's Keras backend can use."""
+    from grader import backends
+
     given = gpus_given_to_kernels()
     if given == 0:
         return 0
-    usable = tensorflow_gpus(os.environ.get("CUDA_VISIBLE_DEVICES"))
+    usable = backend_gpus(os.environ.get("CUDA_VISIBLE_DEVICES"), backends.current())
     return given if usable is None else min(given, usable)

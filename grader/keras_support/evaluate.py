@@ -103,8 +103,9 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
 
     import warnings
 
-    import keras
+    from grader import backends
 
+    keras = backends.import_keras()  # never TensorFlow under another backend
     from grader.keras_support.untrusted import ModelTooLarge, memory_cap, unloadable_message
 
     try:
@@ -184,13 +185,17 @@ def _predict(model: Any, inputs: Any, y: Any, keras: Any, np: Any) -> dict[str, 
 
 
 def serve() -> int:
-    """The warm judge's loop (grader.keras_support.judge): TensorFlow imported once, then one
+    """The warm judge's loop (grader.keras_support.judge): Keras and its backend imported once
+    (never TensorFlow under another backend: grader.backends), then one
     request per line, each evaluated as `main` would, until stdin closes."""
     import gc
     import os
     import warnings
 
     warnings.simplefilter("ignore")
+    from grader import backends
+
+    backends.block_tensorflow_unless_used()  # under JAX or PyTorch: Keras never loads it
     # The protocol keeps the pipe to itself: whatever a library prints goes to the log.
     out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
@@ -216,7 +221,10 @@ def serve() -> int:
 def main() -> int:
     if sys.argv[1:] == ["--serve"]:
         return serve()
+    from grader import backends
+
     try:
+        backends.block_tensorflow_unless_used()
         request = json.loads(sys.stdin.read())
         return _emit(_run(request))
     except Exception as exc:  # noqa: BLE001 - reported to the grader as its own failure

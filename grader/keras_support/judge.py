@@ -1,4 +1,5 @@
-"""The warm judge: one long-lived evaluation process per grading process, TensorFlow imported.
+"""The warm judge: one long-lived evaluation process per grading process, Keras imported (on the
+grading's backend: TensorFlow, JAX or PyTorch; grader.backends).
 
     judge.prestart()                      # as soon as a grading knows it will need one
     reply = judge.shared().ask(request, timeout=300)
@@ -56,16 +57,23 @@ class JudgeTimeout(RuntimeError):
 
 
 def judge_env() -> dict[str, str]:
-    """The fresh evaluation process's environment, as before: CPU only, quiet TensorFlow."""
+    """The fresh evaluation process's environment, as before: CPU only, quiet TensorFlow, and
+    the grading's Keras backend (grader.backends: TensorFlow unless KERAS_BACKEND says JAX or
+    PyTorch), the one the kernel trained with."""
+    from grader import backends
+
+    backend = backends.current()
     env = dict(os.environ)
     env.update(
         {
             "CUDA_VISIBLE_DEVICES": "-1",
             "TF_CPP_MIN_LOG_LEVEL": "3",
             "PYTHONHASHSEED": "0",
-            "KERAS_BACKEND": "tensorflow",
+            **backends.child_env(backend),
         }
     )
+    if backend == "jax":
+        env["JAX_PLATFORMS"] = "cpu"  # not the CUDA plugin's failed start on a hidden GPU
     return env
 
 

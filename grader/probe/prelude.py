@@ -8,7 +8,9 @@
 # - keeps Keras' saving functions as they were before any student code ran, in the module
 #   `_cnn_grader_probe_prelude` (`save_model`), so the probe saves the model the notebook holds
 #   with them, whatever the notebook did to `keras.Model.save` or `keras.saving`; `changed(model)`
-#   names the saving entry points the notebook replaced since (data for a finding);
+#   names the saving entry points the notebook replaced since (data for a finding); under a
+#   backend other than TensorFlow, `save_model` refuses Keras' `import tensorflow` while it
+#   saves (grader.backends: the grader never loads TensorFlow where it is not the backend);
 # - has `keras.datasets.mnist.load_data()` accept the grader's mnist.npz, which holds only half of
 #   the test split: Keras pins the official file's sha256, so the grader's copy is accepted by the
 #   sha256 the grader gives in `CNN_GRADER_SERVED_MNIST_SHA256` instead (any other file is still
@@ -77,11 +79,44 @@ def _cnn_grader_prelude():
                 out.append(f"{type(model).__name__}.save")
         return out
 
+    class NoTensorFlow(importlib.abc.MetaPathFinder):
+        def find_spec(self, fullname, path=None, target=None):
+            if fullname == "tensorflow" or fullname.startswith("tensorflow."):
+                raise ModuleNotFoundError("not while the grader saves a model", name=fullname)
+            return None
+
+    def without_tensorflow(keras, save):
+        """Keras' `save` for the probe. Keras tries `import tensorflow` while saving, whatever
+        its backend (to recognise TensorFlow types); under JAX or PyTorch that import is
+        refused while the probe saves, as if TensorFlow were not installed, so that the
+        grader never loads it into a kernel that does not train with it."""
+        try:
+            backend = keras.backend.backend()
+        except Exception:  # noqa: BLE001 - a Keras without it: saved as it is
+            return save
+        if backend == "tensorflow":
+            return save
+
+        def save_model(model, filepath, *args, **kwargs):
+            if "tensorflow" in sys.modules:  # the notebook imported it: nothing to spare
+                return save(model, filepath, *args, **kwargs)
+            blocker = NoTensorFlow()
+            sys.meta_path.insert(0, blocker)
+            try:
+                return save(model, filepath, *args, **kwargs)
+            finally:
+                try:
+                    sys.meta_path.remove(blocker)
+                except ValueError:
+                    pass
+
+        return save_model
+
     def on_keras(keras):
         from keras.src.saving import saving_lib
 
         state.originals = current(keras)
-        state.save_model = saving_lib.save_model
+        state.save_model = without_tensorflow(keras, saving_lib.save_model)
         try:
             state.wrap_training(keras)
         except Exception as exc:  # noqa: BLE001 - the record is evidence, not a requirement

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import numpy as np
+import pytest
 from nbformat import NotebookNode
 
 from grader.course import solutions_dir
@@ -170,3 +172,29 @@ def write_fake_cifar10(path: Path, n_test: int = 2000) -> Path:
     batches = {f"data_batch_{i}": fake_cifar(10_000, rng) for i in range(1, 6)}
     batches["test_batch"] = fake_cifar(n_test, rng)
     return write_archive(path, batches)
+
+
+# -- another Keras backend: JAX, without TensorFlow -----------------------------------------
+ROOT = Path(__file__).resolve().parents[2]
+NO_TENSORFLOW = 'raise RuntimeError("tensorflow imported while grading under KERAS_BACKEND=jax")\n'
+
+
+def jax_importable() -> bool:
+    try:
+        return importlib.util.find_spec("jax") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+needs_jax = pytest.mark.skipif(
+    not jax_importable(),
+    reason="JAX is not installed (pip install 'cnn-grader[jax]', as .ci/setup does)",
+)
+
+
+def no_tensorflow_path(tmp_path: Path) -> Path:
+    """A folder whose `tensorflow` package raises on import (not an ImportError)."""
+    folder = tmp_path / "no-tensorflow"
+    (folder / "tensorflow").mkdir(parents=True)
+    (folder / "tensorflow" / "__init__.py").write_text(NO_TENSORFLOW)
+    return folder

@@ -133,10 +133,7 @@ def test_model_mutant_fails_the_right_checks(make_notebook: Any, name: str) -> N
 
 def test_a_gpu_summary_that_claims_a_gpu_it_was_not_given_fails(make_notebook: Any) -> None:
     claim = 0 if devices.expected_gpus() else 1
-    source = (
-        f"def gpu_summary():\n    return {{'gpus': {claim}, "
-        f"'names': {['/physical_device:GPU:0'] * claim!r}}}\n"
-    )
+    source = f"def gpu_summary():\n    return {{'gpus': {claim}, 'names': {['gpu:0'] * claim!r}}}\n"
     result = helpers.grade_nb(
         make_notebook([helpers.solution_definitions(EID), source], exercise=EID)
     )
@@ -169,12 +166,12 @@ def test_a_gpu_tensorflow_cannot_use_was_not_given(
     """A machine with an NVIDIA device but a TensorFlow without CUDA libraries gives kernels no
     GPU; a machine without devices never starts TensorFlow to ask."""
 
-    def tensorflow_gpus(visible: str | None) -> int | None:
-        assert given, "TensorFlow asked on a machine without GPUs"
+    def backend_gpus(visible: str | None, backend: str = "tensorflow") -> int | None:
+        assert given, "the backend asked on a machine without GPUs"
         return usable
 
     monkeypatch.setattr(devices, "gpus_given_to_kernels", lambda: given)
-    monkeypatch.setattr(devices, "tensorflow_gpus", tensorflow_gpus)
+    monkeypatch.setattr(devices, "backend_gpus", backend_gpus)
     assert devices.expected_gpus() == want
 
 
