@@ -58,14 +58,34 @@ def _load_launcher() -> Any:
 
 
 launcher = _load_launcher()
+START_ENV = dict(os.environ)
+IMPORT_ENV: dict[str, str] = {}  # what the preloaded modules set in os.environ on import
 PRELOADED: list[str] = []  # what the kernels of this zygote find imported (their report says)
+
+
+# What every kernel's start imports (a fresh one imports them all before its first cell):
+# ipykernel's app, shell and debugger (debugpy's pydevd, a third of the imports' time), IPython's
+# completer and debugger. No module here runs anything at import but definitions and checks.
+KERNEL_MODULES = (
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "ipykernel.zmqshell",
+    "ipykernel.debugger",
+    "ipykernel.comm",
+    "IPython.core.completer",
+    "IPython.core.debugger",
+    "sqlite3",
+    "pydoc",
+)
 
 
 def preload(modules: list[str]) -> list[str]:
     """Import what every kernel imports (ipykernel) and what the notebooks import first."""
-    import ipykernel.ipkernel  # noqa: F401
-    import ipykernel.kernelapp  # noqa: F401
-
+    for name in KERNEL_MODULES:
+        try:
+            __import__(name)
+        except Exception:  # noqa: BLE001 - the kernel then imports it itself, as a fresh one
+            pass
     done = []
     for name in modules:
         try:
@@ -169,6 +189,7 @@ def become_kernel(request: dict[str, Any], fds: list[int], sock: socket.socket) 
             os._exit(1)  # the zygote died before PDEATHSIG was armed
         os.environ.clear()
         os.environ.update(env)
+        os.environ.update(IMPORT_ENV)  # as those imports, in a fresh kernel, would have set
         sys.modules.pop("cnn_grader_launcher", None)
         _user_site()
         code = _run_ipykernel(cmd)
@@ -227,6 +248,7 @@ def main() -> int:
     sock = socket.socket(fileno=fd)
     done = preload(sys.argv[2:])
     PRELOADED[:] = ["ipykernel", *done]
+    IMPORT_ENV.update({k: v for k, v in os.environ.items() if START_ENV.get(k) != v})
     import threading
 
     ready = {
