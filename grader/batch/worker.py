@@ -57,13 +57,26 @@ class Task:
 _pooling = False
 _kernels: Any = None
 
+# How a worker's kernels are had (read in the worker; the batch's environment reaches it):
+#   pool        one kernel started ahead for the next submission (the default)
+#   fresh       a new kernel when a grading needs it, nothing ahead
+#   fork        NumPy exercises' kernels forked from a warm parent when needed (training
+#               exercises: fresh); grader.execution.forkserver
+#   fork-ahead  the pool, its NumPy kernels forked
+KERNELS_ENV = "CNN_GRADER_KERNELS"
+KERNEL_MODES = ("pool", "fresh", "fork", "fork-ahead")
+
 
 def _kernel_pool() -> Any:
     global _kernels
-    if _pooling and _kernels is None:
+    mode = os.environ.get(KERNELS_ENV, "pool")
+    if _pooling and _kernels is None and mode != "fresh":
         from grader.execution.warm import KernelPool
 
-        _kernels = KernelPool()
+        if mode == "fork":
+            _kernels = KernelPool(size=0, fork=True)
+        else:
+            _kernels = KernelPool(fork=mode == "fork-ahead")
     return _kernels
 
 

@@ -61,15 +61,17 @@ async def run_async(
     before_extras: Any = None,
     guard: KernelGuard | None = None,
     warm: Any = None,
+    forker: Any = None,
 ) -> RunResult:
     """Execute `nb` in `workdir`, then `extras`. `before_extras()` runs in between (it writes the
     hidden inputs, which therefore do not exist while the student's own cells run). `guard`
     sandboxes every kernel start (limits, isolation) and says why it stopped one. `warm` is a
     kernel already started for this run, in `workdir` and under `guard` (grader.execution.warm);
-    a restart starts a fresh one, as always."""
+    a restart starts a fresh one, as always. `forker` forks each kernel this run starts from a
+    warm parent (grader.execution.forkserver) where that gives the same kernel."""
     t0 = time.monotonic()
     runner = KernelSession(
-        nb, workdir, limits, env or default_kernel_env(), list(launch_prefix), guard, warm
+        nb, workdir, limits, env or default_kernel_env(), list(launch_prefix), guard, warm, forker
     )
     cells_total = sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip())
     status = ExecutionStatus.OK

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from nbclient import NotebookClient
 from nbclient.exceptions import CellControlSignal, DeadKernelError
 from nbformat import NotebookNode
@@ -31,13 +32,37 @@ _TIMEOUT_ENAME = "CellTimeoutError"
 
 
 class KernelManager(AsyncKernelManager):
-    """Kernel manager that can prefix the launch command (resource limits, sandboxing)."""
+    """Kernel manager that can prefix the launch command (resource limits, sandboxing), and
+    fork its kernel from a warm parent (`forker`, grader.execution.forkserver.ForkServer)
+    instead of starting a new Python, where the fork reproduces the command exactly."""
 
     launch_prefix: list[str] = []
+    forker: Any = None
+    forked = False  # the last start was a fork
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd = super().format_kernel_cmd(extra_arguments)
         return [*self.launch_prefix, *cmd]
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        self.forked = False
+        prov = self.provisioner
+        if self.forker is not None and isinstance(prov, LocalProvisioner):
+            env = kw.get("env")
+            proc = self.forker.fork(
+                kernel_cmd,
+                cwd=str(kw.get("cwd") or os.getcwd()),
+                env=env if env is not None else os.environ,
+                log=kw.get("stdout"),
+            )
+            if proc is not None:  # the provisioner's Popen: poll, wait, signal, kill
+                prov.process = proc
+                prov.pid = prov.pgid = proc.pid  # its own session, as Popen's start gives
+                prov.cwd = kw.get("cwd")
+                self._reconcile_connection_info(prov.connection_info)
+                self.forked = True
+                return
+        await super()._async_launch_kernel(kernel_cmd, **kw)
 
 
 class _Client(NotebookClient):
@@ -98,9 +123,12 @@ class KernelSession:
         launch_prefix: list[str],
         guard: KernelGuard | None = None,
         warm: Any = None,
+        forker: Any = None,
     ) -> None:
         self.nb = nb
         self.warm = warm  # a kernel started ahead (grader.execution.warm), used by start()
+        self.forker = forker  # forks each kernel from a warm parent (grader.execution.forkserver)
+        self.forks = 0  # kernels of this run that were forked
         self.guard = guard
         self.limits = limits
         self.env = env
@@ -145,6 +173,7 @@ class KernelSession:
         km = self.client.create_kernel_manager()
         assert isinstance(km, KernelManager)
         km.launch_prefix = list(self.launch_prefix)
+        km.forker = self.forker
         if self.guard is not None:
             self.guard.configure(km)
         # The kernel process's own stderr (C-level crashes, launcher warnings) goes to a log
@@ -154,6 +183,7 @@ class KernelSession:
             await self.client.async_start_new_kernel(env=self.env, stdout=log, stderr=log)
         finally:
             log.close()
+        self.forks += km.forked
         if self.guard is not None:
             self.guard.started(getattr(km.provisioner, "pid", None))
         await self.client.async_start_new_kernel_client()

@@ -21,6 +21,14 @@ submission never gets a kernel another one has used.
 
 Everything runs on one event loop in a thread of the pool's own (jupyter_client's objects
 belong to the loop that made them), so a grading through the pool runs its kernel there too.
+
+With `fork=True` the kernels of NumPy exercises are forked from a warm parent
+(grader.execution.forkserver) instead of started as new Pythons: the pool's own (`size` ahead,
+0 for none) and every other start of the worker's gradings, a restart after a crash included.
+Each fork is as fresh and as isolated as a started kernel (its own uid, cgroup, namespaces,
+folder and connection file, applied by the launcher's own code before any cell runs) and
+used once. Training exercises keep started kernels (TensorFlow is not fork-safe), as does a
+machine where forking is not possible (`fork_problem` says why).
 """
 
 from __future__ import annotations
@@ -35,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.execution import kernel, sandbox
+from grader.execution import forkserver, kernel, sandbox
 from grader.execution.executor import ExecutionRequest
 from grader.execution.kernel_session import KernelManager
 from grader.execution.kernel_types import RunResult
@@ -166,14 +174,16 @@ class WarmKernel:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-async def prestart(spec: KernelSpec) -> WarmKernel:
-    """Start a kernel for `spec` in a new scratch folder, then import its prelude."""
+async def prestart(spec: KernelSpec, forker: forkserver.ForkServer | None = None) -> WarmKernel:
+    """Start a kernel for `spec` in a new scratch folder (forked from `forker` where that gives
+    the same kernel), then import its prelude."""
     t0 = time.monotonic()
     root = Path(tempfile.mkdtemp(prefix="cnn-grader-"))
     workdir = root / "work"
     workdir.mkdir()
     km = KernelManager(kernel_name="python3")
     km.launch_prefix = list(spec.launch_prefix)
+    km.forker = forker
     warm = WarmKernel(spec, root, workdir, None, km)
     try:
         if spec.sandboxed:
@@ -228,8 +238,12 @@ class KernelPool:
     exercise: once that kernel is done, while the grader checks and reports). `size` warm
     kernels at most; a claim that matches none gets a fresh kernel, as without the pool."""
 
-    def __init__(self, *, size: int = 1) -> None:
+    def __init__(self, *, size: int = 1, fork: bool = False) -> None:
         self.size = size
+        self.fork = fork
+        self.fork_problem: str | None = None  # why kernels are not forked here, when asked to
+        self._forker: forkserver.ForkServer | None = None  # for the last claimed spec
+        self._forker_key: tuple[object, ...] | None = None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, daemon=True, name="cnn-grader-kernels"
@@ -248,6 +262,7 @@ class KernelPool:
         """A warm kernel started with exactly `spec` (waiting for one still starting), or None.
         Warm kernels of other specs are destroyed: the worker has moved on to another kind."""
         self._spec = spec
+        self._fork_for(spec)
         found: WarmKernel | None = None
         for fut in list(self._ready):
             self._ready.remove(fut)
@@ -267,12 +282,34 @@ class KernelPool:
             self.replenish()  # the next one boots while this submission's notebook runs
         return found
 
+    def _fork_for(self, spec: KernelSpec) -> None:
+        """The zygote for `spec`'s kernels (started in this thread, which the zygote's life is
+        tied to: the worker's), or none: a training exercise, or no forking on this machine.
+        One at a time: another environment's is stopped."""
+        if not self.fork or self._closed:
+            return
+        why = forkserver.why_not(spec.prelude)
+        key = (spec.env, spec.prelude)
+        if why is None and key == self._forker_key and self._forker and self._forker.alive:
+            return
+        if self._forker is not None:
+            self._forker.close()
+            self._forker, self._forker_key = None, None
+        if why is None:
+            try:
+                self._forker = forkserver.ForkServer.start(dict(spec.env), spec.prelude)
+                self._forker_key = key
+            except OSError as exc:
+                why = str(exc)
+        if why is not None and not spec.trains:
+            self.fork_problem = why
+
     def replenish(self) -> None:
         """Start the next kernel (the last claimed spec), unless the pool is full."""
         if self._closed or self._spec is None:
             return
         while len(self._ready) < self.size:
-            self._ready.append(self._submit(prestart(self._spec)))
+            self._ready.append(self._submit(prestart(self._spec, self._forker)))
 
     def run(self, request: ExecutionRequest) -> RunResult:
         """The `NotebookExecutor` method: the grading's kernel runs on the pool's loop; the next
@@ -289,6 +326,7 @@ class KernelPool:
                     before_extras=request.before_extras,
                     guard=request.guard,
                     warm=request.warm,
+                    forker=self._forker,  # forks only what it reproduces exactly (env, command)
                 )
             ).result()
         finally:
@@ -306,6 +344,9 @@ class KernelPool:
         except Exception:  # noqa: BLE001 - best effort on the way out
             pass
         self._ready.clear()
+        if self._forker is not None:
+            self._forker.close()
+            self._forker = None
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
 

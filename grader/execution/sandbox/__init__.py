@@ -348,6 +348,11 @@ def describe(box: Sandbox) -> str:
         parts.append("the kernel ran as the grader's own user, in a user namespace")
     else:
         parts.append("the kernel ran as the grader's own user (not isolated)")
+    if rep.get("forked"):  # grader.execution.forkserver
+        parts.append(
+            "forked from a warm parent that had imported " + ", ".join(rep["forked"]) + " (its "
+            "own process from then on, sandboxed as a fresh kernel is, before any cell ran)"
+        )
     parts.append("network off" if rep.get("network") == "off" else "network on")
     hidden = rep.get("hidden") or []
     if hidden:

@@ -310,10 +310,11 @@ def kill_uid(uid: int) -> int:
     return 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse(sys.argv[1:] if argv is None else argv)
-    if args.kill_uid is not None:
-        return kill_uid(args.kill_uid)
+def apply(args: argparse.Namespace, facts: Report | None = None) -> tuple[Report, dict[str, str]]:
+    """Steps 1-5 on this very process, in this order; returns the report and the kernel's
+    environment. Run by `main` before it execs the kernel, and by a kernel forked from a warm
+    parent (zygote.py) before it runs ipykernel in place: the same steps, the same order.
+    `facts` go into the report as they are (the zygote's: what the kernel was forked from)."""
     report: Report = {
         "uid": None,
         "network": "on",
@@ -324,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         "rlimits": [],
         "userns": False,
         "errors": [],
+        **(facts or {}),
     }
     for path in args.cgroup:
         try:
@@ -380,6 +382,14 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["HOME"] = args.home
     # After the switch, which would clear it: when the grader goes, the kernel goes too.
     prctl(PR_SET_PDEATHSIG, 9)
+    return report, env
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    if args.kill_uid is not None:
+        return kill_uid(args.kill_uid)
+    report, env = apply(args)
     if args.selftest:
         selftest(report)
         return 0

@@ -1,0 +1,251 @@
+"""Kernels forked from a warm parent: the grader's side of sandbox/zygote.py.
+
+    server = ForkServer.start(env, ("numpy",))   # once per worker and kernel environment
+    km.forker = server                          # grader.execution.kernel_session.KernelManager
+    ...                                         # every start of km is now a fork
+    server.close()
+
+A fresh kernel is a new Python (about 0.3 s on an idle core) that imports ipykernel, IPython
+and zmq (0.3 s), then the notebook's NumPy (0.1 s). The zygote has done all that once; each
+kernel is a fork of it (milliseconds) that sandboxes itself with the launcher's own steps, in
+the launcher's order, and then runs ipykernel in place (its app and shell: the part that is
+per kernel). The kernel manager is jupyter_client's as always: it writes the connection file,
+watches, interrupts and kills the kernel through its provisioner, whose process is the forked
+kernel (`ForkedKernel`, over a pidfd: the kernel is the zygote's child, not ours).
+
+A start is forked only when the command is exactly what a fresh start would run (the launcher,
+then `python -m ipykernel_launcher`) and the environment is the zygote's, save for what
+differs per kernel; anything else (another launch prefix, a changed environment, a zygote that
+died) starts as before, so a fork can only be the same kernel, sooner. Only where it is safe
+(`why_not` says why not): Linux with pidfds, a zygote with no thread of Python's, and no
+TensorFlow in it (not fork-safe: training exercises keep the pool of pre-started kernels).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from grader.execution.sandbox import launcher
+from grader.execution.sandbox.machine import LAUNCHER, launcher_cmd
+
+ZYGOTE = Path(__file__).with_name("sandbox") / "zygote.py"
+# What may differ between the zygote's environment and a kernel's: what jupyter_client and the
+# launcher set per kernel. Anything else differing (what a module may read on import) means a
+# fresh start instead.
+PER_KERNEL = ("JPY_", "HOME", "TMPDIR", "MPLCONFIGDIR", "USER", "LOGNAME")
+NOT_FORK_SAFE = ("tensorflow", "keras", "torch", "jax")
+
+
+def why_not(prelude: Sequence[str] = ()) -> str | None:
+    """Why kernels cannot be forked here, or None when they can."""
+    if not sys.platform.startswith("linux"):
+        return "forking a kernel needs Linux (pidfds, namespaces after fork)"
+    if not hasattr(os, "pidfd_open") or not hasattr(socket, "send_fds"):
+        return "this Python has no pidfd_open or send_fds"
+    unsafe = [m for m in prelude if m.split(".")[0] in NOT_FORK_SAFE]
+    if unsafe:
+        return f"{', '.join(unsafe)} is not fork-safe (its thread pools do not survive a fork)"
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except OSError as exc:
+        return f"no pidfds on this system: {exc}"
+    return None
+
+
+def _scrubbed(env: Mapping[str, str]) -> dict[str, str]:
+    """No credentials in the zygote (a kernel's memory is a copy of the zygote's)."""
+    return {k: v for k, v in env.items() if not launcher.SECRET.search(k)}
+
+
+def _comparable(env: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in _scrubbed(env).items() if not k.startswith(PER_KERNEL)}
+
+
+class ForkedKernel:
+    """The `subprocess.Popen` a provisioner expects, for a kernel that is not our child: poll,
+    wait, signal and kill go through a pidfd (immune to a reused pid)."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int, pidfd: int) -> None:
+        self.pid = pid
+        self._fd = pidfd
+        self.returncode: int | None = None
+        self._killed = False
+
+    def _exited(self, timeout: float | None) -> bool:
+        if self.returncode is not None:
+            return True
+        ready, _, _ = select.select([self._fd], [], [], timeout)
+        if not ready:
+            return False
+        # Its status is the zygote's to collect: a kill is what ended almost every one.
+        self.returncode = -signal.SIGKILL if self._killed else 1
+        os.close(self._fd)
+        return True
+
+    def poll(self) -> int | None:
+        self._exited(0)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if not self._exited(timeout):
+            raise subprocess.TimeoutExpired(["forked kernel", str(self.pid)], timeout or 0)
+        assert self.returncode is not None
+        return self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:
+            if sig == signal.SIGKILL:
+                self._killed = True
+            try:
+                signal.pidfd_send_signal(self._fd, sig)
+            except ProcessLookupError:
+                pass
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def __del__(self) -> None:
+        if self.returncode is None:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+
+
+class ForkServer:
+    """One zygote: started with a kernel environment, forks kernels for this process."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], sock: socket.socket, env: dict[str, str]):
+        self._proc = proc
+        self._sock = sock
+        self._env = _comparable(env)
+        self._lock = threading.Lock()
+        self.info: dict[str, Any] = {}
+        self.forks = 0
+        self._home = ""
+
+    @classmethod
+    def start(
+        cls, env: Mapping[str, str], prelude: Sequence[str] = (), *, timeout: float = 120
+    ) -> ForkServer:
+        """Start a zygote with `env` (scrubbed) and wait until it has imported `prelude`.
+        Raises OSError when it cannot start or is not fit to fork (a thread of Python's)."""
+        why = why_not(prelude)
+        if why is not None:
+            raise OSError(why)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        # An empty HOME, as a kernel's starts: no user site-packages on the zygote's sys.path.
+        home = tempfile.mkdtemp(prefix="cnn-grader-zygote-")
+        zenv = {**_scrubbed(env), "HOME": home}
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, str(ZYGOTE), str(theirs.fileno()), *prelude],
+                pass_fds=[theirs.fileno()],
+                env=zenv,
+                cwd="/",
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            shutil.rmtree(home, ignore_errors=True)
+            raise
+        finally:
+            theirs.close()
+        server = cls(proc, ours, zenv)
+        server._home = home
+        try:
+            ours.settimeout(timeout)
+            server.info = json.loads(ours.recv(1 << 16) or b"{}")
+            ours.settimeout(None)
+            if not server.info.get("ready"):
+                raise OSError("the zygote did not start")
+            if server.info.get("python_threads") != 1:
+                raise OSError("the zygote runs a thread of Python's: forking it is not safe")
+        except (OSError, ValueError) as exc:
+            server.close()
+            raise OSError(f"no fork server: {exc}") from exc
+        return server
+
+    @property
+    def alive(self) -> bool:
+        return self._proc.poll() is None
+
+    def matches(self, env: Mapping[str, str]) -> bool:
+        return _comparable(env) == self._env
+
+    def fork(
+        self, cmd: Sequence[str], *, cwd: str, env: Mapping[str, str], log: IO[Any] | int | None
+    ) -> ForkedKernel | None:
+        """A kernel for the launch command `cmd`, forked; None when this command is not one a
+        fork reproduces (the caller then starts it as before)."""
+        argv = _launcher_argv(list(cmd))
+        if argv is None or not self.alive or not self.matches(env):
+            return None
+        if log is None:
+            return None
+        log_fd = log if isinstance(log, int) else log.fileno()
+        sandboxed = argv[0] != "--"
+        request = {"argv": argv, "cwd": cwd, "env": _scrubbed(env) if sandboxed else dict(env)}
+        with self._lock:
+            try:
+                socket.send_fds(self._sock, [json.dumps(request).encode()], [log_fd])
+                msg, fds, _flags, _addr = socket.recv_fds(self._sock, 1 << 16, 1)
+            except OSError:
+                return None
+        if not msg or not fds:
+            for fd in fds:
+                os.close(fd)
+            return None
+        self.forks += 1
+        return ForkedKernel(int(json.loads(msg)["pid"]), fds[0])
+
+    def close(self) -> None:
+        """Stop the zygote (its kernels die with it: PDEATHSIG)."""
+        try:
+            self._sock.close()
+        finally:
+            if self._proc.poll() is None:
+                self._proc.kill()
+            try:
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+            if self._home:
+                shutil.rmtree(self._home, ignore_errors=True)
+
+
+def _launcher_argv(cmd: list[str]) -> list[str] | None:
+    """The launcher's arguments and the kernel command after "--", when `cmd` is the launcher
+    (as the sandbox prefixes it) in front of `python -m ipykernel_launcher`, or that command
+    alone ("--" first); None for any other command."""
+    kernel = [sys.executable, "-m", "ipykernel_launcher"]
+    prefix = launcher_cmd()
+    if cmd[:3] == kernel:
+        return ["--", *cmd]
+    if cmd[: len(prefix)] != prefix or str(LAUNCHER) != prefix[-1]:
+        return None
+    rest = cmd[len(prefix) :]
+    if "--" not in rest:
+        return None
+    split = rest.index("--")
+    if rest[split + 1 : split + 4] != kernel:
+        return None
+    return rest
