@@ -37,6 +37,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command: `argv` None reads sys.argv (the `cnn-grader` script, `python -m
+    grader.cli`), and the process exits next."""
+    code = _main(argv)
+    if argv is None:
+        _about_to_exit()
+    return code
+
+
+def _about_to_exit() -> None:
+    """The process ends next, and its memory with it: the interpreter's last collections need
+    not walk the objects of every module a grading loaded (NumPy, nbclient, jupyter_client, some
+    60,000): frozen, they are left to the exit. Measured on `cnn-grader check` of ex01 (2 busy
+    cores): 0.15-0.6 s between the summary printed and the process gone, 0.03-0.08 s frozen.
+    atexit handlers and the standard streams' flushing still run as ever."""
+    import gc
+
+    gc.freeze()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     with timing.span("cli.parse"):
         parser = build_parser()
         args = parser.parse_args(argv)
