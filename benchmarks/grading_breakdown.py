@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/grading_breakdown.py                  # 5 runs of each command
     .venv/bin/python benchmarks/grading_breakdown.py --repeat 9 --batch 6 --only check
-    .venv/bin/python benchmarks/grading_breakdown.py --compare /tmp/old   # and the old tree's
+    .venv/bin/python benchmarks/grading_breakdown.py --compare /tmp/old   # and an old tree
 
 Each command is run as an instructor or a student runs it (`python -m grader.cli …`, a fresh
 process, the ex01_convolution solution, --seed 1) with CNN_GRADER_TIMING pointing at a file:
@@ -27,12 +27,12 @@ reported). The worker's imports happen while the parent plans and are printed ap
 
 A second table gives each command whole: its wall clock, and the grader process's own CPU
 seconds (user + system, read at exit; its kernel's not), which a busy machine moves far less.
---compare DIR also runs `check` with the grader of another tree (a `git archive` of an older
-commit, say), alternating with this one, and prints both ratios (and its column of parts, when
-that grader records spans). Each command (and tree) runs once untimed first,
-which also caches the compiled modules (PYTHONDONTWRITEBYTECODE is dropped for the commands: an
-installed grader has them). Every report is checked for full marks, so a fast wrong answer
-cannot pass for a speed-up.
+--compare DIR also runs each command with the grader of another tree (`git archive` an older
+commit into DIR), alternating with this one, and prints the ratios; an older grader that records
+no spans gets the second table only. Each tree runs `check` once untimed first, which also
+caches the compiled modules (PYTHONDONTWRITEBYTECODE is dropped for the commands: an installed
+grader has them). Every report is checked for full marks, so a fast wrong answer cannot pass for
+a speed-up.
 """
 
 from __future__ import annotations
@@ -110,7 +110,8 @@ def _run(
     args: list[str], pythonpath: Path, log: Path | None, cpu: Path, ok: tuple[int, ...] = (0,)
 ) -> tuple[float, float, float]:
     """(epoch at launch, epoch at exit, the grader's CPU seconds) of one command, run from the
-    repository root."""
+    root of the tree whose grader it runs (`python -c` puts the working folder first on
+    sys.path: from another folder, that folder's grader would run)."""
     env = {**os.environ, "PYTHONPATH": str(pythonpath), "MPLBACKEND": "Agg"}
     env.pop(ENV, None)
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: compiled modules cached
@@ -121,7 +122,7 @@ def _run(
     launched = time.time()
     proc = subprocess.run(
         [sys.executable, "-c", WRAP, str(cpu), *args],
-        cwd=ROOT,
+        cwd=pythonpath,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -134,6 +135,20 @@ def _run(
             f"{proc.stderr.decode(errors='replace')[-2000:]}"
         )
     return launched, exited, float(cpu.read_text())
+
+
+def _grader_of(tree: Path) -> None:
+    """Make sure that a command run for `tree` runs the grader in `tree`."""
+    found = subprocess.run(
+        [sys.executable, "-c", "import grader; print(grader.__file__)"],
+        cwd=tree,
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if not Path(found).resolve().is_relative_to(tree.resolve()):
+        raise SystemExit(f"a command run for {tree} would import {found}")
 
 
 def _records(log: Path) -> list[dict[str, Any]]:
@@ -241,74 +256,72 @@ def main() -> int:
         choices=["grade", "check", "batch"],
         help="measure only these commands (repeat; default: all three)",
     )
-    ap.add_argument("--compare", type=Path, metavar="DIR", help="also time `check` from DIR")
+    ap.add_argument(
+        "--compare", type=Path, metavar="DIR", help="also run each command with DIR's grader"
+    )
     ap.add_argument("--json", type=Path, help="write every run's parts here")
     args = ap.parse_args()
     wanted = args.only or ["grade", "check", "batch"]
+    trees = {"": ROOT} | ({" (--compare)": args.compare.resolve()} if args.compare else {})
     columns: dict[str, list[dict[str, float]]] = {}
     walls: dict[str, list[float]] = defaultdict(list)
     cpus: dict[str, list[float]] = defaultdict(list)
-    workers: list[list[dict[str, float]]] = []
-    worker_imports: list[float] = []
+    workers: dict[str, list[list[dict[str, float]]]] = defaultdict(list)
+    worker_imports: dict[str, list[float]] = defaultdict(list)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         log = work / "spans.jsonl"
         cpu = work / "cpu"
         subs = work / "subs"
+        subs.mkdir()
         for i in range(args.batch):
-            subs.mkdir(exist_ok=True)
             shutil.copy(SOLUTION, subs / f"s{i:02d}_{SOLUTION.name}")
         commands = {
-            "grade": ["grade", str(SOLUTION), "--out", str(work / "g"), "--seed", "1"],
-            "check": ["check", str(SOLUTION), "--out", str(work / "c"), "--seed", "1"],
+            "grade": ["grade", str(SOLUTION), "--out", str(work / "grade"), "--seed", "1"],
+            "check": ["check", str(SOLUTION), "--out", str(work / "check"), "--seed", "1"],
+            "batch": ["batch", str(subs), "--out", str(work / "batch"), "--seed", "1"]
+            + ["--workers", "1"],
         }
-        # one untimed run of each: modules compiled and cached, files in the page cache
-        for name in [w for w in ("grade", "check") if w in wanted]:
-            _run(commands[name], ROOT, None, cpu)
-        if args.compare:
-            _run(commands["check"], args.compare.resolve(), None, cpu)
-        for r in range(args.repeat):
-            for name in [w for w in ("grade", "check") if w in wanted]:
-                launched, exited, used = _run(commands[name], ROOT, log, cpu)
-                _full_marks(work / name[0] / "ex01_convolution.json")
-                columns.setdefault(name, []).append(_layout(_records(log), launched, exited))
-                walls[name].append(exited - launched)
-                cpus[name].append(used)
-                if args.compare and name == "check":
-                    shutil.rmtree(work / "c")
-                    launched, exited, used = _run(
-                        commands["check"], args.compare.resolve(), log, cpu
-                    )
-                    if _records(log):  # a grader that records its spans: its column too
-                        columns.setdefault("check (--compare)", []).append(
-                            _layout(_records(log), launched, exited)
+        for tree in trees.values():
+            _grader_of(tree)
+            # one untimed run: modules compiled and cached, files in the page cache
+            _run(commands["check"], tree, None, cpu)
+        for _ in range(args.repeat):
+            for name in [c for c in commands if c in wanted]:
+                for suffix, tree in trees.items():
+                    shutil.rmtree(work / name, ignore_errors=True)
+                    launched, exited, used = _run(commands[name], tree, log, cpu)
+                    reports = sorted((work / name).glob("students/*/*.json")) or [
+                        work / name / "ex01_convolution.json"
+                    ]
+                    if len(reports) != (args.batch if name == "batch" else 1):
+                        raise SystemExit(f"{name}: {len(reports)} reports")
+                    for report in reports:
+                        _full_marks(report)
+                    walls[name + suffix].append(exited - launched)
+                    cpus[name + suffix].append(used)
+                    records = _records(log)
+                    if not records:  # a grader that records no spans: its whole only
+                        continue
+                    if name == "batch":
+                        gradings, imported = _worker_gradings(records)
+                        workers[suffix].append(gradings)
+                        worker_imports[suffix].append(imported)
+                    else:
+                        columns.setdefault(name + suffix, []).append(
+                            _layout(records, launched, exited)
                         )
-                    _full_marks(work / "c" / "ex01_convolution.json")
-                    walls["check (--compare)"].append(exited - launched)
-                    cpus["check (--compare)"].append(used)
-            if "batch" in wanted:
-                out = work / f"b{r}"
-                cmd = ["batch", str(subs), "--out", str(out), "--seed", "1", "--workers", "1"]
-                launched, exited, used = _run(cmd, ROOT, log, cpu)
-                for report in sorted((out / "students").glob("*/*.json")):
-                    _full_marks(report)
-                gradings, imported = _worker_gradings(_records(log))
-                workers.append(gradings)
-                worker_imports.append(imported)
-                walls["batch"].append(exited - launched)
-                cpus["batch"].append(used)
-                shutil.rmtree(out)
-    if workers:
-        columns["batch: first grading"] = [g[0] for g in workers if g]
-        columns["batch: the others"] = [
+    for suffix, runs in workers.items():
+        columns[f"batch: first grading{suffix}"] = [g[0] for g in runs if g]
+        columns[f"batch: the others{suffix}"] = [
             {k: statistics.median(x.get(k, 0.0) for x in g[1:]) for k in set().union(*g[1:])}
-            for g in workers
+            for g in runs
             if len(g) > 1
         ]
     print(f"## Where the time goes (seconds, median of {args.repeat} runs)\n")
     print("\n".join(_table(columns)))
-    if worker_imports:
-        print(f"\nbatch worker's imports (while the parent plans): {_median_list(worker_imports)}")
+    for suffix, imported in worker_imports.items():
+        print(f"\nbatch worker's imports{suffix}, while the parent plans: {_median_list(imported)}")
     print("\n## Each command, whole (seconds; the grader's CPU: its process, not its kernel)\n")
     print("| command | wall median | min | max | grader CPU median | n |")
     print("|---|---:|---:|---:|---:|---:|")
@@ -317,10 +330,17 @@ def main() -> int:
             f"| {name} | {statistics.median(times):.3f} | {min(times):.3f} | "
             f"{max(times):.3f} | {statistics.median(cpus[name]):.3f} | {len(times)} |"
         )
-    if "check (--compare)" in walls:
-        for what, runs in (("wall", walls), ("grader CPU", cpus)):
-            ratio = statistics.median(runs["check"]) / statistics.median(runs["check (--compare)"])
-            print(f"\ncheck, {what}: this tree / {args.compare} = {ratio:.2f}")
+    if args.compare:
+        print()
+        for name in [c for c in commands if c in wanted]:
+            ratios = [
+                statistics.median(runs[name]) / statistics.median(runs[name + " (--compare)"])
+                for runs in (walls, cpus)
+            ]
+            print(
+                f"{name}: this tree / {args.compare}: wall {ratios[0]:.2f}, "
+                f"grader CPU {ratios[1]:.2f}"
+            )
     if args.json:
         args.json.write_text(
             json.dumps(
