@@ -170,7 +170,7 @@ def grade_notebook(
         limits, limit_notes = _limits(exercise, opts, start.profile, calibration)
         notes = notes + _prepare(nb, exercise, start.profile) + limit_notes
         bound, probe_calls = _plan(exercise, start.seed)
-        findings = integrity.scan(nb)  # for the instructor, never scored
+        findings = integrity.scan(nb) if opts.scan else []  # the instructor's, never scored
         notes += notebook_structure.structure_notes(nb, sorted({c.name for c in probe_calls}))
         if judge.wanted_by(exercise):
             judge.prestart()  # TensorFlow is imported there while the notebook runs

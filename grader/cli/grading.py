@@ -23,6 +23,7 @@ def _grade_one(args: argparse.Namespace, notebook: Path) -> tuple[GradeResult, d
     with timing.span("course"):
         grading_course()
 
+    view = getattr(args, "view", "student")
     with timing.grading(str(notebook)):
         result = grade(
             notebook,
@@ -32,15 +33,12 @@ def _grade_one(args: argparse.Namespace, notebook: Path) -> tuple[GradeResult, d
                 seed=args.seed,
                 cell_timeout=args.cell_timeout,
                 notebook_timeout=args.timeout,
+                # the integrity findings: only the instructor's view and Gradescope show them
+                scan=view == "instructor" or bool(getattr(args, "gradescope", False)),
             ),
         )
         with timing.span("reports"):
-            paths = write_reports(
-                result,
-                Path(args.out or "reports"),
-                notebook.stem,
-                view=getattr(args, "view", "student"),
-            )
+            paths = write_reports(result, Path(args.out or "reports"), notebook.stem, view=view)
     return result, paths
 
 
