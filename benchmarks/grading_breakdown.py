@@ -17,7 +17,9 @@ looked up, the notebook prepared, the checks judged, the result assembled), repo
 HTML written, `check`'s summary printed) and exit (the interpreter's shutdown). The
 reference's answers are computed in a thread beside the kernel: shown, not added. Rows are
 medians over --repeat runs (so a column need not add up to the median total, which is printed
-as measured); the runs of the commands alternate, so a busy machine weighs on each alike.
+as measured); the runs of the commands alternate, so a busy machine weighs on each alike. The
+last row, the grader's own, is the total less the kernel's parts (its start or hand-over, the
+notebook, the probe's calls, its stop): what a change to the grader's code can cut.
 
 The batch columns are one worker (`cnn-grader batch --workers 1`) grading --batch copies of the
 solution (`<student>_ex01_convolution.ipynb`, one folder), per grading from its first span to its
@@ -106,6 +108,16 @@ WRAP = (
 )
 
 
+# The grader's own time: the whole less what its kernel did (started, ran the cells, the probe's
+# calls, stopped), which is what a change to the grader's own code can cut.
+OWN = "grader's own"
+KERNEL_SIDE = ("kernel.claim", "kernel.start", "notebook", "probe.calls", "kernel.stop")
+
+
+def _kernel_side(spans: dict[str, float]) -> float:
+    return sum(spans.get(name, 0.0) for name in KERNEL_SIDE)
+
+
 def _run(
     args: list[str], pythonpath: Path, log: Path | None, cpu: Path, ok: tuple[int, ...] = (0,)
 ) -> tuple[float, float, float]:
@@ -186,6 +198,7 @@ def _layout(records: list[dict[str, Any]], launched: float, exited: float) -> di
     # what ran between the spans (module imports on first use, argument handling): the grader's
     parts["imports"] += max(0.0, (last - first) - counted)
     parts["total"] = exited - launched
+    parts[OWN] = parts["total"] - _kernel_side(spans)
     return {**parts, **{f"span:{k}": v for k, v in spans.items()}}
 
 
@@ -212,6 +225,9 @@ def _worker_gradings(records: list[dict[str, Any]]) -> tuple[list[dict[str, floa
                 counted += took
         parts["imports"] += max(0.0, (last - first) - counted)  # the grader's code between spans
         parts["total"] = last - first
+        parts[OWN] = parts["total"] - _kernel_side(
+            {k[5:]: v for k, v in parts.items() if k.startswith("span:")}
+        )
         out.append(dict(parts))
     return out, imports
 
@@ -230,10 +246,10 @@ def _table(columns: dict[str, list[dict[str, float]]]) -> list[str]:
         {k[5:] for rows in columns.values() for r in rows for k in r if k.startswith("span:")},
         key=lambda s: (ORDER.index(PARTS[s]) if PARTS.get(s) else 99, s),
     )
-    for part in [*ORDER, "total"]:
+    for part in [*ORDER, "total", OWN]:
         cells = [f"{_median(columns[n], part):.3f}" if columns[n] else "" for n in names]
         if any(c not in ("0.000", "") for c in cells):
-            bold = part == "total"
+            bold = part in ("total", OWN)
             label = f"**{part}**" if bold else part
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
         for s in spans:
