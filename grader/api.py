@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from grader import calibrate, pipeline
+from grader import calibrate, pipeline, timing
 from grader.errors import UnknownExercise, require_training_packages
 from grader.execution import notebook as nbio
 from grader.exercises import get as get_exercise
@@ -48,14 +48,19 @@ def grade(path: Path, options: Options | None = None) -> GradeResult:
     kind of machine, else resolved now, measuring the reference solution on a cache miss):
     no check ever starts a grading of its own."""
     opts = options or Options()
-    opened = pipeline.open_notebook(path, opts)
-    start, path, nb, notes = opened.start, opened.path, opened.nb, opened.notes
-    if opened.problem:
-        eid = opts.exercise or infer_from_name(path.name)
-        return pipeline.unusable(path, get_exercise(eid) if eid else None, opened.problem, start)
-    exercise = get_exercise(resolve_exercise(path, nb, opts.exercise))
-    require_training_packages(exercise)  # before calibration, which would import Keras
-    calibration = opts.calibration
-    if calibration is None or not calibrate.fits(calibration, start.profile):
-        calibration = calibrate.resolve(exercise, start.profile)
-    return pipeline.grade_notebook(path, nb, notes, exercise, opts, start, calibration)
+    with timing.grading(str(path)):
+        with timing.span("open"):
+            opened = pipeline.open_notebook(path, opts)
+        start, path, nb, notes = opened.start, opened.path, opened.nb, opened.notes
+        if opened.problem:
+            eid = opts.exercise or infer_from_name(path.name)
+            return pipeline.unusable(
+                path, get_exercise(eid) if eid else None, opened.problem, start
+            )
+        exercise = get_exercise(resolve_exercise(path, nb, opts.exercise))
+        require_training_packages(exercise)  # before calibration, which would import Keras
+        with timing.span("calibration"):
+            calibration = opts.calibration
+            if calibration is None or not calibrate.fits(calibration, start.profile):
+                calibration = calibrate.resolve(exercise, start.profile)
+        return pipeline.grade_notebook(path, nb, notes, exercise, opts, start, calibration)

@@ -34,3 +34,7 @@ class Options:
     # and passes it to every grading. None: `grade()` resolves it (grader.calibrate), measuring
     # the reference solution first when the calibration cache lacks it.
     calibration: Calibration | None = None
+    # The integrity scan of the notebook's code, for the instructor (`GradeResult.integrity`).
+    # Off where only a student's view of the result is shown, which never has it (`check`,
+    # `grade --view student`): the result is the same otherwise, and a NumPy check is faster.
+    scan: bool = True

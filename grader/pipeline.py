@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from grader import integrity, notebook_structure, profiles, training_scan
+from grader import integrity, notebook_structure, profiles, timing, training_scan
 from grader.checks.core import Exercise, copy_value
 from grader.checks.reference import load_reference
 from grader.checks.runner import evaluate
@@ -166,53 +166,59 @@ def grade_notebook(
     the reference's answers, the evidence read, judged, and the result assembled. MissingExtra
     and ResourcesTooSmall (configuration errors: exit 2) come before any kernel."""
     require_training_packages(exercise)
-    limits, limit_notes = _limits(exercise, opts, start.profile, calibration)
-    notes = notes + _prepare(nb, exercise, start.profile) + limit_notes
-    bound, probe_calls = _plan(exercise, start.seed)
-    findings = integrity.scan(nb)  # for the instructor, never scored
-    notes += notebook_structure.structure_notes(nb, sorted({c.name for c in probe_calls}))
-    if judge.wanted_by(exercise):
-        judge.prestart()  # TensorFlow is imported there while the notebook runs
-    extra_env = exercise.kernel_env(start.profile) if exercise.kernel_env else {}
-    spec = workspace.Spec(
-        limits=limits,
-        env=kernel.default_kernel_env(extra_env or None),
-        sandbox_env=extra_env,
-        submission=path,
-        launch_prefix=tuple(opts.launch_prefix),
-        sandboxed=opts.sandbox,
-        training=exercise.prepare is not None,
-        keep=opts.keep_workdir,
-    )
+    with timing.span("prepare"):
+        limits, limit_notes = _limits(exercise, opts, start.profile, calibration)
+        notes = notes + _prepare(nb, exercise, start.profile) + limit_notes
+        bound, probe_calls = _plan(exercise, start.seed)
+        findings = integrity.scan(nb) if opts.scan else []  # the instructor's, never scored
+        notes += notebook_structure.structure_notes(nb, sorted({c.name for c in probe_calls}))
+        if judge.wanted_by(exercise):
+            judge.prestart()  # TensorFlow is imported there while the notebook runs
+        extra_env = exercise.kernel_env(start.profile) if exercise.kernel_env else {}
+        spec = workspace.Spec(
+            limits=limits,
+            env=kernel.default_kernel_env(extra_env or None),
+            sandbox_env=extra_env,
+            submission=path,
+            launch_prefix=tuple(opts.launch_prefix),
+            sandboxed=opts.sandbox,
+            training=exercise.prepare is not None,
+            keep=opts.keep_workdir,
+        )
     executor = opts.executor or NbclientExecutor()
     with workspace.acquire(executor, spec) as ws:
         notes += ws.notes
         run, reference, answers = _execute(executor, ws, spec, nb, exercise, bound, probe_calls)
-        ws.close_sandbox()  # nothing of the kernel runs on while its evidence is read
-        evidence = _evidence(ws, probe_calls, run, limits, nb)
-        checks, found, check_notes = _judge(
-            exercise, evidence, bound, reference, answers, run, start.profile, calibration, nb
+        with timing.span("sandbox.close"):
+            ws.close_sandbox()  # nothing of the kernel runs on while its evidence is read
+        with timing.span("evidence"):
+            evidence = _evidence(ws, probe_calls, run, limits, nb)
+        with timing.span("checks"):
+            checks, found, check_notes = _judge(
+                exercise, evidence, bound, reference, answers, run, start.profile, calibration, nb
+            )
+    with timing.span("result"):
+        result = GradeResult(
+            exercise=exercise.id,
+            title=exercise.title,
+            notebook=path.name,
+            seed=start.seed,
+            profile=start.profile,
+            execution=replace(
+                run.summary,
+                notes=run.summary.notes
+                + notes
+                + [n for n in check_notes if n not in notes]
+                + ws.sandbox_notes,
+            ),
+            checks=checks,
+            grader_version=__version__,
+            graded_at=_now(),
+            duration_s=round(time.monotonic() - start.t0, 3),
+            integrity=findings + [f for f in found if f not in findings],
+            environment=versions(training=exercise.needs_tensorflow),
         )
-    return GradeResult(
-        exercise=exercise.id,
-        title=exercise.title,
-        notebook=path.name,
-        seed=start.seed,
-        profile=start.profile,
-        execution=replace(
-            run.summary,
-            notes=run.summary.notes
-            + notes
-            + [n for n in check_notes if n not in notes]
-            + ws.sandbox_notes,
-        ),
-        checks=checks,
-        grader_version=__version__,
-        graded_at=_now(),
-        duration_s=round(time.monotonic() - start.t0, 3),
-        integrity=findings + [f for f in found if f not in findings],
-        environment=versions(training=exercise.needs_tensorflow),
-    )
+    return result
 
 
 def _limits(
@@ -276,9 +282,10 @@ def _execute(
     reference's answers computed beside it. Returns the run, the reference and its answers."""
 
     def write_inputs() -> None:
-        probe_dir = plan.write_inputs(ws.probe_root, probe_calls)
-        if ws.box is not None:
-            ws.box.inputs_written(probe_dir, link=ws.workdir / plan.PROBE_DIRNAME)
+        with timing.span("probe.inputs"):
+            probe_dir = plan.write_inputs(ws.probe_root, probe_calls)
+            if ws.box is not None:
+                ws.box.inputs_written(probe_dir, link=ws.workdir / plan.PROBE_DIRNAME)
 
     request = ExecutionRequest(
         nb=nb,
@@ -291,8 +298,13 @@ def _execute(
         guard=ws.box,
         warm=ws.warm,
     )
+
+    def reference_answers() -> tuple[Any, dict[str, Any]]:
+        with timing.span("reference"):
+            return _reference_answers(exercise, bound)
+
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        ref_future = pool.submit(_reference_answers, exercise, bound)
+        ref_future = pool.submit(reference_answers)
         run = executor.run(request)
         reference, answers = ref_future.result()
     return run, reference, answers

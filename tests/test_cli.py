@@ -146,3 +146,18 @@ def test_a_bug_in_the_grader_exits_3_with_its_traceback(
     assert cli.main(["list"]) == 3
     err = capsys.readouterr().err
     assert "RuntimeError: a bug" in err and "internal error, a bug in the grader" in err
+
+
+def test_main_called_in_a_process_that_goes_on_leaves_its_collector_alone(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Only the command itself (main() reading sys.argv, the process ending next) freezes the
+    garbage collector's objects for its exit; main([...]) in a test or a script does not."""
+    import gc
+
+    import grader.cli as cli
+
+    before = gc.get_freeze_count()
+    assert cli.main(["list"]) == 0
+    assert gc.get_freeze_count() == before
+    capsys.readouterr()

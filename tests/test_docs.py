@@ -3,6 +3,7 @@ page; the site's nav lists every page (mkdocs build --strict, in .ci/static, che
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -29,6 +30,18 @@ def test_every_benchmark_is_on_the_performance_page() -> None:
     page = (REPO / "docs" / "performance.md").read_text(encoding="utf-8")
     for script in sorted((REPO / "benchmarks").glob("*.py")):
         assert f"## `{script.name}`" in page, script.name
+
+
+def test_the_performance_page_is_the_benchmarks_docstrings() -> None:
+    """docs/performance.md is generated: `.venv/bin/python .ci/performance_page.py` rewrites it."""
+    spec = importlib.util.spec_from_file_location(
+        "performance_page", REPO / ".ci" / "performance_page.py"
+    )
+    assert spec is not None and spec.loader is not None
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    page = (REPO / "docs" / "performance.md").read_text(encoding="utf-8")
+    assert page == generator.page(), "run .venv/bin/python .ci/performance_page.py"
 
 
 def test_the_site_lists_every_page() -> None:

@@ -267,3 +267,30 @@ def test_records_of_one_call_only_affect_its_checks(no_kernel: None) -> None:
 
     result = replay(ReplayExecutor(tamper=only_global))
     assert helpers.not_passed(result) == {"global_avg_pool"}
+
+
+def test_without_the_scan_the_students_view_is_the_same(tmp_path: Path, no_kernel: None) -> None:
+    """Options(scan=False) (`check`, `grade --view student`) skips the integrity scan, which only
+    the instructor's view shows: what a student's view says is the same, word for word."""
+    nb = json.loads(helpers.solution_path(EX).read_text(encoding="utf-8"))
+    nb["cells"].append(
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": "import gc\nseen = gc.get_objects()\ntext = open('../secret').read()",
+        }
+    )
+    path = tmp_path / f"{EX}.ipynb"
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    views = []
+    for scan in (True, False):
+        options = Options(seed=helpers.SEED, executor=ReplayExecutor(), scan=scan, sandbox=False)
+        result = grade(path, options)  # no sandbox: its notes could differ from run to run
+        assert bool(result.integrity) is scan
+        doc = result.student_view().to_dict()
+        for timed in (doc, doc["execution"], *doc["checks"]):  # the clock's, not the grading's
+            timed.pop("duration_s", None)
+        views.append({k: v for k, v in doc.items() if k != "graded_at"})
+    assert views[0] == views[1]

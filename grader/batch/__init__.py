@@ -20,24 +20,47 @@ DIR then holds `gradebook.sqlite` (the resumable record of every grading), `stud
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from grader.batch.executor import BatchExecutor
-from grader.batch.plan import BatchOptions
-from grader.batch.runner import (
-    BatchSummary,
-    default_training_workers,
-    default_workers,
-    run,
-)
 from grader.errors import ConfigurationError
 
+if TYPE_CHECKING:
+    from grader.batch.executor import BatchExecutor
+    from grader.batch.plan import BatchOptions
+    from grader.batch.runner import BatchSummary, run
+
 __all__ = ["BatchOptions", "BatchSummary", "run", "run_batch"]
+
+# The public names load on first use (PEP 562), as grader's own: importing one module of the
+# package (the command line's grader.batch.lms, a worker's grader.batch.worker) loads neither
+# the runner nor what it plans with (calibration, the pipeline).
+_LAZY = {
+    "BatchOptions": "grader.batch.plan",
+    "BatchSummary": "grader.batch.runner",
+    "run": "grader.batch.runner",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:  # AttributeError lets `from grader.batch import <submodule>` import it
+        raise AttributeError(f"module 'grader.batch' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def executor_for(args: argparse.Namespace) -> BatchExecutor | None:
     """The executor the command line asks for (None: the local worker processes)."""
+    from grader.batch.runner import default_training_workers, default_workers
+
     kind = getattr(args, "executor", None) or "local"
     scheduler, scheduler_file = (
         getattr(args, "scheduler", None),
@@ -74,6 +97,9 @@ def executor_for(args: argparse.Namespace) -> BatchExecutor | None:
 def run_batch(args: argparse.Namespace) -> int:
     """The CLI's `batch` command: 0 when every submission was graded (whatever the scores),
     1 when the grader failed on some (listed in the dashboard; a rerun retries them)."""
+    from grader.batch.plan import BatchOptions
+    from grader.batch.runner import run
+
     options = BatchOptions(
         submissions=Path(args.submissions),
         out=Path(args.out),

@@ -25,6 +25,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from grader import timing
 from grader.models import Calibration, GradeResult
 
 
@@ -90,24 +91,26 @@ def grade_task(task: Task) -> tuple[str, str]:
     from grader.errors import UnknownExercise
     from grader.reporting import to_json
 
-    try:
-        result = grade(
-            Path(task.path),
-            Options(
-                exercise=task.exercise,
-                profile=task.profile,
-                seed=task.seed,
-                cell_timeout=task.cell_timeout,
-                notebook_timeout=task.notebook_timeout,
-                calibration=task.calibration,
-                executor=_kernel_pool(),
-            ),
-        )
-    except UnknownExercise as exc:
-        return "unknown", str(exc)
-    result.notes = [*result.notes, *task.notes]
-    write_both_views(result, Path(task.report_dir), task.report_stem)
-    return "ok", to_json(result)
+    with timing.grading(f"{task.student}/{task.exercise}#{task.key}"):
+        try:
+            result = grade(
+                Path(task.path),
+                Options(
+                    exercise=task.exercise,
+                    profile=task.profile,
+                    seed=task.seed,
+                    cell_timeout=task.cell_timeout,
+                    notebook_timeout=task.notebook_timeout,
+                    calibration=task.calibration,
+                    executor=_kernel_pool(),
+                ),
+            )
+        except UnknownExercise as exc:
+            return "unknown", str(exc)
+        result.notes = [*result.notes, *task.notes]
+        with timing.span("reports"):
+            write_both_views(result, Path(task.report_dir), task.report_stem)
+            return "ok", to_json(result)
 
 
 def write_both_views(result: GradeResult, report_dir: Path, stem: str) -> None:
@@ -141,7 +144,9 @@ def worker_main(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     warnings.simplefilter("ignore")  # a warning would tear the parent's progress line
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
-    import grader.api  # noqa: F401 - warm the imports while the parent is still planning
+    timing.mark("worker")
+    with timing.span("worker.imports"):
+        import grader.api  # noqa: F401 - warm the imports while the parent is still planning
 
     global _pooling, _kernels
     _pooling = True

@@ -12,8 +12,12 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from grader import __version__
-from grader.errors import ConfigurationError
+from grader import timing
+
+timing.mark("cli")  # where the grader's own code starts (the process's start comes before)
+
+from grader import __version__  # noqa: E402 - after the mark, which times the imports too
+from grader.errors import ConfigurationError  # noqa: E402 - as above
 
 # Exit codes (CONTRACT.md §2): 0 a report was written, 1 not a usable notebook, 2 a usage or
 # configuration error, 3 a bug in the grader.
@@ -33,8 +37,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """The command: `argv` None reads sys.argv (the `cnn-grader` script, `python -m
+    grader.cli`), and the process exits next."""
+    code = _main(argv)
+    if argv is None:
+        _about_to_exit()
+    return code
+
+
+def _about_to_exit() -> None:
+    """The process ends next, and its memory with it: the interpreter's last collections need
+    not walk the objects of every module a grading loaded (NumPy, nbclient, jupyter_client, some
+    60,000): frozen, they are left to the exit. Measured on `cnn-grader check` of ex01 (2 busy
+    cores): 0.15-0.6 s between the summary printed and the process gone, 0.03-0.08 s frozen.
+    atexit handlers and the standard streams' flushing still run as ever."""
+    import gc
+
+    gc.freeze()
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    with timing.span("cli.parse"):
+        parser = build_parser()
+        args = parser.parse_args(argv)
     if getattr(args, "datasets", None):  # read by grader.datasets, here and in worker processes
         os.environ["CNN_GRADER_DATASETS"] = str(Path(args.datasets).resolve())
     from grader.course import COURSE_ENV

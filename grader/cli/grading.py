@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from grader import timing
 from grader.cli.options import add_course_option, add_grading_options, grading_course, warm_up
 from grader.errors import ConfigurationError
 from grader.models import ExecutionStatus, GradeResult
@@ -15,24 +16,30 @@ from grader.models import ExecutionStatus, GradeResult
 
 def _grade_one(args: argparse.Namespace, notebook: Path) -> tuple[GradeResult, dict[str, Path]]:
     warm_up()
-    from grader.api import Options, grade
-    from grader.reporting import write_reports
+    with timing.span("imports"):
+        from grader.api import Options, grade
+        from grader.reporting import write_reports
 
-    grading_course()
+    with timing.span("course"):
+        grading_course()
 
-    result = grade(
-        notebook,
-        Options(
-            exercise=args.exercise,
-            profile=args.profile,
-            seed=args.seed,
-            cell_timeout=args.cell_timeout,
-            notebook_timeout=args.timeout,
-        ),
-    )
-    return result, write_reports(
-        result, Path(args.out or "reports"), notebook.stem, view=getattr(args, "view", "student")
-    )
+    view = getattr(args, "view", "student")
+    with timing.grading(str(notebook)):
+        result = grade(
+            notebook,
+            Options(
+                exercise=args.exercise,
+                profile=args.profile,
+                seed=args.seed,
+                cell_timeout=args.cell_timeout,
+                notebook_timeout=args.timeout,
+                # the integrity findings: only the instructor's view and Gradescope show them
+                scan=view == "instructor" or bool(getattr(args, "gradescope", False)),
+            ),
+        )
+        with timing.span("reports"):
+            paths = write_reports(result, Path(args.out or "reports"), notebook.stem, view=view)
+    return result, paths
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:
@@ -117,8 +124,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
     result, paths = _grade_one(args, path)
     from grader.reporting import terminal
 
-    for line in terminal.render(result, report=paths["html"].resolve()):
-        print(line)
+    with timing.span("terminal"):
+        for line in terminal.render(result, report=paths["html"].resolve()):
+            print(line)
     return terminal.exit_code(result)
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from nbformat import NotebookNode
 
+from grader import timing
 from grader.execution.kernel_session import KernelSession
 from grader.execution.kernel_types import ExtraCell, ExtraOutcome, KernelGuard, RunResult
 from grader.models import ExecutionStatus, ExecutionSummary, Limits
@@ -45,6 +46,7 @@ def default_kernel_env(extra: dict[str, str] | None = None) -> dict[str, str]:
         }
     )
     env.pop("JPY_PARENT_PID", None)
+    env.pop(timing.ENV, None)  # the grader's own timing (grader.timing), not the kernel's
     if extra:
         env.update(extra)
     return env
@@ -79,7 +81,8 @@ async def run_async(
     extra_outcomes: dict[str, ExtraOutcome] = {}
     deadline_hit = False
     try:
-        await runner.start()
+        with timing.span("kernel.start"):
+            await runner.start()
     except Exception as exc:  # noqa: BLE001 - a kernel that cannot start is a fact, not a crash
         await runner.stop()
         summary = ExecutionSummary(
@@ -91,7 +94,8 @@ async def run_async(
         return RunResult(summary, {e.key: ExtraOutcome(e.key, "not_run") for e in extras}, nb)
     try:
         try:
-            await asyncio.wait_for(runner.run_notebook(), timeout=limits.notebook_timeout)
+            with timing.span("notebook"):
+                await asyncio.wait_for(runner.run_notebook(), timeout=limits.notebook_timeout)
         except asyncio.TimeoutError:
             deadline_hit = True
             message = f"the notebook did not finish within {limits.notebook_timeout:.0f}s"
@@ -102,11 +106,15 @@ async def run_async(
         if extras:
             budget = sum((e.timeout or limits.probe_timeout) for e in extras) + 60
             try:
-                extra_outcomes = await asyncio.wait_for(runner.run_extras(extras), timeout=budget)
+                with timing.span("probe.calls"):
+                    extra_outcomes = await asyncio.wait_for(
+                        runner.run_extras(extras), timeout=budget
+                    )
             except asyncio.TimeoutError:
                 message = (message + "; " if message else "") + "grading calls ran out of time"
     finally:
-        await runner.stop()
+        with timing.span("kernel.stop"):
+            await runner.stop()
     for e in extras:
         extra_outcomes.setdefault(e.key, ExtraOutcome(e.key, "not_run"))
     if runner.wedged:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader import timing
 from grader.execution import sandbox
 from grader.execution.executor import Prestarting
 from grader.execution.sandbox import policy
@@ -85,7 +86,8 @@ def _claim(executor: Any, spec: Spec) -> Any:
 @contextmanager
 def acquire(executor: Any, spec: Spec) -> Iterator[Workspace]:
     """The grading's workspace, with the submission copied into its kernel's folder."""
-    warm = _claim(executor, spec)
+    with timing.span("kernel.claim"):
+        warm = _claim(executor, spec)
     if warm is not None:  # started ahead for a submission like this one, used by none
         ws = Workspace(warm.root, warm.workdir, warm.box, warm, [warm.spec.note()])
         if ws.box is not None:
@@ -96,23 +98,25 @@ def acquire(executor: Any, spec: Spec) -> Iterator[Workspace]:
         workdir.mkdir()
         ws = Workspace(root, workdir, None, None)
     try:
-        shutil.copyfile(spec.submission, ws.workdir / "submission.ipynb")
-        if ws.warm is not None and ws.box is not None:
-            ws.box.adopt(ws.workdir / "submission.ipynb")
-        if spec.sandboxed and ws.warm is None:
-            ws.box = policy.for_grading(
-                ws.root,
-                ws.workdir,
-                spec.limits,
-                submission=spec.submission,
-                env=spec.sandbox_env,
-            )
+        with timing.span("sandbox"):
+            shutil.copyfile(spec.submission, ws.workdir / "submission.ipynb")
+            if ws.warm is not None and ws.box is not None:
+                ws.box.adopt(ws.workdir / "submission.ipynb")
+            if spec.sandboxed and ws.warm is None:
+                ws.box = policy.for_grading(
+                    ws.root,
+                    ws.workdir,
+                    spec.limits,
+                    submission=spec.submission,
+                    env=spec.sandbox_env,
+                )
         yield ws
     finally:
-        if ws.warm is not None:
-            ws.warm.kill()  # already stopped, unless the grading broke before its kernel ran
-        if ws.box is not None:
-            ws.box.close()
-            ws.sandbox_notes = ws.box.notes()
-        if not spec.keep:
-            shutil.rmtree(ws.root, ignore_errors=True)
+        with timing.span("cleanup"):
+            if ws.warm is not None:
+                ws.warm.kill()  # already stopped, unless the grading broke before its kernel ran
+            if ws.box is not None:
+                ws.box.close()
+                ws.sandbox_notes = ws.box.notes()
+            if not spec.keep:
+                shutil.rmtree(ws.root, ignore_errors=True)
