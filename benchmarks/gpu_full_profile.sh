@@ -15,7 +15,10 @@
 #
 # Settings (environment): GPU_PROFILE_COPIES (N, 4), GPU_PROFILE_PROFILE (full; the test runs
 # smoke with a tiny CNN_GRADER_SMOKE_BUDGET), GPU_PROFILE_DEADLINE_S (480), GPU_PROFILE_OUT
-# (a new temporary folder), GPU_PROFILE_WHEELS (the folder this script is in), PYTHON.
+# (a new temporary folder), GPU_PROFILE_WHEELS (the folder this script is in), PYTHON,
+# GPU_PROFILE_EXERCISES (those calibrated and graded, "ex04_dense_baseline ex05_cnn
+# ex06_regularization") and GPU_PROFILE_CONCURRENT (the one graded N times at once, ex05_cnn):
+# the default suite's test runs ex04 alone, twice at once, with a tiny budget.
 set -euo pipefail
 start=$(date +%s)
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -25,7 +28,8 @@ N=${GPU_PROFILE_COPIES:-4}
 PROFILE=${GPU_PROFILE_PROFILE:-full}
 DEADLINE=${GPU_PROFILE_DEADLINE_S:-480}
 OUT=${GPU_PROFILE_OUT:-$(mktemp -d -t cnn-grader-gpu.XXXXXX)}
-EXERCISES=(ex04_dense_baseline ex05_cnn ex06_regularization)
+read -r -a EXERCISES <<< "${GPU_PROFILE_EXERCISES:-ex04_dense_baseline ex05_cnn ex06_regularization}"
+CONCURRENT=${GPU_PROFILE_CONCURRENT:-ex05_cnn}
 mkdir -p "$OUT"
 
 say() { printf 'gpu_full_profile [%4ss] %s\n' "$(($(date +%s) - start))" "$*" >&2; }
@@ -45,7 +49,7 @@ if [ -z "${KERAS_BACKEND:-}" ]; then
     fi
 fi
 export KERAS_BACKEND
-say "backend $KERAS_BACKEND; profile $PROFILE; $N concurrent copies of ex05; out $OUT"
+say "backend $KERAS_BACKEND; profile $PROFILE; $N concurrent copies of $CONCURRENT; out $OUT"
 
 # 2. What the grader still needs, from the carried wheels only.
 if ! "$PY" -c "import grader, keras, nbclient, ipykernel, matplotlib" >/dev/null 2>&1; then
@@ -88,21 +92,21 @@ for e in "${EXERCISES[@]}"; do notebooks+=("$SOLUTIONS/$e.ipynb"); done
 within "$PY" -m grader.cli grade --profile "$PROFILE" --seed 1 --out "$OUT/grade" "${notebooks[@]}"
 say "graded ${EXERCISES[*]} in $(($(date +%s) - t0))s"
 
-# 4. N copies of ex05 at once, one GPU shared.
+# 4. N copies of one exercise (ex05) at once, one GPU shared.
 mkdir -p "$OUT/copies"
 pids=()
 t0=$(date +%s)
 echo "$t0" > "$OUT/concurrent_start"
 for i in $(seq 1 "$N"); do
-    cp "$SOLUTIONS/ex05_cnn.ipynb" "$OUT/copies/ex05_cnn_$i.ipynb"
-    within "$PY" -m grader.cli grade --profile "$PROFILE" --seed 1 --exercise ex05_cnn \
-        --out "$OUT/concurrent/$i" "$OUT/copies/ex05_cnn_$i.ipynb" > "$OUT/concurrent_$i.txt" 2>&1 &
+    cp "$SOLUTIONS/$CONCURRENT.ipynb" "$OUT/copies/${CONCURRENT}_$i.ipynb"
+    within "$PY" -m grader.cli grade --profile "$PROFILE" --seed 1 --exercise "$CONCURRENT" \
+        --out "$OUT/concurrent/$i" "$OUT/copies/${CONCURRENT}_$i.ipynb" > "$OUT/concurrent_$i.txt" 2>&1 &
     pids+=($!)
 done
 failed=0
 for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
 echo "$(date +%s)" > "$OUT/concurrent_end"
-say "$N concurrent gradings of ex05 in $(($(date +%s) - t0))s ($failed failed)"
+say "$N concurrent gradings of $CONCURRENT in $(($(date +%s) - t0))s ($failed failed)"
 stop_sampler
 
 # 5. The numbers.
@@ -155,7 +159,7 @@ for path in sorted(glob.glob(os.path.join(out, "grade", "*.json"))):
 reports = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(out, "concurrent", "*", "*.json")))]
 span = int(open(os.path.join(out, "concurrent_end")).read()) - int(
     open(os.path.join(out, "concurrent_start")).read())
-print(f"-- {len(reports)} copies of ex05 at once, {span}s wall")
+print(f"-- {len(reports)} copies of {os.environ.get('GPU_PROFILE_CONCURRENT', 'ex05_cnn')} at once, {span}s wall")
 for report in reports:
     print(line(report))
 if reports:

@@ -2,9 +2,10 @@
 no TensorFlow (a `tensorflow` package first on PYTHONPATH that raises on import), the smoke
 profile with a few hundred images, two concurrent copies of ex05.
 
-It calibrates and grades three notebooks and grades two more: about 4 minutes on two busy CPU
-cores (247 s measured), hence `slow` (`pytest -m slow tests/keras/test_gpu_profile_script.py`).
-The syntax checks of both scripts run by default.
+The whole of it (three notebooks calibrated and graded, two copies of ex05 at once) takes about
+4 minutes on two busy CPU cores (247 s measured), hence `slow` (`pytest -m slow
+tests/keras/test_gpu_profile_script.py`); the default suite runs the same script on ex04 alone,
+calibrated, graded, then graded twice at once, and the syntax checks of both scripts.
 """
 
 from __future__ import annotations
@@ -29,10 +30,7 @@ def test_the_scripts_parse(script: Path) -> None:
     assert proc.returncode == 0, proc.stderr
 
 
-@pytest.mark.slow
-@needs_jax
-@pytest.mark.usefixtures("needs_fashion_mnist")
-def test_the_gpu_script_runs_on_the_cpu_under_jax_without_tensorflow(tmp_path: Path) -> None:
+def _run(tmp_path: Path, **settings: str) -> str:
     env = dict(os.environ)
     env.update(
         {
@@ -48,6 +46,7 @@ def test_the_gpu_script_runs_on_the_cpu_under_jax_without_tensorflow(tmp_path: P
             "GPU_PROFILE_DEADLINE_S": "900",  # two busy CPU cores, not a GPU
             "CNN_GRADER_SMOKE_BUDGET": TINY,
             "KERAS_HOME": str(tmp_path / "keras-home"),
+            **settings,
         }
     )
     env.pop("CNN_GRADER_CACHE_DIR", None)  # the script's own, in its out folder
@@ -57,10 +56,31 @@ def test_the_gpu_script_runs_on_the_cpu_under_jax_without_tensorflow(tmp_path: P
     text = proc.stdout + proc.stderr
     assert proc.returncode == 0, text
     assert "cnn-grader on jax, profile smoke" in proc.stdout, text
-    for eid in ("ex04_dense_baseline", "ex05_cnn", "ex06_regularization"):
-        assert eid in proc.stdout
-    assert "2 copies of ex05 at once" in proc.stdout, text
-    summary = re.findall(r"^ex0\S+ +10/10 +acc .* examples/s +kernel peak", proc.stdout, re.M)
-    assert len(summary) == 5, text  # the 3 solutions, then the 2 concurrent copies
     assert "examples/s" in proc.stdout and "kernel peak" in proc.stdout
     assert "wall time:" in proc.stdout
+    return proc.stdout
+
+
+@needs_jax
+@pytest.mark.usefixtures("needs_fashion_mnist")
+def test_the_gpu_script_runs_ex04_on_the_cpu_under_jax_without_tensorflow(tmp_path: Path) -> None:
+    out = _run(
+        tmp_path,
+        GPU_PROFILE_EXERCISES="ex04_dense_baseline",
+        GPU_PROFILE_CONCURRENT="ex04_dense_baseline",
+    )
+    assert "2 copies of ex04_dense_baseline at once" in out, out
+    summary = re.findall(r"^ex04\S* +10/10 +acc .* examples/s +kernel peak", out, re.M)
+    assert len(summary) == 3, out  # the solution, then the 2 concurrent copies
+
+
+@pytest.mark.slow
+@needs_jax
+@pytest.mark.usefixtures("needs_fashion_mnist")
+def test_the_gpu_script_runs_on_the_cpu_under_jax_without_tensorflow(tmp_path: Path) -> None:
+    out = _run(tmp_path)
+    for eid in ("ex04_dense_baseline", "ex05_cnn", "ex06_regularization"):
+        assert eid in out
+    assert "2 copies of ex05_cnn at once" in out, out
+    summary = re.findall(r"^ex0\S+ +10/10 +acc .* examples/s +kernel peak", out, re.M)
+    assert len(summary) == 5, out  # the 3 solutions, then the 2 concurrent copies
