@@ -13,7 +13,7 @@ weighs on all alike:
    when the run asks for it. The time is the run's: kernel had, cell run, kernel stopped.
 2. **A 20-notebook NumPy class** (ex01–ex03, made by benchmarks/batch_throughput.py) through
    `cnn-grader batch` (default workers) with each kernel mode of the workers
-   (`CNN_GRADER_KERNELS`: `fresh`, `pool` — today's default —, `fork`, `fork-ahead`), and plain
+   (`CNN_GRADER_KERNELS`: `fresh`, `pool`, `fork`, `fork-ahead` — the default —), and plain
    sequential nbclient (one fresh kernel per notebook, in one Python process) as the unit:
    the ratio batch / plain is benchmarks/grading_cost.py's part 2 (goal ≤ 0.20). Every mode
    must give the same verdicts (status and score of each submission), which the script checks.

@@ -70,7 +70,7 @@ KERNEL_MODES = ("pool", "fresh", "fork", "fork-ahead")
 
 def _kernel_pool() -> Any:
     global _kernels
-    mode = os.environ.get(KERNELS_ENV, "pool")
+    mode = os.environ.get(KERNELS_ENV, "fork-ahead")
     if _pooling and _kernels is None and mode != "fresh":
         from grader.execution.warm import KernelPool
 
