@@ -257,7 +257,7 @@ def _install_course(course: CourseShipment, scratch: Path) -> None:
 def grade_job(job: Job) -> Reply:
     """Grade one submission from its bytes; answer with its documents (nothing is written
     here but a scratch copy of the notebook, removed before returning)."""
-    from grader.api import Options, grade
+    from grader.api import grade
     from grader.errors import UnknownExercise
     from grader.reporting import render_html, to_json
 
@@ -270,17 +270,7 @@ def grade_job(job: Job) -> Reply:
             path = scratch / (Path(job.name).name or "submission.ipynb")
             path.write_bytes(job.notebook)
         try:
-            result = grade(
-                path,
-                Options(
-                    exercise=task.exercise,
-                    profile=task.profile,
-                    seed=task.seed,
-                    cell_timeout=task.cell_timeout,
-                    notebook_timeout=task.notebook_timeout,
-                    calibration=task.calibration,
-                ),
-            )
+            result = grade(path, task.options())
         except UnknownExercise as exc:
             return Reply("unknown", str(exc), wall_s=time.monotonic() - t0)
     finally:

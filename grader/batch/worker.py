@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from grader import timing
+from grader.execution.executor import NotebookExecutor
 from grader.models import Calibration, GradeResult
+from grader.options import Options
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,18 @@ class Task:
     calibration: Calibration | None = None
     notes: tuple[str, ...] = ()  # the batch's own, for the student's report (lateness)
 
+    def options(self, executor: NotebookExecutor | None = None) -> Options:
+        """What `grade()` is given for this task, here or on a remote worker."""
+        return Options(
+            exercise=self.exercise,
+            profile=self.profile,
+            seed=self.seed,
+            cell_timeout=self.cell_timeout,
+            notebook_timeout=self.notebook_timeout,
+            calibration=self.calibration,
+            executor=executor,
+        )
+
 
 # This worker's pool of kernels started ahead (grader.execution.warm.KernelPool), made on the
 # first grading in a worker process (`worker_main` sets `_pooling`); elsewhere None, and a
@@ -59,11 +73,12 @@ _pooling = False
 _kernels: Any = None
 
 # How a worker's kernels are had (read in the worker; the batch's environment reaches it):
-#   pool        one kernel started ahead for the next submission (the default)
+#   fork-ahead  the pool, its NumPy kernels forked (the default; training exercises, and a
+#               machine that cannot fork, get started kernels, as with `pool`)
+#   pool        one kernel started ahead for the next submission
 #   fresh       a new kernel when a grading needs it, nothing ahead
 #   fork        NumPy exercises' kernels forked from a warm parent when needed (training
 #               exercises: fresh); grader.execution.forkserver
-#   fork-ahead  the pool, its NumPy kernels forked
 KERNELS_ENV = "CNN_GRADER_KERNELS"
 KERNEL_MODES = ("pool", "fresh", "fork", "fork-ahead")
 
@@ -87,24 +102,13 @@ def grade_task(task: Task) -> tuple[str, str]:
     The reports are written into a scratch folder and moved into place, so a worker killed
     mid-write never leaves a half-written report where a student would open it.
     """
-    from grader.api import Options, grade
+    from grader.api import grade
     from grader.errors import UnknownExercise
     from grader.reporting import to_json
 
     with timing.grading(f"{task.student}/{task.exercise}#{task.key}"):
         try:
-            result = grade(
-                Path(task.path),
-                Options(
-                    exercise=task.exercise,
-                    profile=task.profile,
-                    seed=task.seed,
-                    cell_timeout=task.cell_timeout,
-                    notebook_timeout=task.notebook_timeout,
-                    calibration=task.calibration,
-                    executor=_kernel_pool(),
-                ),
-            )
+            result = grade(Path(task.path), task.options(executor=_kernel_pool()))
         except UnknownExercise as exc:
             return "unknown", str(exc)
         result.notes = [*result.notes, *task.notes]
