@@ -57,19 +57,23 @@ class Found:
     warnings: list[str] = field(default_factory=list)
 
 
-def git(repo: Path, *args: str) -> str:
-    """git's standard output in `repo`, "" where git fails or is missing."""
+def git_bytes(repo: Path, *args: str) -> bytes:
+    """git's standard output in `repo`, b"" where git fails or is missing."""
     try:
         return subprocess.run(
             ["git", "-C", str(repo), *args],
             capture_output=True,
-            text=True,
             timeout=_GIT_TIMEOUT_S,
             check=False,
             env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
         ).stdout
     except (OSError, subprocess.TimeoutExpired):
-        return ""
+        return b""
+
+
+def git(repo: Path, *args: str) -> str:
+    """git's standard output in `repo` as text, "" where git fails or is missing."""
+    return git_bytes(repo, *args).decode("utf-8", errors="replace")
 
 
 def find(source: Path) -> Found:
@@ -208,12 +212,7 @@ def pin_to_deadline(
             )
             continue
         commit = how.rsplit(" ", 1)[-1]
-        data = subprocess.run(
-            ["git", "-C", str(sub.repo), "show", f"{commit}:{sub.repo_path}"],
-            capture_output=True,
-            timeout=_GIT_TIMEOUT_S,
-            check=False,
-        ).stdout
+        data = git_bytes(sub.repo, "show", f"{commit}:{sub.repo_path}")
         digest = hashlib.sha256(str(sub.repo).encode()).hexdigest()[:8]
         path = extract_to / "pinned" / f"{sub.repo.name}-{digest}" / commit / Path(sub.repo_path)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -300,12 +300,10 @@ def _atomic_write(
 
 def _term_marks(term: term_io.Term | None, gb: Gradebook) -> TermMarks:
     """Who was late (by the times the gradebook keeps) and whose grade was set by hand."""
-    late: dict[tuple[str, str], str] = {}
-    if term is not None:
-        for (student, exercise), (at, _how) in gb.submitted().items():
-            _, text = term.lateness(student, exercise, _dt.datetime.fromisoformat(at))
-            if text:
-                late[(student, exercise)] = text
+    late = {
+        key: text
+        for key, (_, text) in (term.late_submissions(gb.submitted()) if term else {}).items()
+    }
     overrides: dict[tuple[str, str], list[str]] = {}
     for o in gb.overrides():
         overrides.setdefault((o.student, o.exercise), []).append(o.describe())

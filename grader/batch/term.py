@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader.batch.collect import last_commit
 from grader.errors import ConfigurationError
 
 
@@ -80,6 +81,18 @@ class Term:
             f"submitted {_span(late)} late ({units} {self.late.per}"
             f"{'s' if units != 1 else ''}): {cost}"
         )
+
+    def late_submissions(
+        self, submitted: Mapping[tuple[str, str], tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[float, str]]:
+        """Each late (student, exercise) of `submitted` (the gradebook's hand-in times: ISO
+        time and how it was read), with the fraction it loses and what is said of it."""
+        out = {}
+        for (student, exercise), (at, _how) in submitted.items():
+            fraction, text = self.lateness(student, exercise, dt.datetime.fromisoformat(at))
+            if text:
+                out[(student, exercise)] = (fraction, text)
+        return out
 
 
 def _span(delta: dt.timedelta) -> str:
@@ -152,18 +165,8 @@ def submitted_at(path: Path) -> tuple[dt.datetime, str]:
     """When a notebook was submitted, and how that was read: its last commit in a git
     repository, else its modification time."""
     path = Path(path)
-    try:
-        out = subprocess.run(
-            ["git", "log", "-1", "--format=%cI", "--", path.name],
-            cwd=path.parent,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        ).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        out = ""
-    if out:
-        return dt.datetime.fromisoformat(out), "git commit"
+    at, how = last_commit(path.parent, path.name)
+    if at is not None:
+        return at, how
     mtime = path.stat().st_mtime
     return dt.datetime.fromtimestamp(mtime, tz=dt.timezone.utc), "file time"

@@ -126,8 +126,6 @@ def _cmd_override(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    import datetime as dt
-
     from grader.batch import lms
     from grader.batch import roster as roster_io
     from grader.batch import term as term_io
@@ -144,13 +142,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
         {e.exercise for e in entries if e.exercise and not e.exercise.startswith("unknown:")}
         | {o.exercise for o in overrides}
     )
-    term = term_io.load(Path(args.term)) if args.term else None
+    late = term_io.load(Path(args.term)).late_submissions(submitted) if args.term else {}
 
     def lateness(student: str, exercise: str) -> tuple[float, str]:
-        found = submitted.get((student, exercise))
-        if term is None or found is None:
-            return 0.0, ""
-        return term.lateness(student, exercise, dt.datetime.fromisoformat(found[0]))
+        return late.get((student, exercise), (0.0, ""))
 
     text = lms.export(
         args.format,

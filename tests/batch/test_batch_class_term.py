@@ -10,12 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
-from batch_fixtures import appended, solution, starter, write
+from batch_fixtures import appended, commit, solution, starter, write
 
 from grader.cli import main
 
@@ -45,25 +43,6 @@ hard = 2026-10-08T23:59:00Z
 """
 
 
-def _commit(repo: Path, notebook: dict, when: str) -> None:
-    """`notebook` committed in `repo` at `when`, by git's own dates."""
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "student",
-        "GIT_AUTHOR_EMAIL": "student@uni.edu",
-        "GIT_COMMITTER_NAME": "student",
-        "GIT_COMMITTER_EMAIL": "student@uni.edu",
-        "GIT_AUTHOR_DATE": when,
-        "GIT_COMMITTER_DATE": when,
-    }
-    repo.mkdir(parents=True, exist_ok=True)
-    if not (repo / ".git").exists():
-        subprocess.run(["git", "init", "-q"], cwd=repo, env=env, check=True)
-    write(repo / f"{EX}.ipynb", notebook)
-    for cmd in (["git", "add", "."], ["git", "commit", "-qm", "work"]):
-        subprocess.run(cmd, cwd=repo, env=env, check=True, capture_output=True)
-
-
 @pytest.fixture(scope="module")
 def term_class(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("term")
@@ -74,8 +53,10 @@ def term_class(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             continue
         repo = clones / f"{PREFIX}{s}-gh"
         if s == PINNED:
-            _commit(repo, starter(EX), "2026-09-30T12:00:00+00:00")
-            _commit(repo, good, "2026-10-09T12:00:00+00:00")  # after the hard deadline
+            commit(repo, starter(EX), f"{EX}.ipynb", "2026-09-30T12:00:00+00:00")
+            commit(
+                repo, good, f"{EX}.ipynb", "2026-10-09T12:00:00+00:00"
+            )  # after the hard deadline
             continue
         notebook = (
             starter(EX)
@@ -85,8 +66,10 @@ def term_class(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             else good
         )
         when = LATE.get(s, "2026-10-04T20:00:00+00:00" if s == EXTENDED else "2026-10-01T18:00:00")
-        _commit(repo, notebook, when if "+" in when else when + "+00:00")
-    _commit(clones / f"{PREFIX}mallory-gh", good, "2026-10-01T12:00:00+00:00")  # not a student
+        commit(repo, notebook, f"{EX}.ipynb", when if "+" in when else when + "+00:00")
+    commit(
+        clones / f"{PREFIX}mallory-gh", good, f"{EX}.ipynb", "2026-10-01T12:00:00+00:00"
+    )  # not a student
     roster = root / "classroom_roster.csv"
     roster.write_text(
         "identifier,github_username,github_id,name\n"

@@ -8,7 +8,7 @@ import io
 from pathlib import Path
 
 import pytest
-from batch_fixtures import appended, solution, starter, write
+from batch_fixtures import appended, commit, solution, starter, write
 
 from grader.batch import roster as roster_io
 from grader.cli import main
@@ -136,36 +136,15 @@ def test_a_class_against_its_roster_with_an_override_kept_through_a_regrade(
     assert "by prof" in plain["dan"]["notes"]
 
 
-def _repo(folder: Path, notebook: dict, name: str, when: str) -> None:
-    """A student's repository as GitHub Classroom's clone gives it: the notebook committed at
-    `when` (git's own dates, read back with git)."""
-    import os
-    import subprocess
-
-    folder.mkdir(parents=True)
-    write(folder / name, notebook)
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "s",
-        "GIT_AUTHOR_EMAIL": "s@x",
-        "GIT_COMMITTER_NAME": "s",
-        "GIT_COMMITTER_EMAIL": "s@x",
-        "GIT_AUTHOR_DATE": when,
-        "GIT_COMMITTER_DATE": when,
-    }
-    for cmd in (["git", "init", "-q"], ["git", "add", "."], ["git", "commit", "-qm", "submit"]):
-        subprocess.run(cmd, cwd=folder, env=env, check=True, capture_output=True)
-
-
 def test_classroom_repositories_with_deadlines_extensions_and_late_points(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     subs, out = tmp_path / "clones", tmp_path / "graded"
     good = solution(EX)
-    _repo(subs / "ann-gh", good, f"{EX}.ipynb", "2026-10-01T20:00:00+00:00")  # on time
-    _repo(subs / "ben-gh", good, f"{EX}.ipynb", "2026-10-03T10:00:00+00:00")  # 2 days late
-    _repo(subs / "cat-gh", good, f"{EX}.ipynb", "2026-10-03T10:00:00+00:00")  # her extension
-    _repo(subs / "dan-gh", good, f"{EX}.ipynb", "2026-10-20T10:00:00+00:00")  # after the hard
+    commit(subs / "ann-gh", good, f"{EX}.ipynb", "2026-10-01T20:00:00+00:00")  # on time
+    commit(subs / "ben-gh", good, f"{EX}.ipynb", "2026-10-03T10:00:00+00:00")  # 2 days late
+    commit(subs / "cat-gh", good, f"{EX}.ipynb", "2026-10-03T10:00:00+00:00")  # her extension
+    commit(subs / "dan-gh", good, f"{EX}.ipynb", "2026-10-20T10:00:00+00:00")  # after the hard
     roster = tmp_path / "classroom.csv"
     roster.write_text(
         "identifier,github_username,github_id,name\n"
@@ -234,8 +213,8 @@ def test_a_late_submission_says_so_in_its_report_and_only_regrades_one_student(
 ) -> None:
     subs, out = tmp_path / "clones", tmp_path / "graded"
     good = solution(EX)
-    _repo(subs / "ann", good, f"{EX}.ipynb", "2026-10-01T20:00:00+00:00")
-    _repo(subs / "ben", good, f"{EX}.ipynb", "2026-10-02T10:00:00+00:00")  # 1 day late
+    commit(subs / "ann", good, f"{EX}.ipynb", "2026-10-01T20:00:00+00:00")
+    commit(subs / "ben", good, f"{EX}.ipynb", "2026-10-02T10:00:00+00:00")  # 1 day late
     term = tmp_path / "term.toml"
     term.write_text(f"[deadlines]\n{EX} = 2026-10-01T23:59:00Z\n[late]\npenalty = 0.1\n")
     base = ["batch", str(subs), "--out", str(out), "--exercise", EX, "--term", str(term)]
