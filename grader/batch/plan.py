@@ -69,13 +69,14 @@ def plan_tasks(
     options: BatchOptions,
     out: Path,
     handed_in: dict[Path, tuple[_dt.datetime, str]],
+    term: term_io.Term | None,
 ) -> tuple[list[Task], dict[int, Submission], dict[str, str]]:
     """The tasks to run: every submission the gradebook cannot stand for as it is. Notebooks
-    of no known exercise are recorded at once (there is nothing to run)."""
+    of no known exercise are recorded at once (there is nothing to run). `term`: the run's
+    deadlines, for each late submission's note."""
     configs: dict[str, str] = {}
     tasks: list[Task] = []
     by_key: dict[int, Submission] = {}
-    term = term_io.load(options.term) if options.term else None
     overrides = gb.overrides()  # said again in a regraded report
     for sub in subs:
         if sub.exercise is None:

@@ -21,7 +21,7 @@ from grader.batch import term as term_io
 from grader.batch.collect import pin_to_deadline
 from grader.batch.discover import Submission, discover
 from grader.batch.executor import LocalExecutor
-from grader.batch.gradebook import Gradebook
+from grader.batch.gradebook import Entry, Gradebook
 from grader.batch.plan import (
     BatchOptions,
     calibrated,
@@ -102,7 +102,9 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
         if found.roster is not None:
             gb.set_roster([roster_io.as_data(s) for s in found.roster.students])
         handed_in = _hand_in_times(found.submissions, gb)
-        tasks, by_key, configs = plan_tasks(found.submissions, gb, profile, options, out, handed_in)
+        tasks, by_key, configs = plan_tasks(
+            found.submissions, gb, profile, options, out, handed_in, found.term
+        )
         summary.cached = sum(1 for s in found.submissions if s.exercise) - len(tasks)
         tasks.sort(key=lambda t: (not t.training, t.exercise, t.student))  # long ones first
         tasks = calibrated(tasks, profile, progress.note)
@@ -114,9 +116,10 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
         )
         summary.similar_pairs = len(pairs)
         current = {(s.student, s.exercise or f"unknown:{s.label}") for s in found.submissions}
+        rows = gb.entries()
         summary.problems = sum(
             1
-            for e in gb.entries()
+            for e in rows
             if (e.student, e.exercise) in current
             and e.status not in (BatchOutcome.OK, BatchOutcome.GRADER_FAILURE)
         )
@@ -127,7 +130,7 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
             "grader failures": summary.failed,
             "workers": summary.workers,
         }
-        summary.outputs = write_class_outputs(out, gb, run_info, found.term)
+        summary.outputs = write_class_outputs(out, gb, rows, run_info, found.term)
     return summary
 
 
@@ -234,12 +237,17 @@ def _execute(
 
 
 def write_class_outputs(
-    out: Path, gb: Gradebook, run_info: dict[str, Any] | None, term: term_io.Term | None
+    out: Path,
+    gb: Gradebook,
+    rows: list[Entry],
+    run_info: dict[str, Any] | None,
+    term: term_io.Term | None,
 ) -> dict[str, Path]:
     """grades.csv and dashboard.html, rewritten from the gradebook (after a run, or after an
-    override): every row, the stored similarity, the roster's missing students, lateness by
+    override): every row (`rows`, the gradebook's entries as the caller read them), the stored
+    similarity, the roster's missing students, lateness by
     `term` and the overrides."""
-    entries = [e.row() for e in gb.entries()]
+    entries = [e.row() for e in rows]
     stored = [SimilarPair(*row) for row in gb.similarity()]
     seen = {e.student for e in entries}
     missing = [s["id"] for s in gb.roster() if s["id"] not in seen]

@@ -106,7 +106,7 @@ def _cmd_override(args: argparse.Namespace) -> int:
         entries = {key: gb.get(*key) for key in touched}
         every = gb.overrides()
         outputs = write_class_outputs(  # the dashboard and grades.csv say it at once
-            Path(args.gradebook).parent, gb, {"rewritten": "after an override"}, term
+            Path(args.gradebook).parent, gb, gb.entries(), {"rewritten": "after an override"}, term
         )
     for o in made:
         print(f"override: {o.student} {o.describe()}")
