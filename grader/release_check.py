@@ -10,13 +10,16 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.checks.calls import Call, Driver
 from grader.checks.core import Context, Exercise, Fail, copy_value
 from grader.errors import ConfigurationError, InvalidNotebook
 from grader.models import GradeResult
 from grader.release import PACKAGE
+
+if TYPE_CHECKING:
+    from grader.execution.executor import NotebookExecutor
 from grader.selfcheck.codec import decode
 from grader.selfcheck.runtime import judge
 
@@ -153,6 +156,7 @@ def check_public(
     profile: str | None = None,
     cell_timeout: float | None = None,
     notebook_timeout: float | None = None,
+    executor: NotebookExecutor | None = None,
 ) -> tuple[Exercise, GradeResult | None]:
     """Run a notebook in a fresh kernel, through the grading pipeline, against the release's
     public examples; no result when the exercise has none (nothing worth running it for)."""
@@ -177,5 +181,6 @@ def check_public(
             cell_timeout=cell_timeout,
             notebook_timeout=notebook_timeout,
             scan=False,  # a student's own check shows no integrity findings
+            executor=executor,
         ),
     )

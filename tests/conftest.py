@@ -7,6 +7,7 @@ its own tmp_path, never to a fixed folder, so tests can run in parallel.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,10 @@ import pytest
 from nbformat import NotebookNode
 
 from grader import GradeResult
+
+# The `cnn-grader check` commands the tests run leave no check server behind (each test that
+# wants one says so: tests/execution/test_check_server.py).
+os.environ.setdefault("CNN_GRADER_CHECK_SERVER", "off")
 
 
 @pytest.fixture

@@ -39,8 +39,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """The command: `argv` None reads sys.argv (the `cnn-grader` script, `python -m
     grader.cli`), and the process exits next."""
+    if argv is None:  # the command itself: a check may be served warm (grader.cli.check_server)
+        from grader.cli import check_client
+
+        served = check_client.client(sys.argv[1:])
+        if served is not None:
+            return served
     code = _main(argv)
     if argv is None:
+        check_client.spawn(sys.argv[1:])  # for the next check, when it is one and none serves
         _about_to_exit()
     return code
 
@@ -60,6 +67,12 @@ def _main(argv: Sequence[str] | None) -> int:
     with timing.span("cli.parse"):
         parser = build_parser()
         args = parser.parse_args(argv)
+    return run_parsed(args)
+
+
+def run_parsed(args: argparse.Namespace) -> int:
+    """A parsed command line, run: its exit code, every error said as the command says it.
+    `args.executor`, where set, runs its notebooks (a check server's warm kernels)."""
     if getattr(args, "datasets", None):  # read by grader.datasets, here and in worker processes
         os.environ["CNN_GRADER_DATASETS"] = str(Path(args.datasets).resolve())
     from grader.course import COURSE_ENV

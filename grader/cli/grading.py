@@ -35,6 +35,7 @@ def _grade_one(args: argparse.Namespace, notebook: Path) -> tuple[GradeResult, d
                 notebook_timeout=args.timeout,
                 # the integrity findings: only the instructor's view and Gradescope show them
                 scan=view == "instructor" or bool(getattr(args, "gradescope", False)),
+                executor=getattr(args, "executor", None),  # a check server's warm kernels
             ),
         )
         with timing.span("reports"):
@@ -91,6 +92,7 @@ def _check_public(args: argparse.Namespace, path: Path, root: Path) -> int:
         profile=args.profile,
         cell_timeout=args.cell_timeout,
         notebook_timeout=args.timeout,
+        executor=getattr(args, "executor", None),  # a check server's warm kernels
     )
     if result is None:
         print(
@@ -128,6 +130,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
         for line in terminal.render(result, report=paths["html"].resolve()):
             print(line)
     return terminal.exit_code(result)
+
+
+def _cmd_check_server(args: argparse.Namespace) -> int:
+    from grader.cli import check_client
+
+    return check_client.command(args.action)
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -216,9 +224,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("check", help="grade your own notebook and print a short summary")
     p.add_argument("notebook", metavar="NOTEBOOK")
     add_grading_options(p)
+    p.add_argument(
+        "--no-server",
+        action="store_true",
+        help="run the check in this process, and leave no check server behind to serve the "
+        "next one warm (also: CNN_GRADER_CHECK_SERVER=off)",
+    )
     # With a release, reports only when --out is given (a course's check writes reports/).
     p.set_defaults(out=None)
     p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser(
+        "check-server",
+        help="the servers that keep `check` warm between runs: status, or stop them",
+    )
+    p.add_argument("action", choices=["status", "stop"])
+    p.set_defaults(func=_cmd_check_server)
 
     p = sub.add_parser("list", help="list the exercises and their checks with points")
     add_course_option(p)

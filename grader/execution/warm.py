@@ -236,11 +236,14 @@ class KernelPool:
     """A `NotebookExecutor` whose kernels are started ahead: when a grading claims its kernel, the
     next one (same spec) starts, and boots while that grading's notebook runs (for a training
     exercise: once that kernel is done, while the grader checks and reports). `size` warm
-    kernels at most; a claim that matches none gets a fresh kernel, as without the pool."""
+    kernels at most; a claim that matches none gets a fresh kernel, as without the pool.
+    `train_ahead` False starts no training kernel ahead (a check server, idle between checks,
+    holds no TensorFlow kernel in memory)."""
 
-    def __init__(self, *, size: int = 1, fork: bool = False) -> None:
+    def __init__(self, *, size: int = 1, fork: bool = False, train_ahead: bool = True) -> None:
         self.size = size
         self.fork = fork
+        self.train_ahead = train_ahead
         self.fork_problem: str | None = None  # why kernels are not forked here, when asked to
         self._forker: forkserver.ForkServer | None = None  # for the last claimed spec
         self._forker_key: tuple[object, ...] | None = None
@@ -307,6 +310,8 @@ class KernelPool:
     def replenish(self) -> None:
         """Start the next kernel (the last claimed spec), unless the pool is full."""
         if self._closed or self._spec is None:
+            return
+        if self._spec.trains and not self.train_ahead:
             return
         while len(self._ready) < self.size:
             self._ready.append(self._submit(prestart(self._spec, self._forker)))

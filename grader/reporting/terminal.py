@@ -19,8 +19,14 @@ MAX_MESSAGE_LINES = 40  # a traceback can be long; the HTML report has all of it
 _SHOWN = (CheckStatus.FAILED, CheckStatus.TIMEOUT, CheckStatus.ERROR)
 
 
+# The terminal the summary is printed on, when it is not this process's (a check server prints
+# for its client: grader.cli.check_server).
+COLUMNS: int | None = None
+
+
 def width() -> int:
-    return max(60, min(shutil.get_terminal_size((100, 24)).columns, 120))
+    columns = COLUMNS or shutil.get_terminal_size((100, 24)).columns
+    return max(60, min(columns, 120))
 
 
 def _wrapped(text: str, indent: str, cols: int) -> list[str]:
