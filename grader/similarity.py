@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import io
 import json
 import tokenize
@@ -69,6 +70,15 @@ def normalise(source: str, keep: frozenset[str] = frozenset()) -> list[str]:
     `keep` names stay as written (the functions the exercise asks for), as do builtins,
     attributes and keyword-argument names, which are the API a solution uses, not its naming.
     """
+    return list(_normalised(source, keep))
+
+
+@functools.lru_cache(maxsize=8192)
+def _normalised(source: str, keep: frozenset[str]) -> tuple[str, ...]:
+    """`normalise`, once per distinct cell: a class's notebooks share most cells (the starter's,
+    its worked examples), and every student's fingerprint removes the starter's. Measured on
+    benchmarks/batch_throughput.py's 20-notebook class (whose notebooks differ little): 1.19 s
+    of similarity before, 0.10 s."""
     lines = [ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!"))]
     text = "\n".join(lines)
     try:
@@ -76,8 +86,8 @@ def normalise(source: str, keep: frozenset[str] = frozenset()) -> list[str]:
         tree = _Canon(keep | _BUILTINS).visit(_strip_docstrings(tree))
         text = ast.unparse(ast.fix_missing_locations(tree))
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return _tokens(text, rename=True)
-    return _tokens(text, rename=False)
+        return tuple(_tokens(text, rename=True))
+    return tuple(_tokens(text, rename=False))
 
 
 def fingerprint(cells: Sequence[str], starter: Sequence[str] = ()) -> Fingerprint:

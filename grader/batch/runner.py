@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from grader import profiles
+from grader import profiles, timing
 from grader.batch import roster as roster_io
 from grader.batch import term as term_io
 from grader.batch.collect import pin_to_deadline
@@ -91,7 +91,8 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
     profile = profiles.resolve(options.profile)
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)
-    found = _collect(options, out)
+    with timing.span("batch.collect"):
+        found = _collect(options, out)
     summary = BatchSummary(submissions=len(found.submissions), warnings=found.warnings)
     progress = Progress(stream or sys.stderr, live=options.progress)
     for w in found.warnings:
@@ -99,21 +100,26 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
     for line in found.said:
         progress.note(line)
     with Gradebook(out / GRADEBOOK) as gb:
-        if found.roster is not None:
-            gb.set_roster([roster_io.as_data(s) for s in found.roster.students])
-        handed_in = _hand_in_times(found.submissions, gb)
-        tasks, by_key, configs = plan_tasks(
-            found.submissions, gb, profile, options, out, handed_in, found.term
-        )
-        summary.cached = sum(1 for s in found.submissions if s.exercise) - len(tasks)
-        tasks.sort(key=lambda t: (not t.training, t.exercise, t.student))  # long ones first
-        tasks = calibrated(tasks, profile, progress.note)
-        _execute(tasks, options, gb, by_key, configs, summary, progress)
+        with timing.span("batch.plan"):
+            if found.roster is not None:
+                gb.set_roster([roster_io.as_data(s) for s in found.roster.students])
+            handed_in = _hand_in_times(found.submissions, gb)
+            tasks, by_key, configs = plan_tasks(
+                found.submissions, gb, profile, options, out, handed_in, found.term
+            )
+            summary.cached = sum(1 for s in found.submissions if s.exercise) - len(tasks)
+            tasks.sort(key=lambda t: (not t.training, t.exercise, t.student))  # long ones first
+            tasks = calibrated(tasks, profile, progress.note)
+        with timing.span("batch.execute"):
+            _execute(tasks, options, gb, by_key, configs, summary, progress)
         # One student regraded (--only): the class's similarity stays as the last full run
         # found it, since it compares every notebook with every other.
-        pairs = (
-            [] if options.only else _similarity(found.submissions, gb, options.similarity_threshold)
-        )
+        with timing.span("batch.similarity"):
+            pairs = (
+                []
+                if options.only
+                else _similarity(found.submissions, gb, options.similarity_threshold)
+            )
         summary.similar_pairs = len(pairs)
         current = {(s.student, s.exercise or f"unknown:{s.label}") for s in found.submissions}
         rows = gb.entries()
@@ -130,7 +136,8 @@ def run(options: BatchOptions, *, stream: TextIO | None = None) -> BatchSummary:
             "grader failures": summary.failed,
             "workers": summary.workers,
         }
-        summary.outputs = write_class_outputs(out, gb, rows, run_info, found.term)
+        with timing.span("batch.outputs"):
+            summary.outputs = write_class_outputs(out, gb, rows, run_info, found.term)
     return summary
 
 

@@ -37,7 +37,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from grader.execution.sandbox import launcher
+from grader.execution.sandbox import launcher, seed
 from grader.execution.sandbox.machine import LAUNCHER, launcher_cmd
 
 ZYGOTE = Path(__file__).with_name("sandbox") / "zygote.py"
@@ -153,7 +153,11 @@ class ForkServer:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         # An empty HOME, as a kernel's starts: no user site-packages on the zygote's sys.path.
         home = tempfile.mkdtemp(prefix="cnn-grader-zygote-")
-        zenv = {**_scrubbed(env), "HOME": home}
+        # matplotlib's folder as a kernel's is (grader.execution.sandbox.launcher), with the
+        # font list a kernel's home is seeded with: importing it lists no fonts.
+        mplconfig = Path(home) / ".config" / "matplotlib"
+        seed.seed_home(Path(home), None)
+        zenv = {**_scrubbed(env), "HOME": home, "MPLCONFIGDIR": str(mplconfig)}
         try:
             proc = subprocess.Popen(
                 [sys.executable, str(ZYGOTE), str(theirs.fileno()), *prelude],

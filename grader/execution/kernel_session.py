@@ -32,6 +32,9 @@ from grader.models import CellProblem, Limits
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _TIMEOUT_ENAME = "CellTimeoutError"
+# The most probe cells one joined cell runs (KernelSession._run_joined): a round trip to the
+# kernel per call was a third of a NumPy exercise's probe time.
+MAX_JOINED = 64
 
 
 class ReadyClient(AsyncKernelClient):
@@ -269,12 +272,14 @@ class KernelSession:
         however fast the machine is."""
         return status in ("ok", "error") and self.guard is not None and self.guard.check_now()
 
-    async def restart(self) -> bool:
-        """Start a fresh kernel and replay the cells that worked. False when out of restarts."""
+    async def restart(self, *, counted: bool = True) -> bool:
+        """Start a fresh kernel and replay the cells that worked. False when out of restarts.
+        Not `counted`: a restart the student's code did not cause alone (a joined cell's),
+        which neither uses up a restart nor shows in the report."""
         await self.stop()
-        if self.restarts >= self.limits.max_restarts:
+        if counted and self.restarts >= self.limits.max_restarts:
             return False
-        self.restarts += 1
+        self.restarts += counted
         try:
             await self.start()
         except Exception:  # noqa: BLE001 - a kernel that cannot start again ends the run
@@ -399,44 +404,116 @@ class KernelSession:
     async def run_extras(self, extras: Sequence[ExtraCell]) -> dict[str, ExtraOutcome]:
         outcomes: dict[str, ExtraOutcome] = {}
         setups = [e for e in extras if e.setup]
-        need_setup = True
+        self._need_setup = True
+        self._join = True
         hung: set[str] = set()
-        for extra in extras:
-            if extra.setup:
+        pending = [e for e in extras if not e.setup]
+        i = 0
+        while i < len(pending):
+            group = self._joinable(pending, i, hung)
+            if len(group) > 1 and await self._run_joined(group, setups, outcomes):
+                i += len(group)
                 continue
-            if extra.calls and extra.calls in hung:
-                outcomes[extra.key] = ExtraOutcome(extra.key, "timeout", skipped_after=extra.calls)
-                continue
-            if self.client.km is None:
-                outcomes[extra.key] = ExtraOutcome(extra.key, "not_run")
-                continue
-            if need_setup:
-                # A notebook can leave its kernel unable to run anything more (it then never
-                # answers): a ping (milliseconds) finds that before the grading calls each wait
-                # out their timeouts, and a restart with the cells replayed is tried once.
-                if not await self._responsive() and not await self.restart():
-                    outcomes[extra.key] = ExtraOutcome(extra.key, "not_run")
-                    continue
-                for s in setups:
-                    await self._run_source(nbformat_typed.new_code_cell(s.source), -1, s.timeout)
-                need_setup = False
-            cell = nbformat_typed.new_code_cell(extra.source)
-            t0 = time.monotonic()
-            status, ename, evalue, _ = await self._run_source(
-                cell, -1, extra.timeout or self.limits.probe_timeout
-            )
-            if self._over_limit(status):
-                status = "kernel_died"
-            why = self._why_died() if status == "kernel_died" else None
-            if why is not None:
-                ename, evalue = why
-            outcomes[extra.key] = ExtraOutcome(
-                extra.key, status, ename, evalue[:500], time.monotonic() - t0
-            )
-            if status == "timeout" and extra.calls:
-                hung.add(extra.calls)
-            if status == "kernel_died" or (status == "timeout" and not await self._responsive()):
-                need_setup = True
-                if not await self.restart():
-                    continue
+            for extra in group or pending[i : i + 1]:
+                await self._run_one(extra, setups, hung, outcomes)
+            i += max(1, len(group))
         return outcomes
+
+    def _joinable(self, pending: Sequence[ExtraCell], i: int, hung: set[str]) -> list[ExtraCell]:
+        """The joinable cells from `i` on that may run as one: same timeout, no call of a name
+        that hung, at most MAX_JOINED; [] when joining is off for this run."""
+        if not self._join or not pending[i].joinable:
+            return []
+        group: list[ExtraCell] = []
+        for extra in pending[i:]:
+            if (
+                not extra.joinable
+                or extra.timeout != pending[i].timeout
+                or (extra.calls and extra.calls in hung)
+                or len(group) >= MAX_JOINED
+            ):
+                break
+            group.append(extra)
+        return group
+
+    async def _ready_for_extras(self, setups: Sequence[ExtraCell]) -> bool:
+        """The kernel answers and has run the setup cells since its last start."""
+        if not self._need_setup:
+            return True
+        # A notebook can leave its kernel unable to run anything more (it then never
+        # answers): a ping (milliseconds) finds that before the grading calls each wait
+        # out their timeouts, and a restart with the cells replayed is tried once.
+        if not await self._responsive() and not await self.restart():
+            return False
+        for s in setups:
+            await self._run_source(nbformat_typed.new_code_cell(s.source), -1, s.timeout)
+        self._need_setup = False
+        return True
+
+    async def _run_joined(
+        self,
+        group: Sequence[ExtraCell],
+        setups: Sequence[ExtraCell],
+        outcomes: dict[str, ExtraOutcome],
+    ) -> bool:
+        """Run `group` as one cell under the timeout each of them has alone. True when it ended
+        well, every cell's outcome then "ok"; else nothing of it counts (the files its cells
+        wrote are removed), joining is off for the rest of the run, and the caller runs them one
+        by one, which is what they would have met alone: any call over its own timeout takes
+        the joined cell over it too, and a call that raises out of its cell, kills the kernel
+        or takes it over a limit fails the joined cell."""
+        if self.client.km is None or not await self._ready_for_extras(setups):
+            return False
+        cell = nbformat_typed.new_code_cell("\n".join(e.source for e in group))
+        t0 = time.monotonic()
+        status, _ename, _evalue, _ = await self._run_source(
+            cell, -1, group[0].timeout or self.limits.probe_timeout
+        )
+        if status == "ok" and not self._over_limit(status):
+            share = (time.monotonic() - t0) / len(group)
+            for e in group:
+                outcomes[e.key] = ExtraOutcome(e.key, "ok", duration_s=share)
+            return True
+        self._join = False
+        for e in group:
+            if e.output is not None:
+                e.output.unlink(missing_ok=True)
+        if status != "ok" and (status == "kernel_died" or not await self._responsive()):
+            self._need_setup = True
+            await self.restart(counted=False)  # the call that did it will, alone, be counted
+        return False
+
+    async def _run_one(
+        self,
+        extra: ExtraCell,
+        setups: Sequence[ExtraCell],
+        hung: set[str],
+        outcomes: dict[str, ExtraOutcome],
+    ) -> None:
+        if extra.calls and extra.calls in hung:
+            outcomes[extra.key] = ExtraOutcome(extra.key, "timeout", skipped_after=extra.calls)
+            return
+        if self.client.km is None:
+            outcomes[extra.key] = ExtraOutcome(extra.key, "not_run")
+            return
+        if not await self._ready_for_extras(setups):
+            outcomes[extra.key] = ExtraOutcome(extra.key, "not_run")
+            return
+        cell = nbformat_typed.new_code_cell(extra.source)
+        t0 = time.monotonic()
+        status, ename, evalue, _ = await self._run_source(
+            cell, -1, extra.timeout or self.limits.probe_timeout
+        )
+        if self._over_limit(status):
+            status = "kernel_died"
+        why = self._why_died() if status == "kernel_died" else None
+        if why is not None:
+            ename, evalue = why
+        outcomes[extra.key] = ExtraOutcome(
+            extra.key, status, ename, evalue[:500], time.monotonic() - t0
+        )
+        if status == "timeout" and extra.calls:
+            hung.add(extra.calls)
+        if status == "kernel_died" or (status == "timeout" and not await self._responsive()):
+            self._need_setup = True
+            await self.restart()

@@ -8,6 +8,7 @@ probe's planning and the execution seam name these types without the kernel mach
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from nbformat import NotebookNode
@@ -33,6 +34,11 @@ class ExtraCell:
     # reported as timed out without waiting each (a function that hangs on grader inputs
     # would otherwise cost one timeout per check).
     calls: str = ""
+    # Cells that may run joined into one (sources one after another, each one statement that
+    # raises nothing of its own), and the file each writes: a joined cell that does not end
+    # well has those files removed and its cells run again one by one.
+    joinable: bool = False
+    output: Path | None = None
 
 
 @dataclass

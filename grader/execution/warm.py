@@ -55,6 +55,9 @@ from grader.models import Limits
 # matplotlib: only ex01 imports it, and on 2 busy cores importing it for ex02/ex03 kernels cost
 # more than it saved ex01's.
 NUMPY_PRELUDE = ("numpy",)
+# A zygote imports more: what it imports costs once per worker, not once per kernel, and its
+# kernels find it loaded (ex01's `import matplotlib.pyplot` was two thirds of its cells' time).
+FORKED_EXTRA = ("matplotlib", "matplotlib.pyplot")
 TRAINING_PRELUDE = ("numpy", "tensorflow", "keras")  # under the default backend
 
 
@@ -300,7 +303,9 @@ class KernelPool:
             self._forker, self._forker_key = None, None
         if why is None:
             try:
-                self._forker = forkserver.ForkServer.start(dict(spec.env), spec.prelude)
+                self._forker = forkserver.ForkServer.start(
+                    dict(spec.env), (*spec.prelude, *FORKED_EXTRA)
+                )
                 self._forker_key = key
             except OSError as exc:
                 why = str(exc)

@@ -131,6 +131,10 @@ def cells(calls: list[ProbeCall], workdir: Path) -> list[ExtraCell]:
             f"__cnn_grader_probe__.run({c.key!r})",
             timeout=c.timeout,
             calls=c.name if c.kind != "get" else "",
+            # Probe.run keeps whatever the call raises in its record: joined, the calls run
+            # as one by one, without a round trip to the kernel each.
+            joinable=True,
+            output=workdir / PROBE_DIRNAME / "out" / f"{c.key}.json",
         )
         for c in calls
     ]

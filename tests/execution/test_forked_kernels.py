@@ -30,7 +30,9 @@ pytestmark = pytest.mark.skipif(
     reason=f"no forked kernels here: {forkserver.why_not(warm.NUMPY_PRELUDE)}",
 )
 
-# What the kernel sees of itself and of the machine, as JSON on stdout.
+# What the kernel sees of itself and of the machine, as JSON on stdout. Its open files, less
+# its sockets: how many of ZeroMQ's a kernel has opened by its first cell depends on timing
+# (its threads open theirs as they start); `seqpacket` says that none is the zygote's.
 PROBE = """
 import json, os, socket, sys, site, random, IPython, numpy as np
 fds = {}
@@ -63,32 +65,47 @@ print(json.dumps({
     'env': dict(os.environ), 'hash': hash('abc'), 'argv': sys.argv, 'orig_argv': sys.orig_argv,
     'nics': [n for _, n in socket.if_nameindex()], 'usersite': site.getusersitepackages(),
     'ipdir': IPython.paths.get_ipython_dir(), 'leader': os.getsid(0) == os.getpid(),
-    'fds': sorted(fds.values()), 'limits': open('/proc/self/limits').read(), 'status': status,
+    'fds': sorted(v for v in fds.values() if v != 'socket:'),
+    'limits': open('/proc/self/limits').read(), 'status': status,
     'cgroup': open('/proc/self/cgroup').read().count('cnn'), 'stdin': fds.get('0'),
     'mounts': len(open('/proc/self/mounts').read().splitlines()),
     'seqpacket': seqpacket, 'parent': parent, 'np_rand': float(np.random.rand()),
     'rand': random.random(), 'sigint': str(__import__('signal').getsignal(2)),
+    'mpl': mpl_seen,
 }))
+"""
+# matplotlib, which a zygote imports before any kernel's start: its folders, its settings (a
+# matplotlibrc in the kernel's folder included) and its backend, as a fresh import finds them.
+MPL = """
+import matplotlib, matplotlib.pyplot as plt, matplotlib.texmanager as tm
+mpl_seen = {
+    'configdir': matplotlib.get_configdir(), 'cachedir': matplotlib.get_cachedir(),
+    'texcache': str(tm.TexManager._cache_dir), 'rcfile': matplotlib.matplotlib_fname(),
+    'rc': sorted((k, repr(v)) for k, v in matplotlib.rcParams.items()),
+    'backend': matplotlib.get_backend(), 'fonts': len(matplotlib.font_manager.fontManager.ttflist),
+}
 """
 PER_KERNEL = ("HOME", "TMPDIR", "MPLCONFIGDIR", "JPY_PARENT_PID")
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[forkserver.ForkServer]:
-    s = forkserver.ForkServer.start(ENV, warm.NUMPY_PRELUDE)
+    s = forkserver.ForkServer.start(ENV, (*warm.NUMPY_PRELUDE, *warm.FORKED_EXTRA))
     try:
         yield s
     finally:
         s.close()
 
 
-def _probe(forker: Any) -> tuple[dict[str, Any], str]:
+def _probe(forker: Any, rc: str | None = None) -> tuple[dict[str, Any], str]:
     root = Path(tempfile.mkdtemp(prefix="cnn-grader-test-"))
     (root / "work").mkdir()
+    if rc is not None:
+        (root / "work" / "matplotlibrc").write_text(rc)
     box = policy.for_grading(
         root, root / "work", LIMITS, submission=ROOT / "submissions" / "x.ipynb", env={}
     )
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PROBE)])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(MPL + PROBE)])
     try:
         run = kernel.run(
             nb,
@@ -129,6 +146,18 @@ def test_a_forked_kernel_is_the_kernel_a_fresh_start_gives(
     assert set(PER_KERNEL) <= forked["env"].keys()
     if sandbox.capabilities().uid_range is not None:
         assert forked["uid"] != fresh["uid"] and forked["parent"] == "PermissionError"
+
+
+def test_matplotlib_imported_by_the_zygote_reads_the_kernels_own_settings(
+    server: forkserver.ForkServer,
+) -> None:
+    rc = "lines.linewidth: 7\nimage.cmap: magma\nbackend: pdf\n"
+    fresh, _ = _probe(None, rc)
+    forked, _ = _probe(server, rc)
+    assert "matplotlib" in server.info["preloaded"]
+    assert ["lines.linewidth", "7.0"] in fresh["mpl"]["rc"]  # the file was read
+    assert forked["mpl"] == fresh["mpl"]
+    assert fresh["mpl"]["backend"].lower() == "agg"  # MPLBACKEND wins over the file's
 
 
 def test_forked_kernels_share_nothing_with_the_zygote_or_each_other(

@@ -190,6 +190,7 @@ def become_kernel(request: dict[str, Any], fds: list[int], sock: socket.socket) 
         os.environ.clear()
         os.environ.update(env)
         os.environ.update(IMPORT_ENV)  # as those imports, in a fresh kernel, would have set
+        _matplotlib_as_fresh()
         sys.modules.pop("cnn_grader_launcher", None)
         _user_site()
         code = _run_ipykernel(cmd)
@@ -204,6 +205,32 @@ def become_kernel(request: dict[str, Any], fds: list[int], sock: socket.socket) 
             sys.stderr.flush()
         finally:
             os._exit(code)
+
+
+def _matplotlib_as_fresh() -> None:
+    """matplotlib, where the zygote imported it, as a fresh kernel's import leaves it: the
+    folders it memoized on import (configuration, cache, TeX cache) are this kernel's, and a
+    matplotlibrc of the kernel's own (in its folder, or $MATPLOTLIBRC) is read, with the
+    backend the environment names. The zygote read the same defaults and found no such file
+    (its folder is /, its MPLCONFIGDIR an empty one)."""
+    mpl = sys.modules.get("matplotlib")
+    if mpl is None:
+        return
+    for name, fmt in (("get_configdir", "CONFIGDIR=%s"), ("get_cachedir", "CACHEDIR=%s")):
+        inner = getattr(getattr(mpl, name), "__wrapped__", None)
+        if inner is not None:
+            setattr(mpl, name, mpl._logged_cached(fmt, inner))
+    tex = sys.modules.get("matplotlib.texmanager")
+    if tex is not None:
+        tex.TexManager._cache_dir = type(tex.TexManager._cache_dir)(mpl.get_cachedir(), "tex.cache")
+    fname = mpl.matplotlib_fname()
+    if fname != ZYGOTE_RC[0]:
+        mpl.rc_file(fname)
+        if os.environ.get("MPLBACKEND"):
+            mpl.rcParams["backend"] = os.environ["MPLBACKEND"]
+
+
+ZYGOTE_RC = [""]  # the matplotlibrc the zygote's import read
 
 
 def _reseed() -> None:
@@ -247,6 +274,8 @@ def main() -> int:
     launcher.prctl(launcher.PR_SET_PDEATHSIG, 9)  # the grader goes: so do we, and our kernels
     sock = socket.socket(fileno=fd)
     done = preload(sys.argv[2:])
+    if "matplotlib" in sys.modules:
+        ZYGOTE_RC[0] = sys.modules["matplotlib"].matplotlib_fname()
     PRELOADED[:] = ["ipykernel", *done]
     IMPORT_ENV.update({k: v for k, v in os.environ.items() if START_ENV.get(k) != v})
     import threading
@@ -258,6 +287,13 @@ def main() -> int:
         "tasks": _tasks(),
     }
     sock.send(json.dumps(ready).encode())
+    # What the imports made is left to the collector's permanent generation, as a pre-fork
+    # server leaves it: a kernel's collections never walk it, so they never write to (and copy)
+    # the pages it shares with the zygote. Measured on ex02 in a batch: its cells took 0.16 s
+    # in kernels forked from a zygote that had imported matplotlib, 0.09 s frozen or without it.
+    import gc
+
+    gc.freeze()
     serve(sock)
     return 0
 
