@@ -40,7 +40,7 @@ import nbformat  # noqa: E402
 from batch_throughput import make_class, verdicts  # noqa: E402
 from grading_cost import SEQUENTIAL  # noqa: E402
 
-from grader.execution import forkserver, kernel, warm  # noqa: E402
+from grader.execution import forkserver, kernel, kernel_env, warm  # noqa: E402
 from grader.execution.sandbox import policy  # noqa: E402
 from grader.models import Limits  # noqa: E402
 
@@ -89,7 +89,7 @@ async def _handover_once(mode: str, server: forkserver.ForkServer, env: dict[str
 
 
 def handover(repeat: int) -> dict[str, float]:
-    env = kernel.default_kernel_env()
+    env = kernel_env.default_kernel_env()
     server = forkserver.ForkServer.start(env, warm.NUMPY_PRELUDE)
     times: dict[str, list[float]] = {m: [] for m in ("fresh", "pool", "fork")}
     try:

@@ -119,12 +119,12 @@ async def _train_concurrently(k: int, samples: int, epochs: int, batch: int) -> 
     import nbformat
 
     from grader.datasets.served import prepare_keras_home
-    from grader.execution import kernel
+    from grader.execution import kernel, kernel_env
     from grader.keras_support.budget import DETERMINISM_ENV
     from grader.models import Limits
 
     home, _ = prepare_keras_home(("fashion_mnist",))
-    env = kernel.default_kernel_env({"KERAS_HOME": str(home), **DETERMINISM_ENV})
+    env = kernel_env.default_kernel_env({"KERAS_HOME": str(home), **DETERMINISM_ENV})
     limits = Limits(cell_timeout=3600, notebook_timeout=7200)
     root = Path(tempfile.mkdtemp(prefix="cnn-grader-bench-"))
     try:

@@ -7,6 +7,7 @@ machinery (nbclient, jupyter_client, the sandbox).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from grader.execution.executor import NotebookExecutor
 from grader.models import Calibration, Limits
@@ -29,6 +30,9 @@ class Options:
     # Where the notebook runs (grader.execution.executor): a fresh nbclient kernel by default;
     # tests replay recorded evidence through it.
     executor: NotebookExecutor | None = None
+    # Folders the kernel must not see besides the course's and the submission's own: a batch's
+    # submissions folder, where every student's files are (grader.execution.sandbox.policy).
+    hide: tuple[Path, ...] = ()
     # What calibration resolved for the exercise under this profile (thresholds, the
     # reference's grading time), settled before grading: a batch resolves it once per exercise
     # and passes it to every grading. None: `grade()` resolves it (grader.calibrate), measuring

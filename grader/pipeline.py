@@ -25,7 +25,7 @@ from grader.checks.core import Exercise, copy_value
 from grader.checks.reference import load_reference
 from grader.checks.runner import evaluate
 from grader.errors import InvalidNotebook, require_training_packages
-from grader.execution import cells, kernel, resources, workspace
+from grader.execution import cells, kernel_env, resources, workspace
 from grader.execution import notebook as nbio
 from grader.execution.executor import ExecutionRequest, NbclientExecutor
 from grader.keras_support import judge
@@ -177,13 +177,14 @@ def grade_notebook(
         extra_env = exercise.kernel_env(start.profile) if exercise.kernel_env else {}
         spec = workspace.Spec(
             limits=limits,
-            env=kernel.default_kernel_env(extra_env or None),
+            env=kernel_env.default_kernel_env(extra_env or None),
             sandbox_env=extra_env,
             submission=path,
             launch_prefix=tuple(opts.launch_prefix),
             sandboxed=opts.sandbox,
             training=exercise.prepare is not None,
             keep=opts.keep_workdir,
+            hide=opts.hide,
         )
     executor = opts.executor or NbclientExecutor()
     with workspace.acquire(executor, spec) as ws:

@@ -59,7 +59,8 @@ def __dir__() -> list[str]:
 
 def executor_for(args: argparse.Namespace) -> BatchExecutor | None:
     """The executor the command line asks for (None: the local worker processes)."""
-    from grader.batch.runner import default_training_workers, default_workers
+    from grader.batch.pool import default_workers
+    from grader.batch.runner import default_training_workers
 
     kind = getattr(args, "executor", None) or "local"
     scheduler, scheduler_file = (
@@ -97,6 +98,19 @@ def executor_for(args: argparse.Namespace) -> BatchExecutor | None:
 def run_batch(args: argparse.Namespace) -> int:
     """The CLI's `batch` command: 0 when every submission was graded (whatever the scores),
     1 when the grader failed on some (listed in the dashboard; a rerun retries them)."""
+    from grader.batch import pool
+
+    if (getattr(args, "executor", None) or "local") == "local":
+        # The workers (and their zygotes) import while this process imports and plans; those
+        # the batch does not need are stopped at its end.
+        pool.start_early(args.workers or pool.default_workers())
+    try:
+        return _run_batch(args)
+    finally:
+        pool.stop_early()
+
+
+def _run_batch(args: argparse.Namespace) -> int:
     from grader.batch.plan import BatchOptions
     from grader.batch.runner import run
 

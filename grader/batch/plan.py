@@ -62,6 +62,14 @@ def seed_for(sha256: str) -> int:
     return int(sha256[:8], 16) & 0x7FFFFFFF
 
 
+def class_folders(submissions: Path, out: Path) -> tuple[str, ...]:
+    """What no student's kernel may see of the class: the folder the batch was given (every
+    student's files under it, in whatever layout) and where it unpacks archives and commits."""
+    given = submissions.resolve()
+    folders = [given if given.is_dir() else given.parent, (out / ".extracted").resolve()]
+    return tuple(str(f) for f in folders)
+
+
 def plan_tasks(
     subs: list[Submission],
     gb: Gradebook,
@@ -78,6 +86,7 @@ def plan_tasks(
     tasks: list[Task] = []
     by_key: dict[int, Submission] = {}
     overrides = gb.overrides()  # said again in a regraded report
+    hide = class_folders(Path(options.submissions), out)
     for sub in subs:
         if sub.exercise is None:
             gb.put(_unknown(sub, sub.problem), executed=False)
@@ -105,6 +114,7 @@ def plan_tasks(
             report_dir=str(out / REPORTS / student_slug(sub.student)),
             report_stem=sub.exercise,
             training=get_exercise(sub.exercise).needs_tensorflow,
+            hide=hide,
             notes=_late_note(term, sub, *handed_in[sub.path])
             + tuple(
                 o.for_student()

@@ -97,6 +97,34 @@ class _Worker:
         self.conn.close()
 
 
+# Workers started before the batch has its tasks (`start_early`): their imports, and their
+# zygotes, overlap the parent's own imports and planning. run_tasks takes them first.
+_early: list[_Worker] = []
+_early_context = ""
+
+
+def default_workers() -> int:
+    """Kernels are mostly single-threaded: one worker per CPU this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def start_early(workers: int, context: str = "spawn") -> None:
+    """Start `workers` grading workers now, for the next run_tasks of this process."""
+    global _early_context
+    ctx = mp.get_context(context)
+    _early_context = context
+    _early.extend(_Worker(ctx, grade_task) for _ in range(workers))
+
+
+def stop_early() -> None:
+    """Stop the early workers no run_tasks took (a batch with less to grade, or none)."""
+    while _early:
+        _early.pop().stop()
+
+
 def run_tasks(
     tasks: Iterable[Task],
     *,
@@ -128,7 +156,11 @@ def run_tasks(
                 pending,
                 idle,
                 busy,
-                lambda: _Worker(ctx, handler),
+                lambda: (
+                    _early.pop()
+                    if _early and handler is grade_task and context == _early_context
+                    else _Worker(ctx, handler)
+                ),
                 workers,
                 training_workers,
                 deadline_s,

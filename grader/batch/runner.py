@@ -30,7 +30,7 @@ from grader.batch.plan import (
     plan_tasks,
     utc_now,
 )
-from grader.batch.pool import Finished
+from grader.batch.pool import Finished, default_workers
 from grader.batch.progress import Progress
 from grader.batch.term import submitted_at
 from grader.batch.worker import Task
@@ -56,14 +56,6 @@ class BatchSummary:
     workers: int = 0
     outputs: dict[str, Path] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-
-
-def default_workers() -> int:
-    """Kernels are mostly single-threaded: one per CPU this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def default_training_workers() -> int:

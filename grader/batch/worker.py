@@ -52,6 +52,7 @@ class Task:
     attempt: int = 1
     calibration: Calibration | None = None
     notes: tuple[str, ...] = ()  # the batch's own, for the student's report (lateness)
+    hide: tuple[str, ...] = ()  # the class's folders, hidden from the kernel (plan.class_folders)
 
     def options(self, executor: NotebookExecutor | None = None) -> Options:
         """What `grade()` is given for this task, here or on a remote worker."""
@@ -63,6 +64,7 @@ class Task:
             notebook_timeout=self.notebook_timeout,
             calibration=self.calibration,
             executor=executor,
+            hide=tuple(Path(h) for h in self.hide),
         )
 
 
@@ -83,8 +85,29 @@ KERNELS_ENV = "CNN_GRADER_KERNELS"
 KERNEL_MODES = ("pool", "fresh", "fork", "fork-ahead")
 
 
+# The zygote of this worker's NumPy kernels and its kernels' environment, started before the
+# worker's own imports (which it overlaps: both take about 0.4 s); the pool adopts it.
+_zygote: Any = None
+
+
+def _start_zygote() -> None:
+    global _zygote
+    if os.environ.get(KERNELS_ENV, "fork-ahead") not in ("fork", "fork-ahead"):
+        return
+    from grader.execution import forkserver, kernel_env
+
+    if forkserver.why_not(forkserver.NUMPY_PRELUDE) is not None:
+        return  # the pool says why, on its first claim
+    env = kernel_env.default_kernel_env()
+    try:
+        prelude = (*forkserver.NUMPY_PRELUDE, *forkserver.FORKED_EXTRA)
+        _zygote = (forkserver.ForkServer.start(env, prelude, wait=False), env)
+    except OSError:
+        pass  # the pool starts one when its first NumPy kernel is wanted
+
+
 def _kernel_pool() -> Any:
-    global _kernels
+    global _kernels, _zygote
     mode = os.environ.get(KERNELS_ENV, "fork-ahead")
     if _pooling and _kernels is None and mode != "fresh":
         from grader.execution.warm import KernelPool
@@ -93,6 +116,9 @@ def _kernel_pool() -> Any:
             _kernels = KernelPool(size=0, fork=True)
         else:
             _kernels = KernelPool(fork=mode == "fork-ahead")
+        if _zygote is not None and _kernels.fork:
+            _kernels.adopt(*_zygote)
+            _zygote = None
     return _kernels
 
 
@@ -149,6 +175,7 @@ def worker_main(
     warnings.simplefilter("ignore")  # a warning would tear the parent's progress line
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
     timing.mark("worker")
+    _start_zygote()
     with timing.span("worker.imports"):
         import grader.api  # noqa: F401 - warm the imports while the parent is still planning
 
@@ -160,6 +187,8 @@ def worker_main(
         if _kernels is not None:
             _kernels.close()
             _kernels = None
+        if _zygote is not None:  # never adopted: no grading came
+            _zygote[0].close()
 
 
 def _serve(conn: Connection, handler: Callable[[Task], tuple[str, str]]) -> None:

@@ -46,6 +46,12 @@ ZYGOTE = Path(__file__).with_name("sandbox") / "zygote.py"
 # fresh start instead.
 PER_KERNEL = ("JPY_", "HOME", "TMPDIR", "MPLCONFIGDIR", "USER", "LOGNAME")
 NOT_FORK_SAFE = ("tensorflow", "keras", "torch", "jax")
+# What every NumPy notebook imports first (a warm kernel imports it in a throw-away namespace),
+# and what a zygote imports besides: there it costs once per worker, not once per kernel, and
+# its kernels find it loaded (ex01's `import matplotlib.pyplot` was two thirds of its cells'
+# time). A started kernel does not import matplotlib ahead: only ex01 uses it.
+NUMPY_PRELUDE = ("numpy",)
+FORKED_EXTRA = ("matplotlib", "matplotlib.pyplot")
 
 
 def why_not(prelude: Sequence[str] = ()) -> str | None:
@@ -140,13 +146,20 @@ class ForkServer:
         self.info: dict[str, Any] = {}
         self.forks = 0
         self._home = ""
+        self._timeout = 120.0
 
     @classmethod
     def start(
-        cls, env: Mapping[str, str], prelude: Sequence[str] = (), *, timeout: float = 120
+        cls,
+        env: Mapping[str, str],
+        prelude: Sequence[str] = (),
+        *,
+        timeout: float = 120,
+        wait: bool = True,
     ) -> ForkServer:
-        """Start a zygote with `env` (scrubbed) and wait until it has imported `prelude`.
-        Raises OSError when it cannot start or is not fit to fork (a thread of Python's)."""
+        """Start a zygote with `env` (scrubbed) and wait until it has imported `prelude`
+        (`wait` False: `ready()` waits, and the first fork calls it). Raises OSError when it
+        cannot start or is not fit to fork (a thread of Python's)."""
         why = why_not(prelude)
         if why is not None:
             raise OSError(why)
@@ -175,18 +188,28 @@ class ForkServer:
             theirs.close()
         server = cls(proc, ours, zenv)
         server._home = home
+        server._timeout = timeout
+        if wait:
+            server.ready()
+        return server
+
+    def ready(self) -> None:
+        """Wait until the zygote has imported its prelude (once); OSError, the zygote stopped,
+        when it did not start or is not fit to fork."""
+        if self.info:
+            return
         try:
-            ours.settimeout(timeout)
-            server.info = json.loads(ours.recv(1 << 16) or b"{}")
-            ours.settimeout(None)
-            if not server.info.get("ready"):
+            self._sock.settimeout(self._timeout)
+            self.info = json.loads(self._sock.recv(1 << 16) or b"{}")
+            self._sock.settimeout(None)
+            if not self.info.get("ready"):
                 raise OSError("the zygote did not start")
-            if server.info.get("python_threads") != 1:
+            if self.info.get("python_threads") != 1:
                 raise OSError("the zygote runs a thread of Python's: forking it is not safe")
         except (OSError, ValueError) as exc:
-            server.close()
+            self.info = {"failed": str(exc)}
+            self.close()
             raise OSError(f"no fork server: {exc}") from exc
-        return server
 
     @property
     def alive(self) -> bool:
@@ -201,7 +224,13 @@ class ForkServer:
         """A kernel for the launch command `cmd`, forked; None when this command is not one a
         fork reproduces (the caller then starts it as before)."""
         argv = _launcher_argv(list(cmd))
-        if argv is None or not self.alive or not self.matches(env):
+        if argv is None or not self.matches(env):
+            return None
+        try:
+            self.ready()
+        except OSError:
+            return None
+        if not self.alive:
             return None
         if log is None:
             return None

@@ -15,7 +15,6 @@ grader.execution.kernel_types.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,32 +23,10 @@ from typing import Any
 from nbformat import NotebookNode
 
 from grader import timing
+from grader.execution import kernel_env
 from grader.execution.kernel_session import KernelSession
 from grader.execution.kernel_types import ExtraCell, ExtraOutcome, KernelGuard, RunResult
 from grader.models import ExecutionStatus, ExecutionSummary, Limits
-
-
-def default_kernel_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment a student's kernel starts with: quiet TensorFlow, no GUI backends, GPU
-    memory taken as needed (TensorFlow's growth; JAX's XLA without its 75% preallocation), so
-    that kernels can share a GPU."""
-    env = dict(os.environ)
-    env.update(
-        {
-            "MPLBACKEND": "Agg",
-            "TF_CPP_MIN_LOG_LEVEL": "2",
-            "TF_FORCE_GPU_ALLOW_GROWTH": "true",
-            "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
-            "PYTHONHASHSEED": "0",
-            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-            "JUPYTER_PLATFORM_DIRS": "1",
-        }
-    )
-    env.pop("JPY_PARENT_PID", None)
-    env.pop(timing.ENV, None)  # the grader's own timing (grader.timing), not the kernel's
-    if extra:
-        env.update(extra)
-    return env
 
 
 async def run_async(
@@ -73,7 +50,14 @@ async def run_async(
     warm parent (grader.execution.forkserver) where that gives the same kernel."""
     t0 = time.monotonic()
     runner = KernelSession(
-        nb, workdir, limits, env or default_kernel_env(), list(launch_prefix), guard, warm, forker
+        nb,
+        workdir,
+        limits,
+        env or kernel_env.default_kernel_env(),
+        list(launch_prefix),
+        guard,
+        warm,
+        forker,
     )
     cells_total = sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip())
     status = ExecutionStatus.OK

@@ -39,6 +39,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,14 +51,11 @@ from grader.execution.kernel_types import RunResult
 from grader.execution.sandbox import policy
 from grader.models import Limits
 
-# What every notebook of a kind imports first; imported in a throw-away namespace, so a notebook
-# sees the modules loaded (as after its own import) and no name it did not define. Not
-# matplotlib: only ex01 imports it, and on 2 busy cores importing it for ex02/ex03 kernels cost
-# more than it saved ex01's.
-NUMPY_PRELUDE = ("numpy",)
-# A zygote imports more: what it imports costs once per worker, not once per kernel, and its
-# kernels find it loaded (ex01's `import matplotlib.pyplot` was two thirds of its cells' time).
-FORKED_EXTRA = ("matplotlib", "matplotlib.pyplot")
+# What a kind of notebook imports first, imported in a throw-away namespace, so a notebook sees
+# the modules loaded (as after its own import) and no name it did not define (NumPy's and what
+# a zygote imports besides: grader.execution.forkserver).
+NUMPY_PRELUDE = forkserver.NUMPY_PRELUDE
+FORKED_EXTRA = forkserver.FORKED_EXTRA
 TRAINING_PRELUDE = ("numpy", "tensorflow", "keras")  # under the default backend
 
 
@@ -94,7 +92,9 @@ class KernelSpec:
     limits: Limits
     env: tuple[tuple[str, str], ...]
     sandbox_env: tuple[tuple[str, str], ...]  # what the sandbox keeps visible (a Keras home)
-    folder: str  # the submission's folder, which the sandbox hides ("" without a sandbox)
+    # The submissions' folders the sandbox hides (policy.submission_folders; none without a
+    # sandbox): a batch's whole folder, so its kernels fit any of its students.
+    folders: tuple[str, ...]
     launch_prefix: tuple[str, ...]
     sandboxed: bool
     prelude: tuple[str, ...] = ()
@@ -110,13 +110,14 @@ class KernelSpec:
         launch_prefix: tuple[str, ...],
         sandboxed: bool,
         prelude: tuple[str, ...],
+        hide: Sequence[Path] = (),
     ) -> KernelSpec:
-        folder = str(Path(submission).resolve().parent) if sandboxed else ""
+        folders = policy.submission_folders(submission, hide) if sandboxed else ()
         return cls(
             start_limits(limits),
             tuple(sorted(env.items())),
             tuple(sorted(sandbox_env.items())),
-            folder,
+            tuple(str(f) for f in folders),
             tuple(launch_prefix),
             sandboxed,
             tuple(prelude),
@@ -194,7 +195,8 @@ async def prestart(spec: KernelSpec, forker: forkserver.ForkServer | None = None
                 root,
                 workdir,
                 spec.limits,
-                submission=Path(spec.folder) / "next.ipynb",
+                submission=Path(spec.folders[-1]) / "next.ipynb",
+                hide=[Path(f) for f in spec.folders],
                 env=dict(spec.sandbox_env),
             )
             warm.box.configure(km)
@@ -297,7 +299,11 @@ class KernelPool:
         why = forkserver.why_not(spec.prelude)
         key = (spec.env, spec.prelude)
         if why is None and key == self._forker_key and self._forker and self._forker.alive:
-            return
+            try:
+                self._forker.ready()  # one started ahead (adopt) may still be importing
+                return
+            except OSError as exc:
+                why = str(exc)
         if self._forker is not None:
             self._forker.close()
             self._forker, self._forker_key = None, None
@@ -311,6 +317,14 @@ class KernelPool:
                 why = str(exc)
         if why is not None and not spec.trains:
             self.fork_problem = why
+
+    def adopt(self, forker: forkserver.ForkServer, env: dict[str, str]) -> None:
+        """A zygote started ahead for NumPy kernels of environment `env` (a batch worker starts
+        it before its own imports): the first claim whose kernels it fits uses it."""
+        if self._forker is not None:
+            self._forker.close()
+        self._forker = forker
+        self._forker_key = (tuple(sorted(env.items())), NUMPY_PRELUDE)
 
     def replenish(self) -> None:
         """Start the next kernel (the last claimed spec), unless the pool is full."""

@@ -41,6 +41,7 @@ class Spec:
     sandboxed: bool
     training: bool  # the Keras prelude (a training exercise) or the NumPy one
     keep: bool = False  # keep the folders (debugging)
+    hide: tuple[Path, ...] = ()  # the class's submissions' folders (policy.submission_folders)
 
 
 @dataclass
@@ -79,6 +80,7 @@ def _claim(executor: Any, spec: Spec) -> Any:
             launch_prefix=spec.launch_prefix,
             sandboxed=spec.sandboxed,
             prelude=warm.training_prelude() if spec.training else warm.NUMPY_PRELUDE,
+            hide=spec.hide,
         )
     )
 
@@ -109,6 +111,7 @@ def acquire(executor: Any, spec: Spec) -> Iterator[Workspace]:
                     spec.limits,
                     submission=spec.submission,
                     env=spec.sandbox_env,
+                    hide=spec.hide,
                 )
         yield ws
     finally:

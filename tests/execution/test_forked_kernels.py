@@ -15,7 +15,7 @@ import nbformat
 import pytest
 
 from grader.api import Options, grade
-from grader.execution import forkserver, kernel, sandbox, warm
+from grader.execution import forkserver, kernel, kernel_env, sandbox, warm
 from grader.execution.sandbox import policy
 from grader.models import Limits
 
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LIMITS = Limits(cell_timeout=60, startup_timeout=60)
 # One environment for the zygote and every kernel (a fork needs the zygote's environment;
 # pytest's PYTEST_CURRENT_TEST changes from test to test).
-ENV = kernel.default_kernel_env({"PYTEST_CURRENT_TEST": ""})
+ENV = kernel_env.default_kernel_env({"PYTEST_CURRENT_TEST": ""})
 
 pytestmark = pytest.mark.skipif(
     forkserver.why_not(warm.NUMPY_PRELUDE) is not None,

@@ -15,7 +15,7 @@ import nbformat
 import pytest
 
 from grader.api import Options, grade
-from grader.execution import kernel, warm
+from grader.execution import kernel, kernel_env, warm
 from grader.execution.kernel_types import RunResult
 from grader.models import CheckStatus, Limits
 
@@ -89,7 +89,7 @@ def test_a_warm_kernel_for_another_folder_is_destroyed_unused(
 
 def test_the_prelude_leaves_no_name_and_no_execution_count(tmp_path: Path) -> None:
     limits = Limits(cell_timeout=60, startup_timeout=60)
-    env = kernel.default_kernel_env()
+    env = kernel_env.default_kernel_env()
     spec = warm.KernelSpec.of(
         limits=limits,
         env=env,
@@ -159,7 +159,7 @@ def test_closing_the_pool_leaves_no_kernel_and_no_folder(
     pool = warm.KernelPool()
     pool._spec = warm.KernelSpec.of(  # as after a first claim
         limits=limits,
-        env=kernel.default_kernel_env(),
+        env=kernel_env.default_kernel_env(),
         sandbox_env={},
         submission=tmp_path / "x.ipynb",
         launch_prefix=(),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from grader.errors import ConfigurationError
@@ -48,11 +48,17 @@ def _may_hide(folder: Path) -> bool:
 
 
 def for_grading(
-    root: Path, workdir: Path, limits: Limits, *, submission: Path, env: Mapping[str, str]
+    root: Path,
+    workdir: Path,
+    limits: Limits,
+    *,
+    submission: Path,
+    env: Mapping[str, str],
+    hide: Sequence[Path] = (),
 ) -> Sandbox:
-    """The sandbox of one grading: hides the course folder and the submission's own folder
-    (where the other students' files usually are)."""
-    hide = [Path(submission).resolve().parent]
+    """The sandbox of one grading: hides the course folder and the submissions' folders
+    (`submission_folders`: where the other students' files are)."""
+    hide = list(submission_folders(submission, hide))
     try:
         from grader.course import current
 
@@ -67,6 +73,16 @@ def for_grading(
     # folders stay visible (`keep`), the rest of them is hidden.
     hide += [f for f in dataset_folders() if _may_hide(f)]
     return Sandbox(root, workdir, limits, hide=hide, keep=_keep_paths(env))
+
+
+def submission_folders(submission: Path, hide: Sequence[Path] = ()) -> tuple[Path, ...]:
+    """The folders of a class's submissions a kernel must not see: each of `hide` that exists
+    here (a batch's: the folder it was given, every student's files under it), and the
+    submission's own folder unless it lies inside one of them."""
+    own = Path(submission).resolve().parent
+    roots = [Path(h).resolve() for h in hide if Path(h).is_dir()]
+    inside = any(own == r or own.is_relative_to(r) for r in roots)
+    return (*roots, *(() if inside else (own,)))
 
 
 def dataset_folders() -> list[Path]:
