@@ -176,6 +176,9 @@ def worker_main(
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
     timing.mark("worker")
     _start_zygote()
+    from grader.prewarm import warm_up
+
+    warm_up()
     with timing.span("worker.imports"):
         import grader.api  # noqa: F401 - warm the imports while the parent is still planning
 

@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 from grader import timing
-from grader.cli.options import add_course_option, add_grading_options, grading_course, warm_up
+from grader.cli.options import add_course_option, add_grading_options, grading_course
 from grader.errors import ConfigurationError
 from grader.models import ExecutionStatus, GradeResult
+from grader.prewarm import warm_up
 
 
 def _grade_one(args: argparse.Namespace, notebook: Path) -> tuple[GradeResult, dict[str, Path]]:

@@ -13,26 +13,6 @@ def grading_course() -> None:
     current().solutions_dir  # noqa: B018 - raises the message naming the three ways
 
 
-def warm_up() -> None:
-    """What every grading needs and no notebook changes, started in a background thread
-    before the grader's own imports: the sandbox's probe of this machine (a Python started to
-    try each isolation step) and the HTML report's template engine. Measured on one
-    `cnn-grader check` of ex01 (2 busy CPU cores): 0.1-0.5 s no longer waited for."""
-
-    def work() -> None:
-        try:
-            from grader.execution.sandbox import machine
-
-            machine.capabilities()
-            import grader.reporting.html_report  # noqa: F401
-        except Exception:  # noqa: BLE001 - grading does it again and says what went wrong
-            pass
-
-    import threading
-
-    threading.Thread(target=work, daemon=True, name="cnn-grader-warm-up").start()
-
-
 def add_grading_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--exercise", help="exercise id (wins over the notebook's metadata and name)")
     p.add_argument("--out", default="reports", help="folder for the reports (default: reports/)")

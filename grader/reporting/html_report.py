@@ -117,6 +117,11 @@ def render_html(result: GradeResult) -> str:
     )
 
 
+def prepare() -> None:
+    """Compile the report's template now (grader.prewarm), not at the first report."""
+    _environment().get_template("report.html.j2")
+
+
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     """One environment per process: templates compile once, and autoescape is never optional."""
