@@ -193,4 +193,5 @@ def test_importing_grader_loads_no_kernel_machinery(code: str) -> None:
 
 
 def test_the_public_names_still_load_on_use() -> None:
-    assert "nbclient" in _loaded_by("import grader\ngrader.grade")
+    # grading's machinery (nbclient itself loads with the first kernel: grader.execution.kernel)
+    assert "grader.execution.sandbox" in _loaded_by("import grader\ngrader.grade")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from multiprocessing.connection import wait
 from typing import Any, Literal
 
-from grader.batch.worker import Task, grade_task, kill_tree, worker_main
+from grader.batch.worker import KERNELS_ENV, Task, grade_task, kill_tree, worker_main
 
 MAX_ATTEMPTS = 2
 Handler = Callable[[Task], tuple[str, str]]
@@ -47,11 +47,11 @@ def task_end(kind: str) -> TaskEnd:
 
 
 class _Worker:
-    def __init__(self, ctx: Any, handler: Handler) -> None:
+    def __init__(self, ctx: Any, handler: Handler, zygote: str | None = None) -> None:
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(
             target=worker_main,
-            args=(child, os.getpid(), handler),
+            args=(child, os.getpid(), handler, zygote),
             daemon=True,
             name="cnn-grader-worker",
         )
@@ -97,10 +97,12 @@ class _Worker:
         self.conn.close()
 
 
-# Workers started before the batch has its tasks (`start_early`): their imports, and their
-# zygotes, overlap the parent's own imports and planning. run_tasks takes them first.
+# Workers started before the batch has its tasks (`start_early`), and the zygote they share:
+# their imports and its overlap the parent's own imports and planning. run_tasks takes them
+# first; `stop_early` stops what it did not take, and the zygote.
 _early: list[_Worker] = []
 _early_context = ""
+_zygote: Any = None
 
 
 def default_workers() -> int:
@@ -112,17 +114,42 @@ def default_workers() -> int:
 
 
 def start_early(workers: int, context: str = "spawn") -> None:
-    """Start `workers` grading workers now, for the next run_tasks of this process."""
-    global _early_context
+    """Start `workers` grading workers now, for the next run_tasks of this process, and one
+    zygote for all of their NumPy kernels (where kernels are forked: grader.batch.worker)."""
+    global _early_context, _zygote
     ctx = mp.get_context(context)
     _early_context = context
-    _early.extend(_Worker(ctx, grade_task) for _ in range(workers))
+    _zygote = shared_zygote()
+    path = str(_zygote.path) if _zygote is not None else None
+    _early.extend(_Worker(ctx, grade_task, path) for _ in range(workers))
+
+
+def shared_zygote() -> Any:
+    """A zygote for the workers' NumPy kernels, listening for them (one import of ipykernel,
+    NumPy and matplotlib for the batch, not one per worker); None where kernels are not forked
+    or cannot be."""
+    if os.environ.get(KERNELS_ENV, "fork-ahead") not in ("fork", "fork-ahead"):
+        return None
+    from grader.execution import forkserver, kernel_env
+
+    if forkserver.why_not(forkserver.NUMPY_PRELUDE) is not None:
+        return None
+    prelude = (*forkserver.NUMPY_PRELUDE, *forkserver.FORKED_EXTRA)
+    try:
+        return forkserver.ForkServer.start(kernel_env.default_kernel_env(), prelude, listen=True)
+    except OSError:
+        return None  # each worker starts its own
 
 
 def stop_early() -> None:
-    """Stop the early workers no run_tasks took (a batch with less to grade, or none)."""
+    """Stop the early workers no run_tasks took (a batch with less to grade, or none), and
+    the zygote (the workers' kernels are all stopped by then)."""
+    global _zygote
     while _early:
         _early.pop().stop()
+    if _zygote is not None:
+        _zygote.close()
+        _zygote = None
 
 
 def run_tasks(

@@ -85,12 +85,13 @@ KERNELS_ENV = "CNN_GRADER_KERNELS"
 KERNEL_MODES = ("pool", "fresh", "fork", "fork-ahead")
 
 
-# The zygote of this worker's NumPy kernels and its kernels' environment, started before the
-# worker's own imports (which it overlaps: both take about 0.4 s); the pool adopts it.
+# The zygote of this worker's NumPy kernels and its kernels' environment, had before the
+# worker's own imports (which it overlaps): the batch's, shared by its workers, at the path the
+# batch gives (grader.batch.pool.start_early), else one of the worker's own. The pool adopts it.
 _zygote: Any = None
 
 
-def _start_zygote() -> None:
+def _start_zygote(shared: str | None = None) -> None:
     global _zygote
     if os.environ.get(KERNELS_ENV, "fork-ahead") not in ("fork", "fork-ahead"):
         return
@@ -100,8 +101,11 @@ def _start_zygote() -> None:
         return  # the pool says why, on its first claim
     env = kernel_env.default_kernel_env()
     try:
-        prelude = (*forkserver.NUMPY_PRELUDE, *forkserver.FORKED_EXTRA)
-        _zygote = (forkserver.ForkServer.start(env, prelude, wait=False), env)
+        if shared is not None:
+            _zygote = (forkserver.ForkServer.connect(Path(shared)), env)
+        else:
+            prelude = (*forkserver.NUMPY_PRELUDE, *forkserver.FORKED_EXTRA)
+            _zygote = (forkserver.ForkServer.start(env, prelude, wait=False), env)
     except OSError:
         pass  # the pool starts one when its first NumPy kernel is wanted
 
@@ -167,7 +171,10 @@ def instructor_dir(report_dir: Path) -> Path:
 
 
 def worker_main(
-    conn: Connection, parent_pid: int, handler: Callable[[Task], tuple[str, str]] = grade_task
+    conn: Connection,
+    parent_pid: int,
+    handler: Callable[[Task], tuple[str, str]] = grade_task,
+    zygote: str | None = None,
 ) -> None:
     """Serve tasks until told to stop (None) or the parent goes away. `handler` is the seam
     the pool's tests use to crash or hang a worker on purpose."""
@@ -175,7 +182,7 @@ def worker_main(
     warnings.simplefilter("ignore")  # a warning would tear the parent's progress line
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
     timing.mark("worker")
-    _start_zygote()
+    _start_zygote(zygote)
     from grader.prewarm import warm_up
 
     warm_up()

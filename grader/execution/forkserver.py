@@ -138,10 +138,13 @@ class ForkedKernel:
 class ForkServer:
     """One zygote: started with a kernel environment, forks kernels for this process."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], sock: socket.socket, env: dict[str, str]):
-        self._proc = proc
+    def __init__(
+        self, proc: subprocess.Popen[bytes] | None, sock: socket.socket, env: dict[str, str]
+    ):
+        self._proc = proc  # None: a zygote another process started (`connect`)
         self._sock = sock
         self._env = _comparable(env)
+        self.path: Path | None = None  # where workers connect (`start(listen=True)`)
         self._lock = threading.Lock()
         self.info: dict[str, Any] = {}
         self.forks = 0
@@ -156,14 +159,24 @@ class ForkServer:
         *,
         timeout: float = 120,
         wait: bool = True,
+        listen: bool = False,
     ) -> ForkServer:
         """Start a zygote with `env` (scrubbed) and wait until it has imported `prelude`
         (`wait` False: `ready()` waits, and the first fork calls it). Raises OSError when it
-        cannot start or is not fit to fork (a thread of Python's)."""
+        cannot start or is not fit to fork (a thread of Python's). `listen`: the zygote forks
+        for every process that connects to `path` (`connect`: a batch's workers share one
+        zygote), in a folder only this user may enter, and not for this one."""
         why = why_not(prelude)
         if why is not None:
             raise OSError(why)
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        if listen:
+            where = Path(tempfile.mkdtemp(prefix="cnn-grader-zygote-sock-"))
+            theirs = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            theirs.bind(str(where / "zygote"))
+            theirs.listen(64)
+            ours = theirs.dup()  # held, so that close() has a socket to close
+        else:
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         # An empty HOME, as a kernel's starts: no user site-packages on the zygote's sys.path.
         home = tempfile.mkdtemp(prefix="cnn-grader-zygote-")
         # matplotlib's folder as a kernel's is (grader.execution.sandbox.launcher), with the
@@ -189,8 +202,25 @@ class ForkServer:
         server = cls(proc, ours, zenv)
         server._home = home
         server._timeout = timeout
-        if wait:
+        if listen:
+            server.path = where / "zygote"
+            server.info = {"listening": True}  # its ready message goes to each worker
+        elif wait:
             server.ready()
+        return server
+
+    @classmethod
+    def connect(cls, path: Path, *, timeout: float = 120) -> ForkServer:
+        """The zygote listening at `path` (started by another process with `listen`); its
+        environment is what its ready message says. OSError when it is not there."""
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            sock.connect(str(path))
+        except OSError:
+            sock.close()
+            raise
+        server = cls(None, sock, {})
+        server._timeout = timeout
         return server
 
     def ready(self) -> None:
@@ -206,6 +236,8 @@ class ForkServer:
                 raise OSError("the zygote did not start")
             if self.info.get("python_threads") != 1:
                 raise OSError("the zygote runs a thread of Python's: forking it is not safe")
+            if self._proc is None:
+                self._env = _comparable(self.info.get("env") or {})
         except (OSError, ValueError) as exc:
             self.info = {"failed": str(exc)}
             self.close()
@@ -213,7 +245,18 @@ class ForkServer:
 
     @property
     def alive(self) -> bool:
-        return self._proc.poll() is None
+        if self._proc is not None:
+            return self._proc.poll() is None
+        pid = self.info.get("pid")
+        if not isinstance(pid, int):
+            return self._sock.fileno() != -1  # not ready yet: alive until it says otherwise
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        return self._sock.fileno() != -1
 
     def matches(self, env: Mapping[str, str]) -> bool:
         return _comparable(env) == self._env
@@ -224,13 +267,13 @@ class ForkServer:
         """A kernel for the launch command `cmd`, forked; None when this command is not one a
         fork reproduces (the caller then starts it as before)."""
         argv = _launcher_argv(list(cmd))
-        if argv is None or not self.matches(env):
+        if argv is None:
             return None
         try:
-            self.ready()
+            self.ready()  # and a connected zygote's environment known
         except OSError:
             return None
-        if not self.alive:
+        if not self.alive or not self.matches(env):
             return None
         if log is None:
             return None
@@ -255,14 +298,17 @@ class ForkServer:
         try:
             self._sock.close()
         finally:
-            if self._proc.poll() is None:
-                self._proc.kill()
-            try:
-                self._proc.wait(10)
-            except subprocess.TimeoutExpired:
-                pass
+            if self._proc is not None:
+                if self._proc.poll() is None:
+                    self._proc.kill()
+                try:
+                    self._proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    pass
             if self._home:
                 shutil.rmtree(self._home, ignore_errors=True)
+            if self.path is not None:
+                shutil.rmtree(self.path.parent, ignore_errors=True)
 
 
 def _launcher_argv(cmd: list[str]) -> list[str] | None:

@@ -5,8 +5,10 @@ as before, and gradings through a forking pool get the verdicts of fresh kernels
 
 from __future__ import annotations
 
+import asyncio
 import json
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -209,3 +211,55 @@ def test_a_forking_pool_grades_as_fresh_kernels_and_leaves_nothing(tmp_path: Pat
         ]
         assert got.score == want.score and got.execution.status == want.execution.status
         assert any("forked from a warm parent" in n for n in got.execution.notes)
+
+
+def test_one_zygote_serves_every_worker_and_a_workers_kernels_go_with_it(tmp_path: Path) -> None:
+    """A batch's zygote (`listen`): each worker connects and forks its own kernels, which are
+    the kernels a fresh start gives; a worker that goes takes its kernels with it."""
+    shared = forkserver.ForkServer.start(
+        ENV, (*warm.NUMPY_PRELUDE, *warm.FORKED_EXTRA), listen=True
+    )
+    assert shared.path is not None and oct(shared.path.parent.stat().st_mode)[-3:] == "700"
+    try:
+        one, two = (
+            forkserver.ForkServer.connect(shared.path),
+            forkserver.ForkServer.connect(shared.path),
+        )
+        fresh, _ = _probe(None)
+        for worker in (one, two):
+            forked, note = _probe(worker)
+            assert "forked from a warm parent" in note
+            for key in fresh.keys() - {"uid", "np_rand", "rand", "env"}:
+                assert forked[key] == fresh[key], key
+        # A kernel forked for `one`, left running, goes when `one` closes its connection.
+        spec = warm.KernelSpec.of(
+            limits=LIMITS,
+            env=ENV,
+            sandbox_env={},
+            submission=tmp_path / "x.ipynb",
+            launch_prefix=(),
+            sandboxed=False,
+            prelude=warm.NUMPY_PRELUDE,
+        )
+        started = asyncio.run(warm.prestart(spec, one))
+        pid = started.km.provisioner.pid  # type: ignore[union-attr]
+        assert started.km.forked and _running(pid)
+        one.close()
+        deadline = time.monotonic() + 10
+        while _running(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _running(pid), "a kernel outlived the worker it was forked for"
+        asyncio.run(started.destroy())
+        assert two.alive and shared.alive  # the others are served on
+        two.close()
+    finally:
+        shared.close()
+    assert not shared.alive and not shared.path.parent.exists()
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

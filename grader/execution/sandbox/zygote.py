@@ -36,6 +36,7 @@ import atexit
 import importlib.util
 import json
 import os
+import select
 import signal
 import socket
 import sys
@@ -103,6 +104,11 @@ def _tasks() -> int:
         return 0
 
 
+# The kernels forked for each connection and not yet reaped (connection's fd -> pids): those of
+# a worker that goes are killed with it (serve_many), as its own zygote's kernels die with it.
+_KERNELS: dict[int, set[int]] = {}
+
+
 def _reap(*_: Any) -> None:
     while True:
         try:
@@ -111,39 +117,92 @@ def _reap(*_: Any) -> None:
             return
         if pid == 0:
             return
+        for pids in _KERNELS.values():
+            pids.discard(pid)
+
+
+def _kill_kernels_of(fd: int) -> None:
+    """Kill what was forked for connection `fd` (each kernel leads its own session and process
+    group): SIGCHLD held, so no pid here has been reaped, and none reused."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+    try:
+        for pid in _KERNELS.pop(fd, set()):
+            for kill in (os.killpg, os.kill):
+                try:
+                    kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
 
 
 def serve(sock: socket.socket) -> None:
+    """Fork for requests on `sock` until the grader closes it."""
     signal.signal(signal.SIGCHLD, _reap)
+    while handle(sock):
+        pass
+
+
+def serve_many(listener: socket.socket, ready: bytes) -> None:
+    """Fork for the requests of every process that connects to `listener` (a batch's workers),
+    each sent `ready` as it connects, until the process that started us goes (PDEATHSIG)."""
+    signal.signal(signal.SIGCHLD, _reap)
+    conns: list[socket.socket] = []
     while True:
         try:
-            msg, fds, _flags, _addr = socket.recv_fds(sock, 1 << 20, 4)
-        except OSError:
-            return
-        if not msg:
-            return  # the grader closed its end: we go, our kernels with us (PDEATHSIG)
-        try:
-            request = json.loads(msg)
-        except ValueError:
-            for fd in fds:
-                os.close(fd)
+            readable, _, _ = select.select([listener, *conns], [], [])
+        except InterruptedError:
             continue
-        # SIGCHLD held until the pidfd is open: the child cannot be reaped (its pid reused)
-        # between the fork and pidfd_open.
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
-        pid = os.fork()
-        if pid == 0:
-            become_kernel(request, fds, sock)  # never returns
-        try:
-            pidfd = os.pidfd_open(pid)
-        finally:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+        for s in readable:
+            if s is listener:
+                try:
+                    conn, _addr = listener.accept()
+                    conn.send(ready)
+                except OSError:
+                    continue
+                conns.append(conn)
+            elif not handle(s):
+                conns.remove(s)
+                _kill_kernels_of(s.fileno())
+                s.close()
+
+
+def handle(sock: socket.socket) -> bool:
+    """One request on `sock`, forked and answered; False when its other end is gone."""
+    try:
+        msg, fds, _flags, _addr = socket.recv_fds(sock, 1 << 20, 4)
+    except InterruptedError:
+        return True
+    except OSError:
+        return False
+    if not msg:
+        return False  # the grader closed its end: our kernels go with us (PDEATHSIG)
+    try:
+        request = json.loads(msg)
+    except ValueError:
         for fd in fds:
             os.close(fd)
-        try:
-            socket.send_fds(sock, [json.dumps({"pid": pid}).encode()], [pidfd])
-        finally:
-            os.close(pidfd)
+        return True
+    # SIGCHLD held until the pidfd is open: the child cannot be reaped (its pid reused)
+    # between the fork and pidfd_open.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+    pid = os.fork()
+    if pid == 0:
+        become_kernel(request, fds, sock)  # never returns
+    try:
+        _KERNELS.setdefault(sock.fileno(), set()).add(pid)
+        pidfd = os.pidfd_open(pid)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+    for fd in fds:
+        os.close(fd)
+    try:
+        socket.send_fds(sock, [json.dumps({"pid": pid}).encode()], [pidfd])
+    except OSError:
+        return False
+    finally:
+        os.close(pidfd)
+    return True
 
 
 def _close_others(keep: set[int]) -> None:
@@ -285,8 +344,9 @@ def main() -> int:
         "preloaded": done,
         "python_threads": threading.active_count(),
         "tasks": _tasks(),
+        "pid": os.getpid(),
+        "env": START_ENV,  # what it was started with (scrubbed): a worker that connects compares
     }
-    sock.send(json.dumps(ready).encode())
     # What the imports made is left to the collector's permanent generation, as a pre-fork
     # server leaves it: a kernel's collections never walk it, so they never write to (and copy)
     # the pages it shares with the zygote. Measured on ex02 in a batch: its cells took 0.16 s
@@ -294,7 +354,11 @@ def main() -> int:
     import gc
 
     gc.freeze()
-    serve(sock)
+    if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+        serve_many(sock, json.dumps(ready).encode())  # a batch's zygote, its workers connect
+    else:
+        sock.send(json.dumps(ready).encode())
+        serve(sock)
     return 0
 
 
