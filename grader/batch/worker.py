@@ -188,6 +188,7 @@ def worker_main(
     warm_up()
     with timing.span("worker.imports"):
         import grader.api  # noqa: F401 - warm the imports while the parent is still planning
+        import grader.execution.warm  # noqa: F401 - and the kernel machinery (nbclient)
 
     global _pooling, _kernels
     _pooling = True
