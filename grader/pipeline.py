@@ -293,7 +293,9 @@ def _execute(
         workdir=ws.workdir,
         limits=spec.limits,
         env=spec.env,
-        extras=plan.cells(probe_calls, ws.workdir),
+        # Joined only for the NumPy exercises: a training exercise's calls can take seconds
+        # each, and a joined cell over its timeout would run them all twice.
+        extras=plan.cells(probe_calls, ws.workdir, ws.probe_root, join=not spec.training),
         before_extras=write_inputs,
         launch_prefix=spec.launch_prefix,
         guard=ws.box,

@@ -114,9 +114,14 @@ def write_inputs(workdir: Path, calls: list[ProbeCall]) -> Path:
     return probe_dir
 
 
-def cells(calls: list[ProbeCall], workdir: Path) -> list[ExtraCell]:
+def cells(
+    calls: list[ProbeCall], workdir: Path, probe_root: Path | None = None, *, join: bool = True
+) -> list[ExtraCell]:
     """The setup cell (defines the probe in the kernel) and one cell per call, so that a call
-    that hangs or kills the kernel costs only itself."""
+    that hangs or kills the kernel costs only itself; `join`, the calls run joined first
+    (grader.execution.kernel_session), each alone when that does not end well. `probe_root`:
+    where the grader itself finds the probe's folder (the kernel's path to it may be a link
+    the notebook could have replaced)."""
     probe_dir = str(workdir / PROBE_DIRNAME)
     setup = (
         "__cnn_grader_probe__ = {'__name__': 'cnn_grader_probe'}\n"
@@ -133,8 +138,8 @@ def cells(calls: list[ProbeCall], workdir: Path) -> list[ExtraCell]:
             calls=c.name if c.kind != "get" else "",
             # Probe.run keeps whatever the call raises in its record: joined, the calls run
             # as one by one, without a round trip to the kernel each.
-            joinable=True,
-            output=workdir / PROBE_DIRNAME / "out" / f"{c.key}.json",
+            joinable=join,
+            output=(probe_root or workdir) / PROBE_DIRNAME / "out" / f"{c.key}.json",
         )
         for c in calls
     ]
