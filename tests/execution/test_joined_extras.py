@@ -13,7 +13,7 @@ from grader.execution import kernel
 from grader.execution.kernel_types import ExtraCell
 from grader.models import Limits
 
-LIMITS = Limits(cell_timeout=30, startup_timeout=60, probe_timeout=5)
+LIMITS = Limits(cell_timeout=30, startup_timeout=60, probe_timeout=2)
 NOTEBOOK = nbformat.v4.new_notebook(
     cells=[
         nbformat.v4.new_code_cell(
@@ -38,7 +38,7 @@ def _extras(workdir: Path, *whats: str) -> list[ExtraCell]:
         ExtraCell(
             f"k{i}",
             f"call('k{i}', {what!r})",
-            timeout=5,
+            timeout=2,
             calls=f"f{i}",
             joinable=True,
             output=workdir / f"k{i}.json",
