@@ -28,9 +28,9 @@ the course's changed since it first saw them answers "stale" and exits, and the 
 the check itself. Idle for CNN_GRADER_CHECK_SERVER_IDLE seconds (default 600), a server exits.
 Its socket is in a folder only the user may enter, and it answers only its own uid.
 
-Off: `--no-server`, CNN_GRADER_CHECK_SERVER=off, or under CI (the CI variable set; each check
-runs once there) unless CNN_GRADER_CHECK_SERVER=on. `--verbose` checks run locally, where the
-native libraries' output is shown as it comes.
+Linux only. Off: `--no-server`, CNN_GRADER_CHECK_SERVER=off, or under CI (the CI variable set;
+each check runs once there) unless CNN_GRADER_CHECK_SERVER=on. `--verbose` checks run locally,
+where the native libraries' output is shown as it comes.
 """
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ def enabled(argv: Sequence[str]) -> bool:
     """Whether this `check` command line may be served (and may start a server)."""
     if not argv or argv[0] != "check":
         return False
+    if not sys.platform.startswith("linux"):
+        return False  # its peer check (SO_PEERCRED) and forked kernels are Linux's
     if any(a in ("--no-server", "--verbose", "-h", "--help") for a in argv[1:]):
         return False
     setting = os.environ.get(ENV, "").strip().lower()

@@ -205,6 +205,9 @@ def test_servers_are_off_under_ci_and_when_asked(monkeypatch: pytest.MonkeyPatch
     monkeypatch.delenv("CI")
     monkeypatch.setenv(check_client.ENV, "off")
     assert not check_client.enabled(["check", "nb.ipynb"])
+    monkeypatch.setenv(check_client.ENV, "on")
+    monkeypatch.setattr(sys, "platform", "darwin")  # no SO_PEERCRED: checks run as before
+    assert not check_client.enabled(["check", "nb.ipynb"])
 
 
 def test_an_idle_server_goes(runtime: dict[str, str], tmp_path: Path) -> None:
