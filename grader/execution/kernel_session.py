@@ -469,7 +469,8 @@ class KernelSession:
         status, _ename, _evalue, _ = await self._run_source(
             cell, -1, group[0].timeout or self.limits.probe_timeout
         )
-        if status == "ok" and not self._over_limit(status):
+        over = self._over_limit(status)  # the guard then stopped the kernel
+        if status == "ok" and not over:
             share = (time.monotonic() - t0) / len(group)
             for e in group:
                 outcomes[e.key] = ExtraOutcome(e.key, "ok", duration_s=share)
@@ -478,7 +479,12 @@ class KernelSession:
         for e in group:
             if e.output is not None:
                 e.output.unlink(missing_ok=True)
-        if status != "ok" and (status == "kernel_died" or not await self._responsive()):
+        died = over or status == "kernel_died"
+        if died and self.guard is not None:
+            # Taken as a lone call's death takes it (a disk limit's wipe before the next start
+            # included), and not said: the call that caused it says it again, alone.
+            self.guard.verdict(said=False)
+        if died or (status != "ok" and not await self._responsive()):
             self._need_setup = True
             await self.restart(counted=False)  # the call that did it will, alone, be counted
         return False

@@ -70,8 +70,10 @@ class KernelGuard(Protocol):
     def stopped(self) -> None:
         """The kernel was shut down: nothing it started may outlive it."""
 
-    def verdict(self) -> tuple[str, str] | None:
-        """(ename, message) when the guard itself stopped the kernel (over a limit)."""
+    def verdict(self, *, said: bool = True) -> tuple[str, str] | None:
+        """(ename, message) when the guard itself stopped the kernel (over a limit), taken (the
+        next one is the next stop's); `said` False: not in the guard's notes (a stop that the
+        call which caused it repeats alone)."""
 
     def check_now(self) -> bool:
         """Between two cells: one synchronous look at the limits; True when the kernel was

@@ -208,6 +208,23 @@ CASES: list[Case] = [
         limits=replace(ADV_LIMITS, probe_timeout=30),
     ),  # filling 1 GiB takes seconds
     Case(
+        # The watchdog, not the kernel, stops this one (over the disk cap, found as its cell
+        # ends): the other calls still count, as they would have had each run alone.
+        "disk_filler_in_function",
+        EX2,
+        [
+            DEFS[EX2],
+            "_real_global = global_avg_pool\n"
+            "def global_avg_pool(x):\n"
+            "    for i in range(3):\n"
+            "        with open(f'fill{i}.bin', 'wb') as fh:\n"
+            "            fh.write(b'x' * (100 * 2**20))\n"
+            "    return _real_global(x)\n",
+        ],
+        checks={"global_avg_pool": "failed", "*": "passed"},
+        note="more than 200 MiB of files",
+    ),
+    Case(
         "os_exit_in_probed_function",
         EX2,
         [

@@ -257,13 +257,14 @@ class Sandbox:
         """One watchdog round now, disk included; True when it stopped the kernel."""
         return self.watchdog.poll(disk=True)
 
-    def verdict(self) -> tuple[str, str] | None:
+    def verdict(self, *, said: bool = True) -> tuple[str, str] | None:
         v: Verdict | None = self.watchdog.take_verdict()
         if v is None:
             return None
         if v.ename == "DiskLimit":  # found after the death: wipe before the next kernel starts
             self._wipe = self._disk_stopped = True
-        self.events.append(f"the kernel was stopped: {v.message}")
+        if said:
+            self.events.append(f"the kernel was stopped: {v.message}")
         return v.ename, v.message
 
     # -- processes ------------------------------------------------------------------------
