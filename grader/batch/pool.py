@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from multiprocessing.connection import wait
 from typing import Any, Literal
 
-from grader.batch.worker import KERNELS_ENV, Task, grade_task, kill_tree, worker_main
+from grader.batch.worker import Task, grade_task, kill_tree, numpy_zygote, worker_main
 
 MAX_ATTEMPTS = 2
 Handler = Callable[[Task], tuple[str, str]]
@@ -127,18 +127,9 @@ def start_early(workers: int, context: str = "spawn") -> None:
 def shared_zygote() -> Any:
     """A zygote for the workers' NumPy kernels, listening for them (one import of ipykernel,
     NumPy and matplotlib for the batch, not one per worker); None where kernels are not forked
-    or cannot be."""
-    if os.environ.get(KERNELS_ENV, "fork-ahead") not in ("fork", "fork-ahead"):
-        return None
-    from grader.execution import forkserver, kernel_env
-
-    if forkserver.why_not(forkserver.NUMPY_PRELUDE) is not None:
-        return None
-    prelude = (*forkserver.NUMPY_PRELUDE, *forkserver.FORKED_EXTRA)
-    try:
-        return forkserver.ForkServer.start(kernel_env.default_kernel_env(), prelude, listen=True)
-    except OSError:
-        return None  # each worker starts its own
+    or cannot be (each worker then starts its own, or none)."""
+    found = numpy_zygote(listen=True)
+    return found[0] if found is not None else None
 
 
 def stop_early() -> None:

@@ -91,21 +91,35 @@ KERNEL_MODES = ("pool", "fresh", "fork", "fork-ahead")
 _zygote: Any = None
 
 
-def _start_zygote(shared: str | None = None) -> None:
-    global _zygote
+def numpy_zygote(**start: Any) -> tuple[Any, dict[str, str]] | None:
+    """A zygote for NumPy kernels of this process's kernel environment, and that environment
+    (`start`: ForkServer.start's `wait` or `listen`); None where kernels are not forked
+    (CNN_GRADER_KERNELS) or cannot be (the pool then says why, on its first claim)."""
     if os.environ.get(KERNELS_ENV, "fork-ahead") not in ("fork", "fork-ahead"):
-        return
+        return None
     from grader.execution import forkserver, kernel_env
 
     if forkserver.why_not(forkserver.NUMPY_PRELUDE) is not None:
-        return  # the pool says why, on its first claim
+        return None
     env = kernel_env.default_kernel_env()
+    prelude = (*forkserver.NUMPY_PRELUDE, *forkserver.FORKED_EXTRA)
     try:
-        if shared is not None:
-            _zygote = (forkserver.ForkServer.connect(Path(shared)), env)
-        else:
-            prelude = (*forkserver.NUMPY_PRELUDE, *forkserver.FORKED_EXTRA)
-            _zygote = (forkserver.ForkServer.start(env, prelude, wait=False), env)
+        return forkserver.ForkServer.start(env, prelude, **start), env
+    except OSError:
+        return None  # the pool starts one when its first NumPy kernel is wanted
+
+
+def _start_zygote(shared: str | None = None) -> None:
+    """This worker's zygote: the batch's at `shared` (its batch checked that kernels are forked
+    here), else one of its own, started without waiting for its imports."""
+    global _zygote
+    if shared is None:
+        _zygote = numpy_zygote(wait=False)
+        return
+    from grader.execution import forkserver, kernel_env
+
+    try:
+        _zygote = (forkserver.ForkServer.connect(Path(shared)), kernel_env.default_kernel_env())
     except OSError:
         pass  # the pool starts one when its first NumPy kernel is wanted
 

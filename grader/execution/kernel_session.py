@@ -210,6 +210,8 @@ class KernelSession:
         self.count_to_index: dict[int, int] = {}  # this kernel's execution counts -> index
         self.executed = 0
         self.wedged = False  # replaying the cells that worked leaves a kernel that cannot run code
+        self._need_setup = True  # the extras' setup cells to run before the next extra cell
+        self._join = True  # joinable extra cells may still run joined (run_extras)
 
     # -- kernel lifecycle -------------------------------------------------------------
     async def start(self) -> None:
@@ -404,8 +406,6 @@ class KernelSession:
     async def run_extras(self, extras: Sequence[ExtraCell]) -> dict[str, ExtraOutcome]:
         outcomes: dict[str, ExtraOutcome] = {}
         setups = [e for e in extras if e.setup]
-        self._need_setup = True
-        self._join = True
         hung: set[str] = set()
         pending = [e for e in extras if not e.setup]
         i = 0

@@ -1,13 +1,16 @@
-"""The warm parent of forked kernels: imports ipykernel and NumPy once, then forks one kernel
-per request, each of which sandboxes itself exactly as launcher.py does before it runs.
+"""The warm parent of forked kernels: imports ipykernel, NumPy (and what else it is asked to)
+once, then forks one kernel per request, each of which sandboxes itself exactly as launcher.py
+does before it runs.
 
     python zygote.py FD [MODULE ...]      (started by grader.execution.forkserver)
 
-It talks to the grader over FD, one end of a Unix SOCK_SEQPACKET pair: one JSON message per
-request, `{"argv": launcher's arguments + ["--", kernel command], "cwd": ..., "env": ...}`,
-with the kernel's log file sent alongside (SCM_RIGHTS); the answer is `{"pid": ...}` with a
-pidfd of the kernel sent alongside, so the grader can watch and signal it without racing a
-reused pid. The first message it sends is `{"ready": ...}` once the imports are done.
+It talks to the grader over FD, one end of a Unix SOCK_SEQPACKET pair, or, when FD is a
+listening SEQPACKET socket, over each connection a batch's workers make to it (`serve_many`):
+one JSON message per request, `{"argv": launcher's arguments + ["--", kernel command], "cwd":
+..., "env": ...}`, with the kernel's log file sent alongside (SCM_RIGHTS); the answer is
+`{"pid": ...}` with a pidfd of the kernel sent alongside, so the grader can watch and signal it
+without racing a reused pid. The first message on each is `{"ready": ...}` once the imports
+are done.
 
 The child of each fork, before any student code runs and in this order:
 
